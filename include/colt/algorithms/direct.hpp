@@ -1,0 +1,193 @@
+#pragma once
+// Direct algorithms: every rank talks to every other rank at once. With a zero-copy transport
+// (in-process) a rank reduces its 1/p slice reading all peers' buffers in one fused pass (p
+// reads and one write per element: the memory floor on one node), then fetches the other
+// slices. Without views, the peers' slices are first received into the workspace.
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "colt/algorithms/primitives.hpp"
+#include "colt/algorithms/schedule/partition.hpp"
+
+namespace colt::algorithms::direct {
+
+inline constexpr std::uint32_t reduce_step = 0, gather_step = 1;
+
+// Points store.inputs[peer] at each rank's `count` elements destined to this rank (a view of
+// the peer's own buffer, or its copy in the workspace), and store.inputs[rank] at `own`. With
+// views, the peers' buffers stay readable until store.views is cleared.
+template <class T, class Call>
+const T* const* collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t step) {
+  const int p = call.size(), r = call.rank();
+  auto& store = call.comm().request_store();
+  store.inputs.assign(static_cast<std::size_t>(p), nullptr);
+  store.inputs[static_cast<std::size_t>(r)] = own;
+  const std::size_t bytes = count * sizeof(T);
+  if constexpr (Call::has_views) {
+    store.views.clear();
+    for (int peer = 0; peer < p; ++peer)
+      if (peer != r) store.views.push_back(call.comm().transport().irecv_view(peer, call.tag(step)));
+    for (int k = 0, peer = 0; peer < p; ++peer) {
+      if (peer == r) continue;
+      std::span<const std::byte> view = store.views[static_cast<std::size_t>(k++)].wait(call.deadline());
+      if (view.size() != bytes) call.size_mismatch(peer, bytes, view.size());
+      store.inputs[static_cast<std::size_t>(peer)] = view.data();
+    }
+  } else {
+    std::span<T> staging = call.template scratch<T>(count * static_cast<std::size_t>(p - 1), 0);
+    store.receives.clear();
+    for (int k = 0, peer = 0; peer < p; ++peer) {
+      if (peer == r) continue;
+      std::span<T> slot = staging.subspan(static_cast<std::size_t>(k++) * count, count);
+      store.receives.push_back(call.irecv(peer, slot, step));
+      store.inputs[static_cast<std::size_t>(peer)] = slot.data();
+    }
+    for (int k = 0, peer = 0; peer < p; ++peer)
+      if (peer != r) call.finish_recv(store.receives[static_cast<std::size_t>(k++)], peer, bytes);
+    store.receives.clear();
+  }
+  return reinterpret_cast<const T* const*>(store.inputs.data());
+}
+
+// Lets the peers reuse the buffers collect_inputs read.
+template <class Call>
+void release_inputs(Call& call) {
+  if constexpr (Call::has_views) call.comm().request_store().views.clear();
+}
+
+// out = finished reduction of segment `rank` over every rank's `in` (all segments).
+template <class Call, class T, class Op>
+void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
+                    const schedule::Segments& segments, Op op) {
+  const int p = call.size(), r = call.rank();
+  auto& store = call.comm().request_store();
+  store.sends.clear();
+  for (int k = 1; k < p; ++k) {  // staggered, so peers do not all read rank 0 first
+    const int peer = (r + k) % p;
+    const schedule::Range range = segments[peer];
+    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count), reduce_step));
+  }
+  const schedule::Range mine = segments[r];
+  const T* const* inputs = collect_inputs<T>(call, in.data() + mine.offset, mine.count, reduce_step);
+  reduce_many(op, out.data(), std::span<const T* const>(inputs, static_cast<std::size_t>(p)),
+              mine.count, p);
+  release_inputs(call);
+  for (auto& send : store.sends) send.wait(call.deadline());
+  store.sends.clear();
+}
+
+// out holds all segments; this rank's is in place. Each rank sends its segment to every peer.
+template <class Call, class T>
+void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments) {
+  const int p = call.size(), r = call.rank();
+  auto& store = call.comm().request_store();
+  const schedule::Range mine = segments[r];
+  std::span<const T> own = out.subspan(mine.offset, mine.count);
+  store.sends.clear();
+  store.receives.clear();
+  for (int k = 1; k < p; ++k) {
+    const int to = (r + k) % p, from = (r - k + p) % p;
+    const schedule::Range range = segments[from];
+    store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count), gather_step));
+    store.sends.push_back(call.isend(to, own, gather_step));
+  }
+  for (int k = 1; k < p; ++k) {
+    const int from = (r - k + p) % p;
+    call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
+                     segments[from].count * sizeof(T));
+  }
+  for (auto& send : store.sends) send.wait(call.deadline());
+  store.sends.clear();
+  store.receives.clear();
+}
+
+template <class Call, class T, class Op>
+void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
+  const auto segments = schedule::Segments::even(in.size(), call.size());
+  const schedule::Range mine = segments[call.rank()];
+  reduce_scatter(call, in, out.subspan(mine.offset, mine.count), segments, op);
+  all_gather(call, out, segments);
+}
+
+// The root's `data` sent to every rank by the root itself.
+template <class Call, class T>
+void broadcast(Call& call, std::span<T> data, int root) {
+  const int p = call.size(), r = call.rank();
+  if (r != root) {
+    call.recv(root, data);
+    return;
+  }
+  auto& store = call.comm().request_store();
+  store.sends.clear();
+  for (int k = 1; k < p; ++k) store.sends.push_back(call.isend((root + k) % p, std::span<const T>(data)));
+  for (auto& send : store.sends) send.wait(call.deadline());
+  store.sends.clear();
+}
+
+// out (root only) = finished reduction of every rank's `in`, reduced by the root in one pass.
+template <class Call, class T, class Op>
+void reduce(Call& call, std::span<const T> in, std::span<T> out, int root, Op op) {
+  const int p = call.size(), r = call.rank();
+  if (r != root) {
+    auto send = call.isend(root, in);
+    send.wait(call.deadline());
+    return;
+  }
+  const T* const* inputs = collect_inputs<T>(call, in.data(), in.size(), 0);
+  reduce_many(op, out.data(), std::span<const T* const>(inputs, static_cast<std::size_t>(p)),
+              in.size(), p);
+  release_inputs(call);
+}
+
+// Root sends segment j of `in` to rank j; each rank receives its own segment into `out`.
+template <class Call, class T>
+void scatter(Call& call, std::span<const T> in, std::span<T> out,
+             const schedule::Segments& segments, int root) {
+  const int p = call.size(), r = call.rank();
+  const schedule::Range mine = segments[r];
+  if (r != root) {
+    call.recv(root, out.first(mine.count));
+    return;
+  }
+  auto& store = call.comm().request_store();
+  store.sends.clear();
+  for (int k = 1; k < p; ++k) {
+    const int peer = (root + k) % p;
+    const schedule::Range range = segments[peer];
+    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count)));
+  }
+  std::span<const T> own = in.subspan(mine.offset, mine.count);
+  if (own.data() != out.data()) std::copy(own.begin(), own.end(), out.begin());
+  for (auto& send : store.sends) send.wait(call.deadline());
+  store.sends.clear();
+}
+
+// Each rank's `in` lands in segment `rank` of the root's `out`.
+template <class Call, class T>
+void gather(Call& call, std::span<const T> in, std::span<T> out,
+            const schedule::Segments& segments, int root) {
+  const int p = call.size(), r = call.rank();
+  if (r != root) {
+    auto send = call.isend(root, in);
+    send.wait(call.deadline());
+    return;
+  }
+  auto& store = call.comm().request_store();
+  store.receives.clear();
+  for (int k = 1; k < p; ++k) {
+    const schedule::Range range = segments[(root + k) % p];
+    store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.offset, range.count)));
+  }
+  const schedule::Range mine = segments[r];
+  if (in.data() != out.data() + mine.offset) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.offset));
+  for (int k = 1; k < p; ++k) {
+    const int peer = (root + k) % p;
+    call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].count * sizeof(T));
+  }
+  store.receives.clear();
+}
+
+}  // namespace colt::algorithms::direct

@@ -1,0 +1,174 @@
+#pragma once
+// The vocabulary every algorithm is written in: one collective call's context (communicator,
+// tag, deadlines) and the chunk primitives send, recv, recv_reduce, as NCCL's device code
+// names them. Algorithms read as their textbook loop; these carry the care.
+//
+// Progress rule that keeps every schedule deadlock-free: sends are posted without blocking and
+// kept in a bounded window; a rank blocks on a send only to reuse a window slot, and every
+// schedule posts at most a few sends ahead of its receives, fewer than the window holds.
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "colt/core/communicator.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/reduce/host.hpp"
+#include "colt/transport/concepts.hpp"
+
+namespace colt::detail {
+
+// Sends in flight, oldest first. Slot i may own scratch memory the caller associates with it;
+// reserve() hands out the next slot after waiting for the send that last used it.
+template <class Request>
+class SendWindow {
+ public:
+  static constexpr std::size_t capacity = 8;
+
+  explicit SendWindow(const Deadline& deadline_source) : deadline_(deadline_source) {}
+  SendWindow(const SendWindow&) = delete;
+  SendWindow& operator=(const SendWindow&) = delete;
+  ~SendWindow() = default;  // pending sends cancel or finish in their destructors
+
+  std::size_t reserve() {
+    const std::size_t slot = next_ % capacity;
+    if (slots_[slot]) {
+      slots_[slot]->wait(fresh_deadline());
+      slots_[slot].reset();
+    }
+    return slot;
+  }
+  void commit(std::size_t slot, Request&& request) {
+    slots_[slot].emplace(std::move(request));
+    ++next_;
+  }
+  void push(Request&& request) { commit(reserve(), std::move(request)); }
+
+  void wait_all() {
+    for (std::size_t i = 0; i < capacity; ++i) {
+      std::size_t slot = (next_ + i) % capacity;  // oldest first
+      if (slots_[slot]) {
+        slots_[slot]->wait(fresh_deadline());
+        slots_[slot].reset();
+      }
+    }
+  }
+
+ private:
+  Deadline fresh_deadline() const { return Deadline::after(deadline_.budget); }
+  std::array<std::optional<Request>, capacity> slots_;
+  std::size_t next_ = 0;
+  Deadline deadline_;
+};
+
+// One collective call on a communicator: its tag and the typed primitives.
+template <class Comm>
+class Call {
+ public:
+  using transport_type = typename Comm::transport_type;
+  using request_type = request_t<transport_type>;
+  static constexpr bool has_views = ViewTransport<transport_type>;
+
+  Call(Comm& comm, CollectiveKind kind)
+      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.deadline()) {}
+
+  int rank() const { return comm_.rank(); }
+  int size() const { return comm_.size(); }
+  Comm& comm() { return comm_; }
+  Deadline deadline() const { return comm_.deadline(); }
+  Tag tag(std::uint32_t step = 0) const { return tag_.with_step(step); }
+  SendWindow<request_type>& window() { return window_; }
+
+  template <class T>
+  request_type isend(int peer, std::span<const T> data, std::uint32_t step = 0) {
+    return comm_.transport().isend(peer, std::as_bytes(data), tag(step));
+  }
+  template <class T>
+  request_type irecv(int peer, std::span<T> data, std::uint32_t step = 0) {
+    return comm_.transport().irecv(peer, std::as_writable_bytes(data), tag(step));
+  }
+
+  // Non-blocking send kept in the window until it completes.
+  template <class T>
+  void send(int peer, std::span<const T> data, std::uint32_t step = 0) {
+    window_.push(isend(peer, data, step));
+  }
+  template <class T>
+  void send(int peer, std::span<T> data, std::uint32_t step = 0) {
+    send(peer, std::span<const T>(data), step);
+  }
+
+  // Completes a receive that must deliver exactly `expected` bytes.
+  void finish_recv(request_type& request, int peer, std::size_t expected) {
+    std::size_t got = request.wait(deadline());
+    if (got != expected) size_mismatch(peer, expected, got);
+  }
+
+  template <class T>
+  void recv(int peer, std::span<T> dst, std::uint32_t step = 0) {
+    auto request = irecv(peer, dst, step);
+    finish_recv(request, peer, dst.size_bytes());
+  }
+
+  // dst = local op (what the peer sends), finished for `ranks` > 0. Reads the peer's memory
+  // directly where the transport allows it, else receives into the workspace first.
+  template <class T, class Op>
+  void recv_reduce(int peer, std::span<T> dst, std::span<const T> local, Op op, int ranks,
+                   std::uint32_t step = 0) {
+    if constexpr (has_views) {
+      auto view = comm_.transport().irecv_view(peer, tag(step));
+      std::span<const std::byte> bytes = view.wait(deadline());
+      if (bytes.size() != dst.size_bytes()) size_mismatch(peer, dst.size_bytes(), bytes.size());
+      reduce_pair(op, dst.data(), local.data(), reinterpret_cast<const T*>(bytes.data()),
+                  dst.size(), ranks);
+      view.release();
+    } else {
+      std::span<T> staging = this->staging<T>(dst.size());
+      recv(peer, staging, step);
+      reduce_pair(op, dst.data(), local.data(), staging.data(), dst.size(), ranks);
+    }
+  }
+
+  // Workspace for algorithm-owned buffers, taken once per call before any receive is staged;
+  // `staging_bytes` more are kept behind it for recv_reduce on transports without views.
+  template <class T>
+  std::span<T> scratch(std::size_t count, std::size_t staging_bytes) {
+    staging_offset_ = (count * sizeof(T) + 63) / 64 * 64;
+    comm_.workspace().reserve(staging_offset_ + staging_bytes);
+    return {reinterpret_cast<T*>(comm_.workspace().data()), count};
+  }
+
+  // Where a receive lands before it is reduced: the workspace behind any scratch.
+  template <class T>
+  std::span<T> staging(std::size_t count) {
+    Workspace& ws = comm_.workspace();
+    if (staging_offset_ + count * sizeof(T) > ws.capacity()) {
+      if (staging_offset_ != 0)
+        throw Error(std::string(name_of(kind_)), rank(), no_peer,
+                    "internal: staging buffer larger than the workspace reserved for it");
+      ws.reserve(count * sizeof(T));
+    }
+    return {reinterpret_cast<T*>(ws.data() + staging_offset_), count};
+  }
+
+  [[noreturn]] void size_mismatch(int peer, std::size_t expected, std::size_t got) const {
+    throw Error(std::string(name_of(kind_)), rank(), peer,
+                "expected a message of " + std::to_string(expected) + " bytes, received " +
+                    std::to_string(got) + " (counts differ between ranks?)");
+  }
+
+ private:
+  Comm& comm_;
+  CollectiveKind kind_;
+  Tag tag_;
+  SendWindow<request_type> window_;
+  std::size_t staging_offset_ = 0;
+};
+
+}  // namespace colt::detail

@@ -1,0 +1,84 @@
+#pragma once
+// all_gather: every rank ends with every rank's buffer, laid out in rank order. all_gather_v
+// takes per-rank counts. Algorithms: ring, direct.
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/ring.hpp"
+#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+
+namespace colt {
+
+namespace detail {
+// `out` holds every segment; this rank's `in` is copied into its segment unless already there.
+template <class Comm, class T>
+void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
+                const schedule::Segments& segments, Algorithm algorithm) {
+  run_call(comm, CollectiveKind::all_gather, [&](auto& call) {
+    const schedule::Range mine = segments[call.rank()];
+    T* own = out.data() + mine.offset;
+    if (in.data() != own) std::copy(in.begin(), in.end(), own);
+    if (call.size() == 1 || segments.largest() == 0) return;
+    const Plan plan = colt::plan(CollectiveKind::all_gather, out.size_bytes(), call.size(),
+                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
+    if (plan.algorithm == Algorithm::ring)
+      return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
+    algorithms::direct::all_gather(call, out, segments);
+  });
+}
+}  // namespace detail
+
+// out (in.size() x size() elements) = every rank's `in`, in rank order.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void all_gather(Communicator<X>& comm, In&& in, Out&& out, Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
+  const auto segments = schedule::Segments::even(o.size(), comm.size());
+  const auto mine = segments[comm.rank()];
+  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
+  check.algorithm(algorithm);
+  detail::all_gather(comm, i, o, segments, algorithm);
+}
+
+// In place: segment rank() of `data` is this rank's contribution; the others are filled in.
+template <Transport X, OutputBuffer Data>
+void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algorithm::automatic) {
+  auto d = detail::output_span(data);
+  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  check.divisible("data", d.size());
+  check.algorithm(algorithm);
+  const auto segments = schedule::Segments::even(d.size(), comm.size());
+  const auto mine = segments[comm.rank()];
+  detail::all_gather(comm, std::span<const element_t<Data>>(d.subspan(mine.offset, mine.count)), d,
+                     segments, algorithm);
+}
+
+// out = every rank's `in` back to back, rank j contributing counts[j] elements.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
+                  Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.at_least("output", o.size(), "the sum of counts", total);
+  const auto segments = schedule::Segments::from_counts(counts);
+  const auto mine = segments[comm.rank()];
+  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
+  check.algorithm(algorithm);
+  detail::all_gather(comm, i, o.first(total), segments, algorithm);
+}
+
+}  // namespace colt

@@ -1,0 +1,57 @@
+#pragma once
+// all_reduce: every rank ends with the reduction (op) of every rank's buffer, bitwise identical
+// on all ranks. Algorithms: ring (bandwidth), tree (latency), direct (zero-copy, in-process).
+
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/ring.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/algorithms/tree.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/reduce/host.hpp"
+
+namespace colt {
+
+namespace detail {
+template <class Comm, class T, class Op>
+void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm) {
+  const ArgsCheck check(CollectiveKind::all_reduce, comm.rank(), comm.size());
+  check.equal("output", out.size(), "the input's size", in.size());
+  check.no_partial_overlap(in, std::span<const T>(out));
+  check.algorithm(algorithm);
+  run_call(comm, CollectiveKind::all_reduce, [&](auto& call) {
+    const int p = call.size();
+    if (in.empty()) return;
+    if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    const Plan plan = colt::plan(CollectiveKind::all_reduce, in.size_bytes(), p,
+                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
+    switch (plan.algorithm) {
+      case Algorithm::ring: return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
+      case Algorithm::tree: return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
+      default: return algorithms::direct::all_reduce(call, in, out, op);
+    }
+  });
+}
+}  // namespace detail
+
+// out = op-reduction of `in` over all ranks.
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+void all_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
+                Algorithm algorithm = Algorithm::automatic) {
+  detail::all_reduce(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
+}
+
+// In place: `data` is replaced by the reduction over all ranks.
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+void all_reduce(Communicator<X>& comm, Data&& data, Op op, Algorithm algorithm = Algorithm::automatic) {
+  auto span = detail::output_span(data);
+  detail::all_reduce(comm, std::span<const element_t<Data>>(span), span, op, algorithm);
+}
+
+}  // namespace colt

@@ -1,0 +1,26 @@
+#pragma once
+// barrier: no rank leaves before every rank has entered. Dissemination: in round k each rank
+// signals rank + 2^k and waits for rank - 2^k, so after ceil(log2 p) rounds every rank has
+// heard, directly or transitively, from every other.
+
+#include <span>
+
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+
+namespace colt {
+
+template <Transport X>
+void barrier(Communicator<X>& comm) {
+  detail::run_call(comm, CollectiveKind::barrier, [&](auto& call) {
+    const int p = call.size(), r = call.rank();
+    std::uint32_t round = 0;
+    for (int distance = 1; distance < p; distance <<= 1, ++round) {
+      auto signal = call.isend((r + distance) % p, std::span<const std::byte>{}, round);
+      call.recv((r - distance + p) % p, std::span<std::byte>{}, round);
+      signal.wait(call.deadline());
+    }
+  });
+}
+
+}  // namespace colt

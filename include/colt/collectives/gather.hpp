@@ -1,0 +1,59 @@
+#pragma once
+// gather: every rank's buffer lands, in rank order, in the root's output. gather_v takes
+// per-rank counts. Algorithm: direct (the root receives from each rank).
+
+#include <cstddef>
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+
+namespace colt {
+
+namespace detail {
+template <class Comm, class T>
+void gather(Comm& comm, std::span<const T> in, std::span<T> out,
+            const schedule::Segments& segments, int root) {
+  run_call(comm, CollectiveKind::gather, [&](auto& call) {
+    if (segments.largest() == 0) return;
+    algorithms::direct::gather(call, in, out, segments, root);
+  });
+}
+}  // namespace detail
+
+// The root's `out` (in.size() x size() elements) = every rank's `in` in rank order; `out` is
+// not touched elsewhere.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void gather(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::gather, comm.rank(), comm.size());
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t p = static_cast<std::size_t>(comm.size());
+  if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", i.size() * p);
+  detail::gather(comm, i, o, schedule::Segments::even(i.size() * p, comm.size()), root);
+}
+
+// Rank j contributes counts[j] elements; they lie back to back in the root's `out`.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
+              int root, Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::gather, comm.rank(), comm.size());
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
+  detail::gather(comm, i, o, schedule::Segments::from_counts(counts), root);
+}
+
+}  // namespace colt

@@ -1,0 +1,58 @@
+#pragma once
+// reduce: the root ends with the reduction of every rank's buffer; other ranks' output is not
+// touched (and may be empty). Algorithms: tree (binomial), direct (the root reduces all ranks'
+// buffers in one pass).
+
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/algorithms/tree.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/reduce/host.hpp"
+
+namespace colt {
+
+namespace detail {
+template <class Comm, class T, class Op>
+void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm) {
+  const ArgsCheck check(CollectiveKind::reduce, comm.rank(), comm.size());
+  check.root(root);
+  if (comm.rank() == root) {
+    check.equal("output", out.size(), "the input's size", in.size());
+    check.no_partial_overlap(in, std::span<const T>(out));
+  }
+  check.algorithm(algorithm);
+  run_call(comm, CollectiveKind::reduce, [&](auto& call) {
+    const int p = call.size();
+    if (in.empty()) return;
+    if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    const Plan plan = colt::plan(CollectiveKind::reduce, in.size_bytes(), p,
+                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
+    if (plan.algorithm == Algorithm::tree)
+      return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
+                                      op, plan.chunk_bytes);
+    algorithms::direct::reduce(call, in, out, root, op);
+  });
+}
+}  // namespace detail
+
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+void reduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
+            Algorithm algorithm = Algorithm::automatic) {
+  detail::reduce(comm, detail::input_span(in), detail::output_span(out), root, op, algorithm);
+}
+
+// In place: the root's `data` is replaced by the reduction; other ranks' `data` is only read.
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+void reduce(Communicator<X>& comm, Data&& data, int root, Op op, Algorithm algorithm = Algorithm::automatic) {
+  auto d = detail::output_span(data);
+  detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
+}
+
+}  // namespace colt

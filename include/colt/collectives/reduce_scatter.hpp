@@ -1,0 +1,90 @@
+#pragma once
+// reduce_scatter: rank r ends with segment r of the reduction of every rank's buffer. The even
+// form splits the input into size() equal segments; reduce_scatter_v takes per-rank counts.
+// Algorithms: ring, direct.
+
+#include <cstddef>
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/ring.hpp"
+#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/reduce/host.hpp"
+
+namespace colt {
+
+namespace detail {
+// `in_place` is the writable input when the call is in place (partial sums may travel in it).
+template <class Comm, class T, class Op>
+void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::span<T> in_place,
+                    const schedule::Segments& segments, Op op, Algorithm algorithm) {
+  run_call(comm, CollectiveKind::reduce_scatter, [&](auto& call) {
+    const int p = call.size();
+    const std::size_t mine = segments[call.rank()].count;
+    if (segments.largest() == 0) return;
+    if (p == 1) return finish_copy(op, out.data(), in.data(), mine, 1);
+    const Plan plan = colt::plan(CollectiveKind::reduce_scatter, in.size_bytes(), p,
+                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
+    if (plan.algorithm == Algorithm::ring)
+      return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
+                                              plan.chunk_bytes, in_place);
+    algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
+  });
+}
+}  // namespace detail
+
+// out (in.size() / size() elements) = segment rank() of the reduction of `in` over all ranks.
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
+                    Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
+  check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
+  check.algorithm(algorithm);
+  detail::reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm);
+}
+
+// In place: the result is left in segment rank() of `data` (returned); the other segments
+// hold unspecified partial results afterwards.
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op op,
+                                          Algorithm algorithm = Algorithm::automatic) {
+  auto d = detail::output_span(data);
+  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  check.divisible("data", d.size());
+  check.algorithm(algorithm);
+  const auto segments = schedule::Segments::even(d.size(), comm.size());
+  const schedule::Range mine = segments[comm.rank()];
+  auto result = d.subspan(mine.offset, mine.count);
+  detail::reduce_scatter(comm, std::span<const element_t<Data>>(d), result, d, segments, op, algorithm);
+  return result;
+}
+
+// out = segment rank() of the reduction, where segment j has counts[j] elements and the
+// segments lie back to back in `in` (sum(counts) elements).
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
+                      std::span<const std::size_t> counts, Op op,
+                      Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "the sum of counts", total);
+  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
+  check.algorithm(algorithm);
+  detail::reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm);
+}
+
+}  // namespace colt

@@ -1,0 +1,59 @@
+#pragma once
+// scatter: the root's buffer cut into per-rank segments, segment j to rank j. scatter_v takes
+// per-rank counts. Algorithm: direct (the root sends each segment).
+
+#include <cstddef>
+#include <span>
+
+#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/select.hpp"
+#include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/communicator.hpp"
+
+namespace colt {
+
+namespace detail {
+template <class Comm, class T>
+void scatter(Comm& comm, std::span<const T> in, std::span<T> out,
+             const schedule::Segments& segments, int root) {
+  run_call(comm, CollectiveKind::scatter, [&](auto& call) {
+    if (segments.largest() == 0) return;
+    algorithms::direct::scatter(call, in, out, segments, root);
+  });
+}
+}  // namespace detail
+
+// out (on every rank) = segment rank() of the root's `in` (out.size() x size() elements; `in`
+// is read on the root only).
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void scatter(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::scatter, comm.rank(), comm.size());
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t p = static_cast<std::size_t>(comm.size());
+  if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", o.size() * p);
+  detail::scatter(comm, i, o, schedule::Segments::even(o.size() * p, comm.size()), root);
+}
+
+// Segment j has counts[j] elements, back to back in the root's `in`.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
+               int root, Algorithm algorithm = Algorithm::automatic) {
+  auto i = detail::input_span(in);
+  auto o = detail::output_span(out);
+  const detail::ArgsCheck check(CollectiveKind::scatter, comm.rank(), comm.size());
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t total = check.counts(counts);
+  if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
+  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  detail::scatter(comm, i, o, schedule::Segments::from_counts(counts), root);
+}
+
+}  // namespace colt

@@ -1,0 +1,69 @@
+#pragma once
+// Host reducers: contiguous loops the compiler vectorises. The 16-bit types are widened to float,
+// reduced, and rounded once per output element. `ranks` > 0 applies the op's epilogue (the
+// division of `avg`) before that single rounding; 0 leaves the value unfinished.
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+
+#include "colt/core/ops.hpp"
+#include "colt/core/types.hpp"
+
+namespace colt {
+
+inline constexpr int unfinished = 0;
+
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+void reduce_pair(Op op, T* out, const T* a, const T* b, std::size_t count, int ranks) {
+  using C = compute_type_t<T>;
+  if (ranks > 0) {
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = static_cast<T>(finish(op, op(static_cast<C>(a[i]), static_cast<C>(b[i])), ranks));
+  } else {
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = static_cast<T>(op(static_cast<C>(a[i]), static_cast<C>(b[i])));
+  }
+}
+
+// out = finish(in[0] op in[1] op ... op in[k-1]) in one pass over memory, in input order, so the
+// result is the same on every rank that reduces the same inputs. `out` may alias any input.
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t count, int ranks) {
+  using C = compute_type_t<T>;
+  constexpr std::size_t block = 1024;  // accumulators stay in L1 while inputs stream through
+  C acc[block];
+  for (std::size_t base = 0; base < count; base += block) {
+    const std::size_t m = std::min(block, count - base);
+    const T* first = inputs[0] + base;
+    for (std::size_t i = 0; i < m; ++i) acc[i] = static_cast<C>(first[i]);
+    for (std::size_t k = 1; k < inputs.size(); ++k) {
+      const T* in = inputs[k] + base;
+      for (std::size_t i = 0; i < m; ++i) acc[i] = op(acc[i], static_cast<C>(in[i]));
+    }
+    T* o = out + base;
+    if (ranks > 0) {
+      for (std::size_t i = 0; i < m; ++i) o[i] = static_cast<T>(finish(op, acc[i], ranks));
+    } else {
+      for (std::size_t i = 0; i < m; ++i) o[i] = static_cast<T>(acc[i]);
+    }
+  }
+}
+
+// out = finish(in): the result of a reduction over one rank (and the copy a one-rank call makes).
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+void finish_copy(Op op, T* out, const T* in, std::size_t count, int ranks) {
+  if constexpr (AveragingOp<Op>) {
+    if (ranks != 1) {
+      const T* inputs[] = {in};
+      reduce_many(op, out, std::span<const T* const>(inputs), count, ranks);
+      return;
+    }
+  }
+  if (out != in) std::copy_n(in, count, out);
+}
+
+}  // namespace colt

@@ -1,0 +1,57 @@
+#pragma once
+// The one seam between colt and the outside world. A transport is anything with a rank, a size
+// and non-blocking tagged send/receive whose requests can be waited on with a deadline. All
+// else is optional and detected: zero-copy receive (`irecv_view`), sub-groups (`split`).
+//
+// Ordering contract (what every algorithm relies on): messages between one pair of ranks with
+// the same tag are matched in the order they were posted (MPI's non-overtaking rule).
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "colt/core/tag.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt {
+
+// A pending send or receive. `wait` blocks until completion or throws colt::Error (deadline
+// passed, peer failed, message larger than the buffer) and returns the bytes transferred;
+// `test` polls. Requests are movable; destroying a pending one cancels it.
+template <class R>
+concept RequestLike = std::movable<R> && requires(R& r, const Deadline& deadline) {
+  { r.wait(deadline) } -> std::same_as<std::size_t>;
+  { r.test() } -> std::convertible_to<bool>;
+};
+
+template <class T>
+concept Transport = std::movable<T> &&
+    requires(T& t, int peer, std::span<const std::byte> out, std::span<std::byte> in, Tag tag) {
+      { t.rank() } -> std::convertible_to<int>;
+      { t.size() } -> std::convertible_to<int>;
+      { t.isend(peer, out, tag) } -> RequestLike;
+      { t.irecv(peer, in, tag) } -> RequestLike;
+    };
+
+// Zero-copy receive: `wait` yields the sender's own bytes, readable until `release()` (or the
+// request's destruction), which is when the sender's request completes. Lets a receiver reduce
+// or copy straight out of the sender's memory: one memory pass instead of two.
+template <class R>
+concept ViewRequestLike = std::movable<R> && requires(R& r, const Deadline& deadline) {
+  { r.wait(deadline) } -> std::same_as<std::span<const std::byte>>;
+  r.release();
+};
+
+template <class T>
+concept ViewTransport = Transport<T> && requires(T& t, int peer, Tag tag) {
+  { t.irecv_view(peer, tag) } -> ViewRequestLike;
+};
+
+// Sub-groups: ranks with equal `color` form a new transport, ordered by (key, old rank).
+template <class T>
+concept SplittableTransport = Transport<T> &&
+    requires(T& t, int color, int key, Tag tag, const Deadline& deadline) {
+      { t.split(color, key, tag, deadline) } -> std::same_as<T>;
+    };
+
+}  // namespace colt

@@ -1,0 +1,229 @@
+#pragma once
+// The shared state of an in-process group: one mailbox per rank holding the sends addressed to it
+// and the receives it posted but nobody matched yet. Whoever arrives second makes the match:
+// it copies straight from the sender's buffer into the receiver's (zero intermediate copies), or,
+// for a zero-copy receive, hands the receiver a view of the sender's buffer.
+//
+// Postings live in per-rank pools that only grow, so steady-state traffic allocates nothing and
+// a peer may still touch a posting's state word (to wake its owner) after the owner moved on.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/transport/detail/futex.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::inprocess::detail {
+
+// State word of a posting. `matched` is set under the mailbox lock when the posting leaves the
+// mailbox; `done` when its data moved (or, for a send read through a view, when the view was
+// released); `sleeping` when its owner blocks on the futex and needs a wake.
+inline constexpr std::uint32_t done = 1, matched = 2, sleeping = 4;
+
+enum class Kind : std::uint8_t { send, receive, receive_view };
+enum class Status : std::uint8_t { ok, truncated };
+
+struct Posting {
+  Kind kind = Kind::send;
+  Status status = Status::ok;
+  int owner = 0;                    // rank that posted it
+  int peer = 0;                     // the other side
+  std::uint32_t tag = 0;
+  const std::byte* send_data = nullptr;
+  std::byte* receive_data = nullptr;
+  std::size_t size = 0;             // send: message bytes; receive: capacity
+  std::size_t transferred = 0;      // receive: bytes delivered
+  Posting* view_of = nullptr;       // receive_view: the send it reads
+  std::atomic<std::uint32_t> state{0};
+  Posting* next = nullptr;          // mailbox list or pool free list
+  Posting* prev = nullptr;
+
+  void complete() {
+    if (state.fetch_or(done, std::memory_order_acq_rel) & sleeping)
+      colt::detail::futex_wake_all(state);
+  }
+};
+
+// Intrusive FIFO list: matching walks from the head, so equal tags are matched in posting order.
+struct PostingList {
+  Posting* head = nullptr;
+  Posting* tail = nullptr;
+
+  void push_back(Posting* p) {
+    p->next = nullptr;
+    p->prev = tail;
+    (tail ? tail->next : head) = p;
+    tail = p;
+  }
+  void unlink(Posting* p) {
+    (p->prev ? p->prev->next : head) = p->next;
+    (p->next ? p->next->prev : tail) = p->prev;
+    p->next = p->prev = nullptr;
+  }
+  template <class Match>
+  Posting* take_first(Match&& match) {
+    for (Posting* p = head; p; p = p->next) {
+      if (match(*p)) {
+        unlink(p);
+        p->state.fetch_or(matched, std::memory_order_acq_rel);
+        return p;
+      }
+    }
+    return nullptr;
+  }
+};
+
+class PostingPool {
+ public:
+  Posting* acquire() {
+    std::lock_guard lock(mutex_);
+    if (!free_) grow();
+    Posting* p = free_;
+    free_ = p->next;
+    p->next = p->prev = nullptr;
+    p->status = Status::ok;
+    p->transferred = 0;
+    p->view_of = nullptr;
+    p->state.store(0, std::memory_order_relaxed);
+    return p;
+  }
+  void release(Posting* p) {
+    std::lock_guard lock(mutex_);
+    p->next = free_;
+    free_ = p;
+  }
+
+ private:
+  void grow() {
+    constexpr std::size_t block = 64;
+    blocks_.push_back(std::make_unique<Posting[]>(block));
+    for (std::size_t i = 0; i < block; ++i) {
+      blocks_.back()[i].next = free_;
+      free_ = &blocks_.back()[i];
+    }
+  }
+  std::mutex mutex_;
+  Posting* free_ = nullptr;
+  std::vector<std::unique_ptr<Posting[]>> blocks_;
+};
+
+struct Mailbox {
+  std::mutex mutex;
+  PostingList sends;     // addressed to this rank, not yet received
+  PostingList receives;  // posted by this rank, not yet matched
+  PostingPool pool;      // postings owned by this rank
+  std::atomic<bool> finished{false};
+};
+
+class Group {
+ public:
+  explicit Group(int size) : mailboxes_(static_cast<std::size_t>(size)) {
+    for (auto& box : mailboxes_) box = std::make_unique<Mailbox>();
+  }
+
+  int size() const { return static_cast<int>(mailboxes_.size()); }
+  Mailbox& mailbox(int rank) { return *mailboxes_[static_cast<std::size_t>(rank)]; }
+
+  // Post a send from `owner` to `peer`, or complete a receive already waiting for it.
+  void post_send(Posting* send) {
+    Mailbox& box = mailbox(send->peer);
+    std::unique_lock lock(box.mutex);
+    Posting* receive = box.receives.take_first([&](const Posting& r) {
+      return r.peer == send->owner && r.tag == send->tag;
+    });
+    if (!receive) {
+      box.sends.push_back(send);
+      return;
+    }
+    lock.unlock();
+    send->state.fetch_or(matched, std::memory_order_acq_rel);
+    deliver(send, receive);
+  }
+
+  // Post a receive (copying or view), or take a send already waiting for it.
+  void post_receive(Posting* receive) {
+    Mailbox& box = mailbox(receive->owner);
+    std::unique_lock lock(box.mutex);
+    Posting* send = box.sends.take_first([&](const Posting& s) {
+      return s.owner == receive->peer && s.tag == receive->tag;
+    });
+    if (!send) {
+      box.receives.push_back(receive);
+      return;
+    }
+    lock.unlock();
+    receive->state.fetch_or(matched, std::memory_order_acq_rel);
+    deliver(send, receive);
+  }
+
+  // Take a still-unmatched posting back out of its mailbox. False if a peer already matched it
+  // (the transfer is then in progress and completes on its own).
+  bool cancel(Posting* p) {
+    Mailbox& box = mailbox(p->kind == Kind::send ? p->peer : p->owner);
+    std::lock_guard lock(box.mutex);
+    if (p->state.load(std::memory_order_acquire) & matched) return false;
+    (p->kind == Kind::send ? box.sends : box.receives).unlink(p);
+    return true;
+  }
+
+  void abort(std::string cause) {
+    std::lock_guard lock(abort_mutex_);
+    if (aborted_.load()) return;
+    abort_cause_ = std::move(cause);
+    aborted_.store(true);
+  }
+  bool aborted() const { return aborted_.load(std::memory_order_acquire); }
+  std::string abort_cause() const {
+    std::lock_guard lock(abort_mutex_);
+    return abort_cause_;
+  }
+
+  // A sub-group being formed by `split`: the first member to arrive creates it, the others find
+  // it under the same key; the entry is dropped when the last member has taken it.
+  std::shared_ptr<Group> join_subgroup(std::uint64_t key, int members) {
+    std::lock_guard lock(subgroups_mutex_);
+    auto [entry, created] = subgroups_.try_emplace(key, nullptr, members);
+    if (created) entry->second.first = std::make_shared<Group>(members);
+    auto group = entry->second.first;
+    if (--entry->second.second == 0) subgroups_.erase(entry);
+    return group;
+  }
+
+ private:
+  static void deliver(Posting* send, Posting* receive) {
+    if (receive->kind == Kind::receive_view) {
+      receive->view_of = send;  // the send completes when the view is released
+      receive->complete();
+      return;
+    }
+    if (send->size > receive->size) {
+      receive->status = Status::truncated;
+      receive->transferred = send->size;
+    } else {
+      if (send->size) std::memcpy(receive->receive_data, send->send_data, send->size);
+      receive->transferred = send->size;
+    }
+    send->complete();
+    receive->complete();
+  }
+
+  std::vector<std::unique_ptr<Mailbox>> mailboxes_;
+  std::atomic<bool> aborted_{false};
+  mutable std::mutex abort_mutex_;
+  std::string abort_cause_;
+  std::mutex subgroups_mutex_;
+  std::map<std::uint64_t, std::pair<std::shared_ptr<Group>, int>> subgroups_;
+};
+
+}  // namespace colt::inprocess::detail

@@ -1,0 +1,265 @@
+#pragma once
+// In-process transport: n ranks as threads of one process, the embedded default (no launcher,
+// nothing to install). Messages are rendezvous: nothing is buffered, the receiver's data comes
+// straight from the sender's memory, and `irecv_view` lets a receiver reduce out of it directly.
+//
+// Waiting spins briefly, then sleeps on a futex in short slices, checking between slices for an
+// aborted group, a finished peer and the deadline: more ranks than cores stay fast (a sleeping
+// rank gives its core to the rank it waits for), and nothing hangs.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "colt/core/communicator.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/transport/concepts.hpp"
+#include "colt/transport/detail/futex.hpp"
+#include "colt/transport/detail/inprocess_group.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::inprocess {
+
+namespace detail {
+
+inline std::string describe(const Posting& p) {
+  Tag tag{p.tag};
+  std::string what = p.kind == Kind::send ? "sending to" : "receiving from";
+  return what + " peer " + std::to_string(p.peer) + " (" + std::string(name_of(tag.kind())) +
+         " call #" + std::to_string(tag.sequence()) + ", step " + std::to_string(tag.step()) + ")";
+}
+
+// Blocks until `p` is done. Spins first (a peer on another core answers within microseconds),
+// then sleeps in slices so that an abort, a finished peer or the deadline ends the wait.
+inline void block_until_done(Group& group, Posting& p, const Deadline* deadline) {
+  constexpr int spins = 256;
+  constexpr auto slice = std::chrono::milliseconds(10);
+  for (int i = 0; i < spins; ++i) {
+    if (p.state.load(std::memory_order_acquire) & done) return;
+    colt::detail::cpu_relax();
+  }
+  std::this_thread::yield();
+  std::uint32_t state = p.state.load(std::memory_order_acquire);
+  while (!(state & done)) {
+    if (!(state & sleeping)) {
+      if (!p.state.compare_exchange_weak(state, state | sleeping, std::memory_order_acq_rel))
+        continue;
+      state |= sleeping;
+    }
+    auto now = Clock::now();
+    auto nap = std::chrono::nanoseconds(slice);
+    if (deadline) nap = std::min(nap, std::chrono::nanoseconds(deadline->at - now));
+    if (nap.count() > 0) colt::detail::futex_wait(p.state, state, nap);
+    state = p.state.load(std::memory_order_acquire);
+    if (state & done) return;
+    if (!deadline) continue;  // cleanup waits: the transfer is in progress and will finish
+    if (group.aborted())
+      throw Error("", p.owner, p.peer, "aborted while " + describe(p) + ": " + group.abort_cause());
+    if (!(state & matched) && group.mailbox(p.peer).finished.load())
+      throw Error("", p.owner, p.peer,
+                  "peer returned without matching this message while " + describe(p) +
+                      " (mismatched calls on the ranks?)");
+    if (deadline->passed())
+      throw Error("", p.owner, p.peer,
+                  "timed out after " + deadline->budget_text() + " " + describe(p));
+  }
+}
+
+// Owns one posting; destroying a pending request cancels it, or waits for a transfer that a
+// peer already started (it reads or writes our buffer, which must outlive that).
+class PostingHandle {
+ public:
+  PostingHandle() = default;
+  PostingHandle(Group* group, Posting* posting) : group_(group), posting_(posting) {}
+  PostingHandle(PostingHandle&& other) noexcept
+      : group_(other.group_), posting_(std::exchange(other.posting_, nullptr)) {}
+  PostingHandle& operator=(PostingHandle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      group_ = other.group_;
+      posting_ = std::exchange(other.posting_, nullptr);
+    }
+    return *this;
+  }
+  ~PostingHandle() { reset(); }
+
+  bool test() const { return posting_->state.load(std::memory_order_acquire) & done; }
+
+ protected:
+  void reset() noexcept {
+    if (!posting_) return;
+    Posting* p = std::exchange(posting_, nullptr);
+    if (!(p->state.load(std::memory_order_acquire) & done) && !group_->cancel(p))
+      block_until_done(*group_, *p, nullptr);
+    if (p->kind == Kind::receive_view && p->view_of) p->view_of->complete();
+    group_->mailbox(p->owner).pool.release(p);
+  }
+
+  Group* group_ = nullptr;  // a request never outlives the transport that made it
+  Posting* posting_ = nullptr;
+};
+
+}  // namespace detail
+
+class Request : public detail::PostingHandle {
+ public:
+  using PostingHandle::PostingHandle;
+
+  std::size_t wait(const Deadline& deadline) {
+    detail::block_until_done(*group_, *posting_, &deadline);
+    if (posting_->status == detail::Status::truncated)
+      throw Error("", posting_->owner, posting_->peer,
+                  "message of " + std::to_string(posting_->transferred) +
+                      " bytes does not fit the receive buffer of " +
+                      std::to_string(posting_->size) + " bytes while " +
+                      detail::describe(*posting_));
+    return posting_->transferred;
+  }
+};
+
+class ViewRequest : public detail::PostingHandle {
+ public:
+  using PostingHandle::PostingHandle;
+
+  // The sender's bytes, valid until release().
+  std::span<const std::byte> wait(const Deadline& deadline) {
+    detail::block_until_done(*group_, *posting_, &deadline);
+    const detail::Posting* send = posting_->view_of;
+    return {send->send_data, send->size};
+  }
+  void release() { reset(); }
+};
+
+class InProcess {
+ public:
+  InProcess(std::shared_ptr<detail::Group> group, int rank)
+      : group_(std::move(group)), rank_(rank) {}
+
+  int rank() const { return rank_; }
+  int size() const { return group_->size(); }
+
+  Request isend(int peer, std::span<const std::byte> data, Tag tag) {
+    detail::Posting* p = make(detail::Kind::send, peer, tag);
+    p->send_data = data.data();
+    p->size = data.size();
+    Request request(group_.get(), p);
+    group_->post_send(p);
+    return request;
+  }
+
+  Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
+    detail::Posting* p = make(detail::Kind::receive, peer, tag);
+    p->receive_data = buffer.data();
+    p->size = buffer.size();
+    Request request(group_.get(), p);
+    group_->post_receive(p);
+    return request;
+  }
+
+  ViewRequest irecv_view(int peer, Tag tag) {
+    detail::Posting* p = make(detail::Kind::receive_view, peer, tag);
+    ViewRequest request(group_.get(), p);
+    group_->post_receive(p);
+    return request;
+  }
+
+  // Ranks with the same color form a new group, ordered by (key, rank). Colors and keys are
+  // exchanged as messages in this group; the new group is created by the first member to arrive.
+  InProcess split(int color, int key, Tag tag, const Deadline& deadline) {
+    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    const int n = size();
+    std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(n));
+    entries[2 * rank_] = color;
+    entries[2 * rank_ + 1] = key;
+    std::vector<Request> sends, receives;
+    for (int peer = 0; peer < n; ++peer) {
+      if (peer == rank_) continue;
+      sends.push_back(isend(peer, std::as_bytes(std::span(&entries[2 * rank_], 2)), tag));
+      receives.push_back(irecv(peer, std::as_writable_bytes(std::span(&entries[2 * peer], 2)), tag));
+    }
+    for (auto& r : receives) r.wait(deadline);
+    for (auto& s : sends) s.wait(deadline);
+
+    std::vector<std::pair<std::int64_t, int>> members;  // (key, old rank) of my color
+    for (int r = 0; r < n; ++r)
+      if (entries[2 * r] == color) members.emplace_back(entries[2 * r + 1], r);
+    std::sort(members.begin(), members.end());
+    int new_rank = 0;
+    while (members[static_cast<std::size_t>(new_rank)].second != rank_) ++new_rank;
+    std::uint64_t key_of_group = (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
+    return InProcess(group_->join_subgroup(key_of_group, static_cast<int>(members.size())),
+                     new_rank);
+  }
+
+  detail::Group& group() { return *group_; }
+
+ private:
+  detail::Posting* make(detail::Kind kind, int peer, Tag tag) {
+    if (peer < 0 || peer >= size() || peer == rank_)
+      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size()));
+    detail::Posting* p = group_->mailbox(rank_).pool.acquire();
+    p->kind = kind;
+    p->owner = rank_;
+    p->peer = peer;
+    p->tag = tag.value;
+    return p;
+  }
+
+  std::shared_ptr<detail::Group> group_;
+  int rank_;
+};
+
+static_assert(Transport<InProcess>);
+static_assert(ViewTransport<InProcess>);
+static_assert(SplittableTransport<InProcess>);
+
+using Communicator = colt::Communicator<InProcess>;
+
+// Runs fn(Communicator&) on `ranks` threads. If a rank throws, the group is aborted so every
+// other rank's pending wait ends in a colt::Error, all threads are joined, and the first
+// exception (the cause, not its echoes) is rethrown.
+template <class Fn>
+void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
+  if (ranks < 1) throw Error("launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
+  auto group = std::make_shared<detail::Group>(ranks);
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  auto run_rank = [&](int rank) {
+    try {
+      colt::Communicator<InProcess> comm(InProcess(group, rank), options);
+      fn(comm);
+    } catch (...) {
+      std::string what = "unknown exception";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+      group->abort("rank " + std::to_string(rank) + " failed: " + what);
+    }
+    group->mailbox(rank).finished.store(true);
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(ranks - 1));
+  for (int rank = 1; rank < ranks; ++rank) threads.emplace_back(run_rank, rank);
+  run_rank(0);
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace colt::inprocess

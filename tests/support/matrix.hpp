@@ -1,0 +1,96 @@
+#pragma once
+// The test matrix: every type, every op, rank counts 1..8, counts {0, 1, 7, random}, both
+// buffer forms, every algorithm; plus large counts (1000003) on a seeded sample that still
+// touches every type, op, rank count, algorithm and form. COLT_TEST_SCALE=reduced keeps a
+// quarter of the large sample, for the slow sanitizer builds.
+
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "colt/algorithms/select.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/core/types.hpp"
+#include "random.hpp"
+
+namespace colt::test {
+
+template <class... Ts>
+struct type_list {};
+
+using all_types = type_list<float, double, std::int32_t, std::int64_t, half, bfloat16>;
+using all_ops = type_list<sum, prod, min, max, avg>;
+
+template <class... Ts, class Fn>
+void for_each(type_list<Ts...>, Fn&& fn) {
+  (fn(std::type_identity<Ts>{}), ...);
+}
+
+inline constexpr std::size_t large_count = 1000003;
+inline constexpr int max_ranks = 8;
+
+inline bool reduced_scale() {
+  const char* text = std::getenv("COLT_TEST_SCALE");
+  return text && std::string_view(text) == "reduced";
+}
+
+struct Case {
+  int ranks = 1;
+  std::size_t count = 0;
+  bool in_place = false;
+  Algorithm algorithm = Algorithm::automatic;
+  int root = 0;
+  std::uint64_t seed = 0;
+};
+
+inline std::string describe(const Case& c, std::string_view type, std::string_view op = {}) {
+  std::ostringstream text;
+  text << "ranks=" << c.ranks << " count=" << c.count << " type=" << type;
+  if (!op.empty()) text << " op=" << op;
+  text << (c.in_place ? " in-place" : " out-of-place") << " algo=" << name_of(c.algorithm)
+       << " root=" << c.root << " seed=" << c.seed;
+  return text.str();
+}
+
+// Small counts, all used in the full product: the empty call, one element, a prime, and a
+// random count that is rarely a multiple of the rank count.
+inline std::vector<std::size_t> small_counts(std::mt19937_64& rng) {
+  return {0, 1, 7, 2 + rng() % 300};
+}
+
+// The full product over small counts, for `algorithms`.
+template <class Fn>
+void for_small_cases(std::uint64_t salt, const std::vector<Algorithm>& algorithms, Fn&& fn) {
+  std::mt19937_64 rng(base_seed() ^ salt);
+  for (Algorithm algorithm : algorithms)
+    for (int ranks = 1; ranks <= max_ranks; ++ranks)
+      for (std::size_t count : small_counts(rng))
+        for (bool in_place : {false, true}) {
+          Case c{ranks, count, in_place, algorithm, static_cast<int>(rng() % ranks), rng()};
+          fn(c);
+        }
+}
+
+// One large case for sample index `k` (one per type x op pair): rank counts cycle through
+// 1..8, algorithms and buffer forms alternate, so the sample covers every value of each.
+inline Case large_case(int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt) {
+  std::mt19937_64 rng(base_seed() ^ salt ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1)));
+  const int n = static_cast<int>(algorithms.size());
+  Case c;
+  c.ranks = 1 + (k * 5 + 3) % max_ranks;
+  c.algorithm = algorithms[static_cast<std::size_t>(k % n)];
+  c.in_place = (k / n) % 2 == 1;
+  c.count = large_count;
+  c.root = static_cast<int>(rng() % static_cast<std::uint64_t>(c.ranks));
+  c.seed = rng();
+  return c;
+}
+
+inline bool keep_large(int k) { return !reduced_scale() || k % 4 == 0; }
+
+}  // namespace colt::test
