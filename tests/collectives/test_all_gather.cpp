@@ -1,0 +1,97 @@
+#include <doctest/doctest.h>
+
+#include <numeric>
+#include <vector>
+
+#include "colt/collectives/all_gather.hpp"
+#include "matrix.hpp"
+#include "ranks.hpp"
+
+using namespace colt;
+using namespace colt::test;
+
+namespace {
+
+const std::vector<Algorithm> ag_algorithms = {algo::ring, algo::direct, algo::automatic};
+
+// Every rank must hold all inputs back to back, bit for bit.
+template <class T>
+void check_gathered(const std::vector<std::vector<T>>& inputs, const std::vector<std::vector<T>>& outputs) {
+  std::vector<T> expected;
+  for (const auto& in : inputs) expected.insert(expected.end(), in.begin(), in.end());
+  for (std::size_t r = 0; r < outputs.size(); ++r)
+    CHECK_MESSAGE(same_bits<T>(outputs[r], expected), "rank " << r);
+}
+
+template <class T>
+void check_even(const Case& c) {
+  INFO(describe(c, name_of(data_type_of<T>)));
+  auto inputs = random_inputs<T>(c, [&](int) { return c.count; });
+  auto outputs = run_ranks<T>(c.ranks, [&](inprocess::Communicator& comm, std::vector<T>& out) {
+    const auto r = static_cast<std::size_t>(comm.rank());
+    out = poisoned<T>(c.count * static_cast<std::size_t>(c.ranks), c.seed + r);
+    if (c.in_place) {
+      std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(r * c.count));
+      all_gather(comm, out, c.algorithm);
+    } else {
+      all_gather(comm, inputs[r], out, c.algorithm);
+    }
+  });
+  check_gathered(inputs, outputs);
+}
+
+template <class T>
+void check_v(const Case& c) {
+  INFO(describe(c, name_of(data_type_of<T>)) << " (v)");
+  const auto counts = random_counts(c.seed, c.ranks, c.count);
+  const std::size_t total = std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+  auto inputs = random_inputs<T>(c, [&](int r) { return counts[static_cast<std::size_t>(r)]; });
+  auto outputs = run_ranks<T>(c.ranks, [&](inprocess::Communicator& comm, std::vector<T>& out) {
+    const auto r = static_cast<std::size_t>(comm.rank());
+    out = poisoned<T>(total, c.seed + r);
+    if (c.in_place) {  // own block already in place
+      const std::size_t offset = std::accumulate(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(r), std::size_t{0});
+      std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offset));
+      all_gather_v(comm, std::span(out).subspan(offset, counts[r]), out, counts, c.algorithm);
+    } else {
+      all_gather_v(comm, inputs[r], out, counts, c.algorithm);
+    }
+  });
+  check_gathered(inputs, outputs);
+}
+
+}  // namespace
+
+TEST_CASE("all_gather and all_gather_v: every algorithm x ranks 1..8 x small counts x type x form") {
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_small_cases(4, ag_algorithms, [&](const Case& c) {
+      check_even<T>(c);
+      check_v<T>(c);
+    });
+  });
+}
+
+TEST_CASE("all_gather and all_gather_v: large counts on a covering sample") {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for (int form = 0; form < 5; ++form, ++k) {
+      if (!keep_large(k)) continue;
+      Case c = large_case(k, ag_algorithms, 4);
+      c.count = large_count / static_cast<std::size_t>(c.ranks);
+      if (form % 2) check_v<T>(c);
+      else check_even<T>(c);
+    }
+  });
+}
+
+TEST_CASE("all_gather: bad arguments") {
+  inprocess::launch(2, [&](inprocess::Communicator& comm) {
+    std::vector<int> in(3), out(5);
+    CHECK_THROWS_WITH_AS(all_gather(comm, in, out), doctest::Contains("output has 5 elements, expected 6"), Error);
+    const std::vector<std::size_t> counts = {3, 3};
+    std::vector<int> small(5);
+    CHECK_THROWS_WITH_AS(all_gather_v(comm, in, small, counts), doctest::Contains("too small"), Error);
+    std::vector<int> wrong(2);
+    CHECK_THROWS_WITH_AS(all_gather_v(comm, wrong, out, counts), doctest::Contains("input has 2 elements"), Error);
+  });
+}

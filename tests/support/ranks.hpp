@@ -1,0 +1,49 @@
+#pragma once
+// Runs a test body on in-process ranks and collects what each rank produced, so that checks run
+// on the main thread after every rank has finished.
+
+#include <cstddef>
+#include <random>
+#include <vector>
+
+#include "colt/transport/inprocess.hpp"
+#include "matrix.hpp"
+#include "random.hpp"
+
+namespace colt::test {
+
+// fn(comm, result) fills `result` on each rank; returns every rank's result, by rank.
+template <class T, class Fn>
+std::vector<std::vector<T>> run_ranks(int ranks, Fn&& fn) {
+  std::vector<std::vector<T>> results(static_cast<std::size_t>(ranks));
+  inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
+    fn(comm, results[static_cast<std::size_t>(comm.rank())]);
+  });
+  return results;
+}
+
+// One random input per rank for case `c`, each of counts(rank) elements.
+template <class T, class Op = sum, class Counts>
+std::vector<std::vector<T>> random_inputs(const Case& c, Counts&& counts) {
+  std::mt19937_64 rng(c.seed);
+  std::vector<std::vector<T>> inputs(static_cast<std::size_t>(c.ranks));
+  for (int r = 0; r < c.ranks; ++r) inputs[static_cast<std::size_t>(r)] = random_buffer<T, Op>(rng, counts(r));
+  return inputs;
+}
+
+// Random per-rank counts around `typical`, zeros included.
+inline std::vector<std::size_t> random_counts(std::uint64_t seed, int ranks, std::size_t typical) {
+  std::mt19937_64 rng(seed ^ 0xC0FFEE);
+  std::vector<std::size_t> counts(static_cast<std::size_t>(ranks));
+  for (auto& n : counts) n = rng() % 5 == 0 ? 0 : rng() % (2 * typical + 1);
+  return counts;
+}
+
+// Garbage of the right size, so that elements a collective fails to write are caught.
+template <class T>
+std::vector<T> poisoned(std::size_t count, std::uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0xBAD);
+  return random_buffer<T>(rng, count);
+}
+
+}  // namespace colt::test
