@@ -1,0 +1,119 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "colt/collectives/all_reduce.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/transport/inprocess.hpp"
+
+using namespace colt;
+using namespace std::chrono_literals;
+
+TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
+  ::unsetenv("COLT_TIMEOUT_S");
+  inprocess::launch(3, [](inprocess::Communicator& comm) {
+    CHECK(comm.size() == 3);
+    CHECK(comm.rank() >= 0);
+    CHECK(comm.timeout() == std::chrono::seconds(300));
+  });
+  ::setenv("COLT_TIMEOUT_S", "2.5", 1);
+  inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 2500ms); });
+  ::setenv("COLT_TIMEOUT_S", "soon", 1);
+  CHECK_THROWS_WITH_AS(inprocess::launch(1, [](inprocess::Communicator&) {}),
+                       doctest::Contains("COLT_TIMEOUT_S='soon'"), Error);
+  ::unsetenv("COLT_TIMEOUT_S");
+  inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 300s); },
+                    CommunicatorOptions{std::chrono::seconds(300)});
+  inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 7s); },
+                    CommunicatorOptions{std::chrono::seconds(7)});
+}
+
+TEST_CASE("communicator: a collective that a peer never joins ends at the timeout, naming both") {
+  CHECK_THROWS_WITH_AS(
+      inprocess::launch(2, [](inprocess::Communicator& comm) {
+        comm.set_timeout(200ms);
+        if (comm.rank() == 1) {
+          std::this_thread::sleep_for(800ms);  // alive, but not calling
+          return;
+        }
+        std::vector<float> data(16, 1.0f);
+        all_reduce(comm, data, sum{});
+      }),
+      doctest::Contains("colt::all_reduce: rank 0 (peer 1): timed out after 0.2 s"), Error);
+}
+
+TEST_CASE("communicator: split by color orders by key, then rank; sub-groups reduce apart") {
+  for (int ranks = 1; ranks <= 8; ++ranks) {
+    CAPTURE(ranks);
+    inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
+      const int color = comm.rank() % 3;
+      const int key = -comm.rank();  // reverse order inside each color
+      inprocess::Communicator sub = comm.split(color, key);
+      int members = 0, position = 0;
+      for (int r = 0; r < ranks; ++r)
+        if (r % 3 == color) {
+          ++members;
+          if (r > comm.rank()) ++position;
+        }
+      CHECK(sub.size() == members);
+      CHECK(sub.rank() == position);
+      std::vector<std::int64_t> value = {comm.rank() + 1};
+      all_reduce(sub, value, sum{});
+      std::int64_t expected = 0;
+      for (int r = color; r < ranks; r += 3) expected += r + 1;
+      CHECK(value[0] == expected);
+      CHECK(sub.timeout() == comm.timeout());
+    });
+  }
+}
+
+TEST_CASE("communicator: a 2-D grid of splits (rows x columns) works together") {
+  inprocess::launch(6, [](inprocess::Communicator& world) {
+    const int row = world.rank() / 3, column = world.rank() % 3;
+    auto row_comm = world.split(row, column);     // 2 groups of 3
+    auto column_comm = world.split(column, row);  // 3 groups of 2
+    std::vector<int> a = {world.rank()}, b = {world.rank()};
+    all_reduce(row_comm, a, sum{});
+    all_reduce(column_comm, b, sum{});
+    CHECK(a[0] == (row == 0 ? 0 + 1 + 2 : 3 + 4 + 5));
+    CHECK(b[0] == column + column + 3);
+  });
+}
+
+TEST_CASE("communicator: concurrent collectives on different communicators never cross") {
+  inprocess::launch(4, [](inprocess::Communicator& comm) {
+    inprocess::Communicator other = comm.dup();
+    CHECK(other.size() == 4);
+    CHECK(other.rank() == comm.rank());
+    std::vector<double> a(100003), b(100003);
+    for (int iteration = 0; iteration < 20; ++iteration) {
+      std::fill(a.begin(), a.end(), 1.0 + comm.rank());
+      std::fill(b.begin(), b.end(), 100.0 * (1 + comm.rank()));
+      std::thread side([&] { all_reduce(other, b, sum{}, algo::ring); });
+      all_reduce(comm, a, sum{}, algo::ring);
+      side.join();
+      CHECK(a.front() == 10.0);
+      CHECK(a.back() == 10.0);
+      CHECK(b.front() == 1000.0);
+      CHECK(b.back() == 1000.0);
+    }
+  });
+}
+
+TEST_CASE("communicator: the workspace stops growing after the first calls") {
+  inprocess::launch(3, [](inprocess::Communicator& comm) {
+    std::vector<float> in(300001, 1.0f);
+    for (int i = 0; i < 3; ++i) all_reduce(comm, in, sum{}, algo::ring);
+    const std::size_t settled = comm.workspace().capacity();
+    for (int i = 0; i < 5; ++i) all_reduce(comm, in, sum{}, algo::ring);
+    CHECK(comm.workspace().capacity() == settled);
+  });
+}
+
+TEST_CASE("communicator: negative split color is rejected") {
+  CHECK_THROWS_WITH_AS(inprocess::launch(2, [](inprocess::Communicator& comm) { comm.split(-1, 0); }),
+                       doctest::Contains("split"), Error);
+}

@@ -1,0 +1,12 @@
+#!/bin/sh
+# The README's second command: install what is missing (Debian 12), build, run the whole suite.
+# Extra arguments go to `meson setup` (e.g. -Db_sanitize=address,undefined); BUILD_DIR picks
+# the build directory (default build-tests).
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/tests/install-deps.sh"
+cd "$here"
+build=${BUILD_DIR:-build-tests}
+[ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=enabled "$@" >/dev/null
+meson compile -C "$build"
+meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}
