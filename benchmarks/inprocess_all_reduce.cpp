@@ -1,0 +1,96 @@
+// all_reduce on in-process ranks, per algorithm, against a memcpy of the same bytes measured in
+// the same run (the floor one rank's copy would need). Time is the slowest rank's (as
+// nccl-tests reports), measured per iteration between two synchronisations, so rank start skew
+// is excluded. Counters follow nccl-tests: algbw = bytes / time, busbw = algbw * 2(n-1)/n.
+//
+//   build/benchmarks/inprocess_all_reduce --benchmark_filter='/67108864/'
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "colt/colt.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void memcpy_floor(benchmark::State& state) {
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  std::vector<char> a(bytes, 1), b(bytes, 2);
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), bytes);
+    benchmark::DoNotOptimize(b.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * state.iterations(),
+                                              benchmark::Counter::kIsRate);
+}
+
+template <colt::Algorithm A>
+void all_reduce_float_sum(benchmark::State& state) {
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  const int ranks = static_cast<int>(state.range(1));
+  const std::size_t count = bytes / sizeof(float);
+  std::vector<std::vector<float>> buffers(static_cast<std::size_t>(ranks));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-1, 1);
+  for (auto& b : buffers) {
+    b.resize(count);
+    for (auto& x : b) x = value(rng);
+  }
+  // Rank 0 runs on this thread (launch's contract) and drives the benchmark loop; each
+  // iteration it tells the others whether to go on.
+  colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
+    auto& data = buffers[static_cast<std::size_t>(comm.rank())];
+    colt::all_reduce(comm, data, colt::sum{}, A);  // warm-up: workspace, page faults
+    auto step = [&]() {
+      colt::barrier(comm);
+      const auto start = Clock::now();
+      colt::all_reduce(comm, data, colt::sum{}, A);
+      double seconds[] = {std::chrono::duration<double>(Clock::now() - start).count()};
+      colt::all_reduce(comm, seconds, colt::max{});
+      return seconds[0];
+    };
+    if (comm.rank() == 0) {
+      for (auto _ : state) {
+        int go[] = {1};
+        colt::broadcast(comm, go, 0);
+        state.SetIterationTime(step());
+      }
+      int stop[] = {0};
+      colt::broadcast(comm, stop, 0);
+    } else {
+      for (;;) {
+        int go[] = {0};
+        colt::broadcast(comm, go, 0);
+        if (!go[0]) break;
+        step();
+      }
+    }
+  });
+  const double n = ranks;
+  const double algbw = static_cast<double>(bytes) * state.iterations();
+  state.counters["algbw"] = benchmark::Counter(algbw, benchmark::Counter::kIsRate);
+  state.counters["busbw"] = benchmark::Counter(algbw * 2 * (n - 1) / n, benchmark::Counter::kIsRate);
+}
+
+void sizes(benchmark::internal::Benchmark* b) {
+  for (int ranks : {2, 4, 8})
+    for (std::int64_t bytes = 8; bytes <= (std::int64_t{64} << 20); bytes *= 16) b->Args({bytes, ranks});
+  b->Args({std::int64_t{64} << 20, 2});
+}
+
+}  // namespace
+
+BENCHMARK(memcpy_floor)->Arg(std::int64_t{64} << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(all_reduce_float_sum<colt::Algorithm::ring>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(all_reduce_float_sum<colt::Algorithm::tree>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(all_reduce_float_sum<colt::Algorithm::direct>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(all_reduce_float_sum<colt::Algorithm::automatic>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
