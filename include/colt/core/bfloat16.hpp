@@ -3,7 +3,7 @@
 // Narrowing rounds to nearest even (not truncation) and keeps NaN a NaN; widening is a shift.
 // No operator==: bit equality would disagree with IEEE (NaN, +-0); compare to_bits().
 
-#include <colt/core/detail/float_bits.hpp>
+#include "colt/core/detail/float_bits.hpp"
 
 #include <bit>
 #include <cstdint>

@@ -45,6 +45,15 @@ struct RequestStore {
   std::vector<request_t<T>> receives;
   std::vector<typename view_request_of<T>::type> views;
   std::vector<const void*> inputs;
+
+  // Ends every request still held, in the order that cannot deadlock: first the views of peers'
+  // buffers (which peers' pending sends wait for), then receives, then our sends (whose
+  // destructors wait for the peers to release their views of our buffers).
+  void clear() noexcept {
+    views.clear();
+    receives.clear();
+    sends.clear();
+  }
 };
 }  // namespace detail
 

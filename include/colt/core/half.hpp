@@ -4,7 +4,7 @@
 // nearest even. No operator==: bit equality would disagree with IEEE (NaN, +-0); compare
 // to_bits() or convert to float.
 
-#include <colt/core/detail/float_bits.hpp>
+#include "colt/core/detail/float_bits.hpp"
 
 #include <cstdint>
 #include <type_traits>

@@ -78,9 +78,15 @@ class ArgsCheck {
   int size_;
 };
 
-// Runs one collective call, naming it in any colt::Error a transport raises underneath.
+// Runs one collective call, naming it in any colt::Error a transport raises underneath. Every
+// request the call started is finished before this returns or throws, so no peer can still be
+// reading or writing the caller's buffers afterwards.
 template <class Comm, class Fn>
 void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
+  struct ClearRequests {
+    Comm& comm;
+    ~ClearRequests() { comm.request_store().clear(); }
+  } clear_requests{comm};
   Call<Comm> call(comm, kind);
   try {
     fn(call);
