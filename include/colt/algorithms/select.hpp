@@ -76,7 +76,10 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     return {forced, chunk_bytes};
   switch (kind) {
     case CollectiveKind::all_reduce:
-      if (zero_copy) return {Algorithm::direct, chunk_bytes};
+      if (zero_copy) {  // measured: tree for latency, direct in between, ring's chunks stay in cache
+        if (bytes <= (std::size_t{4} << 10)) return {Algorithm::tree, chunk_bytes};
+        return {bytes <= (std::size_t{1} << 20) ? Algorithm::direct : Algorithm::ring, chunk_bytes};
+      }
       return {bytes <= (std::size_t{64} << 10) || (ranks <= 2 && bytes <= (std::size_t{256} << 10))
                   ? Algorithm::tree : Algorithm::ring, chunk_bytes};
     case CollectiveKind::reduce_scatter:

@@ -42,9 +42,8 @@ inline std::string describe(const Posting& p) {
 // Blocks until `p` is done. Spins first (a peer on another core answers within microseconds),
 // then sleeps in slices so that an abort, a finished peer or the deadline ends the wait.
 inline void block_until_done(Group& group, Posting& p, const Deadline* deadline) {
-  constexpr int spins = 256;
   constexpr auto slice = std::chrono::milliseconds(10);
-  for (int i = 0; i < spins; ++i) {
+  for (int i = 0, spins = group.spin_iterations(); i < spins; ++i) {
     if (p.state.load(std::memory_order_acquire) & done) return;
     colt::detail::cpu_relax();
   }

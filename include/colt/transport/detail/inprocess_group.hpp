@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -128,8 +129,18 @@ struct Mailbox {
 
 class Group {
  public:
-  explicit Group(int size) : mailboxes_(static_cast<std::size_t>(size)) {
+  explicit Group(int size)
+      : mailboxes_(static_cast<std::size_t>(size)), spin_iterations_(spin_budget(size)) {
     for (auto& box : mailboxes_) box = std::make_unique<Mailbox>();
+  }
+
+  // How long a waiter polls before it sleeps. With a core per rank the peer is running and
+  // answers within microseconds, cheaper than a futex wake (tens of microseconds on a VM); with
+  // more ranks than cores the peer may need this very core, so a waiter yields almost at once.
+  int spin_iterations() const { return spin_iterations_; }
+  static int spin_budget(int ranks) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores != 0 && static_cast<unsigned>(ranks) <= cores ? 1 << 14 : 1 << 6;
   }
 
   int size() const { return static_cast<int>(mailboxes_.size()); }
@@ -219,6 +230,7 @@ class Group {
   }
 
   std::vector<std::unique_ptr<Mailbox>> mailboxes_;
+  int spin_iterations_;
   std::atomic<bool> aborted_{false};
   mutable std::mutex abort_mutex_;
   std::string abort_cause_;
