@@ -58,7 +58,7 @@ class ArgsCheck {
 
   void algorithm(Algorithm algorithm) const {
     if (!supports(kind_, algorithm))
-      fail("algorithm '" + std::string(name_of(algorithm)) + "' is not implemented for " +
+      fail("algorithm '" + std::string(name_of(algorithm)) + "' is not available for " +
            std::string(name_of(kind_)));
   }
 
