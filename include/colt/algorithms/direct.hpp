@@ -20,7 +20,7 @@ inline constexpr std::uint32_t reduce_step = 0, gather_step = 1;
 // the peer's own buffer, or its copy in the workspace), and store.inputs[rank] at `own`. With
 // views, the peers' buffers stay readable until store.views is cleared.
 template <class T, class Call>
-const T* const* collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t step) {
+void collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t step) {
   const int p = call.size(), r = call.rank();
   auto& store = call.comm().request_store();
   store.inputs.assign(static_cast<std::size_t>(p), nullptr);
@@ -49,7 +49,14 @@ const T* const* collect_inputs(Call& call, const T* own, std::size_t count, std:
       if (peer != r) call.finish_recv(store.receives[static_cast<std::size_t>(k++)], peer, bytes);
     store.receives.clear();
   }
-  return reinterpret_cast<const T* const*>(store.inputs.data());
+}
+
+// out = finished reduction, in rank order, of the inputs collect_inputs gathered.
+template <class Call, class T, class Op>
+void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
+  const auto& inputs = call.comm().request_store().inputs;
+  reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
+                 count, call.size());
 }
 
 // Lets the peers reuse the buffers collect_inputs read.
@@ -71,9 +78,8 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
     store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count), reduce_step));
   }
   const schedule::Range mine = segments[r];
-  const T* const* inputs = collect_inputs<T>(call, in.data() + mine.offset, mine.count, reduce_step);
-  reduce_many(op, out.data(), std::span<const T* const>(inputs, static_cast<std::size_t>(p)),
-              mine.count, p);
+  collect_inputs<T>(call, in.data() + mine.offset, mine.count, reduce_step);
+  reduce_inputs(call, out.data(), mine.count, op);
   release_inputs(call);
   for (auto& send : store.sends) send.wait(call.deadline());
   store.sends.clear();
@@ -130,15 +136,14 @@ void broadcast(Call& call, std::span<T> data, int root) {
 // out (root only) = finished reduction of every rank's `in`, reduced by the root in one pass.
 template <class Call, class T, class Op>
 void reduce(Call& call, std::span<const T> in, std::span<T> out, int root, Op op) {
-  const int p = call.size(), r = call.rank();
+  const int r = call.rank();
   if (r != root) {
     auto send = call.isend(root, in);
     send.wait(call.deadline());
     return;
   }
-  const T* const* inputs = collect_inputs<T>(call, in.data(), in.size(), 0);
-  reduce_many(op, out.data(), std::span<const T* const>(inputs, static_cast<std::size_t>(p)),
-              in.size(), p);
+  collect_inputs<T>(call, in.data(), in.size(), 0);
+  reduce_inputs(call, out.data(), in.size(), op);
   release_inputs(call);
 }
 

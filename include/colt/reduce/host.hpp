@@ -27,20 +27,21 @@ void reduce_pair(Op op, T* out, const T* a, const T* b, std::size_t count, int r
   }
 }
 
-// out = finish(in[0] op in[1] op ... op in[k-1]) in one pass over memory, in input order, so the
+// out = finish(in(0) op in(1) op ... op in(k-1)) in one pass over memory, in input order, so the
 // result is the same on every rank that reduces the same inputs. `out` may alias any input.
-template <class Op, Element T>
+// `input(i)` gives the i-th input's first element.
+template <class Op, Element T, class InputAt>
   requires ReductionFor<Op, T>
-void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t count, int ranks) {
+void reduce_many_at(Op op, T* out, std::size_t k, InputAt&& input, std::size_t count, int ranks) {
   using C = compute_type_t<T>;
   constexpr std::size_t block = 1024;  // accumulators stay in L1 while inputs stream through
   C acc[block];
   for (std::size_t base = 0; base < count; base += block) {
     const std::size_t m = std::min(block, count - base);
-    const T* first = inputs[0] + base;
+    const T* first = input(0) + base;
     for (std::size_t i = 0; i < m; ++i) acc[i] = static_cast<C>(first[i]);
-    for (std::size_t k = 1; k < inputs.size(); ++k) {
-      const T* in = inputs[k] + base;
+    for (std::size_t j = 1; j < k; ++j) {
+      const T* in = input(j) + base;
       for (std::size_t i = 0; i < m; ++i) acc[i] = op(acc[i], static_cast<C>(in[i]));
     }
     T* o = out + base;
@@ -50,6 +51,12 @@ void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t co
       for (std::size_t i = 0; i < m; ++i) o[i] = static_cast<T>(acc[i]);
     }
   }
+}
+
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t count, int ranks) {
+  reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return inputs[i]; }, count, ranks);
 }
 
 // out = finish(in): the result of a reduction over one rank (and the copy a one-rank call makes).
