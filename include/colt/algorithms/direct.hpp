@@ -16,6 +16,14 @@ namespace colt::algorithms::direct {
 
 inline constexpr std::uint32_t reduce_step = 0, gather_step = 1;
 
+// Waits for every send posted in the request store, then drops them.
+template <class Call>
+void finish_sends(Call& call) {
+  auto& sends = call.comm().request_store().sends;
+  for (auto& send : sends) send.wait(call.deadline());
+  sends.clear();
+}
+
 // Points store.inputs[peer] at each rank's `count` elements destined to this rank (a view of
 // the peer's own buffer, or its copy in the workspace), and store.inputs[rank] at `own`. With
 // views, the peers' buffers stay readable until store.views is cleared.
@@ -81,8 +89,7 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
   collect_inputs<T>(call, in.data() + mine.offset, mine.count, reduce_step);
   reduce_inputs(call, out.data(), mine.count, op);
   release_inputs(call);
-  for (auto& send : store.sends) send.wait(call.deadline());
-  store.sends.clear();
+  finish_sends(call);
 }
 
 // out holds all segments; this rank's is in place. Each rank sends its segment to every peer.
@@ -105,8 +112,7 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
     call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
                      segments[from].count * sizeof(T));
   }
-  for (auto& send : store.sends) send.wait(call.deadline());
-  store.sends.clear();
+  finish_sends(call);
   store.receives.clear();
 }
 
@@ -129,8 +135,7 @@ void broadcast(Call& call, std::span<T> data, int root) {
   auto& store = call.comm().request_store();
   store.sends.clear();
   for (int k = 1; k < p; ++k) store.sends.push_back(call.isend((root + k) % p, std::span<const T>(data)));
-  for (auto& send : store.sends) send.wait(call.deadline());
-  store.sends.clear();
+  finish_sends(call);
 }
 
 // out (root only) = finished reduction of every rank's `in`, reduced by the root in one pass.
@@ -166,8 +171,7 @@ void scatter(Call& call, std::span<const T> in, std::span<T> out,
   }
   std::span<const T> own = in.subspan(mine.offset, mine.count);
   if (own.data() != out.data()) std::copy(own.begin(), own.end(), out.begin());
-  for (auto& send : store.sends) send.wait(call.deadline());
-  store.sends.clear();
+  finish_sends(call);
 }
 
 // Each rank's `in` lands in segment `rank` of the root's `out`.

@@ -31,7 +31,7 @@ class SendWindow {
  public:
   static constexpr std::size_t capacity = 8;
 
-  explicit SendWindow(const Deadline& deadline_source) : deadline_(deadline_source) {}
+  explicit SendWindow(Clock::duration timeout) : timeout_(timeout) {}
   SendWindow(const SendWindow&) = delete;
   SendWindow& operator=(const SendWindow&) = delete;
   ~SendWindow() = default;  // pending sends cancel or finish in their destructors
@@ -61,10 +61,10 @@ class SendWindow {
   }
 
  private:
-  Deadline fresh_deadline() const { return Deadline::after(deadline_.budget); }
+  Deadline fresh_deadline() const { return Deadline::after(timeout_); }
   std::array<std::optional<Request>, capacity> slots_;
   std::size_t next_ = 0;
-  Deadline deadline_;
+  Clock::duration timeout_;
 };
 
 // One collective call on a communicator: its tag and the typed primitives.
@@ -76,7 +76,7 @@ class Call {
   static constexpr bool has_views = ViewTransport<transport_type>;
 
   Call(Comm& comm, CollectiveKind kind)
-      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.deadline()) {}
+      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.timeout()) {}
 
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
