@@ -24,7 +24,7 @@ std::vector<std::size_t> offsets_of(const std::vector<std::size_t>& counts) {
 // scatter (even, or v with random counts): rank r receives block r of the root's buffer.
 template <class T>
 void check_scatter(const Case& c, bool v) {
-  INFO(describe(c, name_of(data_type_of<T>)) << (v ? " (v)" : ""));
+  INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
   auto counts = v ? random_counts(c.seed, c.ranks, c.count)
                   : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
   const auto offsets = offsets_of(counts);
@@ -54,7 +54,7 @@ void check_scatter(const Case& c, bool v) {
 // gather (even, or v): the root ends with every rank's block in rank order.
 template <class T>
 void check_gather(const Case& c, bool v) {
-  INFO(describe(c, name_of(data_type_of<T>)) << (v ? " (v)" : ""));
+  INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
   auto counts = v ? random_counts(c.seed, c.ranks, c.count)
                   : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
   const auto offsets = offsets_of(counts);

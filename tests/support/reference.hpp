@@ -26,6 +26,16 @@ constexpr double unit_roundoff() {
   else return 0.0;
 }
 
+// The spacing of the type's subnormals: the absolute error of one rounding near zero.
+template <Element T>
+constexpr double subnormal_spacing() {
+  if constexpr (std::is_same_v<T, float>) return 0x1p-149;
+  else if constexpr (std::is_same_v<T, double>) return 0x1p-1074;
+  else if constexpr (std::is_same_v<T, half>) return 0x1p-24;
+  else if constexpr (std::is_same_v<T, bfloat16>) return 0x1p-133;
+  else return 0.0;
+}
+
 template <Element T>
 double to_double(T x) {
   return static_cast<double>(static_cast<compute_type_t<T>>(x));
@@ -72,6 +82,7 @@ struct Reference {
         } else {
           tolerance[i] = (p + 1) * u * magnitude;
         }
+        tolerance[i] += (p + 1) * subnormal_spacing<T>();  // results that land among subnormals
         value[i] = acc;
       }
     }

@@ -1,0 +1,156 @@
+#pragma once
+// MPI transport: colt over MPI point-to-point (MPI_Isend / MPI_Irecv / MPI_Test), launched by the
+// MPI library's own launcher (mpiexec), on one machine or many. colt writes no cluster manager:
+// process start-up, addressing and the wire are MPI's.
+//
+// Every colt communicator owns a duplicate of the MPI_Comm it was made from, with
+// MPI_ERRORS_RETURN set, so colt's messages never meet the program's own MPI traffic and an MPI
+// error becomes a colt::Error instead of aborting the job.
+//
+//   colt::mpi::Environment mpi(argc, argv);          // MPI_Init_thread ... MPI_Finalize
+//   auto comm = colt::mpi::world();                  // or colt::mpi::communicator(existing_comm)
+//   colt::all_reduce(comm, gradients, colt::sum{});
+
+#include "colt/transport/mpi/mpi_h.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "colt/core/communicator.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/transport/concepts.hpp"
+#include "colt/transport/mpi/check.hpp"
+#include "colt/transport/mpi/environment.hpp"
+#include "colt/transport/mpi/request.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::mpi {
+
+class Transport {
+ public:
+  // Duplicates `comm` (collective over it) and returns MPI errors on the duplicate.
+  static Transport duplicate(MPI_Comm comm) {
+    MPI_Comm own = MPI_COMM_NULL;
+    int rank = -1;
+    MPI_Comm_rank(comm, &rank);
+    check(MPI_Comm_dup(comm, &own), rank, no_peer, "MPI_Comm_dup");
+    return Transport(own);
+  }
+
+  Transport(Transport&& other) noexcept
+      : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
+        rank_(other.rank_),
+        size_(other.size_),
+        tag_limit_(other.tag_limit_) {}
+  Transport& operator=(Transport&& other) noexcept {
+    if (this != &other) {
+      free();
+      comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+      rank_ = other.rank_;
+      size_ = other.size_;
+      tag_limit_ = other.tag_limit_;
+    }
+    return *this;
+  }
+  ~Transport() { free(); }
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // colt's private communicator, e.g. to compare with MPI's own collectives on the same ranks.
+  MPI_Comm native() const { return comm_; }
+
+  Request isend(int peer, std::span<const std::byte> data, Tag tag) {
+    check_peer(peer);
+    // MPI_Isend takes a non-const pointer only in MPI-2 headers; it never writes.
+    return Request(Request::Kind::send, comm_, rank_, peer, tag, mpi_tag(tag),
+                   const_cast<std::byte*>(data.data()), data.size());
+  }
+
+  Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
+    check_peer(peer);
+    return Request(Request::Kind::receive, comm_, rank_, peer, tag, mpi_tag(tag), buffer.data(),
+                   buffer.size());
+  }
+
+  // Ranks with the same color form a new transport, ordered by (key, rank). Colors and keys are
+  // first exchanged as colt messages under the deadline, so a dead or absent rank is reported
+  // instead of blocking inside MPI_Comm_split; the split itself then runs with every rank present.
+  Transport split(int color, int key, Tag tag, const Deadline& deadline) {
+    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    std::vector<std::int32_t> entries(2 * static_cast<std::size_t>(size_));
+    entries[2 * static_cast<std::size_t>(rank_)] = color;
+    entries[2 * static_cast<std::size_t>(rank_) + 1] = key;
+    {
+      std::vector<Request> sends, receives;
+      const auto mine = std::as_bytes(std::span(&entries[2 * static_cast<std::size_t>(rank_)], 2));
+      for (int peer = 0; peer < size_; ++peer) {
+        if (peer == rank_) continue;
+        sends.push_back(isend(peer, mine, tag));
+        receives.push_back(irecv(peer, std::as_writable_bytes(std::span(&entries[2 * static_cast<std::size_t>(peer)], 2)), tag));
+      }
+      for (auto& r : receives) r.wait(deadline);
+      for (auto& s : sends) s.wait(deadline);
+    }
+    MPI_Comm part = MPI_COMM_NULL;
+    check(MPI_Comm_split(comm_, color, key, &part), rank_, no_peer, "MPI_Comm_split");
+    return Transport(part);
+  }
+
+ private:
+  // Takes ownership of `own`.
+  explicit Transport(MPI_Comm own) : comm_(own) {
+    check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), -1, no_peer, "MPI_Comm_set_errhandler");
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    // MPI guarantees tags up to MPI_TAG_UB >= 32767; Open MPI's UCX layer offers 2^23 - 1.
+    // colt's 31-bit tags are folded into that range: the low bits (step and sequence) survive,
+    // and equal folded tags between one pair of ranks still match in posting order.
+    int* upper = nullptr;
+    int found = 0;
+    MPI_Comm_get_attr(comm_, MPI_TAG_UB, &upper, &found);
+    tag_limit_ = found && upper ? static_cast<std::uint32_t>(*upper) : 32767u;
+  }
+
+  int mpi_tag(Tag tag) const {
+    return static_cast<int>(tag_limit_ >= 0x7FFFFFFFu ? tag.value : tag.value % (tag_limit_ + 1));
+  }
+
+  void check_peer(int peer) const {
+    if (peer < 0 || peer >= size_ || peer == rank_)
+      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size_));
+  }
+
+  void free() noexcept {
+    if (comm_ != MPI_COMM_NULL && !finalized()) MPI_Comm_free(&comm_);
+    comm_ = MPI_COMM_NULL;
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  std::uint32_t tag_limit_ = 32767;
+};
+
+static_assert(colt::Transport<Transport>);
+static_assert(SplittableTransport<Transport>);
+static_assert(!ViewTransport<Transport>);
+
+using Communicator = colt::Communicator<Transport>;
+
+// A colt communicator over the same ranks as `comm` (collective over `comm`): how code that
+// already uses MPI adopts colt one call at a time. `comm` itself is left untouched.
+inline Communicator communicator(MPI_Comm comm, CommunicatorOptions options = {}) {
+  return Communicator(Transport::duplicate(comm), options);
+}
+
+// A colt communicator over every process of the job (MPI_COMM_WORLD).
+inline Communicator world(CommunicatorOptions options = {}) {
+  return communicator(MPI_COMM_WORLD, options);
+}
+
+}  // namespace colt::mpi

@@ -1,0 +1,176 @@
+#pragma once
+// A pending MPI send or receive as a colt request. `wait` polls MPI_Test (which also drives MPI's
+// progress engine) until completion or the deadline, so a peer that died or never posts the
+// matching call becomes a colt::Error naming that peer instead of a hang.
+//
+// MPI counts are `int`: a message above 1 GiB travels as several pieces with the same tag, which
+// MPI's non-overtaking rule keeps in order. This needs nothing beyond MPI-3 (Open MPI 4 has no
+// MPI_Isend_c), so the same code builds against MPICH and Open MPI.
+
+#include "colt/transport/mpi/mpi_h.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/transport/mpi/check.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::mpi {
+
+inline constexpr std::size_t max_piece_bytes = std::size_t{1} << 30;
+
+namespace detail {
+
+inline std::size_t piece_count(std::size_t bytes) {
+  return bytes == 0 ? 1 : (bytes + max_piece_bytes - 1) / max_piece_bytes;
+}
+
+inline std::string describe(bool is_send, int peer, Tag tag) {
+  std::string what = is_send ? "sending to" : "receiving from";
+  return what + " peer " + std::to_string(peer) + " (" + std::string(name_of(tag.kind())) +
+         " call #" + std::to_string(tag.sequence()) + ", step " + std::to_string(tag.step()) + ")";
+}
+
+}  // namespace detail
+
+class Request {
+ public:
+  enum class Kind : unsigned char { send, receive };
+
+  Request() = default;
+  Request(Kind kind, MPI_Comm comm, int rank, int peer, Tag tag, int mpi_tag, std::byte* data,
+          std::size_t bytes)
+      : kind_(kind), rank_(rank), peer_(peer), tag_(tag), expected_(bytes) {
+    const std::size_t pieces = detail::piece_count(bytes);
+    if (pieces > 1) more_.resize(pieces - 1, MPI_REQUEST_NULL);
+    for (std::size_t i = 0; i < pieces; ++i) {
+      const std::size_t offset = i * max_piece_bytes;
+      const int count = static_cast<int>(std::min(max_piece_bytes, bytes - std::min(bytes, offset)));
+      MPI_Request& slot = i == 0 ? first_ : more_[i - 1];
+      const int code = kind == Kind::send
+                           ? MPI_Isend(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &slot)
+                           : MPI_Irecv(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &slot);
+      if (code != MPI_SUCCESS) {
+        cancel();
+        check(code, rank, peer, kind == Kind::send ? "MPI_Isend" : "MPI_Irecv");
+      }
+    }
+  }
+
+  Request(Request&& other) noexcept { *this = std::move(other); }
+  Request& operator=(Request&& other) noexcept {
+    if (this != &other) {
+      cancel();
+      kind_ = other.kind_;
+      rank_ = other.rank_;
+      peer_ = other.peer_;
+      tag_ = other.tag_;
+      expected_ = other.expected_;
+      transferred_ = other.transferred_;
+      short_piece_ = other.short_piece_;
+      first_ = std::exchange(other.first_, MPI_REQUEST_NULL);
+      more_ = std::move(other.more_);
+      other.more_.clear();
+    }
+    return *this;
+  }
+  ~Request() { cancel(); }
+
+  // True once every piece has completed. Throws colt::Error on an MPI error.
+  bool test() {
+    if (!poll(first_, 0)) return false;
+    for (std::size_t i = 0; i < more_.size(); ++i)
+      if (!poll(more_[i], i + 1)) return false;
+    return true;
+  }
+
+  // Bytes sent, or received (which may be fewer than the buffer holds).
+  std::size_t wait(const Deadline& deadline) {
+    // MPI_Test is cheap and makes progress; yielding between polls once the wait is long lets a
+    // peer that shares this core (more ranks than cores) run.
+    for (unsigned i = 0; !test(); ++i) {
+      if ((i & 255) == 255 && deadline.passed())
+        throw Error("", rank_, peer_,
+                    "timed out after " + deadline.budget_text() + " " +
+                        detail::describe(kind_ == Kind::send, peer_, tag_) +
+                        " (peer dead, or not making the same calls?)");
+      if (i >= 64) std::this_thread::yield();
+    }
+    return kind_ == Kind::send ? expected_ : transferred_;
+  }
+
+ private:
+  // Completes one piece if it can. A short piece of a multi-piece receive ends the message: the
+  // sender sent less than this buffer holds, so the later pieces are cancelled.
+  bool poll(MPI_Request& request, std::size_t index) {
+    if (request == MPI_REQUEST_NULL) return true;
+    int flag = 0;
+    MPI_Status status;
+    const int code = MPI_Test(&request, &flag, &status);
+    if (code != MPI_SUCCESS) {
+      const int cause = code == MPI_ERR_IN_STATUS ? status.MPI_ERROR : code;
+      request = MPI_REQUEST_NULL;
+      int error_class = 0;
+      MPI_Error_class(cause, &error_class);
+      if (error_class == MPI_ERR_TRUNCATE)
+        throw Error("", rank_, peer_,
+                    "message larger than the receive buffer of " + std::to_string(expected_) +
+                        " bytes while " + detail::describe(false, peer_, tag_) +
+                        " (mismatched counts on the ranks?)");
+      check(cause, rank_, peer_, "MPI_Test " + detail::describe(kind_ == Kind::send, peer_, tag_));
+    }
+    if (!flag) return false;
+    if (kind_ == Kind::receive) {
+      int count = 0;
+      MPI_Get_count(&status, MPI_BYTE, &count);
+      transferred_ += static_cast<std::size_t>(count);
+      const std::size_t piece = std::min(max_piece_bytes, expected_ - index * max_piece_bytes);
+      if (static_cast<std::size_t>(count) < piece && index + 1 < detail::piece_count(expected_))
+        short_piece_ = true;
+      if (short_piece_) {
+        for (auto& rest : more_) cancel_one(rest);
+      }
+    }
+    return true;
+  }
+
+  static void cancel_one(MPI_Request& request) noexcept {
+    if (request == MPI_REQUEST_NULL) return;
+    MPI_Cancel(&request);
+    // A cancelled receive completes locally. A send may not be cancellable (its data may already
+    // be on the way); poll briefly, then let MPI finish it in the background.
+    const auto give_up = Clock::now() + std::chrono::milliseconds(50);
+    int flag = 0;
+    while (MPI_Test(&request, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag &&
+           Clock::now() < give_up)
+      std::this_thread::yield();
+    if (!flag && request != MPI_REQUEST_NULL) MPI_Request_free(&request);
+    request = MPI_REQUEST_NULL;
+  }
+
+  // Destroying a pending request cancels it (an error path: some wait already threw).
+  void cancel() noexcept {
+    cancel_one(first_);
+    for (auto& r : more_) cancel_one(r);
+  }
+
+  Kind kind_ = Kind::send;
+  int rank_ = 0;
+  int peer_ = 0;
+  Tag tag_{};
+  std::size_t expected_ = 0;
+  std::size_t transferred_ = 0;
+  bool short_piece_ = false;
+  MPI_Request first_ = MPI_REQUEST_NULL;
+  std::vector<MPI_Request> more_;
+};
+
+}  // namespace colt::mpi

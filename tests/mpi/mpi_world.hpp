@@ -1,0 +1,57 @@
+#pragma once
+// Shared by the MPI test programs: colt's world communicator (made once, after MPI_Init) and
+// cross-rank checks done with plain MPI, independent of the colt code under test.
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "colt/transport/mpi.hpp"
+
+namespace colt::test {
+
+inline std::unique_ptr<mpi::Communicator>& world_slot() {
+  static std::unique_ptr<mpi::Communicator> slot;
+  return slot;
+}
+
+// colt's communicator over MPI_COMM_WORLD; test cases share it, as an application would.
+inline mpi::Communicator& world() {
+  auto& slot = world_slot();
+  if (!slot) slot = std::make_unique<mpi::Communicator>(mpi::world());
+  return *slot;
+}
+
+// Frees colt's duplicate of MPI_COMM_WORLD before MPI_Finalize.
+inline void release_world() { world_slot().reset(); }
+
+inline std::uint64_t fnv1a(std::span<const std::byte> bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
+  return h;
+}
+
+// True on every rank iff `data` is bitwise the same on every rank (compared by hash and size,
+// through MPI_Allgather on MPI_COMM_WORLD, not through colt).
+template <class T>
+bool identical_on_all_ranks(std::span<const T> data) {
+  std::uint64_t mine[2] = {fnv1a(std::as_bytes(data)), data.size()};
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  std::vector<std::uint64_t> all(2 * static_cast<std::size_t>(size));
+  MPI_Allgather(mine, 2, MPI_UINT64_T, all.data(), 2, MPI_UINT64_T, MPI_COMM_WORLD);
+  for (int r = 0; r < size; ++r)
+    if (all[2 * static_cast<std::size_t>(r)] != mine[0] || all[2 * static_cast<std::size_t>(r) + 1] != mine[1]) return false;
+  return true;
+}
+
+// True on every rank iff `ok` holds on every rank.
+inline bool all_ranks(bool ok) {
+  int mine = ok ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1;
+}
+
+}  // namespace colt::test
