@@ -2,7 +2,11 @@
 # Installs, on Debian 12, whatever colt's build and tests need and this machine lacks.
 # Installs nothing when everything is present (so it needs no root then).
 set -eu
-packages="g++ meson ninja-build pkg-config doctest-dev libbenchmark-dev"
+# MPICH is the MPI the tests use first; Open MPI is installed beside it so CI can build the MPI
+# tests against it too (each is picked by its pkg-config name and launcher name, never by the
+# `mpiexec` alternative). iproute2 makes the network namespaces of the two-host test.
+packages="g++ meson ninja-build pkg-config doctest-dev libbenchmark-dev
+          mpich libmpich-dev openmpi-bin libopenmpi-dev iproute2"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

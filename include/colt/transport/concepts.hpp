@@ -54,4 +54,12 @@ concept SplittableTransport = Transport<T> &&
       { t.split(color, key, tag, deadline) } -> std::same_as<T>;
     };
 
+// A transport that is told when a collective on it failed (its messages may now be out of step:
+// a peer's send with no matching receive). MPI uses it to keep such a communicator's context
+// from being reused, where a late message could reach a later communicator.
+template <class T>
+concept FailureAwareTransport = Transport<T> && requires(T& t) {
+  { t.note_failure() } noexcept;
+};
+
 }  // namespace colt

@@ -46,7 +46,8 @@ class Transport {
       : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
         rank_(other.rank_),
         size_(other.size_),
-        tag_limit_(other.tag_limit_) {}
+        tag_limit_(other.tag_limit_),
+        failed_(other.failed_) {}
   Transport& operator=(Transport&& other) noexcept {
     if (this != &other) {
       free();
@@ -54,6 +55,7 @@ class Transport {
       rank_ = other.rank_;
       size_ = other.size_;
       tag_limit_ = other.tag_limit_;
+      failed_ = other.failed_;
     }
     return *this;
   }
@@ -63,6 +65,10 @@ class Transport {
   int size() const { return size_; }
   // colt's private communicator, e.g. to compare with MPI's own collectives on the same ranks.
   MPI_Comm native() const { return comm_; }
+
+  // Called by colt when a collective on this transport failed (see free()).
+  void note_failure() noexcept { failed_ = true; }
+  bool failed() const { return failed_; }
 
   Request isend(int peer, std::span<const std::byte> data, Tag tag) {
     check_peer(peer);
@@ -125,8 +131,10 @@ class Transport {
       throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size_));
   }
 
+  // A communicator on which a call failed is never freed: MPI would hand its context to the next
+  // communicator created, and a message of the failed call still in flight would land there.
   void free() noexcept {
-    if (comm_ != MPI_COMM_NULL && !finalized()) MPI_Comm_free(&comm_);
+    if (comm_ != MPI_COMM_NULL && !failed_ && !finalized()) MPI_Comm_free(&comm_);
     comm_ = MPI_COMM_NULL;
   }
 
@@ -134,11 +142,13 @@ class Transport {
   int rank_ = 0;
   int size_ = 1;
   std::uint32_t tag_limit_ = 32767;
+  bool failed_ = false;
 };
 
 static_assert(colt::Transport<Transport>);
 static_assert(SplittableTransport<Transport>);
 static_assert(!ViewTransport<Transport>);
+static_assert(FailureAwareTransport<Transport>);
 
 using Communicator = colt::Communicator<Transport>;
 

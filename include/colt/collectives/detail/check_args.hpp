@@ -78,6 +78,12 @@ class ArgsCheck {
   int size_;
 };
 
+// Tells a transport that wants to know (see FailureAwareTransport) that a call on it failed.
+template <class T>
+void note_failure(T& transport) noexcept {
+  if constexpr (FailureAwareTransport<T>) transport.note_failure();
+}
+
 // Runs one collective call, naming it in any colt::Error a transport raises underneath. Every
 // request the call started is finished before this returns or throws, so no peer can still be
 // reading or writing the caller's buffers afterwards.
@@ -91,8 +97,12 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
   try {
     fn(call);
   } catch (const Error& e) {
+    note_failure(comm.transport());
     if (!e.collective().empty()) throw;
     throw e.in_collective(name_of(kind));
+  } catch (...) {
+    note_failure(comm.transport());
+    throw;
   }
 }
 

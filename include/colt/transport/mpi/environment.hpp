@@ -59,6 +59,13 @@ class Environment {
       check(MPI_Init_thread(argc, argv, static_cast<int>(wanted), &provided), -1, no_peer,
             "MPI_Init_thread");
       owns_ = true;
+      // colt's own communicators return errors, but MPICH (4.0) reports an error completing a
+      // request (a truncated receive, a failed peer) through MPI_COMM_WORLD's handler, whose
+      // default aborts the job. A program that lets colt initialise MPI gets errors returned
+      // everywhere, so they surface as colt::Error. A program that initialises MPI itself
+      // decides this for itself (docs/mpi.md).
+      MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+      MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
     }
     provided_ = static_cast<ThreadLevel>(provided);
   }
