@@ -14,22 +14,11 @@
 #include <vector>
 
 #include "colt/colt.hpp"
+#include "support/memcpy_floor.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void memcpy_floor(benchmark::State& state) {
-  const auto bytes = static_cast<std::size_t>(state.range(0));
-  std::vector<char> a(bytes, 1), b(bytes, 2);
-  for (auto _ : state) {
-    std::memcpy(b.data(), a.data(), bytes);
-    benchmark::DoNotOptimize(b.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * state.iterations(),
-                                              benchmark::Counter::kIsRate);
-}
 
 template <colt::Algorithm A>
 void all_reduce_float_sum(benchmark::State& state) {
@@ -87,7 +76,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(memcpy_floor)->Arg(std::int64_t{64} << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(colt::bench::memcpy_floor)->Arg(std::int64_t{64} << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK(all_reduce_float_sum<colt::Algorithm::ring>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(all_reduce_float_sum<colt::Algorithm::tree>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(all_reduce_float_sum<colt::Algorithm::direct>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);

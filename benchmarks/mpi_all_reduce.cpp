@@ -16,6 +16,7 @@
 
 #include "colt/colt.hpp"
 #include "colt/transport/mpi.hpp"
+#include "support/memcpy_floor.hpp"
 
 namespace {
 
@@ -93,18 +94,6 @@ void all_reduce_float_sum(benchmark::State& state) {
   state.counters["busbw"] = benchmark::Counter(moved * 2 * (n - 1) / n, benchmark::Counter::kIsRate);
 }
 
-void memcpy_floor(benchmark::State& state) {
-  const auto bytes = static_cast<std::size_t>(state.range(0));
-  std::vector<char> a(bytes, 1), b(bytes, 2);
-  for (auto _ : state) {
-    std::memcpy(b.data(), a.data(), bytes);
-    benchmark::DoNotOptimize(b.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate);
-}
-
 void sizes(benchmark::internal::Benchmark* b) {
   for (std::int64_t bytes = 8; bytes <= (std::int64_t{64} << 20); bytes *= 16) b->Arg(bytes);
   b->Arg(std::int64_t{64} << 20);
@@ -114,7 +103,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 // The floor runs on rank 0 alone while the others wait in MPI_Bcast (MPICH spins there: with
 // fewer cores than ranks, read it as a rough figure).
-BENCHMARK(memcpy_floor)->Arg(std::int64_t{64} << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(colt::bench::memcpy_floor)->Arg(std::int64_t{64} << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK(all_reduce_float_sum<colt_ring>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(all_reduce_float_sum<colt_tree>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(all_reduce_float_sum<colt_direct>)->Apply(sizes)->UseManualTime()->Unit(benchmark::kMicrosecond);

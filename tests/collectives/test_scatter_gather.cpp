@@ -15,18 +15,11 @@ namespace {
 
 const std::vector<Algorithm> direct_only = {algo::direct, algo::automatic};
 
-std::vector<std::size_t> offsets_of(const std::vector<std::size_t>& counts) {
-  std::vector<std::size_t> offsets(counts.size() + 1, 0);
-  std::partial_sum(counts.begin(), counts.end(), offsets.begin() + 1);
-  return offsets;
-}
-
 // scatter (even, or v with random counts): rank r receives block r of the root's buffer.
 template <class T>
 void check_scatter(const Case& c, bool v) {
   INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
-  auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                  : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   auto source = random_inputs<T>(c, [&](int) { return offsets.back(); });
   auto outputs = run_ranks<T>(c.ranks, [&](inprocess::Communicator& comm, std::vector<T>& out) {
@@ -55,8 +48,7 @@ void check_scatter(const Case& c, bool v) {
 template <class T>
 void check_gather(const Case& c, bool v) {
   INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
-  auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                  : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   auto inputs = random_inputs<T>(c, [&](int r) { return counts[static_cast<std::size_t>(r)]; });
   auto outputs = run_ranks<T>(c.ranks, [&](inprocess::Communicator& comm, std::vector<T>& out) {

@@ -22,12 +22,6 @@ using namespace colt::test;
 
 namespace {
 
-std::vector<std::size_t> offsets_of(const std::vector<std::size_t>& counts) {
-  std::vector<std::size_t> offsets(counts.size() + 1, 0);
-  std::partial_sum(counts.begin(), counts.end(), offsets.begin() + 1);
-  return offsets;
-}
-
 template <class T>
 std::vector<T> concatenated(const std::vector<std::vector<T>>& parts) {
   std::vector<T> all;
@@ -59,8 +53,7 @@ void check_reduce_scatter(const Case& c, bool v) {
   INFO(describe(c, name_of(data_type_of<T>), Op::name) << std::string(v ? " (v)" : ""));
   auto& comm = world();
   const auto r = static_cast<std::size_t>(comm.rank());
-  const auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                        : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   const auto inputs = random_inputs<T, Op>(c, [&](int) { return offsets.back(); });
   std::vector<T> out;
@@ -85,8 +78,7 @@ void check_all_gather(const Case& c, bool v) {
   INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
   auto& comm = world();
   const auto r = static_cast<std::size_t>(comm.rank());
-  const auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                        : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
   std::vector<T> out = poisoned<T>(offsets.back(), c.seed + r);
@@ -142,8 +134,7 @@ void check_scatter(const Case& c, bool v) {
   auto& comm = world();
   const auto r = static_cast<std::size_t>(comm.rank());
   const bool root = comm.rank() == c.root;
-  const auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                        : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   const auto source = random_inputs<T>(c, [&](int) { return offsets.back(); });
   const std::vector<T>& root_data = source[static_cast<std::size_t>(c.root)];
@@ -168,8 +159,7 @@ void check_gather(const Case& c, bool v) {
   auto& comm = world();
   const auto r = static_cast<std::size_t>(comm.rank());
   const bool root = comm.rank() == c.root;
-  const auto counts = v ? random_counts(c.seed, c.ranks, c.count)
-                        : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+  const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
   const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
   std::vector<T> out = poisoned<T>(root ? offsets.back() : 0, c.seed + r);

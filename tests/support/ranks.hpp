@@ -3,6 +3,7 @@
 // on the main thread after every rank has finished.
 
 #include <cstddef>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -37,6 +38,19 @@ inline std::vector<std::size_t> random_counts(std::uint64_t seed, int ranks, std
   std::vector<std::size_t> counts(static_cast<std::size_t>(ranks));
   for (auto& n : counts) n = rng() % 5 == 0 ? 0 : rng() % (2 * typical + 1);
   return counts;
+}
+
+// Per-rank block counts of case `c`: `c.count` each, or random ones for the `v` forms.
+inline std::vector<std::size_t> block_counts(const Case& c, bool v) {
+  return v ? random_counts(c.seed, c.ranks, c.count)
+           : std::vector<std::size_t>(static_cast<std::size_t>(c.ranks), c.count);
+}
+
+// Where each block starts in the concatenation; the last entry is the total.
+inline std::vector<std::size_t> offsets_of(const std::vector<std::size_t>& counts) {
+  std::vector<std::size_t> offsets(counts.size() + 1, 0);
+  std::partial_sum(counts.begin(), counts.end(), offsets.begin() + 1);
+  return offsets;
 }
 
 // Garbage of the right size, so that elements a collective fails to write are caught.
