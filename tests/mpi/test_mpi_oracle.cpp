@@ -4,6 +4,7 @@
 // add in different orders). half and bfloat16, which MPI lacks, go through a user MPI_Op.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -161,7 +162,10 @@ void movement_against_mpi(std::size_t count, std::uint64_t seed) {
   const MPI_Datatype type = mpi_type<T>();
   const int n = static_cast<int>(count);
   const auto total = count * static_cast<std::size_t>(p);
-  const auto inputs = random_inputs<T>(c, [&](int) { return total; });
+  // The v forms' random counts may add up to more than p * count: inputs cover both.
+  const auto counts = random_counts(seed, p, count);
+  const std::size_t sum_counts = std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+  const auto inputs = random_inputs<T>(c, [&](int) { return std::max(total, sum_counts); });
   const bool root = comm.rank() == c.root;
 
   {  // broadcast vs MPI_Bcast
@@ -179,7 +183,7 @@ void movement_against_mpi(std::size_t count, std::uint64_t seed) {
   }
   {  // scatter vs MPI_Scatter, gather vs MPI_Gather
     std::vector<T> ours(count), theirs(count);
-    scatter(comm, inputs[r], ours, c.root);
+    scatter(comm, std::span(inputs[r]).first(total), ours, c.root);
     MPI_Scatter(inputs[r].data(), n, type, theirs.data(), n, type, c.root, native);
     CHECK_MESSAGE(same_bits<T>(ours, theirs), "scatter");
     std::vector<T> gathered_ours(root ? total : 0), gathered_theirs(root ? total : 0);
@@ -188,9 +192,7 @@ void movement_against_mpi(std::size_t count, std::uint64_t seed) {
     CHECK_MESSAGE(same_bits<T>(gathered_ours, gathered_theirs), "gather");
   }
   {  // the v forms, with random counts (zeros included)
-    const auto counts = random_counts(seed, p, count);
     const auto ints = as_ints(counts), offsets = displacements(counts);
-    const std::size_t sum_counts = std::accumulate(counts.begin(), counts.end(), std::size_t{0});
     const auto own = std::span(inputs[r]).first(counts[r]);
     std::vector<T> ours(sum_counts), theirs(sum_counts);
     all_gather_v(comm, own, ours, counts);

@@ -62,9 +62,17 @@ inline void block_until_done(Group& group, Posting& p, const Deadline* deadline)
     state = p.state.load(std::memory_order_acquire);
     if (state & done) return;
     if (!deadline) continue;  // cleanup waits: the transfer is in progress and will finish
-    if (group.aborted())
+    const bool peer_finished = group.mailbox(p.peer).finished.load(std::memory_order_acquire);
+    const bool aborted = group.aborted();
+    if (peer_finished || aborted || deadline->passed()) {
+      // The peer may have matched and completed this posting after `state` was read and before
+      // it finished: look again now that its `finished` store is visible (it follows the match).
+      state = p.state.load(std::memory_order_acquire);
+      if (state & done) return;
+    }
+    if (aborted)
       throw Error("", p.owner, p.peer, "aborted while " + describe(p) + ": " + group.abort_cause());
-    if (!(state & matched) && group.mailbox(p.peer).finished.load())
+    if (!(state & matched) && peer_finished)
       throw Error("", p.owner, p.peer,
                   "peer returned without matching this message while " + describe(p) +
                       " (mismatched calls on the ranks?)");
