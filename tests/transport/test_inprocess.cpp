@@ -148,6 +148,33 @@ TEST_CASE("inprocess: one rank's exception releases every other rank and is reth
   }
 }
 
+TEST_CASE("inprocess: a rank failing while a peer reads its buffer frees the peer at once") {
+  // The cycle: rank 1 holds a view of rank 0's send and waits for rank 2; rank 2 waits for
+  // rank 0; rank 0 fails and, unwinding, must wait until rank 1 lets go of its buffer. Nobody
+  // would move until a deadline (60 s here) unless the failing rank aborts the group first.
+  const auto start = Clock::now();
+  const Deadline long_wait = Deadline::after(60s);
+  CHECK_THROWS_WITH_AS(
+      inprocess::launch(3, [&](inprocess::Communicator& comm) {
+        auto& t = comm.transport();
+        std::int64_t value = 7, ack = 0;
+        if (comm.rank() == 0) {
+          auto send = t.isend(1, std::as_bytes(std::span(&value, 1)), tag(1));
+          t.irecv(1, std::as_writable_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
+          throw std::runtime_error("rank 0 gives up");  // `send` is still being read by rank 1
+        } else if (comm.rank() == 1) {
+          auto view = t.irecv_view(0, tag(1));
+          view.wait(long_wait);
+          t.isend(0, std::as_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
+          t.irecv(2, std::as_writable_bytes(std::span(&ack, 1)), tag(3)).wait(long_wait);
+        } else {
+          t.irecv(0, std::as_writable_bytes(std::span(&ack, 1)), tag(4)).wait(long_wait);
+        }
+      }),
+      "rank 0 gives up", std::runtime_error);
+  CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 10);
+}
+
 TEST_CASE("inprocess: a cancelled (destroyed) request leaves the peer's later messages intact") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     auto& t = comm.transport();

@@ -106,8 +106,15 @@ class PostingHandle {
   void reset() noexcept {
     if (!posting_) return;
     Posting* p = std::exchange(posting_, nullptr);
-    if (!(p->state.load(std::memory_order_acquire) & done) && !group_->cancel(p))
+    if (!(p->state.load(std::memory_order_acquire) & done) && !group_->cancel(p)) {
+      // A peer holds this buffer (a view of our send, or its copy into our receive). If this
+      // rank is unwinding from an error, that peer may itself be waiting for a message this rank
+      // will never send: abort the group now so the peer's wait ends and it lets go, instead of
+      // both waiting for the peer's deadline.
+      if (std::uncaught_exceptions() > 0)
+        group_->abort("rank " + std::to_string(p->owner) + " failed while " + describe(*p), p->owner);
       block_until_done(*group_, *p, nullptr);
+    }
     if (p->kind == Kind::receive_view && p->view_of) p->view_of->complete();
     group_->mailbox(p->owner).pool.release(p);
   }
@@ -233,14 +240,16 @@ static_assert(SplittableTransport<InProcess>);
 using Communicator = colt::Communicator<InProcess>;
 
 // Runs fn(Communicator&) on `ranks` threads. If a rank throws, the group is aborted so every
-// other rank's pending wait ends in a colt::Error, all threads are joined, and the first
-// exception (the cause, not its echoes) is rethrown.
+// other rank's pending wait ends in a colt::Error, all threads are joined, and the cause is
+// rethrown: the exception of the rank that aborted the group (a failing rank may abort it
+// before its exception reaches here, so the others' echoes can arrive first), else the first.
 template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   if (ranks < 1) throw Error("launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
   auto group = std::make_shared<detail::Group>(ranks);
   std::mutex failure_mutex;
   std::exception_ptr failure;
+  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(ranks));
   auto run_rank = [&](int rank) {
     try {
       colt::Communicator<InProcess> comm(InProcess(group, rank), options);
@@ -257,7 +266,8 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
       }
-      group->abort("rank " + std::to_string(rank) + " failed: " + what);
+      failures[static_cast<std::size_t>(rank)] = std::current_exception();
+      group->abort("rank " + std::to_string(rank) + " failed: " + what, rank);
     }
     group->mailbox(rank).finished.store(true);
   };
@@ -266,6 +276,9 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   for (int rank = 1; rank < ranks; ++rank) threads.emplace_back(run_rank, rank);
   run_rank(0);
   for (auto& t : threads) t.join();
+  const int cause = group->abort_rank();
+  if (cause >= 0 && failures[static_cast<std::size_t>(cause)])
+    std::rethrow_exception(failures[static_cast<std::size_t>(cause)]);
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -188,13 +188,19 @@ class Group {
     return true;
   }
 
-  void abort(std::string cause) {
+  // The first abort wins; `rank` is the rank whose failure caused it.
+  void abort(std::string cause, int rank) {
     std::lock_guard lock(abort_mutex_);
     if (aborted_.load()) return;
     abort_cause_ = std::move(cause);
+    abort_rank_ = rank;
     aborted_.store(true);
   }
   bool aborted() const { return aborted_.load(std::memory_order_acquire); }
+  int abort_rank() const {
+    std::lock_guard lock(abort_mutex_);
+    return abort_rank_;
+  }
   std::string abort_cause() const {
     std::lock_guard lock(abort_mutex_);
     return abort_cause_;
@@ -234,6 +240,7 @@ class Group {
   std::atomic<bool> aborted_{false};
   mutable std::mutex abort_mutex_;
   std::string abort_cause_;
+  int abort_rank_ = -1;
   std::mutex subgroups_mutex_;
   std::map<std::uint64_t, std::pair<std::shared_ptr<Group>, int>> subgroups_;
 };
