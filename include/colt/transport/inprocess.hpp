@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <mutex>
+#include <atomic>
 #include <span>
 #include <string>
 #include <thread>
@@ -24,6 +24,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
+#include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"
 #include "colt/transport/wait.hpp"
@@ -195,14 +196,7 @@ class InProcess {
     std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(n));
     entries[2 * rank_] = color;
     entries[2 * rank_ + 1] = key;
-    std::vector<Request> sends, receives;
-    for (int peer = 0; peer < n; ++peer) {
-      if (peer == rank_) continue;
-      sends.push_back(isend(peer, std::as_bytes(std::span(&entries[2 * rank_], 2)), tag));
-      receives.push_back(irecv(peer, std::as_writable_bytes(std::span(&entries[2 * peer], 2)), tag));
-    }
-    for (auto& r : receives) r.wait(deadline);
-    for (auto& s : sends) s.wait(deadline);
+    colt::detail::exchange_with_all(*this, std::span(entries), 2, tag, deadline);
 
     std::vector<std::pair<std::int64_t, int>> members;  // (key, old rank) of my color
     for (int r = 0; r < n; ++r)
@@ -247,9 +241,8 @@ template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   if (ranks < 1) throw Error("launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
   auto group = std::make_shared<detail::Group>(ranks);
-  std::mutex failure_mutex;
-  std::exception_ptr failure;
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(ranks));
+  std::atomic<int> first_failed{-1};
   auto run_rank = [&](int rank) {
     try {
       colt::Communicator<InProcess> comm(InProcess(group, rank), options);
@@ -262,11 +255,9 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
         what = e.what();
       } catch (...) {
       }
-      {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
       failures[static_cast<std::size_t>(rank)] = std::current_exception();
+      int none = -1;
+      first_failed.compare_exchange_strong(none, rank);
       group->abort("rank " + std::to_string(rank) + " failed: " + what, rank);
     }
     group->mailbox(rank).finished.store(true);
@@ -276,10 +267,9 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   for (int rank = 1; rank < ranks; ++rank) threads.emplace_back(run_rank, rank);
   run_rank(0);
   for (auto& t : threads) t.join();
-  const int cause = group->abort_rank();
-  if (cause >= 0 && failures[static_cast<std::size_t>(cause)])
-    std::rethrow_exception(failures[static_cast<std::size_t>(cause)]);
-  if (failure) std::rethrow_exception(failure);
+  int cause = group->abort_rank();
+  if (cause < 0 || !failures[static_cast<std::size_t>(cause)]) cause = first_failed.load();
+  if (cause >= 0) std::rethrow_exception(failures[static_cast<std::size_t>(cause)]);
 }
 
 }  // namespace colt::inprocess

@@ -24,6 +24,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
+#include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/mpi/check.hpp"
 #include "colt/transport/mpi/environment.hpp"
 #include "colt/transport/mpi/request.hpp"
@@ -91,17 +92,7 @@ class Transport {
     std::vector<std::int32_t> entries(2 * static_cast<std::size_t>(size_));
     entries[2 * static_cast<std::size_t>(rank_)] = color;
     entries[2 * static_cast<std::size_t>(rank_) + 1] = key;
-    {
-      std::vector<Request> sends, receives;
-      const auto mine = std::as_bytes(std::span(&entries[2 * static_cast<std::size_t>(rank_)], 2));
-      for (int peer = 0; peer < size_; ++peer) {
-        if (peer == rank_) continue;
-        sends.push_back(isend(peer, mine, tag));
-        receives.push_back(irecv(peer, std::as_writable_bytes(std::span(&entries[2 * static_cast<std::size_t>(peer)], 2)), tag));
-      }
-      for (auto& r : receives) r.wait(deadline);
-      for (auto& s : sends) s.wait(deadline);
-    }
+    colt::detail::exchange_with_all(*this, std::span(entries), 2, tag, deadline);
     MPI_Comm part = MPI_COMM_NULL;
     check(MPI_Comm_split(comm_, color, key, &part), rank_, no_peer, "MPI_Comm_split");
     return Transport(part);

@@ -75,7 +75,6 @@ class Request {
       tag_ = other.tag_;
       expected_ = other.expected_;
       transferred_ = other.transferred_;
-      short_piece_ = other.short_piece_;
       first_ = std::exchange(other.first_, MPI_REQUEST_NULL);
       more_ = std::move(other.more_);
       other.more_.clear();
@@ -133,11 +132,8 @@ class Request {
       MPI_Get_count(&status, MPI_BYTE, &count);
       transferred_ += static_cast<std::size_t>(count);
       const std::size_t piece = std::min(max_piece_bytes, expected_ - index * max_piece_bytes);
-      if (static_cast<std::size_t>(count) < piece && index + 1 < detail::piece_count(expected_))
-        short_piece_ = true;
-      if (short_piece_) {
-        for (auto& rest : more_) cancel_one(rest);
-      }
+      if (static_cast<std::size_t>(count) < piece)
+        for (std::size_t later = index; later < more_.size(); ++later) cancel_one(more_[later]);
     }
     return true;
   }
@@ -168,7 +164,6 @@ class Request {
   Tag tag_{};
   std::size_t expected_ = 0;
   std::size_t transferred_ = 0;
-  bool short_piece_ = false;
   MPI_Request first_ = MPI_REQUEST_NULL;
   std::vector<MPI_Request> more_;
 };
