@@ -1,10 +1,12 @@
 #!/bin/sh
-# The README's first command: install what is missing (Debian 12), build, run the main job.
+# The README's first command: install what is missing (Debian 12), build, run the main job:
+# the data-parallel sample trainer on 4 in-process ranks. Extra arguments go to the trainer
+# (e.g. --steps 500, --aggregation parameter-server; --help lists them).
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tests/install-deps.sh"
 cd "$here"
 [ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=disabled -Dbenchmarks=disabled >/dev/null
-meson compile -C build 01_hello_all_reduce >/dev/null
-exec build/samples/01_hello_all_reduce 4
+meson compile -C build 02_data_parallel_trainer >/dev/null
+exec build/samples/02_data_parallel_trainer --ranks 4 "$@"

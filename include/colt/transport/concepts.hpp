@@ -9,6 +9,7 @@
 #include <concepts>
 #include <cstddef>
 #include <span>
+#include <string>
 
 #include "colt/core/tag.hpp"
 #include "colt/transport/wait.hpp"
@@ -60,6 +61,14 @@ concept SplittableTransport = Transport<T> &&
 template <class T>
 concept FailureAwareTransport = Transport<T> && requires(T& t) {
   { t.note_failure() } noexcept;
+};
+
+// A transport whose whole group can be told to give up: every pending and later wait of every
+// member ends in a colt::Error naming `cause`. In-process groups can; MPI cannot (MPI_Abort ends
+// the job), so code holding work in flight on an MPI transport waits for its deadline instead.
+template <class T>
+concept AbortableTransport = Transport<T> && requires(T& t, const std::string& cause) {
+  { t.abort(cause) } noexcept;
 };
 
 }  // namespace colt

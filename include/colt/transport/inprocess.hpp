@@ -211,6 +211,14 @@ class InProcess {
 
   detail::Group& group() { return *group_; }
 
+  // Ends every wait of every member of this group (and of groups split from it) in an Error.
+  void abort(const std::string& cause) noexcept {
+    try {
+      group_->abort(cause, rank_);
+    } catch (...) {  // out of memory for the message: the group stays as it was
+    }
+  }
+
  private:
   detail::Posting* make(detail::Kind kind, int peer, Tag tag) {
     if (peer < 0 || peer >= size() || peer == rank_)
@@ -230,6 +238,7 @@ class InProcess {
 static_assert(Transport<InProcess>);
 static_assert(ViewTransport<InProcess>);
 static_assert(SplittableTransport<InProcess>);
+static_assert(AbortableTransport<InProcess>);
 
 using Communicator = colt::Communicator<InProcess>;
 

@@ -67,6 +67,15 @@ class Transport {
   // colt's private communicator, e.g. to compare with MPI's own collectives on the same ranks.
   MPI_Comm native() const { return comm_; }
 
+  // Whether another thread may drive a second communicator while this one is in use: only under
+  // MPI_THREAD_MULTIPLE. Helpers that communicate from a thread of their own (DataParallel's
+  // overlapped buckets) ask this and fall back to the calling thread otherwise.
+  bool concurrent_communicators() const {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    return provided == MPI_THREAD_MULTIPLE;
+  }
+
   // Called by colt when a collective on this transport failed (see free()).
   void note_failure() noexcept { failed_ = true; }
   bool failed() const { return failed_; }

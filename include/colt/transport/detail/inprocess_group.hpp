@@ -188,13 +188,24 @@ class Group {
     return true;
   }
 
-  // The first abort wins; `rank` is the rank whose failure caused it.
+  // The first abort wins; `rank` is the rank whose failure caused it. Every group split from
+  // this one is aborted too: its members' threads may wait on a rank that is gone (a helper
+  // thread driving a `dup`, say), and nothing else would end that wait before the deadline.
   void abort(std::string cause, int rank) {
-    std::lock_guard lock(abort_mutex_);
-    if (aborted_.load()) return;
-    abort_cause_ = std::move(cause);
-    abort_rank_ = rank;
-    aborted_.store(true);
+    {
+      std::lock_guard lock(abort_mutex_);
+      if (aborted_.load()) return;
+      abort_cause_ = std::move(cause);
+      abort_rank_ = rank;
+      aborted_.store(true);
+    }
+    std::vector<std::shared_ptr<Group>> children;
+    {
+      std::lock_guard lock(subgroups_mutex_);
+      for (auto& weak : children_)
+        if (auto child = weak.lock()) children.push_back(std::move(child));
+    }
+    for (auto& child : children) child->abort(abort_cause(), rank);
   }
   bool aborted() const { return aborted_.load(std::memory_order_acquire); }
   int abort_rank() const {
@@ -211,8 +222,13 @@ class Group {
   std::shared_ptr<Group> join_subgroup(std::uint64_t key, int members) {
     std::lock_guard lock(subgroups_mutex_);
     auto [entry, created] = subgroups_.try_emplace(key, nullptr, members);
-    if (created) entry->second.first = std::make_shared<Group>(members);
+    if (created) {
+      entry->second.first = std::make_shared<Group>(members);
+      std::erase_if(children_, [](const std::weak_ptr<Group>& w) { return w.expired(); });
+      children_.push_back(entry->second.first);
+    }
     auto group = entry->second.first;
+    if (created && aborted()) group->abort(abort_cause(), abort_rank());
     if (--entry->second.second == 0) subgroups_.erase(entry);
     return group;
   }
@@ -243,6 +259,7 @@ class Group {
   int abort_rank_ = -1;
   std::mutex subgroups_mutex_;
   std::map<std::uint64_t, std::pair<std::shared_ptr<Group>, int>> subgroups_;
+  std::vector<std::weak_ptr<Group>> children_;  // groups split from this one, to abort with it
 };
 
 }  // namespace colt::inprocess::detail

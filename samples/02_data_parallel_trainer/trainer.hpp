@@ -1,0 +1,140 @@
+#pragma once
+// The data-parallel training loop, generic over the communicator (in-process threads or MPI).
+//
+// Each step takes the next `batch` examples of the epoch's seeded order (the global batch, the
+// same on every rank), and each rank keeps its contiguous share of it (partition::range), so a
+// short last batch of an epoch is split unevenly, down to empty shares. DataParallel, weighted
+// by each rank's share, then averages the gradients into exactly the mean over the global
+// batch: N ranks take the same steps one rank would on the whole batch.
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "char_mlp.hpp"
+#include "colt/adapters/data_parallel.hpp"
+#include "colt/adapters/partition.hpp"
+#include "colt/collectives/all_reduce.hpp"
+#include "words.hpp"
+
+namespace char_mlp {
+
+enum class Optimizer { adam, sgd };
+
+struct TrainConfig {
+  Shape shape;
+  int steps = 3000;
+  std::size_t batch = 256;  // global: the sum of every rank's share
+  std::uint64_t seed = 1;
+  Optimizer optimizer = Optimizer::adam;
+  double learning_rate = 0.01;  // cosine-decayed to 5% of this over the run
+  colt::Aggregation aggregation = colt::Aggregation::all_reduce;
+  bool overlap = true;
+  std::size_t bucket_cap_bytes = std::size_t{25} << 20;
+  int report_every = 50;  // steps between progress reports (a 16-byte all-reduce each)
+};
+
+struct Progress {
+  int step = 0;  // steps done
+  int steps = 0;
+  double loss = 0;  // mean training loss over the steps since the last report, all ranks
+  double samples_per_second = 0;
+  int epoch = 0;
+};
+
+struct TrainResult {
+  std::vector<Progress> curve;
+  double train_loss = 0;       // mean over the whole training set, after training
+  double validation_loss = 0;  // mean over the validation set
+  std::vector<float> parameters;  // flattened, in registration order
+  double seconds = 0;
+};
+
+inline constexpr const char* tensor_names[Model::tensor_count] = {"embedding", "w1", "b1", "w2", "b2"};
+
+// Mean loss over `examples`, each rank evaluating its range; the same value on every rank.
+template <class Comm>
+double distributed_loss(Comm& comm, Model& model, std::span<const Example> examples) {
+  const colt::partition::Range mine = colt::partition::range(examples.size(), comm.size(), comm.rank());
+  double sums[2] = {0, static_cast<double>(mine.size())};
+  constexpr std::size_t chunk = 1024;
+  for (std::size_t i = mine.begin; i < mine.end; i += chunk) {
+    const std::size_t n = std::min(chunk, mine.end - i);
+    sums[0] += model.loss(examples.subspan(i, n)) * static_cast<double>(n);
+  }
+  colt::all_reduce(comm, std::span<double>(sums), colt::sum{});
+  return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+}
+
+template <class Comm, class Report>
+TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Model& model, Report&& report) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  colt::DataParallelOptions options;
+  options.aggregation = config.aggregation;
+  options.weighted = true;
+  options.overlap = config.overlap;
+  options.bucket_cap_bytes = config.bucket_cap_bytes;
+  colt::DataParallel dp(comm, options);
+  for (std::size_t t = 0; t < Model::tensor_count; ++t) dp.add(model.param(t), model.grad(t), tensor_names[t]);
+  dp.broadcast_parameters(0);  // rank 0's initial model on every rank
+  Adam adam(model);
+
+  const std::size_t n = data.train.size();
+  int epoch = 0;
+  std::size_t position = 0;
+  std::vector<std::size_t> order = colt::partition::shuffled(n, config.seed + 1);
+  std::vector<Example> local;
+  TrainResult result;
+  double window[2] = {0, 0};  // loss sum and samples since the last report, this rank
+  auto window_started = clock::now();
+
+  for (int step = 0; step < config.steps; ++step) {
+    const std::size_t global = std::min(config.batch, n - position);
+    const colt::partition::Range mine = colt::partition::range(global, comm.size(), comm.rank());
+    local.clear();
+    for (std::size_t i = mine.begin; i < mine.end; ++i) local.push_back(data.train[order[position + i]]);
+    position += global;
+    if (position == n) {
+      position = 0;
+      ++epoch;
+      order = colt::partition::shuffled(n, config.seed + 1 + static_cast<std::uint64_t>(epoch));
+    }
+
+    dp.set_local_samples(static_cast<std::int64_t>(local.size()));
+    const double loss = model.forward_backward(local, [&](std::size_t t) { dp.mark_ready(t); });
+    dp.synchronize();  // every gradient is now the mean over the global batch
+
+    const double progress = static_cast<double>(step) / static_cast<double>(config.steps);
+    const double lr = config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + std::cos(std::numbers::pi * progress)));
+    if (config.optimizer == Optimizer::adam)
+      adam.step(model, lr);
+    else
+      sgd_step(model, lr);
+
+    window[0] += loss * static_cast<double>(local.size());
+    window[1] += static_cast<double>(local.size());
+    if ((step + 1) % config.report_every == 0 || step + 1 == config.steps) {
+      colt::all_reduce(comm, std::span<double>(window), colt::sum{});
+      const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
+      Progress p{step + 1, config.steps, window[1] > 0 ? window[0] / window[1] : 0.0,
+                 seconds > 0 ? window[1] / seconds : 0.0, epoch};
+      result.curve.push_back(p);
+      if (comm.rank() == 0) report(p);
+      window[0] = window[1] = 0;
+      window_started = clock::now();
+    }
+  }
+  result.train_loss = distributed_loss(comm, model, data.train);
+  result.validation_loss = distributed_loss(comm, model, data.validation);
+  for (std::size_t t = 0; t < Model::tensor_count; ++t)
+    result.parameters.insert(result.parameters.end(), model.param(t).begin(), model.param(t).end());
+  result.seconds = std::chrono::duration<double>(clock::now() - started).count();
+  return result;
+}
+
+}  // namespace char_mlp
