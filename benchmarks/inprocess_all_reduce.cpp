@@ -15,6 +15,7 @@
 
 #include "colt/colt.hpp"
 #include "support/memcpy_floor.hpp"
+#include "support/rank_driver.hpp"
 
 namespace {
 
@@ -32,8 +33,6 @@ void all_reduce_float_sum(benchmark::State& state) {
     b.resize(count);
     for (auto& x : b) x = value(rng);
   }
-  // Rank 0 runs on this thread (launch's contract) and drives the benchmark loop; each
-  // iteration it tells the others whether to go on.
   colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
     auto& data = buffers[static_cast<std::size_t>(comm.rank())];
     colt::all_reduce(comm, data, colt::sum{}, A);  // warm-up: workspace, page faults
@@ -45,22 +44,7 @@ void all_reduce_float_sum(benchmark::State& state) {
       colt::all_reduce(comm, seconds, colt::max{});
       return seconds[0];
     };
-    if (comm.rank() == 0) {
-      for (auto _ : state) {
-        int go[] = {1};
-        colt::broadcast(comm, go, 0);
-        state.SetIterationTime(step());
-      }
-      int stop[] = {0};
-      colt::broadcast(comm, stop, 0);
-    } else {
-      for (;;) {
-        int go[] = {0};
-        colt::broadcast(comm, go, 0);
-        if (!go[0]) break;
-        step();
-      }
-    }
+    colt::bench::drive_ranks(state, comm, step, [&](double seconds) { state.SetIterationTime(seconds); });
   });
   const double n = ranks;
   const double algbw = static_cast<double>(bytes) * state.iterations();

@@ -1,6 +1,8 @@
 #pragma once
 // Everything a user of colt needs, in one include. colt's own headers never include this file.
 
+#include "colt/adapters/data_parallel.hpp"
+#include "colt/adapters/partition.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/all_reduce.hpp"

@@ -131,7 +131,7 @@ class ProgressPrinter {
                   p.step, p.steps, p.loss, p.samples_per_second, p.epoch);
       if (p.step == p.steps) std::printf("\n");
       std::fflush(stdout);
-    } else if (p.step % line_every_ == 0 || p.step == p.steps || p.step == first_) {
+    } else if (first_ < 0 || p.step % line_every_ == 0 || p.step == p.steps) {
       std::printf("step %5d/%d  loss %.4f  %8.0f samples/s  epoch %d\n", p.step, p.steps, p.loss,
                   p.samples_per_second, p.epoch);
       std::fflush(stdout);
