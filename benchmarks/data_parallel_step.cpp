@@ -4,9 +4,11 @@
 //   after_backward  DataParallel, buckets averaged in synchronize() after backward;
 //   overlapped      DataParallel, each bucket averaged by the helper thread as soon as backward
 //                   has marked its tensors, while backward computes the rest.
-// Time is the slowest rank's step (barrier before, so start skew is excluded). The counter
-// `sync_share` is the share of the step spent waiting in synchronize(): all of the averaging when
-// it runs after backward, only the part overlap could not hide otherwise.
+// Time is the slowest rank's step (barrier before, so start skew is excluded). Counters, as shares
+// of the step: `comm_share`, the time the last rank to finish backward spends in synchronize()
+// (the communication left exposed: all of the averaging after backward, what overlap could not
+// hide otherwise); `wait_share`, the same for the first rank (that plus waiting for the slower
+// rank's backward).
 //
 // Args: ranks, hidden units (256: the sample's 23k-parameter default; 2048: 0.6M parameters,
 // where communication matters), bucket cap in KiB.
@@ -28,6 +30,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 enum class Mode { compute_only, after_backward, overlapped };
 
+// Seconds of one step: the slowest rank's step; the time in synchronize() of the rank that
+// arrived there last (it waits for communication only) and of the one that arrived first
+// (communication plus waiting for the slower rank's backward).
+struct Times {
+  double step, comm, wait;
+};
+
 constexpr std::size_t global_batch = 256;
 
 std::vector<char_mlp::Example> random_examples(std::size_t n, int context, std::uint64_t seed) {
@@ -45,7 +54,7 @@ void train_step(benchmark::State& state) {
   const int ranks = static_cast<int>(state.range(0));
   const char_mlp::Shape shape{4, 16, static_cast<int>(state.range(1))};
   const auto cap = static_cast<std::size_t>(state.range(2)) << 10;
-  double sync_seconds = 0, step_seconds = 0;
+  double step_seconds = 0, comm_seconds = 0, wait_seconds = 0;
   std::size_t parameters = 0;
   colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
     char_mlp::Model model(shape, 1);
@@ -74,19 +83,21 @@ void train_step(benchmark::State& state) {
       }
       const auto synced = Clock::now();
       adam.step(model, 1e-3);
-      double seconds[] = {std::chrono::duration<double>(Clock::now() - start).count(),
-                          std::chrono::duration<double>(synced - backward_done).count()};
+      const double sync = std::chrono::duration<double>(synced - backward_done).count();
+      double seconds[] = {std::chrono::duration<double>(Clock::now() - start).count(), sync, -sync};
       colt::all_reduce(comm, std::span<double>(seconds), colt::max{});
-      return std::pair{seconds[0], seconds[1]};
+      return Times{seconds[0], -seconds[2], seconds[1]};
     };
     step();  // warm-up: buckets planned, pages touched
-    colt::bench::drive_ranks(state, comm, step, [&](std::pair<double, double> times) {
-      state.SetIterationTime(times.first);
-      step_seconds += times.first;
-      sync_seconds += times.second;
+    colt::bench::drive_ranks(state, comm, step, [&](Times t) {
+      state.SetIterationTime(t.step);
+      step_seconds += t.step;
+      comm_seconds += t.comm;
+      wait_seconds += t.wait;
     });
   });
-  state.counters["sync_share"] = step_seconds > 0 ? sync_seconds / step_seconds : 0.0;
+  state.counters["comm_share"] = step_seconds > 0 ? comm_seconds / step_seconds : 0.0;
+  state.counters["wait_share"] = step_seconds > 0 ? wait_seconds / step_seconds : 0.0;
   state.counters["params"] = static_cast<double>(parameters);
   state.counters["samples/s"] =
       benchmark::Counter(static_cast<double>(global_batch) * static_cast<double>(state.iterations()),
