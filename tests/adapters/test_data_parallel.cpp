@@ -100,11 +100,11 @@ TEST_CASE("DataParallel: broadcast_parameters makes every replica root's, across
     check_on_ranks(ranks, "broadcast_parameters", [&](auto& comm) {
       DataParallelOptions options;
       options.bucket_cap_bytes = 64;
-      DataParallel<inprocess::InProcess> dp(comm, options);
       const float r = static_cast<float>(comm.rank());
       std::vector<float> a(3, r + 0.5f), ga(3), b(100, r + 1.25f), gb(100);
       std::vector<double> c(5, r * 3.0 + 0.75), gc(5);
       std::vector<bfloat16> d(9, bfloat16(r + 2.0f)), gd(9);
+      DataParallel<inprocess::InProcess> dp(comm, options);
       dp.add(std::span(a), std::span(ga));
       dp.add(std::span(b), std::span(gb));
       dp.add(std::span(c), std::span(gc));
@@ -127,9 +127,9 @@ TEST_CASE("DataParallel: buckets follow backward order, keep tensors whole, and 
   inprocess::launch(1, [](inprocess::Communicator& comm) {
     DataParallelOptions options;
     options.bucket_cap_bytes = 400;  // 100 floats
-    DataParallel<inprocess::InProcess> dp(comm, options);
     std::vector<float> p0(60), g0(60), p1(60), g1(60), p2(500), g2(500), p3(10), g3(10);
     std::vector<double> p4(10), g4(10);
+    DataParallel<inprocess::InProcess> dp(comm, options);
     dp.add(std::span(p0), std::span(g0));
     dp.add(std::span(p1), std::span(g1));
     dp.add(std::span(p2), std::span(g2));  // larger than the cap: a bucket of its own
@@ -146,8 +146,8 @@ TEST_CASE("DataParallel: buckets follow backward order, keep tensors whole, and 
 
 TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
   inprocess::launch(2, [](inprocess::Communicator& comm) {
-    DataParallel<inprocess::InProcess> dp(comm);
     std::vector<float> p(4), g(4), q(3);
+    DataParallel<inprocess::InProcess> dp(comm);
     CHECK_THROWS_WITH_AS(dp.add(std::span(p), std::span(q), "w"), doctest::Contains("gradient 3"), Error);
     dp.add(std::span(p), std::span(g), "w");
     CHECK_THROWS_WITH_AS(dp.mark_ready(5), doctest::Contains("only 1 tensors"), Error);
@@ -170,8 +170,8 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
 TEST_CASE("DataParallel: ranks that registered different tensors get an error, not a mismatch later") {
   std::vector<std::string> errors(3);
   inprocess::launch(3, [&](inprocess::Communicator& comm) {
-    DataParallel<inprocess::InProcess> dp(comm);
     std::vector<float> p(comm.rank() == 1 ? 5 : 4), g(p.size());
+    DataParallel<inprocess::InProcess> dp(comm);
     dp.add(std::span(p), std::span(g));
     try {
       dp.average_gradients();
@@ -188,10 +188,12 @@ TEST_CASE("DataParallel: a rank failing mid-step fails its peers' synchronize at
   const auto started = std::chrono::steady_clock::now();
   std::atomic<int> peers_failed{0};
   CHECK_THROWS_WITH_AS(inprocess::launch(3, [&](inprocess::Communicator& comm) {
+                         // The model's buffers outlive the DataParallel (add()'s contract):
+                         // its helper may be writing a bucket back while this rank unwinds.
+                         std::vector<float> p(40), g(40, 1.0f), q(40), h(40, 2.0f);
                          DataParallelOptions o;
                          o.bucket_cap_bytes = 64;
                          DataParallel<inprocess::InProcess> dp(comm, o);
-                         std::vector<float> p(40), g(40, 1.0f), q(40), h(40, 2.0f);
                          dp.add(std::span(p), std::span(g));
                          dp.add(std::span(q), std::span(h));
                          dp.mark_ready(1);  // the first bucket may already be on its way

@@ -133,8 +133,8 @@ template <class Comm>
 Outcome half_without_overflow(Comm& comm, LowPrecision low) {
   DataParallelOptions options;
   options.low_precision = low;
-  DataParallel<typename Comm::transport_type> dp(comm, options);
   std::vector<half> p(33), g(33, half(60000.0f - 1000.0f * static_cast<float>(comm.rank() % 2)));
+  DataParallel<typename Comm::transport_type> dp(comm, options);
   dp.add(std::span(p), std::span(g));
   dp.average_gradients();
   Outcome out;
@@ -168,8 +168,8 @@ Outcome no_sync_accumulation(Comm& comm, int micro_batches) {
   constexpr std::size_t global = 96;  // samples per optimizer step
   DataParallelOptions options;
   options.weighted = true;
-  DataParallel<typename Comm::transport_type> dp(comm, options);
   std::vector<double> w = {0.5, -0.25, 1.0, 0.125}, grad(4, 0.0);
+  DataParallel<typename Comm::transport_type> dp(comm, options);
   dp.add(std::span(w), std::span(grad));
   std::vector<double> reference_w = w;
   Outcome out;

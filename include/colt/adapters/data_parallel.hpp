@@ -128,7 +128,9 @@ class DataParallel {
   bool overlapping() const { return overlapping_; }
 
   // Registers a parameter and its gradient (same size); returns its index for mark_ready. Every
-  // rank registers the same tensors in the same order, before the first step.
+  // rank registers the same tensors in the same order, before the first step. Both spans must
+  // stay valid until this DataParallel is destroyed: declare it after the model, as its helper
+  // thread may still be writing a bucket back while the scope unwinds from an exception.
   template <GradientElement T>
   std::size_t add(std::span<T> param, std::span<T> grad, std::string name = {}) {
     if (planned_) fail("add('" + name + "') after the first step: register every tensor first");
