@@ -38,8 +38,40 @@ struct Shape {
 };
 
 // Uniform in [-1, 1) from colt's portable generator: the same initial model everywhere.
-inline float uniform(colt::partition::SplitMix64& rng) {
-  return static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+inline float uniform(colt::partition::SplitMix64& rng) { return static_cast<float>(rng.unit() * 2.0 - 1.0); }
+
+// Appends character c to a context of `length` characters, dropping the oldest.
+inline void push_context(Example& e, int length, std::uint8_t c) {
+  std::rotate(e.context.begin(), e.context.begin() + 1, e.context.begin() + length);
+  e.context[static_cast<std::size_t>(length - 1)] = c;
+}
+
+// One row of a dense layer, y = bias + x W (W is in x out, row-major).
+inline void affine(const float* x, std::size_t in, const float* W, const float* bias, std::size_t out, float* y) {
+  std::copy_n(bias, out, y);
+  for (std::size_t k = 0; k < in; ++k) {
+    const float xk = x[k];
+    const float* row = W + k * out;
+    for (std::size_t j = 0; j < out; ++j) y[j] += xk * row[j];
+  }
+}
+
+// Adds one row's share of that layer's weight and bias gradients: gW += x^T d, gbias += d.
+inline void add_affine_gradient(const float* x, std::size_t in, const float* d, std::size_t out, float* gW,
+                                float* gbias) {
+  for (std::size_t k = 0; k < in; ++k) {
+    const float xk = x[k];
+    float* row = gW + k * out;
+    for (std::size_t j = 0; j < out; ++j) row[j] += xk * d[j];
+  }
+  for (std::size_t j = 0; j < out; ++j) gbias[j] += d[j];
+}
+
+// d . row over n values: one input's gradient through that layer (dx_k = d . W_k).
+inline float dot(const float* d, const float* row, std::size_t n) {
+  float sum = 0;
+  for (std::size_t j = 0; j < n; ++j) sum += d[j] * row[j];
+  return sum;
 }
 
 class Model {
@@ -93,7 +125,7 @@ class Model {
     std::string word;
     for (;;) {
       forward(std::span<const Example>(&e, 1));
-      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      const double u = rng.unit();
       double cumulative = 0;
       int next = vocab - 1;
       for (int v = 0; v < vocab; ++v) {
@@ -105,8 +137,7 @@ class Model {
       }
       if (next == 0 || word.size() >= max_length) return word;
       word.push_back(char_of(next));
-      std::rotate(e.context.begin(), e.context.begin() + 1, e.context.begin() + shape_.context);
-      e.context[static_cast<std::size_t>(shape_.context - 1)] = static_cast<std::uint8_t>(next);
+      push_context(e, shape_.context, static_cast<std::uint8_t>(next));
     }
   }
 
@@ -130,20 +161,10 @@ class Model {
       for (int c = 0; c < shape_.context; ++c)
         std::copy_n(C + batch[b].context[static_cast<std::size_t>(c)] * E, E, e + static_cast<std::size_t>(c) * E);
       float* h = h_.data() + b * H;
-      std::copy_n(B1, H, h);
-      for (std::size_t k = 0; k < in; ++k) {
-        const float x = e[k];
-        const float* row = W1 + k * H;
-        for (std::size_t j = 0; j < H; ++j) h[j] += x * row[j];
-      }
+      affine(e, in, W1, B1, H, h);
       for (std::size_t j = 0; j < H; ++j) h[j] = std::tanh(h[j]);
       float* p = probs_.data() + b * vocab;
-      std::copy_n(B2, vocab, p);
-      for (std::size_t j = 0; j < H; ++j) {
-        const float x = h[j];
-        const float* row = W2 + j * vocab;
-        for (std::size_t v = 0; v < vocab; ++v) p[v] += x * row[v];
-      }
+      affine(h, H, W2, B2, vocab, p);
       // Softmax, shifted by the maximum for stability; loss from the log-sum-exp.
       const float top = *std::max_element(p, p + vocab);
       double z = 0;
@@ -175,15 +196,8 @@ class Model {
     }
     float* gW2 = grads_[w2].data();
     float* gB2 = grads_[b2].data();
-    for (std::size_t b = 0; b < n; ++b) {
-      const float* h = h_.data() + b * H;
-      const float* d = probs_.data() + b * vocab;
-      for (std::size_t j = 0; j < H; ++j) {
-        float* row = gW2 + j * vocab;
-        for (std::size_t v = 0; v < vocab; ++v) row[v] += h[j] * d[v];
-      }
-      for (std::size_t v = 0; v < vocab; ++v) gB2[v] += d[v];
-    }
+    for (std::size_t b = 0; b < n; ++b)
+      add_affine_gradient(h_.data() + b * H, H, probs_.data() + b * vocab, vocab, gW2, gB2);
     ready(w2);
     ready(b2);
 
@@ -192,25 +206,12 @@ class Model {
     for (std::size_t b = 0; b < n; ++b) {
       float* h = h_.data() + b * H;
       const float* d = probs_.data() + b * vocab;
-      for (std::size_t j = 0; j < H; ++j) {
-        const float* row = W2 + j * vocab;
-        float dh = 0;
-        for (std::size_t v = 0; v < vocab; ++v) dh += d[v] * row[v];
-        h[j] = dh * (1.0f - h[j] * h[j]);
-      }
+      for (std::size_t j = 0; j < H; ++j) h[j] = dot(d, W2 + j * vocab, vocab) * (1.0f - h[j] * h[j]);
     }
     float* gW1 = grads_[w1].data();
     float* gB1 = grads_[b1].data();
-    for (std::size_t b = 0; b < n; ++b) {
-      const float* e = emb_.data() + b * in;
-      const float* dpre = h_.data() + b * H;
-      for (std::size_t k = 0; k < in; ++k) {
-        const float x = e[k];
-        float* row = gW1 + k * H;
-        for (std::size_t j = 0; j < H; ++j) row[j] += x * dpre[j];
-      }
-      for (std::size_t j = 0; j < H; ++j) gB1[j] += dpre[j];
-    }
+    for (std::size_t b = 0; b < n; ++b)
+      add_affine_gradient(emb_.data() + b * in, in, h_.data() + b * H, H, gW1, gB1);
     ready(w1);
     ready(b1);
 
@@ -219,13 +220,7 @@ class Model {
     float* gC = grads_[embedding].data();
     for (std::size_t b = 0; b < n; ++b) {
       const float* dpre = h_.data() + b * H;
-      for (std::size_t k = 0; k < in; ++k) {
-        const float* row = W1 + k * H;
-        float de = 0;
-        for (std::size_t j = 0; j < H; ++j) de += dpre[j] * row[j];
-        const std::size_t c = k / E;
-        gC[batch[b].context[c] * E + k % E] += de;
-      }
+      for (std::size_t k = 0; k < in; ++k) gC[batch[b].context[k / E] * E + k % E] += dot(dpre, W1 + k * H, H);
     }
     ready(embedding);
   }

@@ -36,8 +36,7 @@ inline void append_examples(const std::string& word, int context, std::vector<Ex
   for (std::size_t i = 0; i <= word.size(); ++i) {
     e.target = static_cast<std::uint8_t>(i < word.size() ? index_of(word[i]) : 0);
     out.push_back(e);
-    std::rotate(e.context.begin(), e.context.begin() + 1, e.context.begin() + context);
-    e.context[static_cast<std::size_t>(context - 1)] = e.target;
+    push_context(e, context, e.target);
   }
 }
 

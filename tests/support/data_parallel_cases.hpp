@@ -43,7 +43,7 @@ struct MixedCase {
 // Rank r's gradient for tensor t, element i: seeded, so every rank can compute every other's.
 inline double contribution(std::uint64_t seed, int rank, std::size_t tensor, std::size_t i) {
   partition::SplitMix64 rng(seed * 1000003 + static_cast<std::uint64_t>(rank) * 7919 + tensor * 104729 + i);
-  return (static_cast<double>(rng() >> 11) * 0x1.0p-53 - 0.5) * 8.0;  // [-4, 4)
+  return (rng.unit() - 0.5) * 8.0;  // [-4, 4)
 }
 
 inline std::int64_t weight_of(const MixedCase& c, int rank, int size) {
@@ -150,8 +150,8 @@ Outcome half_without_overflow(Comm& comm, LowPrecision low) {
 
 // Least squares y = w.x over a global batch, gradient accumulated (added) over micro-batches
 // under no_sync, must equal the gradient of the whole batch on one rank.
-inline std::vector<double> regression_gradient(std::span<const std::size_t> samples, std::span<const double> w,
-                                               std::vector<double>& grad, double scale) {
+inline void regression_gradient(std::span<const std::size_t> samples, std::span<const double> w,
+                                std::vector<double>& grad, double scale) {
   for (std::size_t s : samples) {
     double x[4], y = std::sin(static_cast<double>(s)), dot = 0;
     for (int k = 0; k < 4; ++k) {
@@ -160,7 +160,6 @@ inline std::vector<double> regression_gradient(std::span<const std::size_t> samp
     }
     for (int k = 0; k < 4; ++k) grad[static_cast<std::size_t>(k)] += scale * 2 * (dot - y) * x[k];
   }
-  return grad;
 }
 
 template <class Comm>

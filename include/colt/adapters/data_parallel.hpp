@@ -340,24 +340,32 @@ class DataParallel {
       work_.notify_one();
       done_.wait(lock, [&] { return step_done_; });
     } else {
-      while (next_bucket_ < buckets_.size()) {
-        const std::size_t b = next_bucket_;
-        auto contributions = contributions_of(b);
-        lock.unlock();
-        try {
-          reduce_bucket(b, contributions);
-        } catch (...) {
-          lock.lock();
-          if (!broken_) broken_ = std::current_exception();
-          reset_step();
-          throw;
-        }
-        lock.lock();
-        ++next_bucket_;
+      while (next_bucket_ < buckets_.size() && reduce_next(lock)) {
       }
     }
     reset_step();
     throw_if_broken();
+  }
+
+  // Reduces bucket next_bucket_, with mutex_ released meanwhile (`lock` is held on entry and on
+  // return). A failure is kept in broken_, for good, and reported by returning false.
+  bool reduce_next(std::unique_lock<std::mutex>& lock) {
+    const std::size_t b = next_bucket_;
+    auto contributions = contributions_of(b);
+    lock.unlock();
+    std::exception_ptr failure;
+    try {
+      reduce_bucket(b, contributions);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    if (failure) {
+      if (!broken_) broken_ = failure;
+      return false;
+    }
+    ++next_bucket_;
+    return true;
   }
 
   // The helper thread: reduces buckets in index order, each once it is complete (or the step is
@@ -370,47 +378,28 @@ class DataParallel {
         return stop_ || (step_open_ && !step_done_ && (flush_ || missing_[next_bucket_] == 0));
       });
       if (stop_) return;
-      const std::size_t b = next_bucket_;
-      auto contributions = contributions_of(b);
-      lock.unlock();
-      std::exception_ptr failure;
-      try {
-        reduce_bucket(b, contributions);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      lock.lock();
-      if (failure) {
-        if (!broken_) broken_ = failure;
-        step_done_ = true;
-        done_.notify_all();
-        return;
-      }
-      if (++next_bucket_ == buckets_.size()) {
+      const bool reduced = reduce_next(lock);
+      if (!reduced || next_bucket_ == buckets_.size()) {
         step_done_ = true;
         done_.notify_all();
       }
+      if (!reduced) return;
     }
   }
 
   // Packs, averages and unpacks bucket b. On bucket 0 it first learns the step's total weight.
-  // Runs without mutex_ (on the helper thread or in synchronize); its caller records failures.
+  // Runs without mutex_ (on the helper thread or in synchronize); reduce_next records failures.
   void reduce_bucket(std::size_t b, const std::vector<detail::Contribution>& contributions) {
-    if (b == 0) {
-      weight_ = 1;
-      total_weight_ = size_;
-      if (options_.weighted) {
-        std::int64_t total = step_samples_;
-        all_reduce(*comm_, std::span<std::int64_t>(&total, 1), sum{});
-        weight_ = step_samples_;
-        total_weight_ = total;
-      }
+    const std::int64_t weight = options_.weighted ? step_samples_ : 1;
+    if (b == 0 && options_.weighted) {
+      total_weight_ = weight;
+      all_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{});
     }
     detail::Bucket& bucket = buckets_[b];
     // Scale before the sum (16-bit wire: each term a share, cannot overflow) or after it.
     const bool narrow_wire = bucket.wire == DataType::float16 || bucket.wire == DataType::bfloat16;
     const double inverse = total_weight_ > 0 ? 1.0 / static_cast<double>(total_weight_) : 0.0;
-    const double before = narrow_wire ? static_cast<double>(weight_) * inverse : static_cast<double>(weight_);
+    const double before = narrow_wire ? static_cast<double>(weight) * inverse : static_cast<double>(weight);
     const double after = narrow_wire ? 1.0 : inverse;
     detail::pack(bucket, tensors_, contributions, before);
     const int server = options_.server >= 0 ? options_.server : static_cast<int>(b % static_cast<std::size_t>(size_));
@@ -458,9 +447,9 @@ class DataParallel {
   std::exception_ptr broken_;
   std::thread helper_;
 
-  // This step's weights (set on bucket 0, read by the later buckets of the same thread).
-  std::int64_t weight_ = 1;
-  std::int64_t total_weight_ = 1;
+  // The step's total weight over all ranks: the rank count, or, weighted, the sum of sample
+  // counts learnt on bucket 0 by the thread reducing buckets.
+  std::int64_t total_weight_ = size_;
 };
 
 }  // namespace colt

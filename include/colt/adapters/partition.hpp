@@ -62,6 +62,8 @@ class SplitMix64 {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   }
+  // Uniform in [0, 1), from the top 53 bits (every double in it equally spaced).
+  constexpr double unit() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
   // Uniform in [0, bound), bound > 0, without modulo bias (Lemire's multiply-and-reject).
   std::uint64_t below(std::uint64_t bound) {
     __extension__ using u128 = unsigned __int128;  // __extension__: quiet under -pedantic
