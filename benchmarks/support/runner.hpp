@@ -139,9 +139,9 @@ inline double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// Every rank calls this with the same case and batch count; rank 0 passes Google Benchmark's
-// state (its loop runs exactly `batches` iterations), the others nullptr. `issue(comm, case,
-// buffers)` makes one call.
+// Every rank calls this with the same case and batch count; under Google Benchmark rank 0
+// passes its state (whose loop runs exactly `batches` iterations), the others nullptr. `issue(comm,
+// case, buffers)` makes one call. The result is the same on every rank.
 template <class T, class Comm, class Issue>
 RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batches, const Timing& timing,
                   Issue&& issue) {
@@ -169,7 +169,7 @@ RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batche
       state->SetIterationTime(samples.back());
     }
   } else {
-    for (int k = 0; k < batches; ++k) batch();
+    for (int k = 0; k < batches; ++k) samples.push_back(batch());
   }
   result.seconds = median(samples);
   poison(buffers, c, comm.rank());

@@ -4,18 +4,25 @@
 #include <string_view>
 
 #include "colt/algorithms/select.hpp"
+#include "colt/transport/inprocess.hpp"
 
 using namespace colt;
 
+constexpr CollectiveKind every_kind[] = {CollectiveKind::all_reduce, CollectiveKind::reduce_scatter,
+                                         CollectiveKind::all_gather, CollectiveKind::broadcast,
+                                         CollectiveKind::reduce, CollectiveKind::scatter, CollectiveKind::gather};
+
 // Registered twice by meson: without COLT_ALGO, and with COLT_ALGO=tree.
-TEST_CASE("plan: the tuning table, per-call forcing and COLT_ALGO") {
+TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO") {
   const char* env = std::getenv("COLT_ALGO");
   const bool forced_tree = env && std::string_view(env) == "tree";
   constexpr std::size_t KiB = 1024, MiB = 1024 * KiB;
 
-  // A per-call choice always wins.
+  // A per-call choice always wins, and carries the model's time for it.
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 4, true, algo::direct).algorithm == Algorithm::direct);
   CHECK(plan(CollectiveKind::all_reduce, 8, 4, false, algo::ring).algorithm == Algorithm::ring);
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true, algo::ring).predicted_seconds ==
+        predict(CollectiveKind::all_reduce, Algorithm::ring, 64 * MiB, 2, true));
 
   if (forced_tree) {
     CHECK(algorithm_from_environment() == Algorithm::tree);
@@ -23,23 +30,57 @@ TEST_CASE("plan: the tuning table, per-call forcing and COLT_ALGO") {
     CHECK(plan(CollectiveKind::broadcast, 8, 2, false).algorithm == Algorithm::tree);
     // Collectives without a tree keep their automatic choice.
     CHECK(plan(CollectiveKind::scatter, 8, 4, true).algorithm == Algorithm::direct);
-    CHECK(plan(CollectiveKind::all_gather, 64 * MiB, 4, false).algorithm == Algorithm::ring);
-  } else {
-    CHECK(algorithm_from_environment() == Algorithm::automatic);
-    CHECK(plan(CollectiveKind::all_reduce, 8, 8, true).algorithm == Algorithm::tree);
-    CHECK(plan(CollectiveKind::all_reduce, 256 * KiB, 8, true).algorithm == Algorithm::direct);
-    CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm == Algorithm::ring);
-    CHECK(plan(CollectiveKind::all_reduce, 8, 8, false).algorithm == Algorithm::tree);
-    CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 8, false).algorithm == Algorithm::ring);
-    CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 8, true).algorithm == Algorithm::direct);
-    CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 8, false).algorithm == Algorithm::ring);
+    CHECK(plan(CollectiveKind::all_gather, 64 * MiB, 4, false).algorithm != Algorithm::tree);
+    return;
   }
-  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 8, false).chunk_bytes > 0);
+  CHECK(algorithm_from_environment() == Algorithm::automatic);
+  for (CollectiveKind kind : every_kind)
+    for (bool zero_copy : {true, false})
+      for (int ranks : {2, 3, 4, 8, 16})
+        for (std::size_t bytes = 8; bytes <= 256 * MiB; bytes *= 4) {
+          CAPTURE(name_of(kind));
+          CAPTURE(zero_copy);
+          CAPTURE(ranks);
+          CAPTURE(bytes);
+          const Plan chosen = plan(kind, bytes, ranks, zero_copy);
+          CHECK(supports(kind, chosen.algorithm));
+          CHECK(chosen.chunk_bytes > 0);
+          // The automatic choice is the fastest algorithm the model knows, and its predicted time.
+          for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
+            if (!supports(kind, a)) continue;
+            const double t = predict(kind, a, bytes, ranks, zero_copy);
+            CHECK(t >= 0);
+            if (t > 0) CHECK(chosen.predicted_seconds <= t);
+            // More bytes never take less time.
+            CHECK(predict(kind, a, bytes * 4, ranks, zero_copy) >= t);
+          }
+          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == fallback(kind, zero_copy));
+        }
+  // The measured table covers every choice on both transport classes.
+  for (CollectiveKind kind : every_kind) {
+    if (kind == CollectiveKind::scatter || kind == CollectiveKind::gather) continue;
+    CAPTURE(name_of(kind));
+    CHECK(plan(kind, 8, 2, true).predicted_seconds > 0);
+    CHECK(plan(kind, 8, 2, false).predicted_seconds > 0);
+  }
+  // Latency-bound and bandwidth-bound sizes (in-process, 2 ranks): the model is monotone and
+  // a 256 MiB all-reduce is predicted at least a thousand times slower than an 8-byte one.
+  CHECK(plan(CollectiveKind::all_reduce, 256 * MiB, 2, true).predicted_seconds >
+        1000 * plan(CollectiveKind::all_reduce, 8, 2, true).predicted_seconds);
+  CHECK(plan(CollectiveKind::all_reduce, 64 * KiB, 8, true).predicted_seconds > 0);
+}
+
+TEST_CASE("plan for a communicator: its size and its transport's class") {
+  colt::inprocess::launch(3, [](colt::inprocess::Communicator& comm) {
+    const Plan mine = plan(CollectiveKind::all_reduce, 1 << 20, comm);
+    const Plan expected = plan(CollectiveKind::all_reduce, 1 << 20, 3, true);
+    CHECK(mine.algorithm == expected.algorithm);
+    CHECK(mine.predicted_seconds == expected.predicted_seconds);
+  });
 }
 
 TEST_CASE("supports: which collective has which algorithm") {
-  for (auto kind : {CollectiveKind::all_reduce, CollectiveKind::reduce_scatter, CollectiveKind::all_gather,
-                    CollectiveKind::broadcast, CollectiveKind::reduce, CollectiveKind::scatter, CollectiveKind::gather}) {
+  for (auto kind : every_kind) {
     CHECK(supports(kind, algo::automatic));
     CHECK(supports(kind, algo::direct));
   }

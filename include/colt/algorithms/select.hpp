@@ -1,50 +1,25 @@
 #pragma once
-// Which algorithm a call runs. `Algorithm::automatic` asks the tuning table below (measured on
-// the development machine: see docs/performance.md); `colt::algo::ring|tree|direct` forces one
-// per call; the environment variable COLT_ALGO forces one for every call that supports it.
+// Which algorithm a call runs. `Algorithm::automatic` asks an alpha-beta cost model whose
+// constants were measured on the development machine (tuning.hpp, docs/performance.md);
+// `colt::algo::ring|tree|direct` forces one per call; the environment variable COLT_ALGO forces
+// one for every call that supports it.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "colt/algorithms/algorithm.hpp"
+#include "colt/algorithms/tuning.hpp"
+#include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
+#include "colt/transport/concepts.hpp"
 
 namespace colt {
-
-enum class Algorithm : std::uint8_t { automatic, ring, tree, direct };
-
-namespace algo {
-inline constexpr Algorithm automatic = Algorithm::automatic;
-inline constexpr Algorithm ring = Algorithm::ring;
-inline constexpr Algorithm tree = Algorithm::tree;
-inline constexpr Algorithm direct = Algorithm::direct;
-}  // namespace algo
-
-constexpr std::string_view name_of(Algorithm algorithm) noexcept {
-  switch (algorithm) {
-    case Algorithm::automatic: return "automatic";
-    case Algorithm::ring: return "ring";
-    case Algorithm::tree: return "tree";
-    case Algorithm::direct: return "direct";
-  }
-  return "unknown";
-}
-
-// The algorithms each collective implements.
-constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
-  if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
-  switch (kind) {
-    case CollectiveKind::all_reduce: return true;
-    case CollectiveKind::reduce_scatter:
-    case CollectiveKind::all_gather: return algorithm == Algorithm::ring;
-    case CollectiveKind::broadcast:
-    case CollectiveKind::reduce: return algorithm == Algorithm::tree;
-    default: return false;
-  }
-}
 
 // COLT_ALGO, read once: unset or empty means automatic.
 inline Algorithm algorithm_from_environment() {
@@ -60,38 +35,76 @@ inline Algorithm algorithm_from_environment() {
   return value;
 }
 
+// What runs when the model has no entry for a call: the bandwidth-optimal algorithm.
+constexpr Algorithm fallback(CollectiveKind kind, bool zero_copy) {
+  switch (kind) {
+    case CollectiveKind::all_reduce: return Algorithm::ring;
+    case CollectiveKind::reduce_scatter:
+    case CollectiveKind::all_gather: return zero_copy ? Algorithm::direct : Algorithm::ring;
+    case CollectiveKind::broadcast: return Algorithm::tree;
+    case CollectiveKind::reduce: return zero_copy ? Algorithm::direct : Algorithm::tree;
+    default: return Algorithm::direct;
+  }
+}
+
 struct Plan {
-  Algorithm algorithm;
-  std::size_t chunk_bytes;  // pipeline chunk of ring and tree
+  Algorithm algorithm = Algorithm::direct;
+  std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
+  double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
 };
 
-// The algorithm and chunking for one call of `kind` moving `bytes` (the whole buffer) over
-// `ranks` ranks; `zero_copy` says the transport can read peers' memory (in-process).
+// The model's time for `algorithm` running `kind` on `bytes` (the call's largest buffer, as
+// nccl-tests counts size) over `ranks` ranks: alpha + beta x bytes, plus beta_memory per byte
+// beyond the cache. The constants come from the entry measured at the nearest rank count
+// (tuning.hpp); 0 where the table has none.
+inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks, bool zero_copy) {
+  const tuning::Entry* best = nullptr;
+  auto distance = [&](int measured) { return std::abs(std::log2(double(measured)) - std::log2(double(ranks))); };
+  for (const tuning::Entry& e : tuning::table)
+    if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
+        (!best || distance(e.ranks) < distance(best->ranks) ||
+         (distance(e.ranks) == distance(best->ranks) && e.ranks > best->ranks)))
+      best = &e;
+  if (!best) return 0;
+  const double n = static_cast<double>(bytes), cache = best->cache_bytes;
+  return best->alpha + best->beta * n + best->beta_memory * std::max(0.0, n - cache);
+}
+
+// The algorithm and chunking for one call of `kind` moving `bytes` over `ranks` ranks;
+// `zero_copy` says the transport lets a rank read its peers' memory (in-process). The
+// automatic choice is the algorithm the model predicts fastest (docs/performance.md shows the
+// fit and its crossovers; benchmarks/tune measures the constants on a new machine).
 inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_copy,
                  Algorithm requested = Algorithm::automatic) {
-  constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-  if (requested != Algorithm::automatic) return {requested, chunk_bytes};  // checked by the caller
-  if (Algorithm forced = algorithm_from_environment();
-      forced != Algorithm::automatic && supports(kind, forced))
-    return {forced, chunk_bytes};
-  switch (kind) {
-    case CollectiveKind::all_reduce:
-      if (zero_copy) {  // measured: tree for latency, direct in between, ring's chunks stay in cache
-        if (bytes <= (std::size_t{4} << 10)) return {Algorithm::tree, chunk_bytes};
-        return {bytes <= (std::size_t{1} << 20) ? Algorithm::direct : Algorithm::ring, chunk_bytes};
-      }
-      return {bytes <= (std::size_t{64} << 10) || (ranks <= 2 && bytes <= (std::size_t{256} << 10))
-                  ? Algorithm::tree : Algorithm::ring, chunk_bytes};
-    case CollectiveKind::reduce_scatter:
-    case CollectiveKind::all_gather:
-      return {zero_copy ? Algorithm::direct : Algorithm::ring, chunk_bytes};
-    case CollectiveKind::broadcast:
-      return {ranks <= 3 ? Algorithm::direct : Algorithm::tree, chunk_bytes};
-    case CollectiveKind::reduce:
-      return {zero_copy ? Algorithm::direct : Algorithm::tree, chunk_bytes};
-    default:
-      return {Algorithm::direct, chunk_bytes};
+  Plan chosen;
+  if (requested == Algorithm::automatic) {
+    if (Algorithm forced = algorithm_from_environment(); forced != Algorithm::automatic && supports(kind, forced))
+      requested = forced;
   }
+  if (requested != Algorithm::automatic) {  // supported: checked by the caller
+    chosen.algorithm = requested;
+    chosen.predicted_seconds = predict(kind, requested, bytes, ranks, zero_copy);
+    return chosen;
+  }
+  bool found = false;
+  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
+    if (!supports(kind, a)) continue;
+    const double t = predict(kind, a, bytes, ranks, zero_copy);
+    if (t > 0 && (!found || t < chosen.predicted_seconds)) {
+      chosen.algorithm = a;
+      chosen.predicted_seconds = t;
+      found = true;
+    }
+  }
+  if (!found) chosen.algorithm = fallback(kind, zero_copy);
+  return chosen;
+}
+
+// The plan for a call of `kind` on `bytes` over `comm`: what the front door will run.
+template <Transport X>
+Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
+          Algorithm requested = Algorithm::automatic) {
+  return plan(kind, bytes, comm.size(), ViewTransport<X>, requested);
 }
 
 }  // namespace colt
