@@ -1,8 +1,10 @@
 // Every collective and algorithm on in-process ranks (threads of this process), timed and
 // checked as nccl-tests does; see support/suite.hpp for the flags and support/runner.hpp for
-// the timing.
+// the timing. The ranks of one rank count stay up for all of its rows.
 //
 //   build/benchmarks/collectives_inprocess --ranks=2 --collectives=all_reduce --format=nccl-tests
+
+#include <cstring>
 
 #include "colt/colt.hpp"
 #include "support/suite.hpp"
@@ -10,18 +12,24 @@
 int main(int argc, char** argv) {
   using namespace colt::bench;
   const Options options = parse_options(argc, argv);
+  if (options.ranks.size() > 1)
+    for (int i = 1; i < argc; ++i)
+      if (std::strncmp(argv[i], "--benchmark_out=", 16) == 0) {
+        std::fprintf(stderr, "--benchmark_out takes one rank count per run (each would overwrite the file)\n");
+        return 2;
+      }
+  if (!initialize(argc, argv)) return 2;
   Suite suite(measure_memory_bandwidth());
-  std::vector<Case> cases;
-  for (int ranks : options.ranks)
-    for (const Case& c : make_cases(options, ranks, false)) cases.push_back(c);
-  auto body = [&](benchmark::State& state, const Case& c) {
-    colt::inprocess::launch(c.ranks, [&](colt::inprocess::Communicator& comm) {
-      const RowResult result = with_type(c.type, [&]<class T>(T) {
-        return run_row<T>(comm, c, comm.rank() == 0 ? &state : nullptr, options.batches, options.timing,
-                          [](auto& cm, const Case& cs, auto& b) { colt_call(cm, cs, b); });
+  for (int ranks : options.ranks) {
+    const std::vector<Case> cases = make_cases(options, ranks, false);
+    colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
+      lead_or_follow(comm, options, cases, suite, [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
+        return with_type(c.type, [&]<class T>(T) {
+          return run_row<T>(cm, c, state, batches, options.timing,
+                            [](auto& x, const Case& cs, auto& b) { colt_call(x, cs, b); });
+        });
       });
-      if (comm.rank() == 0) suite.record(state, c, result);
     });
-  };
-  return run_benchmarks(argc, argv, options, cases, suite, body);
+  }
+  return finish(suite);
 }

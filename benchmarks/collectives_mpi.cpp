@@ -48,14 +48,6 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
   }
 }
 
-template <class T>
-RowResult run(colt::mpi::Communicator& comm, const Case& c, benchmark::State* state, const Options& o) {
-  return run_row<T>(comm, c, state, o.batches, o.timing, [](auto& cm, const Case& cs, auto& b) {
-    if (cs.who.mpi) mpi_call(cm, cs, b);
-    else colt_call(cm, cs, b);
-  });
-}
-
 // Waits at a barrier without spinning (MPICH's blocking calls busy-poll, which would steal the
 // cores rank 0 is measuring memory bandwidth with).
 void sleepy_barrier(MPI_Comm comm) {
@@ -75,28 +67,18 @@ int main(int argc, char** argv) {
   MPI_Comm native = comm.transport().native();
   const Options options = parse_options(argc, argv);
   const std::vector<Case> cases = make_cases(options, comm.size(), true);
+  if (comm.rank() == 0 && !initialize(argc, argv)) MPI_Abort(native, 2);
   MemoryBandwidth bandwidth;
   if (comm.rank() == 0) bandwidth = measure_memory_bandwidth();
   sleepy_barrier(native);
-  if (comm.rank() != 0) {  // follow rank 0: {row index, batches}, until index -1
-    for (;;) {
-      long command[2];
-      MPI_Bcast(command, 2, MPI_LONG, 0, native);
-      if (command[0] < 0) return 0;
-      const Case& c = cases[static_cast<std::size_t>(command[0])];
-      Options o = options;
-      o.batches = static_cast<int>(command[1]);
-      with_type(c.type, [&]<class T>(T) { return run<T>(comm, c, nullptr, o); });
-    }
-  }
   Suite suite(bandwidth);
-  auto body = [&](benchmark::State& state, const Case& c) {
-    long command[2] = {static_cast<long>(&c - cases.data()), static_cast<long>(state.max_iterations)};
-    MPI_Bcast(command, 2, MPI_LONG, 0, native);
-    suite.record(state, c, with_type(c.type, [&]<class T>(T) { return run<T>(comm, c, &state, options); }));
-  };
-  const int status = run_benchmarks(argc, argv, options, cases, suite, body);
-  long quit[2] = {-1, 0};
-  MPI_Bcast(quit, 2, MPI_LONG, 0, native);
-  return status;
+  lead_or_follow(comm, options, cases, suite, [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
+    return with_type(c.type, [&]<class T>(T) {
+      return run_row<T>(cm, c, state, batches, options.timing, [](auto& x, const Case& cs, auto& b) {
+        if (cs.who.mpi) mpi_call(x, cs, b);
+        else colt_call(x, cs, b);
+      });
+    });
+  });
+  return comm.rank() == 0 ? finish(suite) : 0;
 }

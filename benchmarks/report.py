@@ -127,6 +127,7 @@ def plots(rows, out):
 def main():
     out = sys.argv[1]
     rows, context = load(os.path.join(out, "inprocess.json"), "inprocess")
+    rows += load(os.path.join(out, "inprocess_oversubscribed.json"), "inprocess")[0]
     mpi_rows, _ = load(os.path.join(out, "mpi.json"), "mpi")
     rows += mpi_rows
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:

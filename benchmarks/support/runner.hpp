@@ -1,5 +1,5 @@
 #pragma once
-// Runs one benchmark row on one rank, the way nccl-tests times: a warm-up call, then batches of
+// Runs one benchmark row on one rank, the way nccl-tests times: warm-up calls, then batches of
 // back-to-back calls that all ranks start together (a barrier before each batch); a batch's
 // time per call is the slowest rank's, and the row reports the median over batches. After
 // timing, the outputs are poisoned, the call runs once more and every element is checked
@@ -162,6 +162,7 @@ RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batche
     for (int k = 0; k < result.calls_per_batch; ++k) call();
     return slowest(comm, std::chrono::duration<double>(Clock::now() - begin).count() / result.calls_per_batch);
   };
+  batch();  // one untimed batch more: caches, branch predictors and the wait loops settle
   std::vector<double> samples;
   if (state) {
     for (auto _ : *state) {

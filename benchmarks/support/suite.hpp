@@ -16,7 +16,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <unistd.h>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -226,10 +228,11 @@ class NcclTestsReporter : public benchmark::BenchmarkReporter {
   std::string group_;
 };
 
-// Registers every case with `body(state, case)` (a reference into `cases`) and runs Google Benchmark; returns the exit
-// status: 1 when any row computed a wrong result.
+// Registers every case with `body(state, case)` (a reference into `cases`) and runs them
+// through Google Benchmark (initialised by the caller), with our reporter when asked for.
 template <class Body>
-int run_benchmarks(int argc, char** argv, const Options& o, const std::vector<Case>& cases, Suite& suite, Body body) {
+void run_registered(const Options& o, const std::vector<Case>& cases, Suite& suite, Body body) {
+  benchmark::ClearRegisteredBenchmarks();
   std::map<std::string, Case> by_name;
   for (const Case& c : cases) {
     by_name.emplace(c.name(), c);
@@ -238,14 +241,48 @@ int run_benchmarks(int argc, char** argv, const Options& o, const std::vector<Ca
         ->Iterations(o.batches)
         ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   if (o.nccl_format) {
     NcclTestsReporter reporter(by_name, suite);
     benchmark::RunSpecifiedBenchmarks(&reporter);
-  } else {
-    benchmark::RunSpecifiedBenchmarks();
+  } else {  // our own: Google Benchmark 1.7's default reporter does not survive a second run
+    benchmark::ConsoleReporter reporter(isatty(1) ? benchmark::ConsoleReporter::OO_Defaults
+                                                  : benchmark::ConsoleReporter::OO_Tabular);
+    benchmark::RunSpecifiedBenchmarks(&reporter);
   }
+}
+
+// Runs `cases` on every rank of `comm`, which stays up for all of them (so threads and
+// connections are warm, as in a training job): rank 0 drives Google Benchmark and announces
+// each row {index, batches} by broadcast; the others follow until index -1.
+// row(comm, case, state or nullptr, batches) runs one row and returns its RowResult.
+template <class Comm, class Row>
+void lead_or_follow(Comm& comm, const Options& o, const std::vector<Case>& cases, Suite& suite, Row row) {
+  if (comm.rank() != 0) {
+    for (;;) {
+      std::int64_t command[2] = {-1, 0};
+      broadcast(comm, command, 0);
+      if (command[0] < 0) return;
+      row(comm, cases[static_cast<std::size_t>(command[0])], nullptr, static_cast<int>(command[1]));
+    }
+  }
+  auto body = [&](benchmark::State& state, const Case& c) {
+    std::int64_t command[2] = {&c - cases.data(), static_cast<std::int64_t>(state.max_iterations)};
+    broadcast(comm, command, 0);
+    suite.record(state, c, row(comm, c, &state, static_cast<int>(command[1])));
+  };
+  run_registered(o, cases, suite, body);
+  std::int64_t quit[2] = {-1, 0};
+  broadcast(comm, quit, 0);
+}
+
+// Google Benchmark's own flags; false (after a message) when some argument is unknown.
+inline bool initialize(int& argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  return !benchmark::ReportUnrecognizedArguments(argc, argv);
+}
+
+// The exit status: 1 when any row computed a wrong result.
+inline int finish(const Suite& suite) {
   benchmark::Shutdown();
   if (suite.wrong()) std::fprintf(stderr, "FAILED: %llu wrong elements\n", static_cast<unsigned long long>(suite.wrong()));
   return suite.wrong() ? 1 : 0;

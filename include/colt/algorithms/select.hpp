@@ -5,7 +5,6 @@
 // one for every call that supports it.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -59,7 +58,8 @@ struct Plan {
 // (tuning.hpp); 0 where the table has none.
 inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks, bool zero_copy) {
   const tuning::Entry* best = nullptr;
-  auto distance = [&](int measured) { return std::abs(std::log2(double(measured)) - std::log2(double(ranks))); };
+  // How far apart two rank counts are on a log scale, without a logarithm: larger / smaller.
+  auto distance = [&](int measured) { return measured > ranks ? double(measured) / ranks : double(ranks) / measured; };
   for (const tuning::Entry& e : tuning::table)
     if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
         (!best || distance(e.ranks) < distance(best->ranks) ||
@@ -76,6 +76,20 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
 // fit and its crossovers; benchmarks/tune measures the constants on a new machine).
 inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_copy,
                  Algorithm requested = Algorithm::automatic) {
+  // A training loop repeats the same calls: the last plan of this thread is kept, so a hit costs
+  // a comparison instead of a table scan (which costs about as much as a small in-process call).
+  struct Key {
+    CollectiveKind kind;
+    std::size_t bytes;
+    int ranks;
+    bool zero_copy;
+    Algorithm requested;
+    bool operator==(const Key&) const = default;
+  };
+  thread_local Key last_key{CollectiveKind::all_reduce, 0, 0, false, Algorithm::automatic};
+  thread_local Plan last_plan;
+  const Key key{kind, bytes, ranks, zero_copy, requested};
+  if (key == last_key) return last_plan;
   Plan chosen;
   if (requested == Algorithm::automatic) {
     if (Algorithm forced = algorithm_from_environment(); forced != Algorithm::automatic && supports(kind, forced))
@@ -84,7 +98,8 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   if (requested != Algorithm::automatic) {  // supported: checked by the caller
     chosen.algorithm = requested;
     chosen.predicted_seconds = predict(kind, requested, bytes, ranks, zero_copy);
-    return chosen;
+    last_key = key;
+    return last_plan = chosen;
   }
   bool found = false;
   for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
@@ -97,7 +112,8 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     }
   }
   if (!found) chosen.algorithm = fallback(kind, zero_copy);
-  return chosen;
+  last_key = key;
+  return last_plan = chosen;
 }
 
 // The plan for a call of `kind` on `bytes` over `comm`: what the front door will run.
