@@ -13,6 +13,7 @@
 //   --batch-ms=X           calls per batch: enough to fill X ms (default 2)
 //   --smoke                a quick check that every row runs and computes the right result
 //   --format=nccl-tests    print rows as nccl-tests does: size count type redop root time algbw busbw #wrong
+//                          (then vs_floor, and who ran the row)
 
 #include <benchmark/benchmark.h>
 
@@ -129,7 +130,7 @@ inline Options parse_options(int& argc, char** argv) {
   return o;
 }
 
-// The rows for one rank count, grouped as nccl-tests prints them: collective, type, who, size.
+// The rows for one rank count: collective, type, size, then who runs it.
 inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi) {
   std::vector<Case> cases;
   for (Kind kind : o.kinds) {
@@ -139,8 +140,10 @@ inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi) 
       std::vector<Implementation> who;
       for (Algorithm a : algorithms_for(kind)) who.push_back({false, a});
       if (with_mpi && type != Type::bfloat16) who.push_back({true, Algorithm::automatic});  // MPI has no bfloat16
-      for (Implementation w : who)
-        for (std::size_t bytes : o.sizes) cases.push_back(Case{kind, type, w, ranks, bytes, 0});
+      // Size outermost: the contenders of one size run back to back, so a slow spell of a
+      // shared machine hits them alike and their ratios stay meaningful.
+      for (std::size_t bytes : o.sizes)
+        for (Implementation w : who) cases.push_back(Case{kind, type, w, ranks, bytes, 0});
     }
   }
   return cases;
@@ -201,12 +204,12 @@ class NcclTestsReporter : public benchmark::BenchmarkReporter {
       auto found = cases_.find(run.run_name.function_name);
       if (found == cases_.end()) continue;
       const Case& c = found->second;
-      const std::string group = std::string(name_of(c.kind)) + " " + std::string(name_of(c.type)) + " " +
-                                name_of(c.who) + ", " + std::to_string(c.ranks) + " ranks";
+      const std::string group = std::string(name_of(c.kind)) + " " + std::string(name_of(c.type)) + ", " +
+                                std::to_string(c.ranks) + " ranks";
       if (group != group_) {
         group_ = group;
-        std::printf("#\n# %s\n#%11s %12s %8s %6s %6s %10s %7s %7s %7s %9s\n", group.c_str(), "size", "count",
-                    "type", "redop", "root", "time(us)", "algbw", "busbw", "#wrong", "vs_floor");
+        std::printf("#\n# %s\n#%11s %12s %8s %6s %6s %10s %7s %7s %7s %9s  %s\n", group.c_str(), "size", "count",
+                    "type", "redop", "root", "time(us)", "algbw", "busbw", "#wrong", "vs_floor", "who");
       }
       auto counter = [&](const char* name) {
         auto it = run.counters.find(name);
@@ -215,9 +218,10 @@ class NcclTestsReporter : public benchmark::BenchmarkReporter {
       const bool rooted = c.kind == Kind::broadcast || c.kind == Kind::reduce || c.kind == Kind::scatter ||
                           c.kind == Kind::gather;
       const std::size_t count = segmented(c.kind) ? c.count() / static_cast<std::size_t>(c.ranks) : c.count();
-      std::printf("%12zu %12zu %8s %6s %6d %10.2f %7.2f %7.2f %7.0f %9.2f\n", c.bytes(), count,
+      std::printf("%12zu %12zu %8s %6s %6d %10.2f %7.2f %7.2f %7.0f %9.2f  %s\n", c.bytes(), count,
                   std::string(nccl_name_of(c.type)).c_str(), reduces(c.kind) ? "sum" : "none", rooted ? c.root : -1,
-                  counter("us"), counter("algbw"), counter("busbw"), counter("wrong"), counter("vs_floor"));
+                  counter("us"), counter("algbw"), counter("busbw"), counter("wrong"), counter("vs_floor"),
+                  name_of(c.who).c_str());
     }
     std::fflush(stdout);
   }
