@@ -112,7 +112,7 @@ def plots(rows, out):
                 f.write("\n\n")
         png = os.path.join(out, name + ".png")
         plot = ", ".join(f"'{data}' index {i} with linespoints title '{t}'" for i, (t, _) in enumerate(series))
-        script = (f"set terminal pngcairo size 900,560; set output '{png}'; set logscale x 2; "
+        script = (f"set terminal pngcairo size 900,560 noenhanced; set output '{png}'; set logscale x 2; "
                   f"set xlabel 'size (bytes)'; set ylabel 'busbw (GB/s)'; set key top left; set grid; "
                   f"set format x '%.0s%cB'; set title '{collective}, float32 sum, {ranks} ranks'; plot {plot}")
         try:
