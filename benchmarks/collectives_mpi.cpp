@@ -43,6 +43,7 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
         status = MPI_Scatter(b.in.data(), per, type, b.out.data(), per, type, c.root, native);
         break;
       case Kind::gather: status = MPI_Gather(b.in.data(), per, type, b.out.data(), per, type, c.root, native); break;
+      default: throw colt::Error(std::string(name_of(c.kind)), comm.rank(), colt::no_peer, "not a benchmarked collective");
     }
     colt::mpi::check(status, comm.rank(), colt::no_peer, std::string(name_of(c.kind)));
   }

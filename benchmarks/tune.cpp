@@ -112,16 +112,9 @@ std::string human(std::size_t bytes) {
   return text;
 }
 
-const char* enum_name(Kind kind) {
-  static const std::map<Kind, const char*> names = {
-      {Kind::all_reduce, "all_reduce"}, {Kind::reduce_scatter, "reduce_scatter"}, {Kind::all_gather, "all_gather"},
-      {Kind::broadcast, "broadcast"}, {Kind::reduce, "reduce"}};
-  return names.at(kind);
-}
-
-const char* enum_name(colt::Algorithm a) {
-  return a == colt::Algorithm::ring ? "ring" : a == colt::Algorithm::tree ? "tree" : "direct";
-}
+// name_of's views are of string literals, so their data() is NUL-terminated for printf.
+const char* enum_name(Kind kind) { return name_of(kind).data(); }
+const char* enum_name(colt::Algorithm a) { return colt::name_of(a).data(); }
 
 // Prints the measurements, the fit, the regret and crossovers, then the table; returns the
 // worst regret.
@@ -183,9 +176,9 @@ int failures = 0;  // rows with a wrong result: the exit status
 
 constexpr Kind tuned_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather, Kind::broadcast, Kind::reduce};
 
-// Measures every series on `comm` (all ranks call it in step); returns them on every rank.
+// Measures every series on `comm` (all ranks call it in step) into `all`, on every rank.
 template <class Comm>
-std::vector<Series> measure(Comm& comm, const Options& o, std::vector<Series>& all) {
+void measure(Comm& comm, const Options& o, std::vector<Series>& all) {
   for (Kind kind : tuned_kinds) {
     if (std::find(o.kinds.begin(), o.kinds.end(), kind) == o.kinds.end()) continue;
     for (colt::Algorithm a : algorithms_for(kind)) {
@@ -202,7 +195,6 @@ std::vector<Series> measure(Comm& comm, const Options& o, std::vector<Series>& a
       all.push_back(std::move(s));
     }
   }
-  return all;
 }
 
 }  // namespace

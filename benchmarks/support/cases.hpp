@@ -14,10 +14,12 @@
 
 #include "colt/algorithms/select.hpp"
 #include "colt/core/bfloat16.hpp"
+#include "colt/core/tag.hpp"
 
 namespace colt::bench {
 
-enum class Kind : int { all_reduce, reduce_scatter, all_gather, broadcast, reduce, scatter, gather };
+// The collectives the benchmarks time (colt's CollectiveKind, whose names they print).
+using Kind = CollectiveKind;
 inline constexpr Kind all_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather, Kind::broadcast,
                                      Kind::reduce, Kind::scatter, Kind::gather};
 
@@ -28,12 +30,6 @@ struct Implementation {
   bool mpi = false;
   Algorithm algorithm = Algorithm::automatic;
 };
-
-constexpr std::string_view name_of(Kind kind) {
-  constexpr std::string_view names[] = {"all_reduce", "reduce_scatter", "all_gather", "broadcast",
-                                        "reduce", "scatter", "gather"};
-  return names[static_cast<int>(kind)];
-}
 
 constexpr std::string_view name_of(Type type) {
   constexpr std::string_view names[] = {"float32", "bfloat16", "int32"};
@@ -51,19 +47,6 @@ constexpr std::size_t size_of(Type type) { return type == Type::bfloat16 ? 2 : 4
 inline std::string name_of(Implementation who) {
   if (who.mpi) return "mpi";
   return who.algorithm == Algorithm::automatic ? "auto" : std::string(colt::name_of(who.algorithm));
-}
-
-constexpr CollectiveKind collective_kind(Kind kind) {
-  switch (kind) {
-    case Kind::all_reduce: return CollectiveKind::all_reduce;
-    case Kind::reduce_scatter: return CollectiveKind::reduce_scatter;
-    case Kind::all_gather: return CollectiveKind::all_gather;
-    case Kind::broadcast: return CollectiveKind::broadcast;
-    case Kind::reduce: return CollectiveKind::reduce;
-    case Kind::scatter: return CollectiveKind::scatter;
-    case Kind::gather: return CollectiveKind::gather;
-  }
-  return CollectiveKind::all_reduce;
 }
 
 constexpr bool reduces(Kind kind) {
@@ -100,10 +83,8 @@ constexpr double floor_traffic(Kind kind, double size, int ranks) {
     case Kind::reduce: return (p + 1) * size;            // p inputs read, one output written
     case Kind::all_gather: return (p + 1) * size;        // the segments read, p outputs written
     case Kind::broadcast: return p * size;               // the root's read, p - 1 copies written
-    case Kind::scatter:
-    case Kind::gather: return 2 * size;                  // each segment read and written once
+    default: return 2 * size;                            // scatter, gather: each segment read and written once
   }
-  return size;
 }
 
 struct Case {
@@ -137,7 +118,7 @@ struct Case {
 inline std::vector<Algorithm> algorithms_for(Kind kind) {
   std::vector<Algorithm> result;
   for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct})
-    if (supports(collective_kind(kind), a)) result.push_back(a);
+    if (supports(kind, a)) result.push_back(a);
   result.push_back(Algorithm::automatic);
   return result;
 }

@@ -19,7 +19,6 @@
 namespace colt::bench {
 
 struct Timing {
-  int batches = 20;              // Google Benchmark iterations: one batch each
   double batch_seconds = 2e-3;   // calls per batch: enough to fill this, at least one
   int max_calls_per_batch = 1000;
 };
@@ -65,6 +64,7 @@ Buffers<T> make_buffers(const Case& c, int rank) {
     case Kind::broadcast: fill(n); break;
     case Kind::scatter: fill(root ? n : 0); b.out.resize(per); break;
     case Kind::gather: fill(per); b.out.resize(root ? n : 0); break;
+    default: break;  // not timed (all_kinds lists the ones that are)
   }
   return b;
 }
@@ -106,6 +106,7 @@ std::uint64_t count_wrong(const Buffers<T>& b, const Case& c, int rank) {
     case Kind::scatter:
       expect(b.out, [&](std::size_t j) { return static_cast<double>(value(c.root, static_cast<std::size_t>(rank) * per + j)); });
       break;
+    default: break;
   }
   return wrong;
 }
@@ -122,6 +123,7 @@ void colt_call(Comm& comm, const Case& c, Buffers<T>& b) {
     case Kind::reduce: return reduce(comm, b.in, b.out, c.root, sum{}, a);
     case Kind::scatter: return scatter(comm, b.in, b.out, c.root, a);
     case Kind::gather: return gather(comm, b.in, b.out, c.root, a);
+    default: throw Error(std::string(name_of(c.kind)), comm.rank(), no_peer, "not a benchmarked collective");
   }
 }
 
