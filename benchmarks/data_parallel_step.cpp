@@ -58,7 +58,7 @@ void train_step(benchmark::State& state) {
   std::size_t parameters = 0;
   colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
     char_mlp::Model model(shape, 1);
-    char_mlp::Adam adam(model);
+    samples::Adam adam(char_mlp::tensors_of(model));
     const auto share = colt::partition::range(global_batch, comm.size(), comm.rank());
     const auto batch = random_examples(share.size(), shape.context, 100 + static_cast<std::uint64_t>(comm.rank()));
     colt::DataParallelOptions options;
@@ -82,7 +82,7 @@ void train_step(benchmark::State& state) {
         if constexpr (M == Mode::after_backward) dp.average_gradients();
       }
       const auto synced = Clock::now();
-      adam.step(model, 1e-3);
+      adam.step(1e-3);
       const double sync = std::chrono::duration<double>(synced - backward_done).count();
       double seconds[] = {std::chrono::duration<double>(Clock::now() - start).count(), sync, -sync};
       colt::all_reduce(comm, std::span<double>(seconds), colt::max{});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "colt/adapters/partition.hpp"
+#include "../common/adam.hpp"
 
 namespace char_mlp {
 
@@ -74,6 +75,37 @@ inline float dot(const float* d, const float* row, std::size_t n) {
   return sum;
 }
 
+// Turns one row of `vocab` logits into probabilities in place (shifted by the maximum, for
+// stability) and returns the cross-entropy -log p[target].
+inline double softmax_cross_entropy(float* p, int target) {
+  const float top = *std::max_element(p, p + vocab);
+  double z = 0;
+  for (std::size_t v = 0; v < vocab; ++v) {
+    p[v] = std::exp(p[v] - top);
+    z += p[v];
+  }
+  const auto inv = static_cast<float>(1.0 / z);
+  for (std::size_t v = 0; v < vocab; ++v) p[v] *= inv;
+  return -std::log(std::max(static_cast<double>(p[target]), 1e-30));
+}
+
+// dL/dlogits of the mean loss over n examples, from the probabilities, in place:
+// (softmax - onehot(target)) / n.
+inline void softmax_gradient(float* p, int target, float inverse_n) {
+  p[target] -= 1.0f;
+  for (std::size_t v = 0; v < vocab; ++v) p[v] *= inverse_n;
+}
+
+// Samples the next character from a row of probabilities with a uniform u in [0, 1).
+inline int draw(const float* p, double u) {
+  double cumulative = 0;
+  for (int v = 0; v < vocab; ++v) {
+    cumulative += p[v];
+    if (u < cumulative) return v;
+  }
+  return vocab - 1;
+}
+
 class Model {
  public:
   // Tensor indices, in registration order; backward finishes them in the reverse order.
@@ -119,22 +151,22 @@ class Model {
     return mean_loss;
   }
 
+  // The most likely next character of each example (ties go to the lowest index): out[b].
+  void predict(std::span<const Example> batch, std::span<std::int32_t> out) {
+    forward(batch);
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const float* p = probs_.data() + b * vocab;
+      out[b] = static_cast<std::int32_t>(std::max_element(p, p + vocab) - p);
+    }
+  }
+
   // A made-up word: characters drawn from the softmax until the boundary '.'.
   std::string sample(colt::partition::SplitMix64& rng, std::size_t max_length = 24) {
     Example e;
     std::string word;
     for (;;) {
       forward(std::span<const Example>(&e, 1));
-      const double u = rng.unit();
-      double cumulative = 0;
-      int next = vocab - 1;
-      for (int v = 0; v < vocab; ++v) {
-        cumulative += probs_[static_cast<std::size_t>(v)];
-        if (u < cumulative) {
-          next = v;
-          break;
-        }
-      }
+      const int next = draw(probs_.data(), rng.unit());
       if (next == 0 || word.size() >= max_length) return word;
       word.push_back(char_of(next));
       push_context(e, shape_.context, static_cast<std::uint8_t>(next));
@@ -165,16 +197,7 @@ class Model {
       for (std::size_t j = 0; j < H; ++j) h[j] = std::tanh(h[j]);
       float* p = probs_.data() + b * vocab;
       affine(h, H, W2, B2, vocab, p);
-      // Softmax, shifted by the maximum for stability; loss from the log-sum-exp.
-      const float top = *std::max_element(p, p + vocab);
-      double z = 0;
-      for (std::size_t v = 0; v < vocab; ++v) {
-        p[v] = std::exp(p[v] - top);
-        z += p[v];
-      }
-      const auto inv = static_cast<float>(1.0 / z);
-      for (std::size_t v = 0; v < vocab; ++v) p[v] *= inv;
-      total -= std::log(std::max(static_cast<double>(p[batch[b].target]), 1e-30));
+      total += softmax_cross_entropy(p, batch[b].target);
     }
     return n ? total / static_cast<double>(n) : 0.0;
   }
@@ -189,11 +212,7 @@ class Model {
     const float scale = n ? 1.0f / static_cast<float>(n) : 0.0f;
 
     // Output layer: dlogits = (softmax - onehot) / n, kept in probs_.
-    for (std::size_t b = 0; b < n; ++b) {
-      float* d = probs_.data() + b * vocab;
-      d[batch[b].target] -= 1.0f;
-      for (std::size_t v = 0; v < vocab; ++v) d[v] *= scale;
-    }
+    for (std::size_t b = 0; b < n; ++b) softmax_gradient(probs_.data() + b * vocab, batch[b].target, scale);
     float* gW2 = grads_[w2].data();
     float* gB2 = grads_[b2].data();
     for (std::size_t b = 0; b < n; ++b)
@@ -232,48 +251,11 @@ class Model {
   std::vector<float> emb_, h_, probs_;  // activations of the last forward
 };
 
-// Adam (Kingma & Ba 2015) with bias correction; every rank applies it to the same averaged
-// gradients, so the replicas stay bitwise equal without ever sending parameters again.
-class Adam {
- public:
-  Adam(const Model& model, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
-      : beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-    for (std::size_t t = 0; t < Model::tensor_count; ++t) {
-      m_[t].assign(model.param(t).size(), 0.0f);
-      v_[t].assign(model.param(t).size(), 0.0f);
-    }
-  }
-  void step(Model& model, double lr) {
-    ++steps_;
-    const double c1 = 1.0 - std::pow(beta1_, static_cast<double>(steps_));
-    const double c2 = 1.0 - std::pow(beta2_, static_cast<double>(steps_));
-    const auto a = static_cast<float>(lr * std::sqrt(c2) / c1);
-    const auto b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
-    const auto eps = static_cast<float>(epsilon_ * std::sqrt(c2));
-    for (std::size_t t = 0; t < Model::tensor_count; ++t) {
-      std::span<float> p = model.param(t);
-      std::span<float> g = model.grad(t);
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        m_[t][i] = b1 * m_[t][i] + (1 - b1) * g[i];
-        v_[t][i] = b2 * v_[t][i] + (1 - b2) * g[i] * g[i];
-        p[i] -= a * m_[t][i] / (std::sqrt(v_[t][i]) + eps);
-      }
-    }
-  }
-
- private:
-  double beta1_, beta2_, epsilon_;
-  long steps_ = 0;
-  std::array<std::vector<float>, Model::tensor_count> m_, v_;
-};
-
-// Plain SGD: p -= lr * g.
-inline void sgd_step(Model& model, double lr) {
-  for (std::size_t t = 0; t < Model::tensor_count; ++t) {
-    std::span<float> p = model.param(t);
-    std::span<float> g = model.grad(t);
-    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= static_cast<float>(lr) * g[i];
-  }
+// The model's tensors, for samples::Adam: (parameter, gradient) in registration order.
+inline std::vector<samples::Tensor> tensors_of(Model& model) {
+  std::vector<samples::Tensor> tensors;
+  for (std::size_t t = 0; t < Model::tensor_count; ++t) tensors.push_back({model.param(t), model.grad(t)});
+  return tensors;
 }
 
 }  // namespace char_mlp

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <numbers>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +19,8 @@
 #include "colt/adapters/partition.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "words.hpp"
+#include "../common/progress.hpp"
+#include "../common/schedule.hpp"
 
 namespace char_mlp {
 
@@ -38,13 +39,7 @@ struct TrainConfig {
   int report_every = 50;  // steps between progress reports (a 16-byte all-reduce each)
 };
 
-struct Progress {
-  int step = 0;  // steps done
-  int steps = 0;
-  double loss = 0;  // mean training loss over the steps since the last report, all ranks
-  double samples_per_second = 0;
-  int epoch = 0;
-};
+using samples::Progress;
 
 struct TrainResult {
   std::vector<Progress> curve;
@@ -82,39 +77,29 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
   colt::DataParallel dp(comm, options);
   for (std::size_t t = 0; t < Model::tensor_count; ++t) dp.add(model.param(t), model.grad(t), tensor_names[t]);
   dp.broadcast_parameters(0);  // rank 0's initial model on every rank
-  Adam adam(model);
+  samples::Adam adam(tensors_of(model));
 
-  const std::size_t n = data.train.size();
-  int epoch = 0;
-  std::size_t position = 0;
-  std::vector<std::size_t> order = colt::partition::shuffled(n, config.seed + 1);
+  samples::BatchOrder batches(data.train.size(), config.seed);
   std::vector<Example> local;
   TrainResult result;
   double window[2] = {0, 0};  // loss sum and samples since the last report, this rank
   auto window_started = clock::now();
 
   for (int step = 0; step < config.steps; ++step) {
-    const std::size_t global = std::min(config.batch, n - position);
-    const colt::partition::Range mine = colt::partition::range(global, comm.size(), comm.rank());
+    const std::span<const std::size_t> global = batches.next(config.batch);
+    const colt::partition::Range mine = colt::partition::range(global.size(), comm.size(), comm.rank());
     local.clear();
-    for (std::size_t i = mine.begin; i < mine.end; ++i) local.push_back(data.train[order[position + i]]);
-    position += global;
-    if (position == n) {
-      position = 0;
-      ++epoch;
-      order = colt::partition::shuffled(n, config.seed + 1 + static_cast<std::uint64_t>(epoch));
-    }
+    for (std::size_t i = mine.begin; i < mine.end; ++i) local.push_back(data.train[global[i]]);
 
     dp.set_local_samples(static_cast<std::int64_t>(local.size()));
     const double loss = model.forward_backward(local, [&](std::size_t t) { dp.mark_ready(t); });
     dp.synchronize();  // every gradient is now the mean over the global batch
 
-    const double progress = static_cast<double>(step) / static_cast<double>(config.steps);
-    const double lr = config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + std::cos(std::numbers::pi * progress)));
+    const double lr = samples::cosine_learning_rate(config.learning_rate, step, config.steps);
     if (config.optimizer == Optimizer::adam)
-      adam.step(model, lr);
+      adam.step(lr);
     else
-      sgd_step(model, lr);
+      adam.sgd_step(lr);
 
     window[0] += loss * static_cast<double>(local.size());
     window[1] += static_cast<double>(local.size());
@@ -122,7 +107,7 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
       colt::all_reduce(comm, std::span<double>(window), colt::sum{});
       const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
       Progress p{step + 1, config.steps, window[1] > 0 ? window[0] / window[1] : 0.0,
-                 seconds > 0 ? window[1] / seconds : 0.0, epoch};
+                 seconds > 0 ? window[1] / seconds : 0.0, batches.epoch()};
       result.curve.push_back(p);
       if (comm.rank() == 0) report(p);
       window[0] = window[1] = 0;

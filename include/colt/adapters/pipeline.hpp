@@ -1,0 +1,323 @@
+#pragma once
+// Pipeline: model parallelism across layers (GPipe, PipeDream-Flush). A model's layers are cut
+// into consecutive stages, one per rank; each step's batch is cut into micro-batches that flow
+// through the stages, activations forward and gradients backward, so stages work at once.
+//
+// Per step, stage s of p with M micro-batches runs one of two schedules:
+// - GPipe: the forwards of all M micro-batches, then all M backwards. Every stage holds the
+//   activations of all M micro-batches at its peak.
+// - 1F1B (one forward, one backward; Narayanan et al., PipeDream-Flush): p - s - 1 warm-up
+//   forwards, then forward and backward alternate, then the remaining backwards. The same bubble
+//   as GPipe, but a stage holds at most p - s micro-batches' activations, however large M.
+// Both give the same gradients bit for bit: backwards run in micro-batch order 0..M-1 in both,
+// so every stage accumulates in the same order.
+//
+// The bubble is the idle share of the pipeline, 1 - (sum of busy time) / (p x step time);
+// for equal stages it is (p - 1) / (M + p - 1) for either schedule. `step` measures it.
+//
+// The adapter owns no model. The caller's stage object provides, for micro-batch m:
+//   std::size_t input_count(int m)        elements it receives from the previous stage
+//                                          (not asked on the first stage)
+//   std::span<const T> forward(int m, std::span<const T> input)
+//       runs its layers; returns the activation to send on (ignored on the last stage). `input`
+//       (empty on the first stage, which reads its own data) stays valid until backward(m)
+//       returns; the returned span must too.
+//   std::span<const T> backward(int m, std::span<const T> output_grad)
+//       output_grad is dL/d(output) (empty on the last stage, which starts from its loss); adds
+//       its layers' gradients; returns dL/d(input), input_count(m) elements (ignored on the
+//       first stage), valid until its next backward call.
+// Gradients accumulate over micro-batches in the caller's buffers; the optimizer steps after
+// `step` returns. `step` is collective over the pipeline's ranks.
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "colt/adapters/partition.hpp"
+#include "colt/collectives/all_reduce.hpp"
+#include "colt/collectives/barrier.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/ops.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/core/types.hpp"
+
+namespace colt {
+
+enum class PipelineSchedule : unsigned char { gpipe, one_forward_one_backward };
+
+constexpr const char* name_of(PipelineSchedule s) noexcept {
+  return s == PipelineSchedule::gpipe ? "gpipe" : "1f1b";
+}
+
+// Which consecutive layers each stage runs.
+class StagePlan {
+ public:
+  // `layers` split as evenly as possible (the first layers % stages stages get one more).
+  static StagePlan even(int layers, int stages) {
+    if (layers < 1 || stages < 1 || stages > layers)
+      throw Error("StagePlan", -1, no_peer,
+                  "cannot place " + std::to_string(layers) + " layers on " + std::to_string(stages) +
+                      " stages (each stage needs at least one layer)");
+    std::vector<int> counts(static_cast<std::size_t>(stages));
+    for (int s = 0; s < stages; ++s)
+      counts[static_cast<std::size_t>(s)] = static_cast<int>(partition::range(static_cast<std::size_t>(layers), stages, s).size());
+    return from_counts(counts);
+  }
+
+  // An explicit map: stage s runs counts[s] layers, following stage s - 1's ({5, 5}: layers
+  // 0-4 on stage 0, 5-9 on stage 1).
+  static StagePlan from_counts(const std::vector<int>& counts) {
+    if (counts.empty()) throw Error("StagePlan", -1, no_peer, "needs at least one stage");
+    StagePlan plan;
+    plan.first_.push_back(0);
+    for (std::size_t s = 0; s < counts.size(); ++s) {
+      if (counts[s] < 1)
+        throw Error("StagePlan", -1, no_peer,
+                    "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) + " layers; each needs one or more");
+      plan.first_.push_back(plan.first_.back() + counts[s]);
+    }
+    return plan;
+  }
+
+  int stages() const { return static_cast<int>(first_.size()) - 1; }
+  int layers() const { return first_.back(); }
+  // Layers [begin, end) of `stage`.
+  partition::Range layers_of(int stage) const {
+    const auto s = static_cast<std::size_t>(stage);
+    return {static_cast<std::size_t>(first_[s]), static_cast<std::size_t>(first_[s + 1])};
+  }
+  int stage_of(int layer) const {
+    return static_cast<int>(std::upper_bound(first_.begin(), first_.end(), layer) - first_.begin()) - 1;
+  }
+
+ private:
+  std::vector<int> first_;  // first layer of each stage, then the layer count
+};
+
+// What one rank measured in one step.
+struct PipelineStats {
+  double seconds = 0;       // wall time of the step (from a common start when measuring)
+  double busy_seconds = 0;  // inside the stage's forward and backward calls
+  int peak_in_flight = 0;   // micro-batches forwarded and not yet backwarded, at most
+  double bubble() const { return seconds > 0 ? std::max(0.0, 1.0 - busy_seconds / seconds) : 0.0; }
+};
+
+// The whole pipeline's step: step time is the slowest stage's, the bubble is the idle share of
+// p x that time, and peak_in_flight the largest over stages.
+struct PipelineSummary {
+  double seconds = 0;
+  double bubble = 0;
+  int peak_in_flight = 0;
+};
+
+template <class S, class T>
+concept PipelineStage = requires(S& s, int m, std::span<const T> data) {
+  { s.input_count(m) } -> std::convertible_to<std::size_t>;
+  { s.forward(m, data) } -> std::convertible_to<std::span<const T>>;
+  { s.backward(m, data) } -> std::convertible_to<std::span<const T>>;
+};
+
+struct PipelineOptions {
+  PipelineSchedule schedule = PipelineSchedule::one_forward_one_backward;
+  // Start every step with a barrier, so the stages' clocks start together and the bubble is
+  // measured from a common start. Costs one barrier per step.
+  bool measure = true;
+};
+
+template <Transport X, Element T>
+class Pipeline {
+ public:
+  // Collective. Stage s runs on rank s of `comm`; the plan must have exactly comm.size() stages.
+  Pipeline(Communicator<X>& comm, StagePlan plan, PipelineOptions options = {})
+      : plan_(std::move(plan)), options_(options) {
+    if (plan_.stages() != comm.size())
+      throw Error("Pipeline", comm.rank(), no_peer,
+                  "the plan has " + std::to_string(plan_.stages()) + " stages for " + std::to_string(comm.size()) +
+                      " ranks; it needs one stage per rank");
+    // Its own communicator, so activations never meet the caller's point-to-point messages.
+    if constexpr (SplittableTransport<X>) {
+      own_.emplace(comm.dup());
+      comm_ = &*own_;
+    } else {
+      comm_ = &comm;
+    }
+  }
+
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  int stage() const { return comm_->rank(); }
+  int stages() const { return comm_->size(); }
+  bool first_stage() const { return stage() == 0; }
+  bool last_stage() const { return stage() == stages() - 1; }
+  const StagePlan& plan() const { return plan_; }
+  partition::Range layers() const { return plan_.layers_of(stage()); }
+  PipelineSchedule schedule() const { return options_.schedule; }
+  void set_schedule(PipelineSchedule s) { options_.schedule = s; }
+
+  // One training step of `micro_batches` micro-batches through every stage.
+  template <PipelineStage<T> S>
+  PipelineStats step(S& stage_object, int micro_batches) {
+    if (micro_batches < 1)
+      throw Error("Pipeline::step", stage(), no_peer,
+                  "needs at least one micro-batch, got " + std::to_string(micro_batches));
+    try {
+      return run(stage_object, micro_batches);
+    } catch (const Error& e) {
+      throw e.collective().empty() ? e.in_collective("pipeline") : e;
+    }
+  }
+
+  // Collective: the pipeline-wide view of every stage's `mine`.
+  PipelineSummary summarize(const PipelineStats& mine) {
+    double busy = mine.busy_seconds;
+    double most[2] = {mine.seconds, static_cast<double>(mine.peak_in_flight)};
+    all_reduce(*comm_, std::span<double>(&busy, 1), sum{});
+    all_reduce(*comm_, std::span<double>(most), max{});
+    PipelineSummary s;
+    s.seconds = most[0];
+    s.peak_in_flight = static_cast<int>(most[1]);
+    s.bubble = most[0] > 0 ? std::max(0.0, 1.0 - busy / (most[0] * stages())) : 0.0;
+    return s;
+  }
+
+ private:
+  using Request = detail::request_t<X>;
+  using clock = std::chrono::steady_clock;
+
+  static Tag activation_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m)); }
+  static Tag gradient_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 1, static_cast<std::uint32_t>(m)); }
+
+  // The order of this stage's operations: m >= 0 is forward(m), ~m (negative) is backward(m).
+  void build_order(int micro_batches) {
+    order_.clear();
+    const int M = micro_batches;
+    if (options_.schedule == PipelineSchedule::gpipe) {
+      for (int m = 0; m < M; ++m) order_.push_back(m);
+      for (int m = 0; m < M; ++m) order_.push_back(~m);
+      return;
+    }
+    const int warmup = std::min(stages() - stage() - 1, M);
+    for (int m = 0; m < warmup; ++m) order_.push_back(m);
+    for (int i = 0; i + warmup < M; ++i) {
+      order_.push_back(warmup + i);
+      order_.push_back(~i);
+    }
+    for (int m = M - warmup; m < M; ++m) order_.push_back(~m);
+  }
+
+  void expect_bytes(std::size_t got, std::size_t want, int peer, const char* what, int m) const {
+    if (got != want)
+      throw Error("pipeline", stage(), peer,
+                  std::string(what) + " of micro-batch " + std::to_string(m) + ": expected " + std::to_string(want) +
+                      " bytes, received " + std::to_string(got));
+  }
+
+  template <class S>
+  PipelineStats run(S& stage_object, int M) {
+    const int s = stage();
+    const bool first = first_stage(), last = last_stage();
+    // Buffer slots: a micro-batch holds one from its forward to its backward.
+    const int slots = options_.schedule == PipelineSchedule::gpipe ? M : std::min(M, stages() - s);
+    const auto n_slots = static_cast<std::size_t>(slots);
+    if (inputs_.size() < n_slots) {
+      inputs_.resize(n_slots);
+      output_grads_.resize(n_slots);
+    }
+    input_receives_.assign(n_slots, std::nullopt);
+    output_sends_.assign(n_slots, std::nullopt);
+    grad_receives_.assign(n_slots, std::nullopt);
+    std::optional<Request> grad_send;
+    build_order(M);
+    auto& transport = comm_->transport();
+
+    int next_input = 0;
+    auto post_input = [&](int m) {
+      const auto slot = static_cast<std::size_t>(m % slots);
+      inputs_[slot].resize(stage_object.input_count(m));
+      input_receives_[slot].emplace(transport.irecv(s - 1, std::as_writable_bytes(std::span<T>(inputs_[slot])), activation_tag(m)));
+    };
+
+    if (options_.measure) barrier(*comm_);
+    PipelineStats stats;
+    const auto started = clock::now();
+    int in_flight = 0;
+    if (!first)
+      for (; next_input < slots; ++next_input) post_input(next_input);
+
+    for (const int op : order_) {
+      if (op >= 0) {
+        const int m = op;
+        const auto slot = static_cast<std::size_t>(m % slots);
+        std::span<const T> input;
+        if (!first) {
+          expect_bytes(input_receives_[slot]->wait(comm_->deadline()), inputs_[slot].size() * sizeof(T), s - 1,
+                       "activation", m);
+          input_receives_[slot].reset();
+          input = inputs_[slot];
+        }
+        const auto t = clock::now();
+        const std::span<const T> output = stage_object.forward(m, input);
+        stats.busy_seconds += std::chrono::duration<double>(clock::now() - t).count();
+        stats.peak_in_flight = std::max(stats.peak_in_flight, ++in_flight);
+        if (!last) {
+          output_sends_[slot].emplace(transport.isend(s + 1, std::as_bytes(output), activation_tag(m)));
+          output_grads_[slot].resize(output.size());
+          grad_receives_[slot].emplace(
+              transport.irecv(s + 1, std::as_writable_bytes(std::span<T>(output_grads_[slot])), gradient_tag(m)));
+        }
+      } else {
+        const int m = ~op;
+        const auto slot = static_cast<std::size_t>(m % slots);
+        std::span<const T> output_grad;
+        if (!last) {
+          expect_bytes(grad_receives_[slot]->wait(comm_->deadline()), output_grads_[slot].size() * sizeof(T), s + 1,
+                       "gradient", m);
+          output_sends_[slot]->wait(comm_->deadline());  // our activation (the caller's memory) is free
+          grad_receives_[slot].reset();
+          output_sends_[slot].reset();
+          output_grad = output_grads_[slot];
+        }
+        if (grad_send) {  // the caller's previous gradient buffer is about to be reused
+          grad_send->wait(comm_->deadline());
+          grad_send.reset();
+        }
+        const auto t = clock::now();
+        const std::span<const T> input_grad = stage_object.backward(m, output_grad);
+        stats.busy_seconds += std::chrono::duration<double>(clock::now() - t).count();
+        --in_flight;
+        if (!first) {
+          if (input_grad.size() != inputs_[slot].size())
+            throw Error("pipeline", s, no_peer,
+                        "backward of micro-batch " + std::to_string(m) + " returned " +
+                            std::to_string(input_grad.size()) + " input-gradient elements for an input of " +
+                            std::to_string(inputs_[slot].size()));
+          grad_send.emplace(transport.isend(s - 1, std::as_bytes(input_grad), gradient_tag(m)));
+          if (next_input < M) post_input(next_input++);  // this micro-batch's slot is free again
+        }
+      }
+    }
+    if (grad_send) grad_send->wait(comm_->deadline());
+    stats.seconds = std::chrono::duration<double>(clock::now() - started).count();
+    return stats;
+  }
+
+  StagePlan plan_;
+  PipelineOptions options_;
+  std::optional<Communicator<X>> own_;
+  Communicator<X>* comm_ = nullptr;
+  std::vector<int> order_;
+  // Per slot, reused across steps (they grow to the largest micro-batch, then stay).
+  std::vector<std::vector<T>> inputs_;        // activations received from the previous stage
+  std::vector<std::vector<T>> output_grads_;  // gradients received from the next stage
+  std::vector<std::optional<Request>> input_receives_, output_sends_, grad_receives_;
+};
+
+}  // namespace colt
