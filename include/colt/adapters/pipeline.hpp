@@ -231,9 +231,10 @@ class Pipeline {
       inputs_.resize(n_slots);
       output_grads_.resize(n_slots);
     }
-    input_receives_.assign(n_slots, std::nullopt);
-    output_sends_.assign(n_slots, std::nullopt);
-    grad_receives_.assign(n_slots, std::nullopt);
+    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_}) {
+      requests->clear();  // ends anything a failed step left pending
+      requests->resize(n_slots);
+    }
     std::optional<Request> grad_send;
     build_order(M);
     auto& transport = comm_->transport();
