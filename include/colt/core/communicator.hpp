@@ -102,6 +102,9 @@ class Communicator {
   // The tag of the next call. Every rank calls collectives in the same order, so the sequence
   // numbers agree without any communication.
   Tag next_tag(CollectiveKind kind) { return Tag::make(kind, sequence_++); }
+  // Calls started on this communicator so far (collectives and splits): what a log line or a
+  // test needs to tell how many collectives a piece of code made.
+  std::uint32_t calls() const { return sequence_; }
 
   // Ranks passing the same non-negative color form a new communicator, ranked by (key, rank).
   // Collective over this communicator. The new one inherits the timeout.
