@@ -3,6 +3,8 @@
 
 #include "colt/adapters/data_parallel.hpp"
 #include "colt/adapters/partition.hpp"
+#include "colt/adapters/pipeline.hpp"
+#include "colt/adapters/tensor_split.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/all_reduce.hpp"
