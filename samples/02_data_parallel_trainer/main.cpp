@@ -25,23 +25,21 @@
 #include "colt/colt.hpp"
 #include "trainer.hpp"
 #include "words.hpp"
+#include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
-#ifdef COLT_SAMPLE_WITH_MPI
-#include "colt/transport/mpi.hpp"
-#endif
 
 namespace {
 
+constexpr const char* program = "02_data_parallel_trainer";
 constexpr const char* own_usage =
     "  --aggregation A      allreduce (default) or parameter-server\n"
     "  --optimizer O        adam (default) or sgd (default --lr 0.5)\n"
     "  --no-overlap         average gradients after backward instead of during it\n";
 
 samples::Options parse(int argc, char** argv) {
-  const char* program = "02_data_parallel_trainer";
   char_mlp::TrainConfig extra;
-  samples::Options o = samples::parse(argc, argv, program, own_usage, "--no-overlap",
+  samples::Options o = samples::parse(argc, argv, program, own_usage, {"--no-overlap"},
                                       [&](std::string_view flag, const char* value) {
     const std::string_view a = value ? value : "";
     if (flag == "--no-overlap") extra.overlap = false;
@@ -85,32 +83,7 @@ void run(Comm& comm, const samples::Options& o, const char_mlp::Dataset& data) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-#ifdef COLT_SAMPLE_WITH_MPI
-    std::optional<colt::mpi::Environment> mpi;
-#endif
-    samples::Options o = parse(argc, argv);
-    const auto words = char_mlp::read_words(o.words);
-    const char_mlp::Dataset data = char_mlp::make_dataset(words, o.train.shape.context, o.train.seed);
-    if (o.transport == "mpi") {
-#ifdef COLT_SAMPLE_WITH_MPI
-      mpi.emplace(argc, argv);
-      auto comm = colt::mpi::world();
-      if (comm.rank() == 0)
-        std::printf("%zu words (%zu examples for training, %zu for validation), %d MPI ranks\n", words.size(),
-                    data.train.size(), data.validation.size(), comm.size());
-      run(comm, o, data);
-#else
-      samples::usage("02_data_parallel_trainer", own_usage, "this build has no MPI: install MPICH (libmpich-dev) and rebuild");
-#endif
-    } else {
-      std::printf("%zu words (%zu examples for training, %zu for validation), %d in-process ranks\n",
-                  words.size(), data.train.size(), data.validation.size(), o.ranks);
-      colt::inprocess::launch(o.ranks, [&](colt::inprocess::Communicator& comm) { run(comm, o, data); });
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "02_data_parallel_trainer: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  const samples::Options o = parse(argc, argv);
+  return samples::run_on_ranks(argc, argv, program, own_usage, o,
+                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, o, data); });
 }

@@ -51,9 +51,10 @@ struct TrainResult {
 
 inline constexpr const char* tensor_names[Model::tensor_count] = {"embedding", "w1", "b1", "w2", "b2"};
 
-// Mean loss over `examples`, each rank evaluating its range; the same value on every rank.
-template <class Comm>
-double distributed_loss(Comm& comm, Model& model, std::span<const Example> examples) {
+// Mean loss over `examples`, each rank evaluating its range; the same value on every rank. Any
+// model with loss(batch) (a tensor-parallel group's model evaluates its range together).
+template <class Comm, class AnyModel>
+double distributed_loss(Comm& comm, AnyModel& model, std::span<const Example> examples) {
   const colt::partition::Range mine = colt::partition::range(examples.size(), comm.size(), comm.rank());
   double sums[2] = {0, static_cast<double>(mine.size())};
   constexpr std::size_t chunk = 1024;

@@ -13,13 +13,11 @@
 #include <optional>
 #include <string>
 
+#include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
 #include "colt/colt.hpp"
 #include "trainer.hpp"
-#ifdef COLT_SAMPLE_WITH_MPI
-#include "colt/transport/mpi.hpp"
-#endif
 
 namespace {
 
@@ -28,8 +26,6 @@ constexpr const char* own_usage =
     "  --tensor-parallel T  ranks sharing one model's hidden layer (default: all ranks); the\n"
     "                       others form data-parallel groups of ranks/T\n";
 
-const char_mlp::Dataset* data_ = nullptr;  // built once in main, read by every rank
-
 struct Run {
   samples::Options common;
   int tensor_parallel = 0;  // 0: every rank
@@ -37,7 +33,7 @@ struct Run {
 
 Run parse(int argc, char** argv) {
   Run run;
-  run.common = samples::parse(argc, argv, program, own_usage, "", [&](std::string_view flag, const char* value) {
+  run.common = samples::parse(argc, argv, program, own_usage, {}, [&](std::string_view flag, const char* value) {
     if (flag != "--tensor-parallel") return false;
     run.tensor_parallel = static_cast<int>(samples::number(value, flag, [](const char* problem) {
       samples::usage(program, own_usage, problem);
@@ -49,7 +45,7 @@ Run parse(int argc, char** argv) {
 }
 
 template <class Comm>
-void run(Comm& world, const Run& r) {
+void run(Comm& world, const Run& r, const char_mlp::Dataset& data) {
   const samples::Options& o = r.common;
   const int tp = r.tensor_parallel ? r.tensor_parallel : world.size();
   const tensor_parallel::Grid grid = tensor_parallel::grid_of(world.size(), tp);
@@ -58,7 +54,7 @@ void run(Comm& world, const Run& r) {
                 grid.data_parallel, grid.tensor_parallel, o.train.shape.hidden, grid.tensor_parallel);
   samples::ProgressPrinter printer(o.train.steps, o.train.report_every);
   std::vector<std::string> words;
-  const auto result = tensor_parallel::train(world, tp, *data_, o.train, printer, [&](auto& model, auto&) {
+  const auto result = tensor_parallel::train(world, tp, data, o.train, printer, [&](auto& model, auto&) {
     colt::partition::SplitMix64 rng(o.train.seed ^ 0x5eed5eedULL);
     for (int i = 0; i < o.samples; ++i) words.push_back(model.sample(rng));
   });
@@ -81,30 +77,7 @@ void run(Comm& world, const Run& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-#ifdef COLT_SAMPLE_WITH_MPI
-    std::optional<colt::mpi::Environment> mpi;
-#endif
-    Run r = parse(argc, argv);
-    const auto words = char_mlp::read_words(r.common.words);
-    const char_mlp::Dataset data = char_mlp::make_dataset(words, r.common.train.shape.context, r.common.train.seed);
-    data_ = &data;
-    if (r.common.transport == "mpi") {
-#ifdef COLT_SAMPLE_WITH_MPI
-      mpi.emplace(argc, argv);
-      auto comm = colt::mpi::world();
-      run(comm, r);
-#else
-      samples::usage(program, own_usage, "this build has no MPI: install MPICH (libmpich-dev) and rebuild");
-#endif
-    } else {
-      std::printf("%zu words (%zu examples for training), %d in-process ranks\n", words.size(), data.train.size(),
-                  r.common.ranks);
-      colt::inprocess::launch(r.common.ranks, [&](colt::inprocess::Communicator& comm) { run(comm, r); });
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-  return 0;
+  const Run r = parse(argc, argv);
+  return samples::run_on_ranks(argc, argv, program, own_usage, r.common,
+                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, r, data); });
 }

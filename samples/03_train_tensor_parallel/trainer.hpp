@@ -44,22 +44,9 @@ struct TrainResult {
   std::size_t gradient_bytes_per_step = 0;  // data-parallel all-reduce payload, one rank, per step
 };
 
-// Mean loss over `examples`: each data-parallel group evaluates its range, the group's ranks
-// together. The same value on every rank.
-template <class Comm, class M>
-double distributed_loss(Comm& dp, M& model, std::span<const char_mlp::Example> examples) {
-  const colt::partition::Range mine = colt::partition::range(examples.size(), dp.size(), dp.rank());
-  double sums[2] = {0, static_cast<double>(mine.size())};
-  constexpr std::size_t chunk = 1024;
-  for (std::size_t i = mine.begin; i < mine.end; i += chunk) {
-    const std::size_t n = std::min(chunk, mine.end - i);
-    sums[0] += model.loss(examples.subspan(i, n)) * static_cast<double>(n);
-  }
-  colt::all_reduce(dp, std::span<double>(sums), colt::sum{});
-  return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
-}
-
-// `words(model, tp)` runs after training, collectively, on the trained model (sampling, say).
+// `after(model, tp)` runs after training, collectively, on the trained model (sampling, say).
+// Losses are evaluated by the data-parallel groups, each over its range, its tensor-parallel
+// ranks together.
 template <class Comm, class Report, class After>
 TrainResult train(Comm& world, int tensor_parallel, const char_mlp::Dataset& data, const char_mlp::TrainConfig& config,
                   Report&& report, After&& after) {
@@ -119,8 +106,8 @@ TrainResult train(Comm& world, int tensor_parallel, const char_mlp::Dataset& dat
       window_started = clock::now();
     }
   }
-  result.base.train_loss = distributed_loss(dp, model, data.train);
-  result.base.validation_loss = distributed_loss(dp, model, data.validation);
+  result.base.train_loss = char_mlp::distributed_loss(dp, model, data.train);
+  result.base.validation_loss = char_mlp::distributed_loss(dp, model, data.validation);
   result.base.parameters = model.gather_parameters();
   result.payload_bytes_per_step = payload / static_cast<std::size_t>(config.steps);
   result.gradient_bytes_per_step = gradient_elements * sizeof(float);

@@ -81,7 +81,10 @@ class Stage {
   void begin_step(std::span<const Example> batch, int micro_batches) {
     batch_ = batch;
     micro_batches_ = micro_batches;
-    if (acts_.size() < static_cast<std::size_t>(micro_batches)) acts_.resize(static_cast<std::size_t>(micro_batches));
+    if (acts_.size() < static_cast<std::size_t>(micro_batches)) {
+      acts_.resize(static_cast<std::size_t>(micro_batches));
+      stage_input_.resize(acts_.size());
+    }
     std::fill(embedding_grad_.begin(), embedding_grad_.end(), 0.0f);
     for (Dense& d : dense_) {
       std::fill(d.gw.begin(), d.gw.end(), 0.0f);
@@ -105,13 +108,14 @@ class Stage {
         for (int c = 0; c < shape_.context; ++c)
           std::copy_n(embedding_.data() + batch_[r.begin + b].context[static_cast<std::size_t>(c)] * E, E,
                       a[0].data() + b * in + static_cast<std::size_t>(c) * E);
-    } else {
-      a[0].assign(input.begin(), input.end());
+      input = a[0];
     }
+    // Not copied: colt::Pipeline keeps a received input valid until backward(m) returns.
+    stage_input_[static_cast<std::size_t>(m)] = input;
     for (std::size_t j = 0; j < dense_.size(); ++j) {
       const Dense& d = dense_[j];
       a[j + 1].resize(n * d.out);
-      samples::naive_gemm(colt::Gemm<float>{false, false, n, d.out, d.in, a[j].data(), d.in, d.w.data(), d.out,
+      samples::naive_gemm(colt::Gemm<float>{false, false, n, d.out, d.in, layer_input(m, j), d.in, d.w.data(), d.out,
                                             a[j + 1].data(), d.out, false});
       float* y = a[j + 1].data();
       for (std::size_t b = 0; b < n; ++b)
@@ -144,7 +148,7 @@ class Stage {
         const float* y = a[j + 1].data();
         for (std::size_t i = 0; i < d_.size(); ++i) d_[i] *= 1.0f - y[i] * y[i];
       }
-      samples::naive_gemm(colt::Gemm<float>{true, false, d.in, d.out, n, a[j].data(), d.in, d_.data(), d.out,
+      samples::naive_gemm(colt::Gemm<float>{true, false, d.in, d.out, n, layer_input(m, j), d.in, d_.data(), d.out,
                                             d.gw.data(), d.out, true});
       for (std::size_t b = 0; b < n; ++b)
         for (std::size_t k = 0; k < d.out; ++k) d.gb[k] += d_[b * d.out + k];
@@ -177,6 +181,10 @@ class Stage {
     return layer == 0 ? static_cast<std::size_t>(shape_.context * shape_.embed) : static_cast<std::size_t>(shape_.hidden);
   }
   std::size_t width_out(std::size_t layer) const { return last(layer) ? vocab : static_cast<std::size_t>(shape_.hidden); }
+  // Layer first_ + j's input for micro-batch m: the stage's input, or the previous layer's output.
+  const float* layer_input(int m, std::size_t j) const {
+    return j == 0 ? stage_input_[static_cast<std::size_t>(m)].data() : acts_[static_cast<std::size_t>(m)][j].data();
+  }
   colt::partition::Range rows(int m) const { return colt::partition::range(batch_.size(), micro_batches_, m); }
 
   Shape shape_;
@@ -185,7 +193,9 @@ class Stage {
   std::vector<Dense> dense_;
   std::span<const Example> batch_;
   int micro_batches_ = 1;
-  std::vector<std::vector<std::vector<float>>> acts_;  // [micro-batch][j]: layer first_ + j's input; last: output
+  // [micro-batch][j]: j = 0 the embedded input (first stage only), j > 0 layer first_ + j - 1's output.
+  std::vector<std::vector<std::vector<float>>> acts_;
+  std::vector<std::span<const float>> stage_input_;  // [micro-batch]: layer first_'s input
   std::vector<float> d_, dx_;
   double loss_sum_ = 0;
 };

@@ -14,13 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
 #include "colt/colt.hpp"
 #include "trainer.hpp"
-#ifdef COLT_SAMPLE_WITH_MPI
-#include "colt/transport/mpi.hpp"
-#endif
 
 namespace {
 
@@ -31,8 +29,6 @@ constexpr const char* own_usage =
     "  --micro-batches M    micro-batches per step (default 4)\n"
     "  --schedule S         1f1b (default) or gpipe\n";
 
-const char_mlp::Dataset* data_ = nullptr;
-
 struct Run {
   samples::Options common;
   deep_mlp::PipelineConfig pipeline;
@@ -41,7 +37,7 @@ struct Run {
 Run parse(int argc, char** argv) {
   Run run;
   const auto fail = [](const char* problem) { samples::usage(program, own_usage, problem); };
-  run.common = samples::parse(argc, argv, program, own_usage, "", [&](std::string_view flag, const char* value) {
+  run.common = samples::parse(argc, argv, program, own_usage, {}, [&](std::string_view flag, const char* value) {
     const std::string_view v = value;
     if (flag == "--layers") run.pipeline.shape.layers = static_cast<int>(samples::number(value, flag, fail));
     else if (flag == "--micro-batches") run.pipeline.micro_batches = static_cast<int>(samples::number(value, flag, fail));
@@ -75,7 +71,7 @@ Run parse(int argc, char** argv) {
 }
 
 template <class Comm>
-void run(Comm& comm, const Run& r) {
+void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   const deep_mlp::PipelineConfig& c = r.pipeline;
   colt::Pipeline<typename Comm::transport_type, float> pipe(comm, deep_mlp::plan_of(c, comm.size()), {c.schedule});
   deep_mlp::Stage stage(c.shape, c.seed, pipe.layers());
@@ -88,7 +84,7 @@ void run(Comm& comm, const Run& r) {
     std::printf("; %d micro-batches per step, %s schedule\n", c.micro_batches, colt::name_of(c.schedule));
   }
   samples::ProgressPrinter printer(c.steps, c.report_every);
-  const deep_mlp::PipelineResult result = deep_mlp::train(comm, stage, pipe, *data_, c, printer);
+  const deep_mlp::PipelineResult result = deep_mlp::train(comm, stage, pipe, data, c, printer);
   if (comm.rank() != 0) return;
   const double p = comm.size(), m = c.micro_batches;
   std::printf("trained %d steps of %zu examples in %.1f s (pipeline %.2f ms per step)\n", c.steps, c.batch,
@@ -102,30 +98,7 @@ void run(Comm& comm, const Run& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-#ifdef COLT_SAMPLE_WITH_MPI
-    std::optional<colt::mpi::Environment> mpi;
-#endif
-    Run r = parse(argc, argv);
-    const auto words = char_mlp::read_words(r.common.words);
-    const char_mlp::Dataset data = char_mlp::make_dataset(words, r.pipeline.shape.context, r.pipeline.seed);
-    data_ = &data;
-    if (r.common.transport == "mpi") {
-#ifdef COLT_SAMPLE_WITH_MPI
-      mpi.emplace(argc, argv);
-      auto comm = colt::mpi::world();
-      run(comm, r);
-#else
-      samples::usage(program, own_usage, "this build has no MPI: install MPICH (libmpich-dev) and rebuild");
-#endif
-    } else {
-      std::printf("%zu words (%zu examples for training), %d in-process ranks\n", words.size(), data.train.size(),
-                  r.common.ranks);
-      colt::inprocess::launch(r.common.ranks, [&](colt::inprocess::Communicator& comm) { run(comm, r); });
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-  return 0;
+  const Run r = parse(argc, argv);
+  return samples::run_on_ranks(argc, argv, program, own_usage, r.common,
+                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, r, data); });
 }

@@ -17,13 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
 #include "colt/colt.hpp"
 #include "inference.hpp"
-#ifdef COLT_SAMPLE_WITH_MPI
-#include "colt/transport/mpi.hpp"
-#endif
 
 namespace {
 
@@ -32,8 +30,6 @@ constexpr const char* own_usage =
     "  --combine C          shard (default): one model, queries split across ranks;\n"
     "                       vote: one differently seeded replica per rank, majority vote\n"
     "  --queries N          held-out contexts to predict (default: all of them)\n";
-
-const char_mlp::Dataset* data_ = nullptr;
 
 struct Run {
   samples::Options common;
@@ -44,7 +40,7 @@ struct Run {
 Run parse(int argc, char** argv) {
   Run run;
   const auto fail = [](const char* problem) { samples::usage(program, own_usage, problem); };
-  run.common = samples::parse(argc, argv, program, own_usage, "", [&](std::string_view flag, const char* value) {
+  run.common = samples::parse(argc, argv, program, own_usage, {}, [&](std::string_view flag, const char* value) {
     const std::string_view v = value;
     if (flag == "--combine") {
       if (v == "shard") run.vote = false;
@@ -68,10 +64,10 @@ double accuracy(const std::vector<std::int32_t>& predicted, std::span<const char
 }
 
 template <class Comm>
-void run(Comm& comm, const Run& r) {
+void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   using clock = std::chrono::steady_clock;
   const samples::Options& o = r.common;
-  const auto& validation = data_->validation;
+  const auto& validation = data.validation;
   const std::span<const char_mlp::Example> queries(validation.data(),
                                                     r.queries ? std::min(r.queries, validation.size()) : validation.size());
   char_mlp::TrainConfig config = o.train;
@@ -82,10 +78,10 @@ void run(Comm& comm, const Run& r) {
     auto alone = comm.split(comm.rank(), 0);
     config.seed += static_cast<std::uint64_t>(comm.rank());
     if (comm.rank() == 0) std::printf("training %d replicas, %d steps each (rank 0's progress shown)\n", comm.size(), config.steps);
-    char_mlp::train(alone, *data_, config, model, printer);
+    char_mlp::train(alone, data, config, model, printer);
   } else {
     if (comm.rank() == 0) std::printf("training one model data-parallel on %d ranks, %d steps\n", comm.size(), config.steps);
-    char_mlp::train(comm, *data_, config, model, printer);
+    char_mlp::train(comm, data, config, model, printer);
   }
 
   const auto started = clock::now();
@@ -125,30 +121,7 @@ void run(Comm& comm, const Run& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-#ifdef COLT_SAMPLE_WITH_MPI
-    std::optional<colt::mpi::Environment> mpi;
-#endif
-    Run r = parse(argc, argv);
-    const auto words = char_mlp::read_words(r.common.words);
-    const char_mlp::Dataset data = char_mlp::make_dataset(words, r.common.train.shape.context, r.common.train.seed);
-    data_ = &data;
-    if (r.common.transport == "mpi") {
-#ifdef COLT_SAMPLE_WITH_MPI
-      mpi.emplace(argc, argv);
-      auto comm = colt::mpi::world();
-      run(comm, r);
-#else
-      samples::usage(program, own_usage, "this build has no MPI: install MPICH (libmpich-dev) and rebuild");
-#endif
-    } else {
-      std::printf("%zu words (%zu held-out examples), %d in-process ranks\n", words.size(), data.validation.size(),
-                  r.common.ranks);
-      colt::inprocess::launch(r.common.ranks, [&](colt::inprocess::Communicator& comm) { run(comm, r); });
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-  return 0;
+  const Run r = parse(argc, argv);
+  return samples::run_on_ranks(argc, argv, program, own_usage, r.common,
+                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, r, data); });
 }

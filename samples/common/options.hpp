@@ -2,9 +2,11 @@
 // Command-line options shared by the sample trainers: the model shape, training schedule, word
 // list and transport, plus a hook for each sample's own flags.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -48,14 +50,15 @@ inline long number(const char* text, std::string_view flag, const std::function<
 
 // `own(flag, value)` handles a sample's own flag with a value and returns true; `switches` lists
 // its flags without a value, handed to own(flag, nullptr).
-inline Options parse(int argc, char** argv, const char* program, const char* own_usage, std::string_view switches,
+inline Options parse(int argc, char** argv, const char* program, const char* own_usage,
+                     std::initializer_list<std::string_view> switches,
                      const std::function<bool(std::string_view, const char*)>& own) {
   Options o;
   const auto fail = [&](const char* problem) { usage(program, own_usage, problem); };
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
     if (flag == "--help" || flag == "-h") usage(program, own_usage, nullptr);
-    if (switches.find(flag) != std::string_view::npos && own(flag, nullptr)) continue;
+    if (std::find(switches.begin(), switches.end(), flag) != switches.end() && own(flag, nullptr)) continue;
     if (i + 1 >= argc) fail((std::string(flag) + " needs a value").c_str());
     const char* value = argv[++i];
     if (flag == "--ranks") o.ranks = static_cast<int>(number(value, flag, fail));

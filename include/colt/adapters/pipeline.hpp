@@ -160,7 +160,6 @@ class Pipeline {
   const StagePlan& plan() const { return plan_; }
   partition::Range layers() const { return plan_.layers_of(stage()); }
   PipelineSchedule schedule() const { return options_.schedule; }
-  void set_schedule(PipelineSchedule s) { options_.schedule = s; }
 
   // One training step of `micro_batches` micro-batches through every stage.
   template <PipelineStage<T> S>
