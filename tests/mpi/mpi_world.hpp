@@ -3,12 +3,16 @@
 // cross-rank checks done with plain MPI, independent of the colt code under test.
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "colt/transport/mpi.hpp"
+#include "matrix.hpp"
 
 namespace colt::test {
 
@@ -52,6 +56,37 @@ inline bool all_ranks(bool ok) {
   int mine = ok ? 1 : 0, all = 0;
   MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   return all == 1;
+}
+
+// A directory every rank sees: made by rank 0, its name sent with MPI_Bcast; removed at exit.
+inline std::string shared_temporary_directory() {
+  static std::string made;
+  if (!made.empty()) return made;
+  char directory[] = "/tmp/colt_test_XXXXXX";
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0 && !mkdtemp(directory)) directory[0] = '\0';
+  MPI_Bcast(directory, sizeof directory, MPI_CHAR, 0, MPI_COMM_WORLD);
+  made = directory;
+  if (rank == 0) std::atexit([] { std::filesystem::remove_all(made); });
+  return made;
+}
+
+// The per-rank suite's world (rank_suite.hpp) for a communicator `Comm` of this MPI job: results
+// are compared through plain MPI. `make` builds the communicator once.
+template <class Comm>
+struct MpiSuiteWorld {
+  Comm& (*make)();
+  int rotation = 0;
+  Comm& comm() { return make(); }
+  bool identical(std::span<const std::byte> bytes) { return identical_on_all_ranks(bytes); }
+  bool reduced() const { return reduced_scale(); }
+  std::string shared_directory() { return shared_temporary_directory(); }
+};
+
+inline MpiSuiteWorld<mpi::Communicator>& mpi_suite_world() {
+  static MpiSuiteWorld<mpi::Communicator> w{&world};
+  return w;
 }
 
 }  // namespace colt::test

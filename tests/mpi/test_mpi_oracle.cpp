@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "colt/colt.hpp"
-#include "mpi_cases.hpp"
+#include "matrix.hpp"
+#include "mpi_world.hpp"
 #include "ranks.hpp"
 #include "reference.hpp"
 

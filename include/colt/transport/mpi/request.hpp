@@ -20,6 +20,7 @@
 
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
+#include "colt/transport/detail/describe.hpp"
 #include "colt/transport/mpi/check.hpp"
 #include "colt/transport/wait.hpp"
 
@@ -31,12 +32,6 @@ namespace detail {
 
 inline std::size_t piece_count(std::size_t bytes) {
   return bytes == 0 ? 1 : (bytes + max_piece_bytes - 1) / max_piece_bytes;
-}
-
-inline std::string describe(bool is_send, int peer, Tag tag) {
-  std::string what = is_send ? "sending to" : "receiving from";
-  return what + " peer " + std::to_string(peer) + " (" + std::string(name_of(tag.kind())) +
-         " call #" + std::to_string(tag.sequence()) + ", step " + std::to_string(tag.step()) + ")";
 }
 
 }  // namespace detail
@@ -99,7 +94,7 @@ class Request {
       if ((i & 255) == 255 && deadline.passed())
         throw Error("", rank_, peer_,
                     "timed out after " + deadline.budget_text() + " " +
-                        detail::describe(kind_ == Kind::send, peer_, tag_) +
+                        colt::detail::describe_message(kind_ == Kind::send, peer_, tag_) +
                         " (peer dead, or not making the same calls?)");
       if (i >= 64) std::this_thread::yield();
     }
@@ -122,9 +117,9 @@ class Request {
       if (error_class == MPI_ERR_TRUNCATE)
         throw Error("", rank_, peer_,
                     "message larger than the receive buffer of " + std::to_string(expected_) +
-                        " bytes while " + detail::describe(false, peer_, tag_) +
+                        " bytes while " + colt::detail::describe_message(false, peer_, tag_) +
                         " (mismatched counts on the ranks?)");
-      check(cause, rank_, peer_, "MPI_Test " + detail::describe(kind_ == Kind::send, peer_, tag_));
+      check(cause, rank_, peer_, "MPI_Test " + colt::detail::describe_message(kind_ == Kind::send, peer_, tag_));
     }
     if (!flag) return false;
     if (kind_ == Kind::receive) {

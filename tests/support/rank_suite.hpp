@@ -1,0 +1,361 @@
+#pragma once
+// The collective property suite as seen from one rank, for jobs where every rank runs the same
+// code on its own: MPI processes, or the threads of a UCX job. Each rank computes every rank's
+// seeded random input, runs the collective on the communicator under test, checks its own result
+// against the reference, and asks the world (through a channel other than the one under test)
+// whether results are bitwise identical on every rank.
+//
+// A world W provides:
+//   w.comm()                  the communicator under test
+//   w.identical(bytes)        true on every rank iff `bytes` is the same on every rank
+//   w.reduced()               reduced scale: one count and form per algorithm (slow jobs)
+//   w.rotation                an int the case enumeration keeps between calls (per rank)
+//   w.shared_directory()      a directory every rank sees (collective; for the barrier test)
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "colt/colt.hpp"
+#include "matrix.hpp"
+#include "ranks.hpp"
+#include "reference.hpp"
+
+namespace colt::test::suite {
+
+// The cases of one rank count: every algorithm x small counts {0, 1, 7, random} x both buffer
+// forms at full scale; at reduced scale one count and form per algorithm, cycling through them
+// from call to call (types, ops) so that together they still cover every one.
+template <class W, class Fn>
+void for_world_cases(W& w, std::uint64_t salt, const std::vector<Algorithm>& algorithms, Fn&& fn) {
+  std::mt19937_64 rng(base_seed() ^ salt);
+  const int p = w.comm().size();
+  int turn = w.rotation++;
+  for (Algorithm algorithm : algorithms) {
+    const auto counts = small_counts(rng);
+    for (std::size_t i = 0; i < counts.size(); ++i)
+      for (bool in_place : {false, true}) {
+        Case c{p, counts[i], in_place, algorithm, static_cast<int>(rng() % static_cast<unsigned>(p)), rng()};
+        const bool chosen = !w.reduced() ||
+                            (i == static_cast<std::size_t>(turn) % counts.size() && in_place == (turn % 2 == 1));
+        if (chosen) fn(c);
+      }
+    ++turn;
+  }
+}
+
+// Large counts: sample index k (one per type x op pair) picks algorithm and form in turn; at
+// reduced scale one in four is kept.
+template <class W>
+bool world_large_case(W& w, int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt, Case& c) {
+  c = large_case(k, algorithms, salt);
+  c.ranks = w.comm().size();
+  c.root = static_cast<int>(c.seed % static_cast<unsigned>(c.ranks));
+  return !w.reduced() || k % 4 == 0;
+}
+
+template <class T>
+std::vector<T> concatenated(const std::vector<std::vector<T>>& parts) {
+  std::vector<T> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+template <class T, class Op, class W>
+void check_all_reduce(W& w, const Case& c) {
+  INFO(describe(c, name_of(data_type_of<T>), Op::name));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const auto inputs = random_inputs<T, Op>(c, [&](int) { return c.count; });
+  std::vector<T> out;
+  if (c.in_place) {
+    out = inputs[r];
+    all_reduce(comm, out, Op{}, c.algorithm);
+  } else {
+    out = poisoned<T>(c.count, c.seed + r);
+    all_reduce(comm, inputs[r], out, Op{}, c.algorithm);
+  }
+  const std::string wrong = Reference<T, Op>(inputs, 0, c.count).check(out);
+  CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
+  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))), "results differ between ranks");
+}
+
+template <class T, class Op, class W>
+void check_reduce_scatter(W& w, const Case& c, bool v) {
+  INFO(describe(c, name_of(data_type_of<T>), Op::name) << std::string(v ? " (v)" : ""));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const auto counts = block_counts(c, v);
+  const auto offsets = offsets_of(counts);
+  const auto inputs = random_inputs<T, Op>(c, [&](int) { return offsets.back(); });
+  std::vector<T> out;
+  if (v) {
+    out = poisoned<T>(counts[r], c.seed + r);
+    reduce_scatter_v(comm, inputs[r], out, counts, Op{}, c.algorithm);
+  } else if (c.in_place) {
+    std::vector<T> data = inputs[r];
+    auto own = reduce_scatter(comm, data, Op{}, c.algorithm);
+    CHECK(own.data() == data.data() + offsets[r]);
+    out.assign(own.begin(), own.end());
+  } else {
+    out = poisoned<T>(counts[r], c.seed + r);
+    reduce_scatter(comm, inputs[r], out, Op{}, c.algorithm);
+  }
+  const std::string wrong = Reference<T, Op>(inputs, offsets[r], counts[r]).check(out);
+  CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
+}
+
+template <class T, class W>
+void check_all_gather(W& w, const Case& c, bool v) {
+  INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const auto counts = block_counts(c, v);
+  const auto offsets = offsets_of(counts);
+  const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  std::vector<T> out = poisoned<T>(offsets.back(), c.seed + r);
+  if (c.in_place) {  // own block already in place
+    std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    if (v) all_gather_v(comm, std::span(out).subspan(offsets[r], counts[r]), out, counts, c.algorithm);
+    else all_gather(comm, out, c.algorithm);
+  } else if (v) {
+    all_gather_v(comm, inputs[r], out, counts, c.algorithm);
+  } else {
+    all_gather(comm, inputs[r], out, c.algorithm);
+  }
+  CHECK_MESSAGE(same_bits<T>(out, concatenated(inputs)), "rank " << r);
+  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))), "results differ between ranks");
+}
+
+template <class T, class W>
+void check_broadcast(W& w, const Case& c) {
+  INFO(describe(c, name_of(data_type_of<T>)));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const auto inputs = random_inputs<T>(c, [&](int) { return c.count; });
+  std::vector<T> data = inputs[r];
+  broadcast(comm, data, c.root, c.algorithm);
+  CHECK_MESSAGE(same_bits<T>(data, inputs[static_cast<std::size_t>(c.root)]), "rank " << r);
+}
+
+template <class T, class Op, class W>
+void check_reduce(W& w, const Case& c) {
+  INFO(describe(c, name_of(data_type_of<T>), Op::name));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const auto inputs = random_inputs<T, Op>(c, [&](int) { return c.count; });
+  std::vector<T> out, untouched;
+  if (c.in_place) {
+    out = untouched = inputs[r];
+    reduce(comm, out, c.root, Op{}, c.algorithm);
+  } else {
+    out = untouched = poisoned<T>(c.count, c.seed + r);
+    reduce(comm, inputs[r], out, c.root, Op{}, c.algorithm);
+  }
+  if (comm.rank() == c.root) {
+    const std::string wrong = Reference<T, Op>(inputs, 0, c.count).check(out);
+    CHECK_MESSAGE(wrong.empty(), wrong);
+  } else {
+    CHECK_MESSAGE(same_bits<T>(out, untouched), "non-root rank " << r << " buffer was written");
+  }
+}
+
+template <class T, class W>
+void check_scatter(W& w, const Case& c, bool v) {
+  INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const bool root = comm.rank() == c.root;
+  const auto counts = block_counts(c, v);
+  const auto offsets = offsets_of(counts);
+  const auto source = random_inputs<T>(c, [&](int) { return offsets.back(); });
+  const std::vector<T>& root_data = source[static_cast<std::size_t>(c.root)];
+  std::vector<T> out = poisoned<T>(counts[r], c.seed + r);
+  std::vector<T> none;
+  if (root && c.in_place && !v) {
+    std::vector<T> all = root_data;
+    std::span<T> own = std::span(all).subspan(offsets[r], counts[r]);
+    scatter(comm, all, own, c.root, c.algorithm);
+    out.assign(own.begin(), own.end());
+  } else if (v) {
+    scatter_v(comm, root ? root_data : none, out, counts, c.root, c.algorithm);
+  } else {
+    scatter(comm, root ? root_data : none, out, c.root, c.algorithm);
+  }
+  CHECK_MESSAGE(same_bits<T>(out, std::span(root_data).subspan(offsets[r], counts[r])), "rank " << r);
+}
+
+template <class T, class W>
+void check_gather(W& w, const Case& c, bool v) {
+  INFO(describe(c, name_of(data_type_of<T>)) << std::string(v ? " (v)" : ""));
+  auto& comm = w.comm();
+  const auto r = static_cast<std::size_t>(comm.rank());
+  const bool root = comm.rank() == c.root;
+  const auto counts = block_counts(c, v);
+  const auto offsets = offsets_of(counts);
+  const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  std::vector<T> out = poisoned<T>(root ? offsets.back() : 0, c.seed + r);
+  if (root && c.in_place) {
+    std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    std::span<T> own = std::span(out).subspan(offsets[r], counts[r]);
+    if (v) gather_v(comm, own, out, counts, c.root, c.algorithm);
+    else gather(comm, own, out, c.root, c.algorithm);
+  } else if (v) {
+    gather_v(comm, inputs[r], out, counts, c.root, c.algorithm);
+  } else {
+    gather(comm, inputs[r], out, c.root, c.algorithm);
+  }
+  if (root) CHECK(same_bits<T>(out, concatenated(inputs)));
+}
+
+inline const std::vector<Algorithm> all_reduce_algorithms = {algo::ring, algo::tree, algo::direct, algo::automatic};
+inline const std::vector<Algorithm> reduce_scatter_algorithms = {algo::ring, algo::direct, algo::automatic};
+inline const std::vector<Algorithm> all_gather_algorithms = {algo::ring, algo::direct, algo::automatic};
+inline const std::vector<Algorithm> rooted_algorithms = {algo::tree, algo::direct, algo::automatic};
+inline const std::vector<Algorithm> direct_only = {algo::direct, algo::automatic};
+
+// The suite in parts, one per test case of the programs that run it.
+
+template <class W>
+void all_reduce_part(W& w) {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+      for_world_cases(w, 1, all_reduce_algorithms, [&](const Case& c) { check_all_reduce<T, Op>(w, c); });
+      Case large;
+      if (world_large_case(w, k++, all_reduce_algorithms, 1, large)) check_all_reduce<T, Op>(w, large);
+    });
+  });
+}
+
+template <class W>
+void reduce_scatter_part(W& w) {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+      for_world_cases(w, 2, reduce_scatter_algorithms, [&](const Case& c) {
+        check_reduce_scatter<T, Op>(w, c, false);
+        if (!c.in_place) check_reduce_scatter<T, Op>(w, c, true);
+      });
+      Case large;
+      if (world_large_case(w, k++, reduce_scatter_algorithms, 2, large)) check_reduce_scatter<T, Op>(w, large, false);
+    });
+  });
+}
+
+template <class W>
+void all_gather_part(W& w) {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_world_cases(w, 3, all_gather_algorithms, [&](const Case& c) {
+      check_all_gather<T>(w, c, false);
+      check_all_gather<T>(w, c, true);
+    });
+    Case large;
+    if (world_large_case(w, k++, all_gather_algorithms, 3, large)) check_all_gather<T>(w, large, large.in_place);
+  });
+}
+
+template <class W>
+void broadcast_reduce_part(W& w) {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_world_cases(w, 4, rooted_algorithms, [&](const Case& c) {
+      if (!c.in_place) check_broadcast<T>(w, c);
+    });
+    for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+      for_world_cases(w, 5, rooted_algorithms, [&](const Case& c) { check_reduce<T, Op>(w, c); });
+      Case large;
+      if (world_large_case(w, k++, rooted_algorithms, 5, large)) {
+        check_reduce<T, Op>(w, large);
+        check_broadcast<T>(w, large);
+      }
+    });
+  });
+}
+
+template <class W>
+void scatter_gather_part(W& w) {
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_world_cases(w, 6, direct_only, [&](const Case& c) {
+      for (bool v : {false, true}) {
+        check_scatter<T>(w, c, v);
+        check_gather<T>(w, c, v);
+      }
+    });
+    Case large;
+    if (world_large_case(w, k++ * 4, direct_only, 6, large)) {
+      check_scatter<T>(w, large, false);
+      check_gather<T>(w, large, true);
+    }
+  });
+}
+
+// Nobody leaves a barrier before everybody arrived. Each rank in turn arrives late and leaves a
+// file behind just before entering: every other rank must see that file when it leaves. (Files,
+// not clocks: ranks on a shared core arrive staggered anyway, so times prove nothing.)
+template <class W>
+void barrier_part(W& w) {
+  auto& comm = w.comm();
+  const std::filesystem::path directory = w.shared_directory();
+  for (int late = 0; late < comm.size(); ++late) {
+    const auto marker = directory / ("arrived_" + std::to_string(late));
+    if (comm.rank() == late) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::ofstream(marker) << late;
+    }
+    barrier(comm);
+    CHECK_MESSAGE(std::filesystem::exists(marker), "rank " << comm.rank() << " left before rank " << late << " arrived");
+  }
+  barrier(comm);
+}
+
+// User tags keep point-to-point messages apart; sizes are checked.
+template <class W>
+void send_recv_part(W& w) {
+  auto& comm = w.comm();
+  if (comm.size() < 2) return;
+  std::mt19937_64 rng(base_seed() + 99);
+  const auto a = random_buffer<double>(rng, 1000), b = random_buffer<double>(rng, 17);
+  if (comm.rank() == 0) {
+    send(comm, a, 1, 5);
+    send(comm, b, 1, 6);
+  } else if (comm.rank() == 1) {
+    std::vector<double> got_b(17), got_a(1000);
+    recv(comm, got_a, 0, 5);
+    recv(comm, got_b, 0, 6);
+    CHECK(same_bits<double>(got_a, a));
+    CHECK(same_bits<double>(got_b, b));
+  }
+}
+
+// Sub-communicators from split and dup run collectives on their own.
+template <class W>
+void split_dup_part(W& w) {
+  auto& comm = w.comm();
+  auto halves = comm.split(comm.rank() % 2, -comm.rank());  // reversed order within each half
+  const int expected_size = (comm.size() + 1 - comm.rank() % 2) / 2;
+  CHECK(halves.size() == expected_size);
+  CHECK(halves.rank() == (expected_size - 1 - comm.rank() / 2));
+  std::vector<std::int64_t> ranks = {comm.rank()};
+  all_reduce(halves, ranks, sum{});
+  std::int64_t expected = 0;
+  for (int r = comm.rank() % 2; r < comm.size(); r += 2) expected += r;
+  CHECK(ranks[0] == expected);
+  auto copy = comm.dup();
+  std::vector<float> one = {1.0f};
+  all_reduce(copy, one, sum{});
+  CHECK(one[0] == static_cast<float>(comm.size()));
+}
+
+}  // namespace colt::test::suite
