@@ -28,8 +28,18 @@ inline mpi::Communicator& world() {
   return *slot;
 }
 
-// Frees colt's duplicate of MPI_COMM_WORLD before MPI_Finalize.
-inline void release_world() { world_slot().reset(); }
+// What else a test program made on top of MPI and must free before MPI_Finalize.
+inline std::vector<void (*)()>& release_hooks() {
+  static std::vector<void (*)()> hooks;
+  return hooks;
+}
+
+// Frees what the program made over MPI, then colt's duplicate of MPI_COMM_WORLD, before
+// MPI_Finalize.
+inline void release_world() {
+  for (auto hook : release_hooks()) hook();
+  world_slot().reset();
+}
 
 inline std::uint64_t fnv1a(std::span<const std::byte> bytes) {
   std::uint64_t h = 1469598103934665603ull;

@@ -9,13 +9,26 @@
 
 #include "colt/colt.hpp"
 #include "mpi_world.hpp"
+#ifdef COLT_TEST_UCX
+#include "colt/transport/ucx.hpp"
+#endif
 
 using namespace colt;
 using namespace colt::test;
 
 namespace {
 
-mpi::Communicator fresh() { return mpi::world(CommunicatorOptions{std::chrono::seconds(3)}); }
+#ifdef COLT_TEST_UCX
+// The same cases over UCX, bootstrapped over MPI (tests/ucx/meson.build builds this file again).
+using TestCommunicator = ucx::Communicator;
+TestCommunicator fresh() {
+  auto bootstrap = mpi::world(CommunicatorOptions{std::chrono::seconds(3)});
+  return ucx::communicator(bootstrap);
+}
+#else
+using TestCommunicator = mpi::Communicator;
+TestCommunicator fresh() { return mpi::world(CommunicatorOptions{std::chrono::seconds(3)}); }
+#endif
 
 // Runs fn on a fresh communicator; returns the colt::Error text it raised on this rank ("" if none).
 template <class Fn>
@@ -35,7 +48,7 @@ TEST_CASE("mismatched counts between ranks: every rank raises colt::Error, namin
   for (Algorithm algorithm : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(std::string(name_of(algorithm)));
     const auto start = Clock::now();
-    const std::string what = error_of([&](mpi::Communicator& comm) {
+    const std::string what = error_of([&](TestCommunicator& comm) {
       std::vector<float> data(comm.rank() == 1 ? 1000 : 1003, 1.5f);
       all_reduce(comm, data, sum{}, algorithm);
     });
@@ -43,7 +56,7 @@ TEST_CASE("mismatched counts between ranks: every rank raises colt::Error, namin
     CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 30);
     CHECK(all_ranks(!what.empty()));
   }
-  const std::string gathered = error_of([&](mpi::Communicator& comm) {
+  const std::string gathered = error_of([&](TestCommunicator& comm) {
     std::vector<std::int64_t> in(comm.rank() == 0 ? 5 : 7, 1), out(7 * static_cast<std::size_t>(comm.size()));
     all_gather(comm, std::span(in).first(comm.rank() == 0 ? 5 : 7), std::span(out).first(in.size() * static_cast<std::size_t>(comm.size())));
   });

@@ -54,11 +54,16 @@ void for_world_cases(W& w, std::uint64_t salt, const std::vector<Algorithm>& alg
 }
 
 // Large counts: sample index k (one per type x op pair) picks algorithm and form in turn; at
-// reduced scale one in four is kept.
+// reduced scale one in four is kept. For collectives whose count is one rank's block
+// (`per_block`: reduce_scatter, all_gather, scatter, gather) the blocks add up to about the large
+// count, as in the in-process suites; every rank computes every rank's input, so the work grows
+// with the square of the rank count.
 template <class W>
-bool world_large_case(W& w, int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt, Case& c) {
+bool world_large_case(W& w, int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt, Case& c,
+                      bool per_block = false) {
   c = large_case(k, algorithms, salt);
   c.ranks = w.comm().size();
+  if (per_block) c.count = large_count / static_cast<std::size_t>(c.ranks);
   c.root = static_cast<int>(c.seed % static_cast<unsigned>(c.ranks));
   return !w.reduced() || k % 4 == 0;
 }
@@ -247,7 +252,7 @@ void reduce_scatter_part(W& w) {
         if (!c.in_place) check_reduce_scatter<T, Op>(w, c, true);
       });
       Case large;
-      if (world_large_case(w, k++, reduce_scatter_algorithms, 2, large)) check_reduce_scatter<T, Op>(w, large, false);
+      if (world_large_case(w, k++, reduce_scatter_algorithms, 2, large, true)) check_reduce_scatter<T, Op>(w, large, false);
     });
   });
 }
@@ -261,7 +266,7 @@ void all_gather_part(W& w) {
       check_all_gather<T>(w, c, true);
     });
     Case large;
-    if (world_large_case(w, k++, all_gather_algorithms, 3, large)) check_all_gather<T>(w, large, large.in_place);
+    if (world_large_case(w, k++, all_gather_algorithms, 3, large, true)) check_all_gather<T>(w, large, large.in_place);
   });
 }
 
@@ -294,7 +299,7 @@ void scatter_gather_part(W& w) {
       }
     });
     Case large;
-    if (world_large_case(w, k++ * 4, direct_only, 6, large)) {
+    if (world_large_case(w, k++ * 4, direct_only, 6, large, true)) {
       check_scatter<T>(w, large, false);
       check_gather<T>(w, large, true);
     }

@@ -1,0 +1,191 @@
+#pragma once
+// UCX transport: colt over UCP tag matching. UCX picks the wire itself (shared memory, TCP,
+// RDMA), so the same program runs on one machine or across a cluster's fabric.
+//
+// Each rank owns one UCP worker with an endpoint to every peer. Workers find each other through
+// a bootstrap communicator: any colt communicator carries the address exchange, so UCX runs under
+// MPI's launcher (bootstrap over colt::mpi) or on in-process threads (bootstrap over
+// colt::inprocess, every thread with a worker of its own: UCX testable without a launcher).
+//
+//   colt::mpi::Environment mpi(argc, argv);
+//   auto boot = colt::mpi::world();
+//   auto comm = colt::ucx::communicator(boot);      // collective over `boot`
+//   colt::all_reduce(comm, gradients, colt::sum{});
+//
+//   colt::ucx::launch(4, [](colt::ucx::Communicator& comm) { ... });   // 4 threads, no launcher
+
+#include "colt/transport/ucx/ucp_h.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <numeric>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "colt/collectives/all_gather.hpp"
+#include "colt/core/communicator.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/transport/concepts.hpp"
+#include "colt/transport/detail/exchange.hpp"
+#include "colt/transport/inprocess.hpp"
+#include "colt/transport/ucx/check.hpp"
+#include "colt/transport/ucx/request.hpp"
+#include "colt/transport/ucx/wire_tag.hpp"
+#include "colt/transport/ucx/worker.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::ucx {
+
+class Transport {
+ public:
+  // The communicator of the whole bootstrap group over a connected worker.
+  explicit Transport(std::shared_ptr<Worker> worker)
+      : worker_(std::move(worker)), members_(static_cast<std::size_t>(worker_->size())), rank_(worker_->rank()) {
+    std::iota(members_.begin(), members_.end(), 0);
+  }
+
+  int rank() const { return rank_; }
+  int size() const { return static_cast<int>(members_.size()); }
+  ucp_worker_h native_worker() const { return worker_->native(); }
+
+  // Communicators split from one worker share it, and a UCP worker is driven by one thread:
+  // DataParallel asks this before overlapping buckets on a second communicator from a thread of
+  // its own, and keeps to the calling thread.
+  bool concurrent_communicators() const { return false; }
+
+  void note_failure() noexcept { worker_->note_failure(); }
+  void abort(const std::string& cause) noexcept { worker_->abort(cause); }
+
+  Request isend(int peer, std::span<const std::byte> data, Tag tag) {
+    const int link = link_of(peer);
+    ucp_request_param_t param{};
+    ucs_status_ptr_t started = ucp_tag_send_nbx(worker_->endpoint(link), data.data(), data.size(),
+                                                wire_tag(context_, worker_->rank(), tag), &param);
+    return Request(*worker_, Request::Kind::send, started, rank_, peer, link, tag, data.size());
+  }
+
+  Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
+    const int link = link_of(peer);
+    // Always a request, never immediate completion: UCX 1.13 leaves the length of a receive that
+    // completes at once unreported (recv_info stays unwritten), and colt needs it to check counts.
+    ucp_request_param_t param{};
+    param.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
+    ucs_status_ptr_t started = ucp_tag_recv_nbx(worker_->native(), buffer.data(), buffer.size(),
+                                                wire_tag(context_, link, tag), match_all, &param);
+    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag, buffer.size());
+  }
+
+  // Ranks with the same color form a new transport on the same worker, ordered by (key, rank).
+  // One exchange under the deadline carries colors, keys and context-id proposals.
+  Transport split(int color, int key, Tag tag, const Deadline& deadline) {
+    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    const auto p = static_cast<std::size_t>(size());
+    std::vector<std::int64_t> entries(3 * p);
+    const auto me = static_cast<std::size_t>(rank_);
+    entries[3 * me] = color;
+    entries[3 * me + 1] = key;
+    entries[3 * me + 2] = worker_->unused_context();
+    colt::detail::exchange_with_all(*this, std::span(entries), 3, tag, deadline);
+    std::vector<int> chosen;
+    std::uint32_t context = 0;
+    for (std::size_t q = 0; q < p; ++q)
+      if (entries[3 * q] == color) {
+        chosen.push_back(static_cast<int>(q));
+        context = std::max(context, static_cast<std::uint32_t>(entries[3 * q + 2]));
+      }
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [&](int a, int b) { return entries[3 * static_cast<std::size_t>(a) + 1] < entries[3 * static_cast<std::size_t>(b) + 1]; });
+    worker_->claim_context(context);
+    Transport part(worker_, context);
+    for (std::size_t i = 0; i < chosen.size(); ++i) {
+      part.members_.push_back(members_[static_cast<std::size_t>(chosen[i])]);
+      if (chosen[i] == rank_) part.rank_ = static_cast<int>(i);
+    }
+    return part;
+  }
+
+ private:
+  Transport(std::shared_ptr<Worker> worker, std::uint32_t context)
+      : worker_(std::move(worker)), context_(context) {}
+
+  // The peer's rank in the bootstrap group (its endpoint and its sender id on the wire).
+  int link_of(int peer) const {
+    if (peer < 0 || peer >= size() || peer == rank_)
+      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size()));
+    return members_[static_cast<std::size_t>(peer)];
+  }
+
+  std::shared_ptr<Worker> worker_;
+  std::uint32_t context_ = 0;
+  std::vector<int> members_;  // communicator rank -> bootstrap rank
+  int rank_ = 0;
+};
+
+static_assert(colt::Transport<Transport>);
+static_assert(SplittableTransport<Transport>);
+static_assert(!ViewTransport<Transport>);
+static_assert(FailureAwareTransport<Transport>);
+static_assert(AbortableTransport<Transport>);
+
+using Communicator = colt::Communicator<Transport>;
+
+// A UCX communicator over the same ranks as `bootstrap` (collective over it): each rank creates
+// its worker, the worker addresses travel by `bootstrap`'s all_gather, and every rank connects
+// to every other. `bootstrap` is not needed afterwards. Unless `options` says otherwise, the new
+// communicator keeps `bootstrap`'s timeout, which also bounds the flush when it is destroyed.
+template <class BootstrapTransport>
+Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, CommunicatorOptions options = {}) {
+  if (!options.timeout) options.timeout = bootstrap.timeout();
+  const auto p = static_cast<std::size_t>(bootstrap.size());
+  const auto me = static_cast<std::size_t>(bootstrap.rank());
+  auto worker = std::make_shared<Worker>(bootstrap.rank(), bootstrap.size(), *options.timeout);
+  // Addresses travel as 64-bit words (colt's element types), each rank's padded to whole words.
+  const std::vector<std::byte> mine = worker->address();
+  std::vector<std::int64_t> lengths(p, 0);
+  lengths[me] = static_cast<std::int64_t>(mine.size());
+  try {
+    all_gather(bootstrap, std::span(lengths));
+    std::vector<std::size_t> words(p);
+    for (std::size_t r = 0; r < p; ++r) words[r] = (static_cast<std::size_t>(lengths[r]) + 7) / 8;
+    std::vector<std::int64_t> own(words[me], 0), all(std::accumulate(words.begin(), words.end(), std::size_t{0}));
+    std::memcpy(own.data(), mine.data(), mine.size());
+    all_gather_v(bootstrap, std::span<const std::int64_t>(own), std::span(all), words);
+    std::vector<std::vector<std::byte>> addresses(p);
+    for (std::size_t r = 0, offset = 0; r < p; offset += words[r], ++r) {
+      const auto* start = reinterpret_cast<const std::byte*>(all.data() + offset);
+      addresses[r].assign(start, start + lengths[r]);
+    }
+    worker->connect(addresses);
+  } catch (const Error& e) {
+    throw e.collective().empty() ? e.in_collective("ucx bootstrap") : e;
+  }
+  return Communicator(Transport(std::move(worker)), options);
+}
+
+// Runs fn(Communicator&) on `ranks` threads of this process, each with its own UCP worker,
+// bootstrapped in-process. A rank that throws aborts the group (its peers' waits end at once),
+// and the exception is rethrown here, as inprocess::launch does.
+template <class Fn>
+void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
+  inprocess::launch(ranks, [&](inprocess::Communicator& bootstrap) {
+    Communicator comm = communicator(bootstrap, options);
+    try {
+      fn(comm);
+    } catch (const std::exception& e) {
+      comm.transport().abort(e.what());
+      throw;
+    } catch (...) {
+      comm.transport().abort("unknown exception");
+      throw;
+    }
+  }, options);
+}
+
+}  // namespace colt::ucx

@@ -1,0 +1,247 @@
+#pragma once
+// colt::ucx::Worker: one rank's UCP worker and its endpoints to every peer of the bootstrap
+// group. Every communicator split from the bootstrapped one shares it (their messages differ in
+// the wire tag's context id), so a rank drives exactly one worker from one thread.
+//
+// Failure handling:
+//  - Endpoints are created in peer error-handling mode: a peer that dies or resets the connection
+//    calls `on_peer_error`, which records UCX's status. Requests to it complete with that status,
+//    and a receive waiting on it asks `peer_status` and ends with a colt::Error.
+//  - `abort(cause)` sends a short notice to every peer on a channel of its own (wire_tag.hpp);
+//    every rank's waits poll for notices, so one failed rank ends the others' waits at once
+//    instead of at their deadline, in one process or across many.
+//
+// Shutdown never needs the peers: flush what this rank sent (so it reaches the peers), close
+// every endpoint without a handshake (UCP_EP_CLOSE_FLAG_FORCE, allowed because both sides use
+// peer error handling), destroy the worker. Ranks may leave in any order.
+
+#include "colt/transport/ucx/ucp_h.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "colt/core/error.hpp"
+#include "colt/transport/ucx/check.hpp"
+#include "colt/transport/ucx/context.hpp"
+#include "colt/transport/ucx/wire_tag.hpp"
+#include "colt/transport/wait.hpp"
+
+namespace colt::ucx {
+
+class Worker {
+ public:
+  // `rank` of `size`: this rank's place in the bootstrap group.
+  Worker(int rank, int size, Clock::duration shutdown_budget)
+      : context_(Context::shared(rank)),
+        rank_(rank),
+        size_(size),
+        links_(new Link[static_cast<std::size_t>(size)]),
+        shutdown_budget_(shutdown_budget) {
+    if (size > max_ranks)
+      throw Error("ucx bootstrap", rank, no_peer,
+                  "at most " + std::to_string(max_ranks) + " ranks, got " + std::to_string(size));
+    ucp_worker_params_t params{};
+    params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+    params.thread_mode = UCS_THREAD_MODE_SINGLE;  // one rank, one thread
+    check(ucp_worker_create(context_->native(), &params, &worker_), rank, no_peer, "ucp_worker_create");
+    if (ucp_worker_get_efd(worker_, &event_fd_) != UCS_OK) event_fd_ = -1;  // then waits yield
+    for (int peer = 0; peer < size; ++peer) links_[static_cast<std::size_t>(peer)] = Link{this, peer};
+  }
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() { shut_down(); }
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  ucp_worker_h native() const { return worker_; }
+
+  // This worker's address, as the peers' `connect` wants it.
+  std::vector<std::byte> address() const {
+    ucp_address_t* address = nullptr;
+    std::size_t length = 0;
+    check(ucp_worker_get_address(worker_, &address, &length), rank_, no_peer, "ucp_worker_get_address");
+    const auto* bytes = reinterpret_cast<const std::byte*>(address);
+    std::vector<std::byte> copy(bytes, bytes + length);
+    ucp_worker_release_address(worker_, address);
+    return copy;
+  }
+
+  // Endpoints to every other rank; addresses[r] is rank r's `address()`.
+  void connect(std::span<const std::vector<std::byte>> addresses) {
+    for (int peer = 0; peer < size_; ++peer) {
+      if (peer == rank_) continue;
+      Link& link = links_[static_cast<std::size_t>(peer)];
+      ucp_ep_params_t params{};
+      params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                          UCP_EP_PARAM_FIELD_ERR_HANDLER;
+      params.address = reinterpret_cast<const ucp_address_t*>(addresses[static_cast<std::size_t>(peer)].data());
+      params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+      params.err_handler.cb = &Worker::on_peer_error;
+      params.err_handler.arg = &link;
+      check(ucp_ep_create(worker_, &params, &link.endpoint), rank_, peer, "ucp_ep_create");
+    }
+  }
+
+  ucp_ep_h endpoint(int peer) const { return links_[static_cast<std::size_t>(peer)].endpoint; }
+  // UCS_OK while the endpoint to `peer` works; else what UCX reported when it failed.
+  ucs_status_t peer_status(int peer) const { return links_[static_cast<std::size_t>(peer)].status; }
+
+  unsigned progress() { return ucp_worker_progress(worker_); }
+
+  // Called by a wait that found nothing to do: sleeps until the worker has an event (a message
+  // arrived, a send completed) or `most` has passed, whichever is first. Without an event
+  // descriptor it only yields the core.
+  void idle(Clock::duration most) {
+    if (event_fd_ < 0 || ucp_worker_arm(worker_) != UCS_OK) {  // UCS_ERR_BUSY: events pending
+      std::this_thread::yield();
+      return;
+    }
+    pollfd ready{event_fd_, POLLIN, 0};
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(most).count();
+    ::poll(&ready, 1, static_cast<int>(std::max<long long>(ms, 1)));
+  }
+
+  // Context ids for communicators split from this worker's: each split proposes the lowest id
+  // this rank has never used, the group takes the highest proposal, so the id is unused by every
+  // member (ranks of other groups may reuse it: they never exchange messages with this group).
+  std::uint32_t unused_context() const { return next_context_; }
+  void claim_context(std::uint32_t id) {
+    if (id > max_context)
+      throw Error("split", rank_, no_peer,
+                  "more than " + std::to_string(max_context) + " communicators split from one UCX worker");
+    next_context_ = std::max(next_context_, id + 1);
+  }
+
+  // A collective on one of this worker's communicators failed: its peers may be out of step, so
+  // shutdown does not wait to flush to them.
+  void note_failure() noexcept { failed_ = true; }
+
+  // Ends every pending and later wait of every rank of the bootstrap group with a colt::Error
+  // naming `cause` (best effort: peers already gone are skipped).
+  void abort(const std::string& cause) noexcept {
+    if (!abort_cause_.empty()) return;
+    try {
+      abort_cause_ = "rank " + std::to_string(rank_) + " aborted: " + cause;
+      notice_ = cause.substr(0, 1024);
+      failed_ = true;
+      for (int peer = 0; peer < size_; ++peer) {
+        if (peer == rank_ || !endpoint(peer) || peer_status(peer) != UCS_OK) continue;
+        ucp_request_param_t param{};
+        ucs_status_ptr_t sent =
+            ucp_tag_send_nbx(endpoint(peer), notice_.data(), notice_.size(), abort_tag(rank_), &param);
+        if (UCS_PTR_IS_PTR(sent)) notices_.push_back(sent);
+      }
+    } catch (...) {  // out of memory while aborting: the peers fall back to their deadlines
+    }
+  }
+
+  // Why the group was aborted, or empty. Polls for a peer's notice (a cheap probe).
+  const std::string& abort_cause() {
+    if (!abort_cause_.empty() || size_ == 1) return abort_cause_;
+    ucp_tag_recv_info_t info{};
+    ucp_tag_message_h message = ucp_tag_probe_nb(worker_, abort_tag(0), abort_mask, 1, &info);
+    if (!message) return abort_cause_;
+    std::string text(info.length, '\0');
+    ucp_request_param_t param{};
+    ucs_status_ptr_t received = ucp_tag_msg_recv_nbx(worker_, text.data(), text.size(), message, &param);
+    if (UCS_PTR_IS_PTR(received)) {
+      while (ucp_request_check_status(received) == UCS_INPROGRESS) progress();
+      ucp_request_free(received);
+    }
+    abort_cause_ = "rank " + std::to_string(sender_of(info.sender_tag)) + " aborted: " + text;
+    failed_ = true;
+    return abort_cause_;
+  }
+
+ private:
+  struct Link {
+    Worker* owner = nullptr;
+    int peer = -1;
+    ucp_ep_h endpoint = nullptr;
+    ucs_status_t status = UCS_OK;
+  };
+
+  // Called by UCX (inside ucp_worker_progress) when the connection to a peer fails.
+  static void on_peer_error(void* arg, ucp_ep_h, ucs_status_t status) {
+    auto* link = static_cast<Link*>(arg);
+    link->status = status;
+    link->owner->failed_ = true;
+  }
+
+  // Runs `operation`'s request to completion, or gives up at `give_up` (then frees it anyway:
+  // UCX releases a request freed before completion when it completes or the worker goes).
+  void finish(ucs_status_ptr_t request, Clock::time_point give_up) {
+    if (!UCS_PTR_IS_PTR(request)) return;
+    while (ucp_request_check_status(request) == UCS_INPROGRESS && Clock::now() < give_up) {
+      if (progress() == 0) std::this_thread::yield();
+    }
+    ucp_request_free(request);
+  }
+
+  // Receives and drops messages nobody will read: a failed call's leftovers, abort notices.
+  // (UCX warns about each message still unread when the worker is destroyed.)
+  void discard_unread(Clock::time_point give_up) noexcept {
+    try {
+      std::vector<std::byte> scratch;
+      while (Clock::now() < give_up) {
+        progress();
+        ucp_tag_recv_info_t info{};
+        ucp_tag_message_h message = ucp_tag_probe_nb(worker_, 0, 0, 1, &info);  // mask 0: any tag
+        if (!message) return;
+        scratch.resize(info.length);
+        ucp_request_param_t param{};
+        finish(ucp_tag_msg_recv_nbx(worker_, scratch.data(), scratch.size(), message, &param), give_up);
+      }
+    } catch (...) {  // out of memory: UCX frees them with the worker, and says so
+    }
+  }
+
+  void shut_down() noexcept {
+    if (!worker_) return;
+    // Flush first, so what this rank sent last reaches its peers before the endpoints go. After a
+    // failure, a peer may never read again: give it only a moment.
+    const auto flush_budget = failed_ ? std::chrono::milliseconds(200) : shutdown_budget_;
+    ucp_request_param_t flush{};
+    finish(ucp_worker_flush_nbx(worker_, &flush), Clock::now() + flush_budget);
+    for (void* notice : notices_) ucp_request_free(notice);
+    notices_.clear();
+    discard_unread(Clock::now() + std::chrono::milliseconds(200));
+    ucp_request_param_t close{};
+    close.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    close.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    const auto give_up = Clock::now() + std::chrono::seconds(5);
+    for (int peer = 0; peer < size_; ++peer) {
+      Link& link = links_[static_cast<std::size_t>(peer)];
+      if (!link.endpoint) continue;
+      finish(ucp_ep_close_nbx(link.endpoint, &close), give_up);
+      link.endpoint = nullptr;
+    }
+    ucp_worker_destroy(worker_);
+    worker_ = nullptr;
+  }
+
+  std::shared_ptr<Context> context_;  // outlives the worker (destroyed after it)
+  ucp_worker_h worker_ = nullptr;
+  int event_fd_ = -1;
+  int rank_ = 0;
+  int size_ = 1;
+  std::unique_ptr<Link[]> links_;  // fixed addresses: each is its endpoint's error-handler argument
+  Clock::duration shutdown_budget_;
+  std::uint32_t next_context_ = 1;  // 0 is the bootstrapped communicator
+  bool failed_ = false;
+  std::string abort_cause_;
+  std::string notice_;           // the text of this rank's abort notice, sent from here
+  std::vector<void*> notices_;   // abort notices still in flight
+};
+
+}  // namespace colt::ucx

@@ -1,0 +1,69 @@
+#pragma once
+// UCX jobs of in-process ranks for the tests: every thread bootstraps a UCX communicator over an
+// in-process one, runs the per-rank suite on it, and compares results across ranks through the
+// in-process communicator (never through the UCX code under test).
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "colt/collectives/all_gather.hpp"
+#include "colt/collectives/barrier.hpp"
+#include "colt/transport/inprocess.hpp"
+#include "colt/transport/ucx.hpp"
+#include "matrix.hpp"
+
+namespace colt::test {
+
+inline std::uint64_t fnv1a(std::span<const std::byte> bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
+  return h;
+}
+
+struct UcxThreadWorld {
+  inprocess::Communicator& bootstrap;
+  ucx::Communicator& ucx;
+  std::filesystem::path directory;
+  bool reduced_ = false;
+  int rotation = 0;
+
+  ucx::Communicator& comm() { return ucx; }
+  bool reduced() const { return reduced_ || reduced_scale(); }
+  std::string shared_directory() const { return directory.string(); }
+  bool identical(std::span<const std::byte> bytes) {
+    const auto p = static_cast<std::size_t>(bootstrap.size());
+    std::vector<std::int64_t> all(2 * p, 0);
+    const auto me = 2 * static_cast<std::size_t>(bootstrap.rank());
+    all[me] = static_cast<std::int64_t>(fnv1a(bytes));
+    all[me + 1] = static_cast<std::int64_t>(bytes.size());
+    all_gather(bootstrap, std::span(all));
+    for (std::size_t r = 0; r < p; ++r)
+      if (all[2 * r] != all[me] || all[2 * r + 1] != all[me + 1]) return false;
+    return true;
+  }
+};
+
+// fn(UcxThreadWorld&) on `ranks` threads, each with a UCX communicator of its own. Rank counts
+// from `reduced_from` up run the reduced matrix (8 busy-polling threads share 2 cores).
+template <class Fn>
+void run_ucx_world(int ranks, Fn&& fn, int reduced_from = 4) {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("colt_ucx_" + std::to_string(::getpid()) + "_" + std::to_string(ranks));
+  std::filesystem::create_directories(directory);
+  inprocess::launch(ranks, [&](inprocess::Communicator& bootstrap) {
+    ucx::Communicator comm = ucx::communicator(bootstrap);
+    UcxThreadWorld world{bootstrap, comm, directory, ranks >= reduced_from};
+    try {
+      fn(world);
+    } catch (const std::exception& e) {
+      comm.transport().abort(e.what());
+      throw;
+    }
+  });
+  std::filesystem::remove_all(directory);
+}
+
+}  // namespace colt::test
