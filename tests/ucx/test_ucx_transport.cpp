@@ -247,3 +247,15 @@ TEST_CASE("ucx: start-up and shut-down print nothing, after success and after fa
   });
   CHECK_MESSAGE(text.empty(), text);
 }
+
+TEST_CASE("ucx: without peer error handling (shared memory allowed) collectives and shutdown still work") {
+  const std::string text = output_of([] {
+    inprocess::launch(3, [](inprocess::Communicator& bootstrap) {
+      auto comm = ucx::communicator(bootstrap, {}, ucx::Options{.peer_error_handling = false});
+      std::vector<double> data(100003, 1.0);
+      all_reduce(comm, data, sum{});
+      CHECK(data[100002] == 3.0);
+    });
+  });
+  CHECK_MESSAGE(text.empty(), text);
+}

@@ -47,9 +47,9 @@ struct UcxThreadWorld {
 };
 
 // fn(UcxThreadWorld&) on `ranks` threads, each with a UCX communicator of its own. Rank counts
-// from `reduced_from` up run the reduced matrix (8 busy-polling threads share 2 cores).
+// from `reduced_from` up run the reduced matrix (up to 8 ranks share 2 cores).
 template <class Fn>
-void run_ucx_world(int ranks, Fn&& fn, int reduced_from = 4) {
+void run_ucx_world(int ranks, Fn&& fn, int reduced_from = 3) {
   const auto directory = std::filesystem::temp_directory_path() /
                          ("colt_ucx_" + std::to_string(::getpid()) + "_" + std::to_string(ranks));
   std::filesystem::create_directories(directory);

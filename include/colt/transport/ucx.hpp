@@ -136,16 +136,27 @@ static_assert(AbortableTransport<Transport>);
 
 using Communicator = colt::Communicator<Transport>;
 
+struct Options {
+  // Endpoints in UCX's peer error-handling mode: a peer whose process dies is reported by UCX
+  // (connection reset, keepalive) as well as by colt's deadline. UCX 1.13 has no peer failure
+  // handler for its shared-memory transports (sysv, posix), so in this mode ranks on one machine
+  // talk over TCP loopback. Turn it off for shared-memory speed between processes on one node:
+  // a dead peer is then reported by the deadline and by abort notices only (docs/ucx.md).
+  bool peer_error_handling = true;
+};
+
 // A UCX communicator over the same ranks as `bootstrap` (collective over it): each rank creates
 // its worker, the worker addresses travel by `bootstrap`'s all_gather, and every rank connects
 // to every other. `bootstrap` is not needed afterwards. Unless `options` says otherwise, the new
 // communicator keeps `bootstrap`'s timeout, which also bounds the flush when it is destroyed.
 template <class BootstrapTransport>
-Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, CommunicatorOptions options = {}) {
+Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, CommunicatorOptions options = {},
+                          Options ucx_options = {}) {
   if (!options.timeout) options.timeout = bootstrap.timeout();
   const auto p = static_cast<std::size_t>(bootstrap.size());
   const auto me = static_cast<std::size_t>(bootstrap.rank());
-  auto worker = std::make_shared<Worker>(bootstrap.rank(), bootstrap.size(), *options.timeout);
+  auto worker = std::make_shared<Worker>(bootstrap.rank(), bootstrap.size(), *options.timeout,
+                                         ucx_options.peer_error_handling);
   // Addresses travel as 64-bit words (colt's element types), each rank's padded to whole words.
   const std::vector<std::byte> mine = worker->address();
   std::vector<std::int64_t> lengths(p, 0);

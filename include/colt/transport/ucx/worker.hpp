@@ -40,12 +40,14 @@ namespace colt::ucx {
 class Worker {
  public:
   // `rank` of `size`: this rank's place in the bootstrap group.
-  Worker(int rank, int size, Clock::duration shutdown_budget)
+  // `peer_errors`: endpoints in UCX's peer error-handling mode (see ucx.hpp's Options).
+  Worker(int rank, int size, Clock::duration shutdown_budget, bool peer_errors = true)
       : context_(Context::shared(rank)),
         rank_(rank),
         size_(size),
         links_(new Link[static_cast<std::size_t>(size)]),
-        shutdown_budget_(shutdown_budget) {
+        shutdown_budget_(shutdown_budget),
+        peer_errors_(peer_errors) {
     if (size > max_ranks)
       throw Error("ucx bootstrap", rank, no_peer,
                   "at most " + std::to_string(max_ranks) + " ranks, got " + std::to_string(size));
@@ -85,7 +87,7 @@ class Worker {
       params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                           UCP_EP_PARAM_FIELD_ERR_HANDLER;
       params.address = reinterpret_cast<const ucp_address_t*>(addresses[static_cast<std::size_t>(peer)].data());
-      params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+      params.err_mode = peer_errors_ ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE;
       params.err_handler.cb = &Worker::on_peer_error;
       params.err_handler.arg = &link;
       check(ucp_ep_create(worker_, &params, &link.endpoint), rank_, peer, "ucp_ep_create");
@@ -218,7 +220,7 @@ class Worker {
     discard_unread(Clock::now() + std::chrono::milliseconds(200));
     ucp_request_param_t close{};
     close.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    close.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    close.flags = peer_errors_ ? UCP_EP_CLOSE_FLAG_FORCE : 0;  // force needs peer mode on both sides
     const auto give_up = Clock::now() + std::chrono::seconds(5);
     for (int peer = 0; peer < size_; ++peer) {
       Link& link = links_[static_cast<std::size_t>(peer)];
@@ -237,6 +239,7 @@ class Worker {
   int size_ = 1;
   std::unique_ptr<Link[]> links_;  // fixed addresses: each is its endpoint's error-handler argument
   Clock::duration shutdown_budget_;
+  bool peer_errors_ = true;
   std::uint32_t next_context_ = 1;  // 0 is the bootstrapped communicator
   bool failed_ = false;
   std::string abort_cause_;
