@@ -33,6 +33,9 @@ perftest() {
 colt_shm=$($launcher -n 2 "$bench" --no-peer-errors)
 colt_tcp=$($launcher -n 2 "$bench")
 column() { echo "$1" | awk -v s=$2 -v c=$3 '$1 == s { print $c }'; }
+ratio() { awk -v a=$1 -v b=$2 'BEGIN { printf "%.2f", a / b }'; }
+# row SIZE PERFTEST_SHM COLT_SHM PERFTEST_TCP COLT_TCP
+row() { printf "%10s | %12s %12s %6s | %12s %12s %6s\n" $1 $2 $3 $(ratio $3 $2) $4 $5 $(ratio $5 $4); }
 
 printf "%10s | %12s %12s %6s | %12s %12s %6s\n" bytes "perftest" "colt" ratio "perftest" "colt" ratio
 printf "%10s | %32s | %32s\n" "" "shm (MiB/s)" "tcp (MiB/s)"
@@ -42,9 +45,7 @@ for size in $sizes; do
   p_tcp=$(perftest tag_bw $size $n 6 UCX_TLS=tcp)
   c_shm=$(column "$colt_shm" $size 2)
   c_tcp=$(column "$colt_tcp" $size 2)
-  printf "%10s | %12s %12s %6s | %12s %12s %6s\n" $size $p_shm $c_shm \
-    $(awk -v a=$c_shm -v b=$p_shm 'BEGIN { printf "%.2f", a / b }') $p_tcp $c_tcp \
-    $(awk -v a=$c_tcp -v b=$p_tcp 'BEGIN { printf "%.2f", a / b }')
+  row $size $p_shm $c_shm $p_tcp $c_tcp
 done
 printf "%10s | %32s | %32s\n" "" "shm latency (us)" "tcp latency (us)"
 for size in 8; do
@@ -52,7 +53,5 @@ for size in 8; do
   p_tcp=$(perftest tag_lat $size 20000 3 UCX_TLS=tcp)
   c_shm=$(column "$colt_shm" $size 3)
   c_tcp=$(column "$colt_tcp" $size 3)
-  printf "%10s | %12s %12s %6s | %12s %12s %6s\n" $size $p_shm $c_shm \
-    $(awk -v a=$c_shm -v b=$p_shm 'BEGIN { printf "%.2f", a / b }') $p_tcp $c_tcp \
-    $(awk -v a=$c_tcp -v b=$p_tcp 'BEGIN { printf "%.2f", a / b }')
+  row $size $p_shm $c_shm $p_tcp $c_tcp
 done

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "colt/transport/mpi.hpp"
+#include "hash.hpp"
 #include "matrix.hpp"
 
 namespace colt::test {
@@ -39,12 +40,6 @@ inline std::vector<void (*)()>& release_hooks() {
 inline void release_world() {
   for (auto hook : release_hooks()) hook();
   world_slot().reset();
-}
-
-inline std::uint64_t fnv1a(std::span<const std::byte> bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
-  return h;
 }
 
 // True on every rank iff `data` is bitwise the same on every rank (compared by hash and size,

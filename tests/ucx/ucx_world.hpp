@@ -13,15 +13,10 @@
 #include "colt/collectives/barrier.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx.hpp"
+#include "hash.hpp"
 #include "matrix.hpp"
 
 namespace colt::test {
-
-inline std::uint64_t fnv1a(std::span<const std::byte> bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
-  return h;
-}
 
 struct UcxThreadWorld {
   inprocess::Communicator& bootstrap;
