@@ -26,9 +26,9 @@ TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
                        doctest::Contains("COLT_TIMEOUT_S='soon'"), Error);
   ::unsetenv("COLT_TIMEOUT_S");
   inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 300s); },
-                    CommunicatorOptions{std::chrono::seconds(300)});
+                    CommunicatorOptions{.timeout = std::chrono::seconds(300)});
   inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 7s); },
-                    CommunicatorOptions{std::chrono::seconds(7)});
+                    CommunicatorOptions{.timeout = std::chrono::seconds(7)});
 }
 
 TEST_CASE("communicator: a collective that a peer never joins ends at the timeout, naming both") {

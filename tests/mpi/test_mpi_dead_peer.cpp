@@ -14,7 +14,7 @@
 
 int main(int argc, char** argv) {
   colt::mpi::Environment environment(argc, argv);
-  auto comm = colt::mpi::world(colt::CommunicatorOptions{std::chrono::seconds(3)});
+  auto comm = colt::mpi::world(colt::CommunicatorOptions{.timeout = std::chrono::seconds(3)});
   std::vector<float> data(100000, 1.0f);
   colt::all_reduce(comm, data, colt::sum{});
   if (comm.rank() == 1) std::_Exit(0);  // no MPI_Finalize, no goodbye

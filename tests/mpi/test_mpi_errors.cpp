@@ -22,12 +22,12 @@ namespace {
 // The same cases over UCX, bootstrapped over MPI (tests/ucx/meson.build builds this file again).
 using TestCommunicator = ucx::Communicator;
 TestCommunicator fresh() {
-  auto bootstrap = mpi::world(CommunicatorOptions{std::chrono::seconds(3)});
+  auto bootstrap = mpi::world(CommunicatorOptions{.timeout = std::chrono::seconds(3)});
   return ucx::communicator(bootstrap);
 }
 #else
 using TestCommunicator = mpi::Communicator;
-TestCommunicator fresh() { return mpi::world(CommunicatorOptions{std::chrono::seconds(3)}); }
+TestCommunicator fresh() { return mpi::world(CommunicatorOptions{.timeout = std::chrono::seconds(3)}); }
 #endif
 
 // Runs fn on a fresh communicator; returns the colt::Error text it raised on this rank ("" if none).

@@ -143,7 +143,7 @@ TEST_CASE("ucx: mismatched counts and bad roots end in colt::Error on the ranks,
     const std::string what = launch_error(3, [&](ucx::Communicator& comm) {
       std::vector<float> data(comm.rank() == 1 ? 1000 : 1003, 1.5f);
       all_reduce(comm, data, sum{}, algorithm);
-    }, CommunicatorOptions{std::chrono::seconds(20)});
+    }, CommunicatorOptions{.timeout = std::chrono::seconds(20)});
     CHECK_MESSAGE(what.find("colt::all_reduce") != std::string::npos, what);
     CHECK(seconds_since(start) < 10);  // the abort notice ends the others' waits, not their deadline
   }
@@ -174,7 +174,7 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
       gave_up = true;
       throw;
     }
-  }, CommunicatorOptions{std::chrono::milliseconds(500)});
+  }, CommunicatorOptions{.timeout = std::chrono::milliseconds(500)});
   const double waited = seconds_since(start);
   CHECK_MESSAGE(what.find("timed out after 0.5 s") != std::string::npos, what);
   CHECK_MESSAGE(what.find("peer 2") != std::string::npos, what);
@@ -189,7 +189,7 @@ TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
     all_reduce(comm, data, sum{});
     if (comm.rank() == 3) throw Error("training step", 3, no_peer, "loss is NaN");
     all_reduce(comm, data, sum{});  // ranks 0-2 wait here for rank 3
-  }, CommunicatorOptions{std::chrono::seconds(60)});
+  }, CommunicatorOptions{.timeout = std::chrono::seconds(60)});
   CHECK_MESSAGE(what.find("loss is NaN") != std::string::npos, what);
   CHECK(seconds_since(start) < 10);
   // The others saw the abort notice, not their 60 s deadline.
@@ -204,7 +204,7 @@ TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
         seen[static_cast<std::size_t>(comm.rank())] = e.what();
         throw;
       }
-    }, CommunicatorOptions{std::chrono::seconds(60)});
+    }, CommunicatorOptions{.timeout = std::chrono::seconds(60)});
   } catch (const std::exception&) {
   }
   for (int r = 0; r < 3; ++r)
@@ -223,7 +223,7 @@ TEST_CASE("ucx: a rank whose worker is gone is reported by its peers within the 
     } catch (const Error& e) {
       seen[static_cast<std::size_t>(comm.rank())] = e.what();
     }
-  }, CommunicatorOptions{std::chrono::milliseconds(700)});
+  }, CommunicatorOptions{.timeout = std::chrono::milliseconds(700)});
   CHECK(seconds_since(start) < 0.7 + 1.0);
   for (int r : {0, 2}) {
     const std::string& what = seen[static_cast<std::size_t>(r)];
@@ -243,7 +243,7 @@ TEST_CASE("ucx: start-up and shut-down print nothing, after success and after fa
     launch_error(3, [](ucx::Communicator& comm) {
       std::vector<float> data(comm.rank() == 1 ? 10 : 12, 1.0f);
       all_reduce(comm, data, sum{});
-    }, CommunicatorOptions{std::chrono::seconds(5)});
+    }, CommunicatorOptions{.timeout = std::chrono::seconds(5)});
   });
   CHECK_MESSAGE(text.empty(), text);
 }

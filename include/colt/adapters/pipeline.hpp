@@ -188,7 +188,7 @@ class Pipeline {
   }
 
  private:
-  using Request = detail::request_t<X>;
+  using Request = detail::request_t<typename colt::Communicator<X>::link_type>;
   using clock = std::chrono::steady_clock;
 
   static Tag activation_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m)); }
@@ -236,7 +236,7 @@ class Pipeline {
     }
     std::optional<Request> grad_send;
     build_order(M);
-    auto& transport = comm_->transport();
+    auto& transport = comm_->link();
 
     int next_input = 0;
     auto post_input = [&](int m) {

@@ -14,8 +14,6 @@
 
 namespace colt::algorithms::direct {
 
-inline constexpr std::uint32_t reduce_step = 0, gather_step = 1;
-
 // Waits for every send posted in the request store, then drops them.
 template <class Call>
 void finish_sends(Call& call) {
@@ -28,7 +26,7 @@ void finish_sends(Call& call) {
 // the peer's own buffer, or its copy in the workspace), and store.inputs[rank] at `own`. With
 // views, the peers' buffers stay readable until store.views is cleared.
 template <class T, class Call>
-void collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t step) {
+void collect_inputs(Call& call, const T* own, std::size_t count) {
   const int p = call.size(), r = call.rank();
   auto& store = call.comm().request_store();
   store.inputs.assign(static_cast<std::size_t>(p), nullptr);
@@ -37,7 +35,7 @@ void collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t s
   if constexpr (Call::has_views) {
     store.views.clear();
     for (int peer = 0; peer < p; ++peer)
-      if (peer != r) store.views.push_back(call.comm().transport().irecv_view(peer, call.tag(step)));
+      if (peer != r) store.views.push_back(call.irecv_view(peer));
     for (int k = 0, peer = 0; peer < p; ++peer) {
       if (peer == r) continue;
       std::span<const std::byte> view = store.views[static_cast<std::size_t>(k++)].wait(call.deadline());
@@ -50,7 +48,7 @@ void collect_inputs(Call& call, const T* own, std::size_t count, std::uint32_t s
     for (int k = 0, peer = 0; peer < p; ++peer) {
       if (peer == r) continue;
       std::span<T> slot = staging.subspan(static_cast<std::size_t>(k++) * count, count);
-      store.receives.push_back(call.irecv(peer, slot, step));
+      store.receives.push_back(call.irecv(peer, slot));
       store.inputs[static_cast<std::size_t>(peer)] = slot.data();
     }
     for (int k = 0, peer = 0; peer < p; ++peer)
@@ -83,10 +81,10 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
   for (int k = 1; k < p; ++k) {  // staggered, so peers do not all read rank 0 first
     const int peer = (r + k) % p;
     const schedule::Range range = segments[peer];
-    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count), reduce_step));
+    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count)));
   }
   const schedule::Range mine = segments[r];
-  collect_inputs<T>(call, in.data() + mine.offset, mine.count, reduce_step);
+  collect_inputs<T>(call, in.data() + mine.offset, mine.count);
   reduce_inputs(call, out.data(), mine.count, op);
   release_inputs(call);
   finish_sends(call);
@@ -104,8 +102,8 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
   for (int k = 1; k < p; ++k) {
     const int to = (r + k) % p, from = (r - k + p) % p;
     const schedule::Range range = segments[from];
-    store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count), gather_step));
-    store.sends.push_back(call.isend(to, own, gather_step));
+    store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count)));
+    store.sends.push_back(call.isend(to, own));
   }
   for (int k = 1; k < p; ++k) {
     const int from = (r - k + p) % p;
@@ -147,7 +145,7 @@ void reduce(Call& call, std::span<const T> in, std::span<T> out, int root, Op op
     send.wait(call.deadline());
     return;
   }
-  collect_inputs<T>(call, in.data(), in.size(), 0);
+  collect_inputs<T>(call, in.data(), in.size());
   reduce_inputs(call, out.data(), in.size(), op);
   release_inputs(call);
 }

@@ -7,6 +7,7 @@
 // kept in a bounded window; a rank blocks on a send only to reuse a window slot, and every
 // schedule posts at most a few sends ahead of its receives, fewer than the window holds.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -71,12 +72,15 @@ class SendWindow {
 template <class Comm>
 class Call {
  public:
-  using transport_type = typename Comm::transport_type;
-  using request_type = request_t<transport_type>;
-  static constexpr bool has_views = ViewTransport<transport_type>;
+  using link_type = typename Comm::link_type;
+  using request_type = request_t<link_type>;
+  static constexpr bool has_views = ViewTransport<link_type>;
 
   Call(Comm& comm, CollectiveKind kind)
-      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.timeout()) {}
+      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.timeout()),
+        numbers_(comm.message_numbers()) {
+    std::fill(numbers_.begin(), numbers_.end(), 0u);
+  }
 
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
@@ -85,23 +89,33 @@ class Call {
   Tag tag(std::uint32_t step = 0) const { return tag_.with_step(step); }
   SendWindow<request_type>& window() { return window_; }
 
+  // Every message of a call carries its number among this call's messages between the same two
+  // ranks in the same direction (in the tag's step field, modulo 1024), so a receive matches
+  // exactly the message meant for it: a lost message is waited for (and ends in the timeout)
+  // instead of the next one being taken in its place, and a duplicate is never taken at all.
+  // Both sides count in posting order, which every schedule keeps the same on both ends.
   template <class T>
-  request_type isend(int peer, std::span<const T> data, std::uint32_t step = 0) {
-    return comm_.transport().isend(peer, std::as_bytes(data), tag(step));
+  request_type isend(int peer, std::span<const T> data) {
+    return comm_.link().isend(peer, std::as_bytes(data), next_tag(peer, 0));
   }
   template <class T>
-  request_type irecv(int peer, std::span<T> data, std::uint32_t step = 0) {
-    return comm_.transport().irecv(peer, std::as_writable_bytes(data), tag(step));
+  request_type irecv(int peer, std::span<T> data) {
+    return comm_.link().irecv(peer, std::as_writable_bytes(data), next_tag(peer, 1));
+  }
+  auto irecv_view(int peer)
+    requires has_views
+  {
+    return comm_.link().irecv_view(peer, next_tag(peer, 1));
   }
 
   // Non-blocking send kept in the window until it completes.
   template <class T>
-  void send(int peer, std::span<const T> data, std::uint32_t step = 0) {
-    window_.push(isend(peer, data, step));
+  void send(int peer, std::span<const T> data) {
+    window_.push(isend(peer, data));
   }
   template <class T>
-  void send(int peer, std::span<T> data, std::uint32_t step = 0) {
-    send(peer, std::span<const T>(data), step);
+  void send(int peer, std::span<T> data) {
+    send(peer, std::span<const T>(data));
   }
 
   // Completes a receive that must deliver exactly `expected` bytes.
@@ -111,18 +125,17 @@ class Call {
   }
 
   template <class T>
-  void recv(int peer, std::span<T> dst, std::uint32_t step = 0) {
-    auto request = irecv(peer, dst, step);
+  void recv(int peer, std::span<T> dst) {
+    auto request = irecv(peer, dst);
     finish_recv(request, peer, dst.size_bytes());
   }
 
   // dst = local op (what the peer sends), finished for `ranks` > 0. Reads the peer's memory
   // directly where the transport allows it, else receives into the workspace first.
   template <class T, class Op>
-  void recv_reduce(int peer, std::span<T> dst, std::span<const T> local, Op op, int ranks,
-                   std::uint32_t step = 0) {
+  void recv_reduce(int peer, std::span<T> dst, std::span<const T> local, Op op, int ranks) {
     if constexpr (has_views) {
-      auto view = comm_.transport().irecv_view(peer, tag(step));
+      auto view = irecv_view(peer);
       std::span<const std::byte> bytes = view.wait(deadline());
       if (bytes.size() != dst.size_bytes()) size_mismatch(peer, dst.size_bytes(), bytes.size());
       reduce_pair(op, dst.data(), local.data(), reinterpret_cast<const T*>(bytes.data()),
@@ -130,7 +143,7 @@ class Call {
       view.release();
     } else {
       std::span<T> staging = this->staging<T>(dst.size());
-      recv(peer, staging, step);
+      recv(peer, staging);
       reduce_pair(op, dst.data(), local.data(), staging.data(), dst.size(), ranks);
     }
   }
@@ -164,10 +177,17 @@ class Call {
   }
 
  private:
+  // The tag of the next message to (direction 0) or from (1) `peer`.
+  Tag next_tag(int peer, int direction) {
+    std::uint32_t& n = numbers_[2 * static_cast<std::size_t>(peer) + static_cast<std::size_t>(direction)];
+    return tag_.with_step(n++);
+  }
+
   Comm& comm_;
   CollectiveKind kind_;
   Tag tag_;
   SendWindow<request_type> window_;
+  std::span<std::uint32_t> numbers_;
   std::size_t staging_offset_ = 0;
 };
 

@@ -15,7 +15,6 @@
 
 namespace colt::algorithms::ring {
 
-inline constexpr std::uint32_t reduce_scatter_step = 0, all_gather_step = 1;
 
 template <class T>
 std::span<T> sub(std::span<T> s, schedule::Range r) {
@@ -34,16 +33,16 @@ void reduce_scatter_chunk(Call& call, std::span<const T> in, const schedule::Seg
   auto& window = call.window();
   // Step 0: the first segment leaves straight from the input.
   const schedule::Range first = schedule::chunk_of(segments[rs::reduce_scatter_send(r, 0, p)], chunks, c);
-  call.send(right, sub(in, first), reduce_scatter_step);
+  call.send(right, sub(in, first));
   for (int s = 0; s < p - 1; ++s) {
     const schedule::Range range = schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
     if (s == p - 2) {  // segment r: fully reduced here
-      call.recv_reduce(left, own(range), sub(in, range), op, p, reduce_scatter_step);
+      call.recv_reduce(left, own(range), sub(in, range), op, p);
     } else {  // partial sum: reduce, then forward it at once
       const std::size_t slot = window.reserve();
       std::span<T> dst = acc(range, slot);
-      call.recv_reduce(left, dst, sub(in, range), op, unfinished, reduce_scatter_step);
-      window.commit(slot, call.isend(right, std::span<const T>(dst), reduce_scatter_step));
+      call.recv_reduce(left, dst, sub(in, range), op, unfinished);
+      window.commit(slot, call.isend(right, std::span<const T>(dst)));
     }
   }
 }
@@ -55,11 +54,11 @@ void all_gather_chunk(Call& call, std::span<T> out, const schedule::Segments& se
   namespace rs = schedule::ring;
   const int p = call.size(), r = call.rank();
   const int left = rs::left(r, p), right = rs::right(r, p);
-  call.send(right, sub(out, schedule::chunk_of(segments[r], chunks, c)), all_gather_step);
+  call.send(right, sub(out, schedule::chunk_of(segments[r], chunks, c)));
   for (int s = 0; s < p - 1; ++s) {
     const schedule::Range range = schedule::chunk_of(segments[rs::all_gather_recv(r, s, p)], chunks, c);
-    call.recv(left, sub(out, range), all_gather_step);
-    if (s < p - 2) call.send(right, sub(out, range), all_gather_step);
+    call.recv(left, sub(out, range));
+    if (s < p - 2) call.send(right, sub(out, range));
   }
 }
 

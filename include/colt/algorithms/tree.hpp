@@ -54,8 +54,8 @@ void broadcast(Call& call, std::span<T> data, int root, std::size_t chunk_bytes)
   for (std::size_t c = 0; c < chunks; ++c) {
     const schedule::Range range = schedule::chunk_of({0, data.size()}, chunks, c);
     std::span<T> piece = data.subspan(range.offset, range.count);
-    if (parent >= 0) call.recv(parent, piece, 1);
-    tr::for_each_child(r, root, p, [&](int child, int) { call.send(child, piece, 1); });
+    if (parent >= 0) call.recv(parent, piece);
+    tr::for_each_child(r, root, p, [&](int child, int) { call.send(child, piece); });
   }
   call.window().wait_all();
 }

@@ -41,12 +41,13 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
 void all_gather(Communicator<X>& comm, In&& in, Out&& out, Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
   check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
   const auto segments = schedule::Segments::even(o.size(), comm.size());
   const auto mine = segments[comm.rank()];
   if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
   check.algorithm(algorithm);
+  check.agreed();
   detail::all_gather(comm, i, o, segments, algorithm);
 }
 
@@ -54,9 +55,10 @@ void all_gather(Communicator<X>& comm, In&& in, Out&& out, Algorithm algorithm =
 template <Transport X, OutputBuffer Data>
 void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Data>>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
+  check.agreed();
   const auto segments = schedule::Segments::even(d.size(), comm.size());
   const auto mine = segments[comm.rank()];
   detail::all_gather(comm, std::span<const element_t<Data>>(d.subspan(mine.offset, mine.count)), d,
@@ -70,7 +72,7 @@ void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std
                   Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::all_gather, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::all_gather, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
   check.at_least("output", o.size(), "the sum of counts", total);
@@ -78,6 +80,7 @@ void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std
   const auto mine = segments[comm.rank()];
   if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
   check.algorithm(algorithm);
+  check.agreed();
   detail::all_gather(comm, i, o.first(total), segments, algorithm);
 }
 

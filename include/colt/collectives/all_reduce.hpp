@@ -1,6 +1,7 @@
 #pragma once
 // all_reduce: every rank ends with the reduction (op) of every rank's buffer, bitwise identical
-// on all ranks. Algorithms: ring (bandwidth), tree (latency), direct (zero-copy, in-process).
+// on all ranks. Algorithms: ring (bandwidth), tree (latency), direct (zero-copy, in-process);
+// colt::ordered (or the communicator's ordered option) folds in rank order, reproducibly.
 
 #include <span>
 
@@ -19,14 +20,18 @@ namespace colt {
 namespace detail {
 template <class Comm, class T, class Op>
 void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm) {
-  const ArgsCheck check(CollectiveKind::all_reduce, comm.rank(), comm.size());
+  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
   check.equal("output", out.size(), "the input's size", in.size());
   check.no_partial_overlap(in, std::span<const T>(out));
   check.algorithm(algorithm);
+  check.agreed();
   run_call(comm, CollectiveKind::all_reduce, [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
     if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    // Ordered: each rank folds its segment over the ranks in rank order, then all gather.
+    if (algorithm == Algorithm::ordered || comm.ordered())
+      return algorithms::direct::all_reduce(call, in, out, op);
     const Plan plan = colt::plan(CollectiveKind::all_reduce, in.size_bytes(), p,
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
     switch (plan.algorithm) {

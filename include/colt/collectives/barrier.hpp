@@ -6,18 +6,19 @@
 #include <span>
 
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/core/call_descriptor.hpp"
 #include "colt/core/communicator.hpp"
 
 namespace colt {
 
 template <Transport X>
 void barrier(Communicator<X>& comm) {
+  detail::ArgsCheck(comm, describe_call<void>(CollectiveKind::barrier, 0)).agreed();
   detail::run_call(comm, CollectiveKind::barrier, [&](auto& call) {
     const int p = call.size(), r = call.rank();
-    std::uint32_t round = 0;
-    for (int distance = 1; distance < p; distance <<= 1, ++round) {
-      auto signal = call.isend((r + distance) % p, std::span<const std::byte>{}, round);
-      call.recv((r - distance + p) % p, std::span<std::byte>{}, round);
+    for (int distance = 1; distance < p; distance <<= 1) {
+      auto signal = call.isend((r + distance) % p, std::span<const std::byte>{});
+      call.recv((r - distance + p) % p, std::span<std::byte>{});
       signal.wait(call.deadline());
     }
   });

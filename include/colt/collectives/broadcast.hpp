@@ -16,9 +16,10 @@ namespace colt {
 template <Transport X, OutputBuffer Data>
 void broadcast(Communicator<X>& comm, Data&& data, int root, Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  const detail::ArgsCheck check(CollectiveKind::broadcast, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Data>>(CollectiveKind::broadcast, d.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
+  check.agreed();
   detail::run_call(comm, CollectiveKind::broadcast, [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
     const Plan plan = colt::plan(CollectiveKind::broadcast, d.size_bytes(), call.size(),

@@ -32,11 +32,12 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
 void gather(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::gather, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::gather, i.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t p = static_cast<std::size_t>(comm.size());
   if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", i.size() * p);
+  check.agreed();
   detail::gather(comm, i, o, schedule::Segments::even(i.size() * p, comm.size()), root);
 }
 
@@ -47,12 +48,13 @@ void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::si
               int root, Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::gather, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::gather, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
   if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
+  check.agreed();
   detail::gather(comm, i, o, schedule::Segments::from_counts(counts), root);
 }
 

@@ -19,17 +19,20 @@ namespace colt {
 namespace detail {
 template <class Comm, class T, class Op>
 void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm) {
-  const ArgsCheck check(CollectiveKind::reduce, comm.rank(), comm.size());
+  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce, in.size(), root, algorithm));
   check.root(root);
   if (comm.rank() == root) {
     check.equal("output", out.size(), "the input's size", in.size());
     check.no_partial_overlap(in, std::span<const T>(out));
   }
   check.algorithm(algorithm);
+  check.agreed();
   run_call(comm, CollectiveKind::reduce, [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
     if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    if (algorithm == Algorithm::ordered || comm.ordered())  // the root folds in rank order
+      return algorithms::direct::reduce(call, in, out, root, op);
     const Plan plan = colt::plan(CollectiveKind::reduce, in.size_bytes(), p,
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
     if (plan.algorithm == Algorithm::tree)

@@ -28,6 +28,8 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
     const std::size_t mine = segments[call.rank()].count;
     if (segments.largest() == 0) return;
     if (p == 1) return finish_copy(op, out.data(), in.data(), mine, 1);
+    if (algorithm == Algorithm::ordered || comm.ordered())  // folds in rank order
+      return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
     const Plan plan = colt::plan(CollectiveKind::reduce_scatter, in.size_bytes(), p,
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
     if (plan.algorithm == Algorithm::ring)
@@ -45,10 +47,11 @@ void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Out>, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
   check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
   check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
   check.algorithm(algorithm);
+  check.agreed();
   detail::reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm);
 }
 
@@ -59,9 +62,10 @@ template <Transport X, OutputBuffer Data, class Op>
 std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                                           Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter, d.size(), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
+  check.agreed();
   const auto segments = schedule::Segments::even(d.size(), comm.size());
   const schedule::Range mine = segments[comm.rank()];
   auto result = d.subspan(mine.offset, mine.count);
@@ -78,12 +82,13 @@ void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
                       Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::reduce_scatter, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "the sum of counts", total);
   check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
   check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
   check.algorithm(algorithm);
+  check.agreed();
   detail::reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm);
 }
 

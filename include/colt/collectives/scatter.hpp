@@ -32,11 +32,12 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
 void scatter(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::scatter, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::scatter, o.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t p = static_cast<std::size_t>(comm.size());
   if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", o.size() * p);
+  check.agreed();
   detail::scatter(comm, i, o, schedule::Segments::even(o.size() * p, comm.size()), root);
 }
 
@@ -47,12 +48,13 @@ void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::s
                int root, Algorithm algorithm = Algorithm::automatic) {
   auto i = detail::input_span(in);
   auto o = detail::output_span(out);
-  const detail::ArgsCheck check(CollectiveKind::scatter, comm.rank(), comm.size());
+  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::scatter, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t total = check.counts(counts);
   if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
   check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.agreed();
   detail::scatter(comm, i, o, schedule::Segments::from_counts(counts), root);
 }
 

@@ -27,10 +27,13 @@ inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const 
 template <Transport X, InputBuffer Data>
 void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "send");
+  comm.throw_if_broken("send");
   try {
-    comm.transport().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
+    comm.link().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw e.collective().empty() ? e.in_collective("send") : e;
+    Error named = e.collective().empty() ? e.in_collective("send") : e;
+    comm.mark_broken(named);
+    throw named;
   }
 }
 
@@ -40,10 +43,13 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "recv");
   auto d = std::as_writable_bytes(detail::output_span(data));
   std::size_t got = 0;
+  comm.throw_if_broken("recv");
   try {
-    got = comm.transport().irecv(peer, d, t).wait(comm.deadline());
+    got = comm.link().irecv(peer, d, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw e.collective().empty() ? e.in_collective("recv") : e;
+    Error named = e.collective().empty() ? e.in_collective("recv") : e;
+    comm.mark_broken(named);
+    throw named;
   }
   if (got != d.size())
     throw Error("recv", comm.rank(), peer,

@@ -17,7 +17,7 @@ namespace colt {
 
 enum class CollectiveKind : std::uint8_t {
   point_to_point, all_reduce, reduce_scatter, all_gather, broadcast, reduce, scatter, gather,
-  barrier, split, internal
+  barrier, split, internal, argument_check
 };
 
 constexpr std::string_view name_of(CollectiveKind kind) noexcept {
@@ -33,6 +33,7 @@ constexpr std::string_view name_of(CollectiveKind kind) noexcept {
     case CollectiveKind::barrier: return "barrier";
     case CollectiveKind::split: return "split";
     case CollectiveKind::internal: return "internal";
+    case CollectiveKind::argument_check: return "argument_check";
   }
   return "unknown";
 }

@@ -1,26 +1,96 @@
 #pragma once
 // Argument checks made before any traffic (NCCL's ArgsCheck, CUTLASS's can_implement): what one
 // rank can see about its own call. What only shows across ranks (counts that differ) surfaces
-// as a size mismatch on the first message, or as the timeout.
+// as a size mismatch on the first message, or as the timeout; under the argument-checking
+// option (COLT_CHECK) the ranks compare their calls' descriptors first and fail together.
 
 #include <cstddef>
 #include <numeric>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/core/call_descriptor.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
+#include "colt/transport/detail/exchange.hpp"
 
 namespace colt::detail {
+
+// Every rank sends `mine` to every other and compares. Returns when all calls agree and no rank
+// failed its own checks (`local_error` is this rank's failure, if any); otherwise every rank
+// throws the same list of calls. Nothing has moved yet, so the ranks stay in step and the
+// communicator stays usable. Check messages use one tag whatever the call number, so a rank
+// that skipped or added a call is reported as a mismatch too, not as a timeout.
+template <class Comm>
+void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_error) {
+  const std::string name(name_of(mine.kind));
+  comm.throw_if_broken(name);
+  const int p = comm.size(), r = comm.rank();
+  constexpr std::size_t n = CallDescriptor::encoded_size;
+  mine.sequence = comm.calls();
+  if (comm.checksum()) mine.flags |= CallDescriptor::flag_checksum;
+  if (comm.ordered()) mine.flags |= CallDescriptor::flag_ordered;
+  if (local_error) mine.flags |= CallDescriptor::flag_local_error;
+  std::vector<std::byte> all(n * static_cast<std::size_t>(p));
+  const auto encoded = encode(mine);
+  std::copy(encoded.begin(), encoded.end(), all.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(r)));
+  std::vector<CallDescriptor> calls(static_cast<std::size_t>(p));
+  try {
+    exchange_with_all(comm.link(), std::span(all), n, Tag::make(CollectiveKind::argument_check, 0),
+                      comm.deadline());
+    for (int q = 0; q < p; ++q)
+      calls[static_cast<std::size_t>(q)] =
+          q == r ? mine : decode(std::span(all).subspan(n * static_cast<std::size_t>(q), n), r, q);
+  } catch (const Error& e) {
+    Error named(name, e.rank(), e.peer(), "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
+    comm.mark_broken(named);
+    throw named;
+  }
+  bool agree = true;
+  for (const CallDescriptor& c : calls)
+    agree = agree && c.agrees_with(mine) && !(c.flags & CallDescriptor::flag_local_error);
+  if (agree) {
+    comm.set_agreed_call(mine.sequence);
+    return;
+  }
+  std::string text = local_error ? *local_error + "; " : std::string();
+  text += "the ranks' calls differ (COLT_CHECK):";
+  for (int q = 0; q < p; ++q)
+    text += " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
+  text.pop_back();
+  throw Error(name, r, no_peer, text);
+}
 
 class ArgsCheck {
  public:
   ArgsCheck(CollectiveKind kind, int rank, int size) : kind_(kind), rank_(rank), size_(size) {}
 
+  // Checks of a call on `comm`; under argument checking, `agreed()` (or the first failed check)
+  // compares `call` with the other ranks' calls.
+  template <class Comm>
+  ArgsCheck(Comm& comm, const CallDescriptor& call)
+      : ArgsCheck(call.kind, comm.rank(), comm.size()) {
+    if (comm.checking()) {
+      comm_ = &comm;
+      agree_ = [](void* c, const CallDescriptor& d, const std::string* local_error) {
+        agree_on_call(*static_cast<Comm*>(c), d, local_error);
+      };
+      call_ = call;
+    }
+  }
+
+  // Every local check passed: under argument checking, the ranks compare their calls now.
+  void agreed() const {
+    if (auto agree = std::exchange(agree_, nullptr)) agree(comm_, call_, nullptr);
+  }
+
   [[noreturn]] void fail(const std::string& cause) const {
+    // Under argument checking the other ranks learn of it too, and fail with this rank.
+    if (auto agree = std::exchange(agree_, nullptr)) agree(comm_, call_, &cause);
     throw Error(std::string(name_of(kind_)), rank_, no_peer, cause);
   }
 
@@ -76,6 +146,9 @@ class ArgsCheck {
   CollectiveKind kind_;
   int rank_;
   int size_;
+  void* comm_ = nullptr;
+  mutable void (*agree_)(void*, const CallDescriptor&, const std::string*) = nullptr;
+  CallDescriptor call_;
 };
 
 // Tells a transport that wants to know (see FailureAwareTransport) that a call on it failed.
@@ -86,9 +159,14 @@ void note_failure(T& transport) noexcept {
 
 // Runs one collective call, naming it in any colt::Error a transport raises underneath. Every
 // request the call started is finished before this returns or throws, so no peer can still be
-// reading or writing the caller's buffers afterwards.
+// reading or writing the caller's buffers afterwards. A broken communicator fails at once; a
+// failure here breaks it (Communicator::mark_broken says why).
 template <class Comm, class Fn>
 void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
+  comm.throw_if_broken(name_of(kind));
+  if (comm.checking() && !comm.next_call_agreed())
+    throw Error(std::string(name_of(kind)), comm.rank(), no_peer,
+                "internal: the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
     Comm& comm;
     ~ClearRequests() { comm.request_store().clear(); }
@@ -98,10 +176,21 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
     fn(call);
   } catch (const Error& e) {
     note_failure(comm.transport());
-    if (!e.collective().empty()) throw;
-    throw e.in_collective(name_of(kind));
+    Error named = e.collective().empty() ? e.in_collective(name_of(kind)) : e;
+    comm.mark_broken(named);
+    // The peers are now out of step with this rank and would wait for it until their own
+    // timeouts; where the transport can, tell them now, with the cause (before this call's
+    // pending requests are cancelled, which may need the peers to let go of our buffers).
+    if constexpr (AbortableTransport<typename Comm::transport_type>)
+      comm.transport().abort("rank " + std::to_string(comm.rank()) + " failed: " + named.what());
+    throw named;
+  } catch (const std::exception& e) {
+    note_failure(comm.transport());
+    comm.mark_broken(Error(std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
+    throw;
   } catch (...) {
     note_failure(comm.transport());
+    comm.mark_broken(Error(std::string(name_of(kind)), comm.rank(), no_peer, "unknown exception"));
     throw;
   }
 }
