@@ -32,7 +32,8 @@ struct bfloat16 {
   explicit constexpr operator double() const noexcept { return double(float(*this)); }
 };
 
-static_assert(sizeof(bfloat16) == 2 && alignof(bfloat16) == 2);
+static_assert(sizeof(bfloat16) == 2);
+static_assert(alignof(bfloat16) == 2);
 static_assert(std::is_standard_layout_v<bfloat16> && std::is_trivially_copyable_v<bfloat16>);
 
 }  // namespace colt

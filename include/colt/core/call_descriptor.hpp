@@ -81,7 +81,7 @@ inline std::string op_name(std::uint32_t code) {
   for (std::string_view n : {sum::name, prod::name, min::name, max::name, avg::name, std::string_view("custom")})
     if (op_code(n) == code) return std::string(n);
   char text[24];
-  std::snprintf(text, sizeof text, "op#%08x", code);
+  (void)std::snprintf(text, sizeof text, "op#%08x", code);
   return text;
 }
 
@@ -200,7 +200,7 @@ inline std::string to_string(const CallDescriptor& d) {
   std::string s = std::string(name_of(d.kind)) + "(count " + std::to_string(d.count);
   if (d.counts_digest) {
     char digest[32];
-    std::snprintf(digest, sizeof digest, ", counts #%016llx", static_cast<unsigned long long>(d.counts_digest));
+    (void)std::snprintf(digest, sizeof digest, ", counts #%016llx", static_cast<unsigned long long>(d.counts_digest));
     s += digest;
   }
   if (d.typed) s += ", " + std::string(name_of(d.type));

@@ -33,7 +33,8 @@ struct half {
   explicit constexpr operator double() const noexcept { return double(float(*this)); }
 };
 
-static_assert(sizeof(half) == 2 && alignof(half) == 2);
+static_assert(sizeof(half) == 2);
+static_assert(alignof(half) == 2);
 static_assert(std::is_standard_layout_v<half> && std::is_trivially_copyable_v<half>);
 
 }  // namespace colt

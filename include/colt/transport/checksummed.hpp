@@ -37,7 +37,7 @@ namespace detail {
 inline std::string checksum_mismatch(int peer, Tag tag, std::size_t bytes, std::uint32_t computed,
                                      std::uint32_t sent) {
   char crcs[64];
-  std::snprintf(crcs, sizeof crcs, "CRC32C 0x%08x, the sender's 0x%08x", computed, sent);
+  (void)std::snprintf(crcs, sizeof crcs, "CRC32C 0x%08x, the sender's 0x%08x", computed, sent);
   return "message of " + std::to_string(bytes) + " bytes is corrupt: " + crcs + ", while " +
          describe_message(false, peer, tag) + " (COLT_CHECKSUM)";
 }

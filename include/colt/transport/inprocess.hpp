@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"
+#include "colt/transport/detail/split_part.hpp"
 #include "colt/transport/wait.hpp"
 
 namespace colt::inprocess {
@@ -42,7 +44,10 @@ inline std::string describe(const Posting& p) {
 
 // Blocks until `p` is done. Spins first (a peer on another core answers within microseconds),
 // then sleeps in slices so that an abort, a finished peer or the deadline ends the wait.
-inline void block_until_done(Group& group, Posting& p, const Deadline* deadline) {
+// `deadline` is a `const Deadline*`, or `nullptr` for a cleanup wait, which never throws.
+template <class DeadlinePtr>
+void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
+  constexpr bool cleanup = std::is_null_pointer_v<DeadlinePtr>;
   constexpr auto slice = std::chrono::milliseconds(10);
   for (int i = 0, spins = group.spin_iterations(); i < spins; ++i) {
     if (p.state.load(std::memory_order_acquire) & done) return;
@@ -58,28 +63,30 @@ inline void block_until_done(Group& group, Posting& p, const Deadline* deadline)
     }
     auto now = Clock::now();
     auto nap = std::chrono::nanoseconds(slice);
-    if (deadline) nap = std::min(nap, std::chrono::nanoseconds(deadline->at - now));
+    if constexpr (!cleanup) nap = std::min(nap, std::chrono::nanoseconds(deadline->at - now));
     if (nap.count() > 0) colt::detail::futex_wait(p.state, state, nap);
     state = p.state.load(std::memory_order_acquire);
     if (state & done) return;
-    if (!deadline) continue;  // cleanup waits: the transfer is in progress and will finish
-    const bool peer_finished = group.mailbox(p.peer).finished.load(std::memory_order_acquire);
-    const bool aborted = group.aborted();
-    if (peer_finished || aborted || deadline->passed()) {
-      // The peer may have matched and completed this posting after `state` was read and before
-      // it finished: look again now that its `finished` store is visible (it follows the match).
-      state = p.state.load(std::memory_order_acquire);
-      if (state & done) return;
+    if constexpr (!cleanup) {  // a cleanup wait's transfer is under way and will finish
+      const bool peer_finished = group.mailbox(p.peer).finished.load(std::memory_order_acquire);
+      const bool aborted = group.aborted();
+      if (peer_finished || aborted || deadline->passed()) {
+        // The peer may have matched and completed this posting after `state` was read and before
+        // it finished: look again now that its `finished` store is visible (it follows the match).
+        state = p.state.load(std::memory_order_acquire);
+        if (state & done) return;
+      }
+      if (aborted)
+        throw Error("", p.owner, p.peer,
+                    "aborted while " + describe(p) + ": " + group.abort_cause());
+      if (!(state & matched) && peer_finished)
+        throw Error("", p.owner, p.peer,
+                    "peer returned without matching this message while " + describe(p) +
+                        " (mismatched calls on the ranks?)");
+      if (deadline->passed())
+        throw Error("", p.owner, p.peer,
+                    "timed out after " + deadline->budget_text() + " " + describe(p));
     }
-    if (aborted)
-      throw Error("", p.owner, p.peer, "aborted while " + describe(p) + ": " + group.abort_cause());
-    if (!(state & matched) && peer_finished)
-      throw Error("", p.owner, p.peer,
-                  "peer returned without matching this message while " + describe(p) +
-                      " (mismatched calls on the ranks?)");
-    if (deadline->passed())
-      throw Error("", p.owner, p.peer,
-                  "timed out after " + deadline->budget_text() + " " + describe(p));
   }
 }
 
@@ -93,7 +100,7 @@ class PostingHandle {
       : group_(other.group_), posting_(std::exchange(other.posting_, nullptr)) {}
   PostingHandle& operator=(PostingHandle&& other) noexcept {
     if (this != &other) {
-      reset();
+      reset();  // cppcheck-suppress throwInNoexceptFunction ; its cleanup wait cannot throw
       group_ = other.group_;
       posting_ = std::exchange(other.posting_, nullptr);
     }
@@ -112,8 +119,14 @@ class PostingHandle {
       // rank is unwinding from an error, that peer may itself be waiting for a message this rank
       // will never send: abort the group now so the peer's wait ends and it lets go, instead of
       // both waiting for the peer's deadline.
-      if (std::uncaught_exceptions() > 0)
-        group_->abort("rank " + std::to_string(p->owner) + " failed while " + describe(*p), p->owner);
+      if (std::uncaught_exceptions() > 0) {
+        try {
+          group_->abort("rank " + std::to_string(p->owner) + " failed while " + describe(*p),
+                        p->owner);
+        } catch (...) {  // out of memory for the message: the peer ends at its deadline instead
+        }
+      }
+      // cppcheck-suppress throwInNoexceptFunction ; a cleanup wait (no deadline) cannot throw
       block_until_done(*group_, *p, nullptr);
     }
     if (p->kind == Kind::receive_view && p->view_of) p->view_of->complete();
@@ -192,21 +205,16 @@ class InProcess {
   // exchanged as messages in this group; the new group is created by the first member to arrive.
   InProcess split(int color, int key, Tag tag, const Deadline& deadline) {
     if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
-    const int n = size();
-    std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(n));
-    entries[2 * rank_] = color;
-    entries[2 * rank_ + 1] = key;
+    const auto me = static_cast<std::size_t>(rank_);
+    std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(size()));
+    entries[2 * me] = color;
+    entries[2 * me + 1] = key;
     colt::detail::exchange_with_all(*this, std::span(entries), 2, tag, deadline);
 
-    std::vector<std::pair<std::int64_t, int>> members;  // (key, old rank) of my color
-    for (int r = 0; r < n; ++r)
-      if (entries[2 * r] == color) members.emplace_back(entries[2 * r + 1], r);
-    std::sort(members.begin(), members.end());
-    int new_rank = 0;
-    while (members[static_cast<std::size_t>(new_rank)].second != rank_) ++new_rank;
+    const colt::detail::SplitPart part = colt::detail::split_part(entries, 2, rank_);
     std::uint64_t key_of_group = (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
-    return InProcess(group_->join_subgroup(key_of_group, static_cast<int>(members.size())),
-                     new_rank);
+    return InProcess(group_->join_subgroup(key_of_group, static_cast<int>(part.members.size())),
+                     part.rank);
   }
 
   detail::Group& group() { return *group_; }

@@ -34,6 +34,7 @@
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
 #include "colt/transport/detail/exchange.hpp"
+#include "colt/transport/detail/split_part.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/request.hpp"
@@ -42,6 +43,57 @@
 #include "colt/transport/wait.hpp"
 
 namespace colt::ucx {
+
+namespace detail {
+
+// Longer than any UCX worker address (those take a few KiB at most): a corrupt length.
+inline constexpr std::int64_t max_address_bytes = std::int64_t{1} << 20;
+
+// Bootstrap addresses travel as 64-bit words, each rank's padded to whole words: the words that
+// each rank's address takes, from the address lengths gathered from every rank.
+inline std::vector<std::size_t> address_words(std::span<const std::int64_t> lengths, int rank) {
+  std::vector<std::size_t> words(lengths.size());
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    if (lengths[r] < 0 || lengths[r] > max_address_bytes)
+      throw Error("ucx bootstrap", rank, static_cast<int>(r),
+                  "worker address length " + std::to_string(lengths[r]) +
+                      " out of range (corrupt message?)");
+    words[r] = (static_cast<std::size_t>(lengths[r]) + 7) / 8;
+  }
+  return words;
+}
+
+// Every rank's address, cut out of the gathered words. `words` is what address_words returned
+// for `lengths`, and `all` holds their sum.
+inline std::vector<std::vector<std::byte>> unpack_addresses(std::span<const std::int64_t> all,
+                                                            std::span<const std::int64_t> lengths,
+                                                            std::span<const std::size_t> words) {
+  std::vector<std::vector<std::byte>> addresses(lengths.size());
+  for (std::size_t r = 0, offset = 0; r < lengths.size(); offset += words[r], ++r) {
+    const auto* start = reinterpret_cast<const std::byte*>(all.data() + offset);
+    addresses[r].assign(start, start + lengths[r]);
+  }
+  return addresses;
+}
+
+// The context id a split's group agrees on: the highest of its members' proposals (word 2 of
+// each record: Worker::unused_context, 1 up to abort_context, which claim_context refuses), so
+// unused by every member. Any other proposal is a corrupt message.
+inline std::uint32_t agreed_context(std::span<const std::int64_t> records,
+                                    std::span<const int> members, int rank) {
+  std::uint32_t context = 0;
+  for (const int q : members) {
+    const std::int64_t proposal = records[3 * static_cast<std::size_t>(q) + 2];
+    if (proposal < 1 || proposal > abort_context)
+      throw Error("split", rank, q,
+                  "context id proposal " + std::to_string(proposal) +
+                      " out of range (corrupt message?)");
+    context = std::max(context, static_cast<std::uint32_t>(proposal));
+  }
+  return context;
+}
+
+}  // namespace detail
 
 class Transport {
  public:
@@ -93,21 +145,13 @@ class Transport {
     entries[3 * me + 1] = key;
     entries[3 * me + 2] = worker_->unused_context();
     colt::detail::exchange_with_all(*this, std::span(entries), 3, tag, deadline);
-    std::vector<int> chosen;
-    std::uint32_t context = 0;
-    for (std::size_t q = 0; q < p; ++q)
-      if (entries[3 * q] == color) {
-        chosen.push_back(static_cast<int>(q));
-        context = std::max(context, static_cast<std::uint32_t>(entries[3 * q + 2]));
-      }
-    std::stable_sort(chosen.begin(), chosen.end(),
-                     [&](int a, int b) { return entries[3 * static_cast<std::size_t>(a) + 1] < entries[3 * static_cast<std::size_t>(b) + 1]; });
+    const colt::detail::SplitPart chosen = colt::detail::split_part(entries, 3, rank_);
+    const std::uint32_t context = detail::agreed_context(entries, chosen.members, rank_);
     worker_->claim_context(context);
     Transport part(worker_, context);
-    for (std::size_t i = 0; i < chosen.size(); ++i) {
-      part.members_.push_back(members_[static_cast<std::size_t>(chosen[i])]);
-      if (chosen[i] == rank_) part.rank_ = static_cast<int>(i);
-    }
+    for (const int q : chosen.members)
+      part.members_.push_back(members_[static_cast<std::size_t>(q)]);
+    part.rank_ = chosen.rank;
     return part;
   }
 
@@ -163,17 +207,11 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, Com
   lengths[me] = static_cast<std::int64_t>(mine.size());
   try {
     all_gather(bootstrap, std::span(lengths));
-    std::vector<std::size_t> words(p);
-    for (std::size_t r = 0; r < p; ++r) words[r] = (static_cast<std::size_t>(lengths[r]) + 7) / 8;
+    const std::vector<std::size_t> words = detail::address_words(lengths, bootstrap.rank());
     std::vector<std::int64_t> own(words[me], 0), all(std::accumulate(words.begin(), words.end(), std::size_t{0}));
     std::memcpy(own.data(), mine.data(), mine.size());
     all_gather_v(bootstrap, std::span<const std::int64_t>(own), std::span(all), words);
-    std::vector<std::vector<std::byte>> addresses(p);
-    for (std::size_t r = 0, offset = 0; r < p; offset += words[r], ++r) {
-      const auto* start = reinterpret_cast<const std::byte*>(all.data() + offset);
-      addresses[r].assign(start, start + lengths[r]);
-    }
-    worker->connect(addresses);
+    worker->connect(detail::unpack_addresses(all, lengths, words));
   } catch (const Error& e) {
     throw e.collective().empty() ? e.in_collective("ucx bootstrap") : e;
   }

@@ -20,7 +20,7 @@ struct Deadline {
   // "1.5 s": the budget as people read it in an error message.
   std::string budget_text() const {
     char text[32];
-    std::snprintf(text, sizeof text, "%.3g s", std::chrono::duration<double>(budget).count());
+    (void)std::snprintf(text, sizeof text, "%.3g s", std::chrono::duration<double>(budget).count());
     return text;
   }
 };

@@ -143,9 +143,9 @@ class ArgsCheck {
   }
 
  private:
-  CollectiveKind kind_;
-  int rank_;
-  int size_;
+  CollectiveKind kind_{};
+  int rank_ = 0;
+  int size_ = 0;
   void* comm_ = nullptr;
   mutable void (*agree_)(void*, const CallDescriptor&, const std::string*) = nullptr;
   CallDescriptor call_;
