@@ -77,7 +77,7 @@ std::vector<Outcome> run_all_reduce(const faults::Plan& plan, CommunicatorOption
   } catch (const Error&) {
   }
   for (int r = 0; r < ranks; ++r)
-    MESSAGE("rank ", r, ": ", outcomes[static_cast<std::size_t>(r)].failed ? "error" : "done", " after ",
+    MESSAGE("rank ", r, ": ", std::string(outcomes[static_cast<std::size_t>(r)].failed ? "error" : "done"), " after ",
             outcomes[static_cast<std::size_t>(r)].seconds, " s: ", outcomes[static_cast<std::size_t>(r)].what);
   return outcomes;
 }
