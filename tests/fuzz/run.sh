@@ -12,6 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "usage: tests/fuzz/run.sh [seconds_per_target > 0]"; exit 2; }
 out=build-fuzz
 
 # clang++ with libFuzzer: Debian 12's clang package leaves the fuzzer runtime to
