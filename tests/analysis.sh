@@ -1,11 +1,16 @@
 #!/bin/bash
-# Static analysis of colt's headers: cppcheck, then clang-tidy (checks in .clang-tidy), each
-# header its own translation unit. Installs the tools on Debian when they are missing. Exits
-# non-zero on any finding; the last line sums up. Usage: tests/analysis.sh [jobs] (default 2).
+# Static analysis of colt's headers: cppcheck, then clang-tidy with the checks in .clang-tidy.
+# Installs the tools on Debian when they are missing. Exits non-zero on any finding; the last
+# line sums up. Usage: tests/analysis.sh [jobs] (default 2).
 #
-# clang-tidy is given the header itself as the main file (not a .cpp that includes it): the
-# static analyzer only starts from functions in the main file, so this is what makes it look at
-# the inline functions of every header.
+# clang-tidy runs in two passes, each check where it costs least:
+#  1. Every header compiled alone, the header itself as the main file (not a .cpp including it),
+#     with the static analyzer's checks (clang-analyzer-*): the analyzer only follows paths
+#     through functions of the main file, so this is what makes it look at every header's inline
+#     functions, once each.
+#  2. The other checks (AST matchers) see a header's code the same in every translation unit
+#     that includes it, so they run once, over one translation unit including every header. Per
+#     header, they would match the shared headers and the standard library again for each one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-2}
@@ -22,43 +27,53 @@ if [ -n "$missing" ]; then
 fi
 
 start=$(date +%s)
-# Every header but the umbrella colt.hpp, which only includes the others (each analysed alone);
-# largest first, so that the longest clang-tidy runs do not come last and leave a core idle.
+# Every header but the umbrella colt.hpp, which only includes the others; largest first, so that
+# the longest runs of pass 1 do not come last and leave a core idle.
 headers=$(find include/colt -name '*.hpp' ! -path include/colt/colt.hpp -printf '%s %p\n' |
           sort -rn | cut -d' ' -f2)
+count=$(printf '%s\n' $headers | grep -c .)
 # The MPI and UCX headers need their include paths; both are installed by tests/install-deps.sh.
 extra_flags="$(pkg-config --cflags mpich 2>/dev/null) $(pkg-config --cflags ucx 2>/dev/null)"
-
+noise='\(warning\|error\)s\? generated\|^Suppressed \|^Use -header-filter\|^Error while processing'
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # cppcheck: all headers in one run. It works without the system headers (missingIncludeSystem
 # only says so); --inline-suppr honours `// cppcheck-suppress id ; reason` comments.
-cppcheck_log="$work/cppcheck.log"
 cppcheck --std=c++20 --language=c++ --enable=warning,performance,portability \
   --inline-suppr --suppress=missingIncludeSystem --error-exitcode=1 -q -Iinclude \
-  --template='{file}:{line}: {severity}: {message} [{id}]' $headers >"$cppcheck_log" 2>&1
+  --template='{file}:{line}: {severity}: {message} [{id}]' $headers >"$work/cppcheck.log" 2>&1
 cppcheck_status=$?
-cppcheck_findings=$(grep -c ': \(error\|warning\|performance\|portability\|style\):' "$cppcheck_log")
-cat "$cppcheck_log"
+cat "$work/cppcheck.log"
+cppcheck_findings=$(grep -c ': \(error\|warning\|performance\|portability\|style\):' "$work/cppcheck.log")
 [ "$cppcheck_status" -ne 0 ] && [ "$cppcheck_findings" -eq 0 ] && cppcheck_findings=1  # tool error
 
-# clang-tidy: one process per header, `jobs` at a time. Each prints its findings (or errors);
-# a header that fails is named on a line of its own.
-export extra_flags
-tidy_failed=$(printf '%s\n' $headers | xargs -P "$jobs" -I{} sh -c '
-  out=$(clang-tidy --quiet "$1" -- -std=c++20 -Iinclude $extra_flags 2>&1) || {
-    printf "%s\n" "$out" | grep -v "warnings\? generated\|^Suppressed\|^Use -header-filter\|^Error while processing" >&2
+# clang-tidy pass 1: the analyzer checks that .clang-tidy enables, one header per process, `jobs`
+# processes at a time. Findings and compile errors go to stderr; failing headers are listed.
+analyzer_checks=$(clang-tidy --list-checks include/colt/core/error.hpp -- 2>/dev/null |
+                  grep -o 'clang-analyzer-[^ ]*' | paste -sd, -)
+export extra_flags analyzer_checks noise
+failed=$(printf '%s\n' $headers | xargs -P "$jobs" -I{} sh -c '
+  out=$(clang-tidy --quiet --config-file=.clang-tidy --checks="-*,$analyzer_checks" "$1" \
+          -- -std=c++20 -Iinclude $extra_flags 2>&1) || {
+    printf "%s\n" "$out" | grep -v "$noise" >&2
     echo "$1"
   }' _ {})
-tidy_failures=$(printf '%s' "$tidy_failed" | grep -c .)
 
-count=$(printf '%s\n' $headers | grep -c .)
+# clang-tidy pass 2: every other check, over one translation unit that includes every header.
+for header in $headers; do echo "#include \"${header#include/}\""; done >"$work/all_headers.cpp"
+out=$(clang-tidy --quiet --config-file=.clang-tidy --checks='-clang-analyzer-*' \
+        "$work/all_headers.cpp" -- -std=c++20 -Iinclude $extra_flags 2>&1) || {
+  printf '%s\n' "$out" | grep -v "$noise" >&2
+  failed="$failed${failed:+$'\n'}pass-2-all-headers"
+}
+tidy_failures=$(printf '%s\n' "$failed" | grep -c .)
+
 elapsed=$(( $(date +%s) - start ))
 if [ "$cppcheck_findings" -eq 0 ] && [ "$tidy_failures" -eq 0 ]; then
   echo "analysis: clean ($count headers: cppcheck and clang-tidy, ${elapsed} s)"
   exit 0
 fi
-echo "analysis: FAILED: cppcheck $cppcheck_findings finding(s); clang-tidy found problems in" \
-     "$tidy_failures of $count headers${tidy_failed:+:} $(echo $tidy_failed) (${elapsed} s)"
+echo "analysis: FAILED: cppcheck $cppcheck_findings finding(s); clang-tidy failed on $tidy_failures" \
+     "run(s)${failed:+:} $(echo $failed) (${elapsed} s)"
 exit 1

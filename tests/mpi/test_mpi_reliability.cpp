@@ -31,7 +31,7 @@ Outcome all_reduce_under(const faults::Plan& plan, CommunicatorOptions options) 
   auto world = mpi::world(options);
   Faulty comm(faults::Injector(std::move(world.transport()), plan), options);
   const int p = comm.size();
-  std::vector<std::int64_t> data(30011), expected(30011);
+  std::vector<std::int64_t> data(3001), expected(3001);
   for (std::size_t i = 0; i < data.size(); ++i) {
     data[i] = static_cast<std::int64_t>(i * 7 + 1000003ull * static_cast<std::uint64_t>(comm.rank()));
     expected[i] = static_cast<std::int64_t>(i * 7 * static_cast<std::size_t>(p)) + 1000003ll * p * (p - 1) / 2;
