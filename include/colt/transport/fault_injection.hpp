@@ -93,8 +93,9 @@ class Injector {
 
    private:
     friend class Injector;
-    // The copy a corrupted message is sent from; declared first so it outlives the requests.
-    std::unique_ptr<std::byte[]> copy_;
+    // The copy a corrupted message is sent from; declared first so it outlives the requests
+    // (a vector's heap buffer stays put when the request moves).
+    std::vector<std::byte> copy_;
     std::optional<inner_request> request_;
     std::optional<inner_request> duplicate_;  // never waited for; cancelled when dropped
     std::size_t dropped_bytes_ = 0;
@@ -137,10 +138,9 @@ class Injector {
       }
       case Action::corrupt: {
         Request r;
-        r.copy_ = std::make_unique<std::byte[]>(data.size() + 1);
-        std::copy(data.begin(), data.end(), r.copy_.get());
-        if (!data.empty()) r.copy_[data.size() / 2] ^= std::byte{0x10};
-        r.request_.emplace(inner_.isend(peer, std::span<const std::byte>(r.copy_.get(), data.size()), tag));
+        r.copy_.assign(data.begin(), data.end());
+        if (!r.copy_.empty()) r.copy_[r.copy_.size() / 2] ^= std::byte{0x10};
+        r.request_.emplace(inner_.isend(peer, std::span<const std::byte>(r.copy_), tag));
         return r;
       }
       case Action::die: break;
