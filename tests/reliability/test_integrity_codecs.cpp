@@ -92,29 +92,25 @@ TEST_CASE("call descriptor: malformed bytes are an Error naming the peer, never 
     }
   };
   expect_rejected(std::span(good).first(39), "39 bytes");
-  auto bad = good;
-  bad[0] = std::byte{0};
-  expect_rejected(bad, "magic");
-  bad = good;
-  bad[4] = std::byte{9};
-  expect_rejected(bad, "version 9");
-  bad = good;
-  bad[5] = std::byte{200};
-  expect_rejected(bad, "unknown collective");
-  bad = good;
-  bad[6] = std::byte{17};
-  expect_rejected(bad, "unknown element type");
-  bad = good;
-  bad[7] = std::byte{99};
-  expect_rejected(bad, "unknown algorithm");
-  bad = good;
-  bad[8] = std::byte{0x80};
-  expect_rejected(bad, "unknown flags");
-  bad = good;
-  bad[10] = std::byte{1};
-  expect_rejected(bad, "reserved");
-  bad = good;
-  bad[16] = bad[17] = bad[18] = std::byte{0xFF};
-  bad[19] = std::byte{0x80};
-  expect_rejected(bad, "root");
+  // One field at a time made wrong: (byte offset, bytes written there, what the error says).
+  struct Corruption {
+    std::size_t at;
+    std::vector<unsigned> bytes;
+    const char* why;
+  };
+  const Corruption corruptions[] = {
+      {0, {0}, "magic"},
+      {4, {9}, "version 9"},
+      {5, {200}, "unknown collective"},
+      {6, {17}, "unknown element type"},
+      {7, {99}, "unknown algorithm"},
+      {8, {0x80}, "unknown flags"},
+      {10, {1}, "reserved"},
+      {16, {0xFF, 0xFF, 0xFF, 0x80}, "root"},
+  };
+  for (const Corruption& c : corruptions) {
+    auto bad = good;
+    for (std::size_t i = 0; i < c.bytes.size(); ++i) bad[c.at + i] = std::byte(c.bytes[i]);
+    expect_rejected(bad, c.why);
+  }
 }

@@ -70,9 +70,6 @@ std::vector<std::vector<T>> inputs(const Draw& d, int p, std::size_t per_rank) {
   return in;
 }
 
-template <class T>
-bool same(std::span<const T> a, std::span<const T> b) { return same_bits<T>(a, b); }
-
 // One call of a reducing kind (all_reduce, reduce_scatter, reduce) with element T and op Op.
 template <class Comm, class T, class Op>
 std::string reducing(Comm& comm, const Draw& d, SoakStats& stats, bool counting) {
@@ -150,7 +147,7 @@ std::string moving(Comm& comm, const Draw& d, SoakStats& stats, bool counting) {
     expected.assign(blocks.begin() + static_cast<std::ptrdiff_t>(R * d.count),
                     blocks.begin() + static_cast<std::ptrdiff_t>((R + 1) * d.count));
   }
-  if (!same<T>(got, expected)) return "moved data differs from the source";
+  if (!same_bits<T>(got, expected)) return "moved data differs from the source";
   return {};
 }
 

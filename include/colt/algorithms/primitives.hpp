@@ -86,7 +86,6 @@ class Call {
   int size() const { return comm_.size(); }
   Comm& comm() { return comm_; }
   Deadline deadline() const { return comm_.deadline(); }
-  Tag tag(std::uint32_t step = 0) const { return tag_.with_step(step); }
   SendWindow<request_type>& window() { return window_; }
 
   // Every message of a call carries its number among this call's messages between the same two

@@ -31,9 +31,7 @@ void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   try {
     comm.link().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
   } catch (const Error& e) {
-    Error named = e.collective().empty() ? e.in_collective("send") : e;
-    comm.mark_broken(named);
-    throw named;
+    throw comm.broken_by(e, "send");
   }
 }
 
@@ -47,9 +45,7 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   try {
     got = comm.link().irecv(peer, d, t).wait(comm.deadline());
   } catch (const Error& e) {
-    Error named = e.collective().empty() ? e.in_collective("recv") : e;
-    comm.mark_broken(named);
-    throw named;
+    throw comm.broken_by(e, "recv");
   }
   if (got != d.size())
     throw Error("recv", comm.rank(), peer,

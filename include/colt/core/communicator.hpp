@@ -150,6 +150,13 @@ class Communicator {
     } catch (...) {  // out of memory: the next call fails its own way
     }
   }
+  // `cause`, named after the call it ended (unless a transport named it already), kept as the
+  // reason this communicator is broken; the caller throws it.
+  Error broken_by(const Error& cause, std::string_view call) {
+    Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
+    mark_broken(named);
+    return named;
+  }
   // Breaks this communicator by hand: later calls on this rank fail at once with `cause`, and on
   // transports that can (in-process, UCX) every peer's pending and later waits end too.
   void abort(const std::string& cause) noexcept {
@@ -186,9 +193,7 @@ class Communicator {
     try {
       return Communicator(transport().split(color, key, tag, deadline()), options());
     } catch (const Error& e) {
-      Error named = e.collective().empty() ? e.in_collective("split") : e;
-      mark_broken(named);
-      throw named;
+      throw broken_by(e, "split");
     }
   }
 

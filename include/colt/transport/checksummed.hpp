@@ -49,6 +49,23 @@ struct Trailer {
   std::uint32_t crc = 0;
   std::optional<InnerRequest> request;
   bool finished = false;
+  bool receiving = false;             // the trailer of a message this rank receives
+  std::span<const std::byte> buffer;  // where that message lands (not for views)
+  int rank = 0, peer = 0;
+  Tag tag{};
+
+  // Waits for the trailer; true the first time only (when the message is to be checked).
+  bool arrive(const Deadline& deadline) {
+    if (finished) return false;
+    request->wait(deadline);
+    return finished = true;
+  }
+  // The message's bytes against the CRC the sender put in the trailer.
+  void check(std::span<const std::byte> bytes) const {
+    const std::uint32_t computed = crc32c(bytes);
+    if (computed != crc)
+      throw Error("", rank, peer, checksum_mismatch(peer, tag, bytes.size(), computed, crc));
+  }
 };
 
 }  // namespace detail
@@ -57,39 +74,27 @@ template <Transport T>
 class Checksummed {
  public:
   using inner_request = decltype(std::declval<T&>().isend(0, std::span<const std::byte>{}, Tag{}));
+  using trailer_ptr = std::unique_ptr<detail::Trailer<inner_request>>;
 
   class Request {
    public:
     Request() = default;
-    Request(inner_request data, std::unique_ptr<detail::Trailer<inner_request>> trailer, int rank,
-            int peer, Tag tag, std::span<const std::byte> received)
-        : data_(std::move(data)), trailer_(std::move(trailer)), received_(received),
-          rank_(rank), peer_(peer), tag_(tag) {}
+    Request(inner_request data, trailer_ptr trailer)
+        : data_(std::move(data)), trailer_(std::move(trailer)) {}
 
     std::size_t wait(const Deadline& deadline) {
       const std::size_t n = data_->wait(deadline);
-      if (trailer_ && !trailer_->finished) {
-        trailer_->request->wait(deadline);
-        trailer_->finished = true;
-        if (!receiving_) return n;
-        const std::uint32_t computed = crc32c(received_.first(n));
-        if (computed != trailer_->crc)
-          throw Error("", rank_, peer_, detail::checksum_mismatch(peer_, tag_, n, computed, trailer_->crc));
-      }
+      if (trailer_ && trailer_->arrive(deadline) && trailer_->receiving)
+        trailer_->check(trailer_->buffer.first(n));
       return n;
     }
     bool test() { return data_->test() && (!trailer_ || trailer_->request->test()); }
 
    private:
-    friend class Checksummed;
     // The trailer is declared after the message, so its request is destroyed (cancelled)
     // first: it was posted second.
     std::optional<inner_request> data_;
-    std::unique_ptr<detail::Trailer<inner_request>> trailer_;
-    std::span<const std::byte> received_;
-    bool receiving_ = false;
-    int rank_ = 0, peer_ = 0;
-    Tag tag_{};
+    trailer_ptr trailer_;
   };
 
   Checksummed(T inner, bool enabled) : inner_(std::move(inner)), enabled_(enabled) {}
@@ -102,22 +107,17 @@ class Checksummed {
 
   Request isend(int peer, std::span<const std::byte> data, Tag tag) {
     inner_request message = inner_.isend(peer, data, tag);
-    if (!enabled_) return Request(std::move(message), nullptr, rank(), peer, tag, {});
-    auto trailer = std::make_unique<detail::Trailer<inner_request>>();
+    if (!enabled_) return Request(std::move(message), nullptr);
+    trailer_ptr trailer = make_trailer(peer, tag);
     trailer->crc = crc32c(data);
     trailer->request.emplace(inner_.isend(peer, std::as_bytes(std::span(&trailer->crc, 1)), tag));
-    return Request(std::move(message), std::move(trailer), rank(), peer, tag, {});
+    return Request(std::move(message), std::move(trailer));
   }
 
   Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
     inner_request message = inner_.irecv(peer, buffer, tag);
-    if (!enabled_) return Request(std::move(message), nullptr, rank(), peer, tag, {});
-    auto trailer = std::make_unique<detail::Trailer<inner_request>>();
-    trailer->request.emplace(
-        inner_.irecv(peer, std::as_writable_bytes(std::span(&trailer->crc, 1)), tag));
-    Request request(std::move(message), std::move(trailer), rank(), peer, tag, buffer);
-    request.receiving_ = true;
-    return request;
+    if (!enabled_) return Request(std::move(message), nullptr);
+    return Request(std::move(message), receive_trailer(peer, tag, buffer));
   }
 
   // Zero-copy receive (where T has it): the CRC is computed over the sender's bytes in place.
@@ -127,39 +127,41 @@ class Checksummed {
     using InnerView = decltype(inner_.irecv_view(peer, tag));
     class ViewRequest {
      public:
-      ViewRequest(InnerView view, std::unique_ptr<detail::Trailer<inner_request>> trailer,
-                  int rank, int peer, Tag tag)
-          : view_(std::move(view)), trailer_(std::move(trailer)), rank_(rank), peer_(peer), tag_(tag) {}
+      ViewRequest(InnerView view, trailer_ptr trailer) : view_(std::move(view)), trailer_(std::move(trailer)) {}
 
       std::span<const std::byte> wait(const Deadline& deadline) {
         std::span<const std::byte> bytes = view_->wait(deadline);
-        if (trailer_ && !trailer_->finished) {
-          trailer_->request->wait(deadline);
-          trailer_->finished = true;
-          const std::uint32_t computed = crc32c(bytes);
-          if (computed != trailer_->crc)
-            throw Error("", rank_, peer_,
-                        detail::checksum_mismatch(peer_, tag_, bytes.size(), computed, trailer_->crc));
-        }
+        if (trailer_ && trailer_->arrive(deadline)) trailer_->check(bytes);
         return bytes;
       }
       void release() { view_->release(); }
 
      private:
       std::optional<InnerView> view_;
-      std::unique_ptr<detail::Trailer<inner_request>> trailer_;
-      int rank_, peer_;
-      Tag tag_;
+      trailer_ptr trailer_;
     };
     InnerView view = inner_.irecv_view(peer, tag);
-    if (!enabled_) return ViewRequest(std::move(view), nullptr, rank(), peer, tag);
-    auto trailer = std::make_unique<detail::Trailer<inner_request>>();
-    trailer->request.emplace(
-        inner_.irecv(peer, std::as_writable_bytes(std::span(&trailer->crc, 1)), tag));
-    return ViewRequest(std::move(view), std::move(trailer), rank(), peer, tag);
+    if (!enabled_) return ViewRequest(std::move(view), nullptr);
+    return ViewRequest(std::move(view), receive_trailer(peer, tag, {}));
   }
 
  private:
+  trailer_ptr make_trailer(int peer, Tag tag) const {
+    auto trailer = std::make_unique<detail::Trailer<inner_request>>();
+    trailer->rank = rank();
+    trailer->peer = peer;
+    trailer->tag = tag;
+    return trailer;
+  }
+  // Posted right after the message's own receive, so it meets that message's trailer.
+  trailer_ptr receive_trailer(int peer, Tag tag, std::span<const std::byte> buffer) {
+    trailer_ptr trailer = make_trailer(peer, tag);
+    trailer->receiving = true;
+    trailer->buffer = buffer;
+    trailer->request.emplace(inner_.irecv(peer, std::as_writable_bytes(std::span(&trailer->crc, 1)), tag));
+    return trailer;
+  }
+
   T inner_;
   bool enabled_;
 };

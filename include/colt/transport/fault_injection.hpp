@@ -101,10 +101,7 @@ class Injector {
     std::size_t dropped_bytes_ = 0;
   };
 
-  Injector(T inner, Plan plan)
-      : inner_(std::move(inner)), plan_(std::make_shared<const Plan>(std::move(plan))) {
-    sent_.assign(static_cast<std::size_t>(inner_.size()), 0);
-  }
+  Injector(T inner, Plan plan) : Injector(std::move(inner), std::make_shared<const Plan>(std::move(plan))) {}
 
   int rank() const { return static_cast<int>(inner_.rank()); }
   int size() const { return static_cast<int>(inner_.size()); }

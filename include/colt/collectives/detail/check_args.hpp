@@ -176,8 +176,7 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
     fn(call);
   } catch (const Error& e) {
     note_failure(comm.transport());
-    Error named = e.collective().empty() ? e.in_collective(name_of(kind)) : e;
-    comm.mark_broken(named);
+    Error named = comm.broken_by(e, name_of(kind));
     // The peers are now out of step with this rank and would wait for it until their own
     // timeouts; where the transport can, tell them now, with the cause (before this call's
     // pending requests are cancelled, which may need the peers to let go of our buffers).
