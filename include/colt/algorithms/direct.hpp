@@ -3,6 +3,9 @@
 // (in-process) a rank reduces its 1/p slice reading all peers' buffers in one fused pass (p
 // reads and one write per element: the memory floor on one node), then fetches the other
 // slices. Without views, the peers' slices are first received into the workspace.
+// On device memory (Call::on_device) every receive is a view: the call's memory space copies or
+// reduces straight out of the peers' device buffers (one fused kernel over all p slices), and the
+// views are let go only after the space's wait().
 
 #include <algorithm>
 #include <cstddef>
@@ -61,6 +64,13 @@ void collect_inputs(Call& call, const T* own, std::size_t count) {
 template <class Call, class T, class Op>
 void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
   const auto& inputs = call.comm().request_store().inputs;
+  if constexpr (Call::on_device) {
+    std::vector<const T*> typed(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) typed[i] = static_cast<const T*>(inputs[i]);
+    call.memory().reduce(op, out, std::span<const T* const>(typed), count, call.size());
+    call.memory().wait();
+    return;
+  }
   reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
                  count, call.size());
 }
@@ -99,6 +109,21 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
   std::span<const T> own = out.subspan(mine.offset, mine.count);
   store.sends.clear();
   store.receives.clear();
+  if constexpr (Call::on_device) {
+    store.views.clear();
+    for (int k = 1; k < p; ++k) {
+      store.sends.push_back(call.isend((r + k) % p, own));
+      store.views.push_back(call.irecv_view((r - k + p) % p));
+    }
+    for (int k = 1; k < p; ++k) {
+      const int from = (r - k + p) % p;
+      const schedule::Range range = segments[from];
+      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.offset, range.count));
+    }
+    call.memory().wait();
+    store.views.clear();
+    return finish_sends(call);
+  }
   for (int k = 1; k < p; ++k) {
     const int to = (r + k) % p, from = (r - k + p) % p;
     const schedule::Range range = segments[from];
@@ -168,7 +193,8 @@ void scatter(Call& call, std::span<const T> in, std::span<T> out,
     store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count)));
   }
   std::span<const T> own = in.subspan(mine.offset, mine.count);
-  if (own.data() != out.data()) std::copy(own.begin(), own.end(), out.begin());
+  call.memory().copy(out.data(), own.data(), own.size());
+  call.memory().wait();
   finish_sends(call);
 }
 
@@ -183,12 +209,25 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
     return;
   }
   auto& store = call.comm().request_store();
+  const schedule::Range mine = segments[r];
+  if constexpr (Call::on_device) {
+    store.views.clear();
+    for (int k = 1; k < p; ++k) store.views.push_back(call.irecv_view((root + k) % p));
+    call.memory().copy(out.data() + mine.offset, in.data(), in.size());
+    for (int k = 1; k < p; ++k) {
+      const int peer = (root + k) % p;
+      const schedule::Range range = segments[peer];
+      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], peer, out.subspan(range.offset, range.count));
+    }
+    call.memory().wait();
+    store.views.clear();
+    return;
+  }
   store.receives.clear();
   for (int k = 1; k < p; ++k) {
     const schedule::Range range = segments[(root + k) % p];
     store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.offset, range.count)));
   }
-  const schedule::Range mine = segments[r];
   if (in.data() != out.data() + mine.offset) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.offset));
   for (int k = 1; k < p; ++k) {
     const int peer = (root + k) % p;

@@ -21,6 +21,7 @@
 #include "colt/core/ops.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/reduce/host.hpp"
+#include "colt/reduce/memory.hpp"
 #include "colt/transport/concepts.hpp"
 
 namespace colt::detail {
@@ -68,17 +69,24 @@ class SendWindow {
   Clock::duration timeout_;
 };
 
-// One collective call on a communicator: its tag and the typed primitives.
-template <class Comm>
+// One collective call on a communicator: its tag, the memory space of its buffers, and the
+// typed primitives. Buffers in device memory are never touched by the host: a device call
+// receives through views (the peer's buffer, read by the space's copy or reduce), which is
+// why device calls need a transport with views; others stage through host memory first
+// (collectives/device.hpp).
+template <class Comm, class Memory = HostMemory>
 class Call {
  public:
   using link_type = typename Comm::link_type;
   using request_type = request_t<link_type>;
+  using memory_type = Memory;
   static constexpr bool has_views = ViewTransport<link_type>;
+  static constexpr bool on_device = Memory::device;
+  static_assert(!on_device || has_views, "a call on device memory needs a transport with views");
 
-  Call(Comm& comm, CollectiveKind kind)
+  Call(Comm& comm, CollectiveKind kind, Memory memory = {})
       : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.timeout()),
-        numbers_(comm.message_numbers()) {
+        numbers_(comm.message_numbers()), memory_(std::move(memory)) {
     std::fill(numbers_.begin(), numbers_.end(), 0u);
   }
 
@@ -87,6 +95,7 @@ class Call {
   Comm& comm() { return comm_; }
   Deadline deadline() const { return comm_.deadline(); }
   SendWindow<request_type>& window() { return window_; }
+  Memory& memory() { return memory_; }
 
   // Every message of a call carries its number among this call's messages between the same two
   // ranks in the same direction (in the tag's step field, modulo 1024), so a receive matches
@@ -125,8 +134,23 @@ class Call {
 
   template <class T>
   void recv(int peer, std::span<T> dst) {
-    auto request = irecv(peer, dst);
-    finish_recv(request, peer, dst.size_bytes());
+    if constexpr (on_device) {
+      auto view = irecv_view(peer);
+      copy_from_view(view, peer, dst);
+      memory_.wait();
+    } else {
+      auto request = irecv(peer, dst);
+      finish_recv(request, peer, dst.size_bytes());
+    }
+  }
+
+  // Waits for a view of exactly dst's size and starts copying it into dst (in the memory space:
+  // the copy is done after memory().wait(), and the view must be kept until then).
+  template <class View, class T>
+  void copy_from_view(View& view, int peer, std::span<T> dst) {
+    std::span<const std::byte> bytes = view.wait(deadline());
+    if (bytes.size() != dst.size_bytes()) size_mismatch(peer, dst.size_bytes(), bytes.size());
+    memory_.copy(dst.data(), reinterpret_cast<const T*>(bytes.data()), dst.size());
   }
 
   // dst = local op (what the peer sends), finished for `ranks` > 0. Reads the peer's memory
@@ -187,6 +211,7 @@ class Call {
   Tag tag_;
   SendWindow<request_type> window_;
   std::span<std::uint32_t> numbers_;
+  Memory memory_;
   std::size_t staging_offset_ = 0;
 };
 

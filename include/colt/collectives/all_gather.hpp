@@ -18,20 +18,64 @@ namespace colt {
 
 namespace detail {
 // `out` holds every segment; this rank's `in` is copied into its segment unless already there.
-template <class Comm, class T>
+template <class Comm, class T, class Memory = HostMemory>
 void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
-                const schedule::Segments& segments, Algorithm algorithm) {
+                const schedule::Segments& segments, Algorithm algorithm, Memory memory = {}) {
   run_call(comm, CollectiveKind::all_gather, [&](auto& call) {
     const schedule::Range mine = segments[call.rank()];
-    T* own = out.data() + mine.offset;
-    if (in.data() != own) std::copy(in.begin(), in.end(), own);
+    call.memory().copy(out.data() + mine.offset, in.data(), in.size());
+    call.memory().wait();
     if (call.size() == 1 || segments.largest() == 0) return;
+    if constexpr (Memory::device) {
+      return algorithms::direct::all_gather(call, out, segments);
+    } else {
     const Plan plan = colt::plan(CollectiveKind::all_gather, out.size_bytes(), call.size(),
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
     if (plan.algorithm == Algorithm::ring)
       return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
     algorithms::direct::all_gather(call, out, segments);
-  });
+    }
+  }, std::move(memory));
+}
+
+// The forms' checks, then the call (shared by host and device front doors).
+template <class Comm, class T, class Memory = HostMemory>
+void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
+  check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
+  const auto segments = schedule::Segments::even(o.size(), comm.size());
+  const auto mine = segments[comm.rank()];
+  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const T>(o));
+  check.algorithm(algorithm);
+  check.agreed();
+  all_gather(comm, i, o, segments, algorithm, std::move(memory));
+}
+
+template <class Comm, class T, class Memory = HostMemory>
+void all_gather_in_place(Comm& comm, std::span<T> d, Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
+  check.divisible("data", d.size());
+  check.algorithm(algorithm);
+  check.agreed();
+  const auto segments = schedule::Segments::even(d.size(), comm.size());
+  const auto mine = segments[comm.rank()];
+  all_gather(comm, std::span<const T>(d.subspan(mine.offset, mine.count)), d, segments, algorithm,
+             std::move(memory));
+}
+
+template <class Comm, class T, class Memory = HostMemory>
+void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
+                       Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::all_gather, counts, no_root, algorithm));
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.at_least("output", o.size(), "the sum of counts", total);
+  const auto segments = schedule::Segments::from_counts(counts);
+  const auto mine = segments[comm.rank()];
+  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const T>(o));
+  check.algorithm(algorithm);
+  check.agreed();
+  all_gather(comm, i, o.first(total), segments, algorithm, std::move(memory));
 }
 }  // namespace detail
 
@@ -39,30 +83,13 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather(Communicator<X>& comm, In&& in, Out&& out, Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
-  check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
-  const auto segments = schedule::Segments::even(o.size(), comm.size());
-  const auto mine = segments[comm.rank()];
-  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
-  check.algorithm(algorithm);
-  check.agreed();
-  detail::all_gather(comm, i, o, segments, algorithm);
+  detail::all_gather_even(comm, detail::input_span(in), detail::output_span(out), algorithm);
 }
 
 // In place: segment rank() of `data` is this rank's contribution; the others are filled in.
 template <Transport X, OutputBuffer Data>
 void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algorithm::automatic) {
-  auto d = detail::output_span(data);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Data>>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
-  check.divisible("data", d.size());
-  check.algorithm(algorithm);
-  check.agreed();
-  const auto segments = schedule::Segments::even(d.size(), comm.size());
-  const auto mine = segments[comm.rank()];
-  detail::all_gather(comm, std::span<const element_t<Data>>(d.subspan(mine.offset, mine.count)), d,
-                     segments, algorithm);
+  detail::all_gather_in_place(comm, detail::output_span(data), algorithm);
 }
 
 // out = every rank's `in` back to back, rank j contributing counts[j] elements.
@@ -70,18 +97,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                   Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::all_gather, counts, no_root, algorithm));
-  const std::size_t total = check.counts(counts);
-  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
-  check.at_least("output", o.size(), "the sum of counts", total);
-  const auto segments = schedule::Segments::from_counts(counts);
-  const auto mine = segments[comm.rank()];
-  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
-  check.algorithm(algorithm);
-  check.agreed();
-  detail::all_gather(comm, i, o.first(total), segments, algorithm);
+  detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, algorithm);
 }
 
 }  // namespace colt

@@ -18,8 +18,9 @@
 namespace colt {
 
 namespace detail {
-template <class Comm, class T, class Op>
-void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm) {
+template <class Comm, class T, class Op, class Memory = HostMemory>
+void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm,
+                Memory memory = {}) {
   const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
   check.equal("output", out.size(), "the input's size", in.size());
   check.no_partial_overlap(in, std::span<const T>(out));
@@ -28,7 +29,13 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
   run_call(comm, CollectiveKind::all_reduce, [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
-    if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    if (p == 1) {
+      finish_copy_in(call.memory(), op, out.data(), in.data(), in.size(), 1);
+      return call.memory().wait();
+    }
+    if constexpr (Memory::device) {  // one fused pass over all peers' slices, then copies
+      return algorithms::direct::all_reduce(call, in, out, op);
+    } else {
     // Ordered: each rank folds its segment over the ranks in rank order, then all gather.
     if (algorithm == Algorithm::ordered || comm.ordered())
       return algorithms::direct::all_reduce(call, in, out, op);
@@ -39,7 +46,8 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       case Algorithm::tree: return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
       default: return algorithms::direct::all_reduce(call, in, out, op);
     }
-  });
+    }
+  }, std::move(memory));
 }
 }  // namespace detail
 

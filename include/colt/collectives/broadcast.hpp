@@ -13,21 +13,31 @@
 
 namespace colt {
 
-template <Transport X, OutputBuffer Data>
-void broadcast(Communicator<X>& comm, Data&& data, int root, Algorithm algorithm = Algorithm::automatic) {
-  auto d = detail::output_span(data);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Data>>(CollectiveKind::broadcast, d.size(), root, algorithm));
+namespace detail {
+template <class Comm, class T, class Memory = HostMemory>
+void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::broadcast, d.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   check.agreed();
-  detail::run_call(comm, CollectiveKind::broadcast, [&](auto& call) {
+  run_call(comm, CollectiveKind::broadcast, [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
+    if constexpr (Memory::device) {
+      return algorithms::direct::broadcast(call, d, root);
+    } else {
     const Plan plan = colt::plan(CollectiveKind::broadcast, d.size_bytes(), call.size(),
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
     if (plan.algorithm == Algorithm::tree)
       return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
     algorithms::direct::broadcast(call, d, root);
-  });
+    }
+  }, std::move(memory));
+}
+}  // namespace detail
+
+template <Transport X, OutputBuffer Data>
+void broadcast(Communicator<X>& comm, Data&& data, int root, Algorithm algorithm = Algorithm::automatic) {
+  detail::broadcast(comm, detail::output_span(data), root, algorithm);
 }
 
 }  // namespace colt

@@ -15,13 +15,39 @@
 namespace colt {
 
 namespace detail {
-template <class Comm, class T>
+template <class Comm, class T, class Memory = HostMemory>
 void gather(Comm& comm, std::span<const T> in, std::span<T> out,
-            const schedule::Segments& segments, int root) {
+            const schedule::Segments& segments, int root, Memory memory = {}) {
   run_call(comm, CollectiveKind::gather, [&](auto& call) {
     if (segments.largest() == 0) return;
     algorithms::direct::gather(call, in, out, segments, root);
-  });
+  }, std::move(memory));
+}
+
+// The forms' checks, then the call (shared by host and device front doors).
+template <class Comm, class T, class Memory = HostMemory>
+void gather_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Algorithm algorithm,
+                 Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::gather, i.size(), root, algorithm));
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t p = static_cast<std::size_t>(comm.size());
+  if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", i.size() * p);
+  check.agreed();
+  gather(comm, i, o, schedule::Segments::even(i.size() * p, comm.size()), root, std::move(memory));
+}
+
+template <class Comm, class T, class Memory = HostMemory>
+void gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
+                   int root, Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::gather, counts, root, algorithm));
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
+  check.agreed();
+  gather(comm, i, o, schedule::Segments::from_counts(counts), root, std::move(memory));
 }
 }  // namespace detail
 
@@ -30,15 +56,7 @@ void gather(Comm& comm, std::span<const T> in, std::span<T> out,
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void gather(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::gather, i.size(), root, algorithm));
-  check.root(root);
-  check.algorithm(algorithm);
-  const std::size_t p = static_cast<std::size_t>(comm.size());
-  if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", i.size() * p);
-  check.agreed();
-  detail::gather(comm, i, o, schedule::Segments::even(i.size() * p, comm.size()), root);
+  detail::gather_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
 }
 
 // Rank j contributes counts[j] elements; they lie back to back in the root's `out`.
@@ -46,16 +64,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
               int root, Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::gather, counts, root, algorithm));
-  check.root(root);
-  check.algorithm(algorithm);
-  const std::size_t total = check.counts(counts);
-  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
-  if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
-  check.agreed();
-  detail::gather(comm, i, o, schedule::Segments::from_counts(counts), root);
+  detail::gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, root, algorithm);
 }
 
 }  // namespace colt

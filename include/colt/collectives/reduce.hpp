@@ -17,8 +17,9 @@
 namespace colt {
 
 namespace detail {
-template <class Comm, class T, class Op>
-void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm) {
+template <class Comm, class T, class Op, class Memory = HostMemory>
+void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm,
+            Memory memory = {}) {
   const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce, in.size(), root, algorithm));
   check.root(root);
   if (comm.rank() == root) {
@@ -30,7 +31,13 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
   run_call(comm, CollectiveKind::reduce, [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
-    if (p == 1) return finish_copy(op, out.data(), in.data(), in.size(), 1);
+    if (p == 1) {
+      finish_copy_in(call.memory(), op, out.data(), in.data(), in.size(), 1);
+      return call.memory().wait();
+    }
+    if constexpr (Memory::device) {  // the root reduces all peers' buffers in one pass
+      return algorithms::direct::reduce(call, in, out, root, op);
+    } else {
     if (algorithm == Algorithm::ordered || comm.ordered())  // the root folds in rank order
       return algorithms::direct::reduce(call, in, out, root, op);
     const Plan plan = colt::plan(CollectiveKind::reduce, in.size_bytes(), p,
@@ -39,7 +46,8 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
       return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
                                       op, plan.chunk_bytes);
     algorithms::direct::reduce(call, in, out, root, op);
-  });
+    }
+  }, std::move(memory));
 }
 }  // namespace detail
 

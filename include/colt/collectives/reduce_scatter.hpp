@@ -20,23 +20,53 @@ namespace colt {
 
 namespace detail {
 // `in_place` is the writable input when the call is in place (partial sums may travel in it).
-template <class Comm, class T, class Op>
+template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::span<T> in_place,
-                    const schedule::Segments& segments, Op op, Algorithm algorithm) {
+                    const schedule::Segments& segments, Op op, Algorithm algorithm, Memory memory = {}) {
   run_call(comm, CollectiveKind::reduce_scatter, [&](auto& call) {
     const int p = call.size();
     const std::size_t mine = segments[call.rank()].count;
     if (segments.largest() == 0) return;
-    if (p == 1) return finish_copy(op, out.data(), in.data(), mine, 1);
-    if (algorithm == Algorithm::ordered || comm.ordered())  // folds in rank order
+    if (p == 1) {
+      finish_copy_in(call.memory(), op, out.data(), in.data(), mine, 1);
+      return call.memory().wait();
+    }
+    if (Memory::device || algorithm == Algorithm::ordered || comm.ordered())  // folds in rank order
       return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
     const Plan plan = colt::plan(CollectiveKind::reduce_scatter, in.size_bytes(), p,
                                  std::remove_reference_t<decltype(call)>::has_views, algorithm);
-    if (plan.algorithm == Algorithm::ring)
-      return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
-                                              plan.chunk_bytes, in_place);
+    if constexpr (!Memory::device)
+      if (plan.algorithm == Algorithm::ring)
+        return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
+                                                plan.chunk_bytes, in_place);
     algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
-  });
+  }, std::move(memory));
+}
+
+// The even form's checks, then the call (shared by host and device front doors).
+template <class Comm, class T, class Op, class Memory = HostMemory>
+void reduce_scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, Op op, Algorithm algorithm,
+                         Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
+  check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
+  check.no_partial_overlap(i, std::span<const T>(o));
+  check.algorithm(algorithm);
+  check.agreed();
+  reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm, std::move(memory));
+}
+
+template <class Comm, class T, class Op, class Memory = HostMemory>
+void reduce_scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
+                           std::span<const std::size_t> counts, Op op, Algorithm algorithm,
+                           Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
+  const std::size_t total = check.counts(counts);
+  check.equal("input", i.size(), "the sum of counts", total);
+  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.no_partial_overlap(i, std::span<const T>(o));
+  check.algorithm(algorithm);
+  check.agreed();
+  reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm, std::move(memory));
 }
 }  // namespace detail
 
@@ -45,14 +75,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Out>, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
-  check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
-  check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
-  check.algorithm(algorithm);
-  check.agreed();
-  detail::reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm);
+  detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
 }
 
 // In place: the result is left in segment rank() of `data` (returned); the other segments
@@ -80,16 +103,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
 void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
                       std::span<const std::size_t> counts, Op op,
                       Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
-  const std::size_t total = check.counts(counts);
-  check.equal("input", i.size(), "the sum of counts", total);
-  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
-  check.no_partial_overlap(i, std::span<const element_t<Out>>(o));
-  check.algorithm(algorithm);
-  check.agreed();
-  detail::reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm);
+  detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, op, algorithm);
 }
 
 }  // namespace colt

@@ -15,13 +15,39 @@
 namespace colt {
 
 namespace detail {
-template <class Comm, class T>
+template <class Comm, class T, class Memory = HostMemory>
 void scatter(Comm& comm, std::span<const T> in, std::span<T> out,
-             const schedule::Segments& segments, int root) {
+             const schedule::Segments& segments, int root, Memory memory = {}) {
   run_call(comm, CollectiveKind::scatter, [&](auto& call) {
     if (segments.largest() == 0) return;
     algorithms::direct::scatter(call, in, out, segments, root);
-  });
+  }, std::move(memory));
+}
+
+// The forms' checks, then the call (shared by host and device front doors).
+template <class Comm, class T, class Memory = HostMemory>
+void scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Algorithm algorithm,
+                  Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::scatter, o.size(), root, algorithm));
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t p = static_cast<std::size_t>(comm.size());
+  if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", o.size() * p);
+  check.agreed();
+  scatter(comm, i, o, schedule::Segments::even(o.size() * p, comm.size()), root, std::move(memory));
+}
+
+template <class Comm, class T, class Memory = HostMemory>
+void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
+                    int root, Algorithm algorithm, Memory memory = {}) {
+  const ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::scatter, counts, root, algorithm));
+  check.root(root);
+  check.algorithm(algorithm);
+  const std::size_t total = check.counts(counts);
+  if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
+  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.agreed();
+  scatter(comm, i, o, schedule::Segments::from_counts(counts), root, std::move(memory));
 }
 }  // namespace detail
 
@@ -30,15 +56,7 @@ void scatter(Comm& comm, std::span<const T> in, std::span<T> out,
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void scatter(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Out>>(CollectiveKind::scatter, o.size(), root, algorithm));
-  check.root(root);
-  check.algorithm(algorithm);
-  const std::size_t p = static_cast<std::size_t>(comm.size());
-  if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", o.size() * p);
-  check.agreed();
-  detail::scatter(comm, i, o, schedule::Segments::even(o.size() * p, comm.size()), root);
+  detail::scatter_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
 }
 
 // Segment j has counts[j] elements, back to back in the root's `in`.
@@ -46,16 +64,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                int root, Algorithm algorithm = Algorithm::automatic) {
-  auto i = detail::input_span(in);
-  auto o = detail::output_span(out);
-  const detail::ArgsCheck check(comm, describe_call_v<element_t<Out>>(CollectiveKind::scatter, counts, root, algorithm));
-  check.root(root);
-  check.algorithm(algorithm);
-  const std::size_t total = check.counts(counts);
-  if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
-  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
-  check.agreed();
-  detail::scatter(comm, i, o, schedule::Segments::from_counts(counts), root);
+  detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root, algorithm);
 }
 
 }  // namespace colt

@@ -8,3 +8,11 @@
 #else
 #define COLT_HOST_DEVICE inline
 #endif
+
+// Asks nvcc to unroll a loop with a constant trip count; nothing for other compilers (g++ warns
+// about a pragma it does not know, and -Werror would stop the build).
+#if defined(__CUDA_ARCH__)
+#define COLT_UNROLL _Pragma("unroll")
+#else
+#define COLT_UNROLL
+#endif

@@ -161,8 +161,8 @@ void note_failure(T& transport) noexcept {
 // request the call started is finished before this returns or throws, so no peer can still be
 // reading or writing the caller's buffers afterwards. A broken communicator fails at once; a
 // failure here breaks it (Communicator::mark_broken says why).
-template <class Comm, class Fn>
-void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
+template <class Comm, class Fn, class Memory = HostMemory>
+void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
   comm.throw_if_broken(name_of(kind));
   if (comm.checking() && !comm.next_call_agreed())
     throw Error(std::string(name_of(kind)), comm.rank(), no_peer,
@@ -171,7 +171,7 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
     Comm& comm;
     ~ClearRequests() { comm.request_store().clear(); }
   } clear_requests{comm};
-  Call<Comm> call(comm, kind);
+  Call<Comm, Memory> call(comm, kind, std::move(memory));
   try {
     fn(call);
   } catch (const Error& e) {
