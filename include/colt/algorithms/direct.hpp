@@ -69,10 +69,10 @@ void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
     for (std::size_t i = 0; i < inputs.size(); ++i) typed[i] = static_cast<const T*>(inputs[i]);
     call.memory().reduce(op, out, std::span<const T* const>(typed), count, call.size());
     call.memory().wait();
-    return;
+  } else {
+    reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
+                   count, call.size());
   }
-  reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
-                 count, call.size());
 }
 
 // Lets the peers reuse the buffers collect_inputs read.
@@ -100,43 +100,55 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
   finish_sends(call);
 }
 
-// out holds all segments; this rank's is in place. Each rank sends its segment to every peer.
+// all_gather on device memory: every peer's segment copied straight out of its buffer.
 template <class Call, class T>
-void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments) {
+void all_gather_views(Call& call, std::span<T> out, const schedule::Segments& segments) {
   const int p = call.size(), r = call.rank();
   auto& store = call.comm().request_store();
   const schedule::Range mine = segments[r];
   std::span<const T> own = out.subspan(mine.offset, mine.count);
   store.sends.clear();
-  store.receives.clear();
-  if constexpr (Call::on_device) {
-    store.views.clear();
-    for (int k = 1; k < p; ++k) {
-      store.sends.push_back(call.isend((r + k) % p, own));
-      store.views.push_back(call.irecv_view((r - k + p) % p));
-    }
-    for (int k = 1; k < p; ++k) {
-      const int from = (r - k + p) % p;
-      const schedule::Range range = segments[from];
-      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.offset, range.count));
-    }
-    call.memory().wait();
-    store.views.clear();
-    return finish_sends(call);
-  }
+  store.views.clear();
   for (int k = 1; k < p; ++k) {
-    const int to = (r + k) % p, from = (r - k + p) % p;
-    const schedule::Range range = segments[from];
-    store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count)));
-    store.sends.push_back(call.isend(to, own));
+    store.sends.push_back(call.isend((r + k) % p, own));
+    store.views.push_back(call.irecv_view((r - k + p) % p));
   }
   for (int k = 1; k < p; ++k) {
     const int from = (r - k + p) % p;
-    call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
-                     segments[from].count * sizeof(T));
+    const schedule::Range range = segments[from];
+    call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.offset, range.count));
   }
+  call.memory().wait();
+  store.views.clear();
   finish_sends(call);
-  store.receives.clear();
+}
+
+// out holds all segments; this rank's is in place. Each rank sends its segment to every peer.
+template <class Call, class T>
+void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments) {
+  if constexpr (Call::on_device) {
+    all_gather_views(call, out, segments);
+  } else {
+    const int p = call.size(), r = call.rank();
+    auto& store = call.comm().request_store();
+    const schedule::Range mine = segments[r];
+    std::span<const T> own = out.subspan(mine.offset, mine.count);
+    store.sends.clear();
+    store.receives.clear();
+    for (int k = 1; k < p; ++k) {
+      const int to = (r + k) % p, from = (r - k + p) % p;
+      const schedule::Range range = segments[from];
+      store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count)));
+      store.sends.push_back(call.isend(to, own));
+    }
+    for (int k = 1; k < p; ++k) {
+      const int from = (r - k + p) % p;
+      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
+                       segments[from].count * sizeof(T));
+    }
+    finish_sends(call);
+    store.receives.clear();
+  }
 }
 
 template <class Call, class T, class Op>
@@ -210,7 +222,19 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
   }
   auto& store = call.comm().request_store();
   const schedule::Range mine = segments[r];
-  if constexpr (Call::on_device) {
+  if constexpr (!Call::on_device) {
+    store.receives.clear();
+    for (int k = 1; k < p; ++k) {
+      const schedule::Range range = segments[(root + k) % p];
+      store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.offset, range.count)));
+    }
+    if (in.data() != out.data() + mine.offset) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.offset));
+    for (int k = 1; k < p; ++k) {
+      const int peer = (root + k) % p;
+      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].count * sizeof(T));
+    }
+    store.receives.clear();
+  } else {  // device memory: each peer's buffer copied straight into place
     store.views.clear();
     for (int k = 1; k < p; ++k) store.views.push_back(call.irecv_view((root + k) % p));
     call.memory().copy(out.data() + mine.offset, in.data(), in.size());
@@ -221,19 +245,7 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
     }
     call.memory().wait();
     store.views.clear();
-    return;
   }
-  store.receives.clear();
-  for (int k = 1; k < p; ++k) {
-    const schedule::Range range = segments[(root + k) % p];
-    store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.offset, range.count)));
-  }
-  if (in.data() != out.data() + mine.offset) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.offset));
-  for (int k = 1; k < p; ++k) {
-    const int peer = (root + k) % p;
-    call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].count * sizeof(T));
-  }
-  store.receives.clear();
 }
 
 }  // namespace colt::algorithms::direct

@@ -27,7 +27,7 @@ COLT_HOST_DEVICE Pack<T> load_pack(const T* from) {
   return *reinterpret_cast<const Pack<T>*>(from);
 #else
   Pack<T> pack;
-  std::memcpy(&pack, from, sizeof pack);
+  std::memcpy(static_cast<void*>(&pack), static_cast<const void*>(from), sizeof pack);
   return pack;
 #endif
 }
@@ -37,7 +37,7 @@ COLT_HOST_DEVICE void store_pack(T* to, const Pack<T>& pack) {
 #if defined(__CUDA_ARCH__)
   *reinterpret_cast<Pack<T>*>(to) = pack;
 #else
-  std::memcpy(to, &pack, sizeof pack);
+  std::memcpy(static_cast<void*>(to), static_cast<const void*>(&pack), sizeof pack);
 #endif
 }
 
