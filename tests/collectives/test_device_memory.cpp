@@ -38,3 +38,30 @@ TEST_CASE("device memory: all_gather, broadcast, scatter, gather and their v for
 TEST_CASE("device memory: bad arguments raise colt::Error on every path") {
   for (Path path : all_paths) bad_arguments_case<SimulatedBuffers>(path);
 }
+
+namespace {
+// A device space whose reduction fails the way a CUDA call does: colt::Error with no rank.
+struct FailingDevice : SimulatedDevice {
+  using SimulatedDevice::SimulatedDevice;
+  template <class Op, class T>
+  void reduce(Op, T*, std::span<const T* const>, std::size_t, int) {
+    throw Error("cuda", -1, no_peer, "cudaStreamSynchronize: cudaErrorIllegalAddress (an illegal memory access)");
+  }
+};
+}  // namespace
+
+TEST_CASE("device memory: a failure in the memory space names the collective and the rank") {
+  inprocess::launch(2, [](inprocess::Communicator& comm) {
+    std::vector<float> data(100, 1.0f);
+    device_span<float, FailingDevice> span(SimulatedDevice::to_device(data.data()), data.size());
+    const std::string expected = "colt::all_reduce: rank " + std::to_string(comm.rank());
+    try {
+      all_reduce(comm, span, sum{});
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find(expected) == 0);
+      CHECK(std::string(e.what()).find("cuda: cudaStreamSynchronize: cudaErrorIllegalAddress") != std::string::npos);
+    }
+    CHECK(comm.broken());
+  });
+}

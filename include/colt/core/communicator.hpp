@@ -154,6 +154,9 @@ class Communicator {
   // reason this communicator is broken; the caller throws it.
   Error broken_by(const Error& cause, std::string_view call) {
     Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
+    if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank, and what failed
+      named = Error(std::string(call), rank(), cause.peer(),
+                    (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
     mark_broken(named);
     return named;
   }
