@@ -24,8 +24,10 @@
 namespace colt::cuda {
 
 namespace kernel {
+// __grid_constant__: the body indexes args.in with a run-time input number, which would
+// otherwise make every thread copy the whole parameter block to its local memory first.
 template <class Op, class T>
-__global__ void __launch_bounds__(256) reduce(Op op, ReduceArgs<T> args) {
+__global__ void __launch_bounds__(256) reduce(Op op, const __grid_constant__ ReduceArgs<T> args) {
   const std::size_t threads = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   const std::size_t thread = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   reduce_range(op, args, thread, threads);
