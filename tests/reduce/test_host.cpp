@@ -8,6 +8,7 @@
 #include <colt/core/ops.hpp>
 #include <colt/core/types.hpp>
 #include <colt/reduce/host.hpp>
+#include <colt/reduce/memory.hpp>
 
 #include <cstddef>
 #include <cstdint>

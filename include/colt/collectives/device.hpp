@@ -89,6 +89,18 @@ void staged(Space& space, std::span<const T> in, std::size_t in_count, std::span
   space.wait();
 }
 
+// The same for a collective that works in place: one staging buffer (slot 1) for `data`, its
+// first in_count elements copied in and first out_count copied back around host_call(host).
+template <class Space, class T, class Fn>
+void staged_in_place(Space& space, std::span<T> data, std::size_t in_count, std::size_t out_count, Fn&& host_call) {
+  std::span<T> host = space.template staging<T>(data.size(), 1);
+  space.copy(host.data(), data.data(), in_count);
+  space.wait();
+  host_call(host);
+  space.copy(data.data(), host.data(), out_count);
+  space.wait();
+}
+
 // all_reduce through host staging, pipelined in chunks (see the header comment). Slots 0 and 1
 // alternate; one stream orders each chunk's copy back before the copy that reuses its slot.
 template <class X, class Space, class T, class Op>
@@ -183,12 +195,8 @@ void all_gather(Communicator<X>& comm, device_span<T, Space> data, Algorithm alg
   Space space = detail::make_space<Space>(stream);
   auto d = detail::as_span(data);
   if (detail::ran_natively(comm, [&](auto& c) { detail::all_gather_in_place(c, d, algorithm, std::move(space)); })) return;
-  detail::staged(space, std::span<const T>(d), d.size(), d, d.size(), [&](std::span<const T>, std::span<T> ho) {
-    // The whole buffer was staged into slot 0; the host call works in place in slot 1.
-    std::span<T> hi = space.template staging<T>(d.size(), 0);
-    std::copy(hi.begin(), hi.end(), ho.begin());
-    detail::all_gather_in_place(comm, ho, algorithm);
-  });
+  detail::staged_in_place(space, d, d.size(), d.size(),
+                          [&](std::span<T> host) { detail::all_gather_in_place(comm, host, algorithm); });
 }
 
 template <Transport X, class T, class Space>
@@ -214,12 +222,8 @@ void broadcast(Communicator<X>& comm, device_span<T, Space> data, int root,
   auto d = detail::as_span(data);
   if (detail::ran_natively(comm, [&](auto& c) { detail::broadcast(c, d, root, algorithm, std::move(space)); })) return;
   const bool is_root = comm.rank() == root;
-  detail::staged(space, std::span<const T>(d), is_root ? d.size() : 0, d, is_root ? 0 : d.size(),
-                 [&](std::span<const T>, std::span<T> ho) {
-                   std::span<T> hi = space.template staging<T>(d.size(), 0);
-                   if (is_root) std::copy(hi.begin(), hi.end(), ho.begin());
-                   detail::broadcast(comm, ho, root, algorithm);
-                 });
+  detail::staged_in_place(space, d, is_root ? d.size() : 0, is_root ? 0 : d.size(),
+                          [&](std::span<T> host) { detail::broadcast(comm, host, root, algorithm); });
 }
 
 // out (root only) = op-reduction of every rank's `in`.

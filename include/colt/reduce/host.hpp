@@ -59,18 +59,4 @@ void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t co
   reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return inputs[i]; }, count, ranks);
 }
 
-// out = finish(in): the result of a reduction over one rank (and the copy a one-rank call makes).
-template <class Op, Element T>
-  requires ReductionFor<Op, T>
-void finish_copy(Op op, T* out, const T* in, std::size_t count, int ranks) {
-  if constexpr (AveragingOp<Op>) {
-    if (ranks != 1) {
-      const T* inputs[] = {in};
-      reduce_many(op, out, std::span<const T* const>(inputs), count, ranks);
-      return;
-    }
-  }
-  if (out != in) std::copy_n(in, count, out);
-}
-
 }  // namespace colt

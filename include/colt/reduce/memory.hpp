@@ -59,4 +59,13 @@ void finish_copy_in(Memory& memory, Op op, T* out, const T* in, std::size_t coun
   memory.copy(out, in, count);
 }
 
+// out = finish(in) on the host: the result of a reduction over one rank (and the copy a one-rank
+// call makes).
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+void finish_copy(Op op, T* out, const T* in, std::size_t count, int ranks) {
+  HostMemory memory;
+  finish_copy_in(memory, op, out, in, count, ranks);
+}
+
 }  // namespace colt
