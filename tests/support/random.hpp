@@ -28,30 +28,46 @@ inline std::uint64_t base_seed() {
   return seed;
 }
 
-// Values suited to `Op`: products stay within [2^-8, 2^8] over 8 ranks for the narrow types, and
-// integers use their full range (their sums and products wrap, exactly, in reference and colt).
+// Values suited to `Op`, made from 64 random bits: products stay within [2^-8, 2^8] over 8 ranks
+// for the narrow types, and integers use their full range (their sums and products wrap, exactly,
+// in reference and colt). One draw per value, split into bit fields: the suites generate every
+// rank's input on every rank, and with std::uniform_*_distribution and std::ldexp that was most
+// of their run time.
 template <Element T, class Op>
-T random_value(std::mt19937_64& rng) {
+T value_from_bits(std::uint64_t bits) {
   if constexpr (std::is_integral_v<T>) {
-    return static_cast<T>(rng());
+    return static_cast<T>(bits);
   } else {
     using C = compute_type_t<T>;
+    const double unit = static_cast<double>(bits >> 11) * 0x1.0p-53;  // [0, 1), 53 random bits
+    const double sign = (bits & 1) ? -1.0 : 1.0;
     if constexpr (std::is_same_v<Op, prod>) {
-      std::uniform_real_distribution<double> magnitude(0.5, 2.0);
-      double v = magnitude(rng) * ((rng() & 1) ? -1.0 : 1.0);
-      return static_cast<T>(static_cast<C>(v));
+      return static_cast<T>(static_cast<C>(sign * (0.5 + 1.5 * unit)));  // magnitude in [0.5, 2)
     } else {
-      std::uniform_real_distribution<double> value(-1.0, 1.0);
-      std::uniform_int_distribution<int> exponent(-6, 3);  // mixed magnitudes
-      return static_cast<T>(static_cast<C>(std::ldexp(value(rng), exponent(rng))));
+      // (-1, 1) times 2^e for e in -6..3: mixed magnitudes, scaled exactly.
+      static constexpr double scale[] = {0x1p-6, 0x1p-5, 0x1p-4, 0x1p-3, 0x1p-2, 0x1p-1, 0x1p0, 0x1p1, 0x1p2, 0x1p3};
+      return static_cast<T>(static_cast<C>(sign * unit * scale[(bits >> 1 & 0x3FF) % 10]));
     }
   }
 }
 
+template <Element T, class Op>
+T random_value(std::mt19937_64& rng) {
+  return value_from_bits<T, Op>(rng());
+}
+
+// A buffer takes one draw from `rng` as the seed of a SplitMix64 stream (Steele et al., 2014):
+// a few operations per value where the Mersenne Twister's state update is not inlined at -Og.
 template <Element T, class Op = sum>
 std::vector<T> random_buffer(std::mt19937_64& rng, std::size_t count) {
+  std::uint64_t state = rng();
   std::vector<T> v(count);
-  for (auto& x : v) x = random_value<T, Op>(rng);
+  for (auto& x : v) {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    x = value_from_bits<T, Op>(z ^ (z >> 31));
+  }
   return v;
 }
 
