@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds every libFuzzer target here (tests/fuzz/fuzz_*.cpp: adding a target is adding a file)
 # into build-fuzz/<target>/ with clang++ (AddressSanitizer + UndefinedBehaviorSanitizer), then
-# fuzzes each for a bounded time, one after the other.
-#   tests/fuzz/run.sh [seconds_per_target]      (default 20)
+# fuzzes each for a bounded time, `jobs` targets at a time (each target is one process on one
+# core, so on 2 cores `jobs=2` gives every target the same fuzzing time in half the wall time).
+#   tests/fuzz/run.sh [seconds_per_target] [jobs]      (defaults: 20 s, 1 job)
 # A target fails when it does not build, or on an input that crashes it, trips a sanitizer,
 # throws anything but colt::Error, runs longer than 10 s or past 2 GiB; libFuzzer keeps that
 # input as build-fuzz/<target>/crash-* (or timeout-*, oom-*): replay it with
@@ -12,7 +13,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
-[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "usage: tests/fuzz/run.sh [seconds_per_target > 0]"; exit 2; }
+jobs=${2:-1}
+[[ "$seconds" =~ ^[1-9][0-9]*$ && "$jobs" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "usage: tests/fuzz/run.sh [seconds_per_target > 0] [jobs > 0]"; exit 2; }
 out=build-fuzz
 
 # clang++ with libFuzzer: Debian 12's clang package leaves the fuzzer runtime to
@@ -33,18 +36,18 @@ pkg-config --exists ucx || { echo "fuzz: UCX headers not found (tests/install-de
 
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -Itests/fuzz $(pkg-config --cflags ucx))
-failed=() total=0
-for source in tests/fuzz/fuzz_*.cpp; do
+
+# One target: build, fuzz, print one line (and the finding, if any); the exit status says.
+fuzz_target() {
+  local source=$1 name dir seeds=()
   name=$(basename "$source" .cpp)
   dir="$out/$name"
-  total=$((total + 1))
   mkdir -p "$dir/corpus"
-  if ! clang++ "${flags[@]}" "$source" -o "$dir/$name"; then
+  if ! clang++ "${flags[@]}" "$source" -o "$dir/$name" 2>"$dir/build.log"; then
     echo "$name: does not build"
-    failed+=("$name")
-    continue
+    cat "$dir/build.log"
+    return 1
   fi
-  seeds=()
   [ -d "tests/fuzz/corpus/$name" ] && seeds=("$PWD/tests/fuzz/corpus/$name")
   # New inputs go to the first directory (build-fuzz's); the seeds are only read.
   if (cd "$dir" && "./$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
@@ -53,10 +56,29 @@ for source in tests/fuzz/fuzz_*.cpp; do
   else
     echo "$name: FAILED (log: $dir/fuzz.log)"
     grep -A25 '^==[0-9]*==\|fuzz check failed\|runtime error\|terminate called\|ERROR: libFuzzer' "$dir/fuzz.log" | head -40
-    failed+=("$name")
+    return 1
   fi
-done
+}
 
+# `jobs` targets at a time; each one's report is printed whole when it ends.
+sources=(tests/fuzz/fuzz_*.cpp)
+failed=() running=()
+report() {  # waits for the oldest running target and prints its report
+  local pid=${running[0]%%:*} name=${running[0]#*:}
+  wait "$pid" || failed+=("$name")
+  cat "$out/$name.report"
+  running=("${running[@]:1}")
+}
+mkdir -p "$out"
+for source in "${sources[@]}"; do
+  [ ${#running[@]} -ge "$jobs" ] && report
+  name=$(basename "$source" .cpp)
+  fuzz_target "$source" >"$out/$name.report" 2>&1 &
+  running+=("$!:$name")
+done
+while [ ${#running[@]} -gt 0 ]; do report; done
+
+total=${#sources[@]}
 if [ ${#failed[@]} -eq 0 ]; then
   echo "fuzz: $total targets, ${seconds} s each, no findings"
   exit 0
