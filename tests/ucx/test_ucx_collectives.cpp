@@ -1,5 +1,7 @@
 // The collective property suite over the UCX transport with in-process bootstrap: 1..8 ranks as
 // threads, each driving its own UCP worker (UCX chooses shared memory between them).
+// tests/ucx/meson.build runs each case as a test of its own, by the word after "ucx " in its
+// name: a new case needs a new word there.
 #include <doctest/doctest.h>
 
 #include "rank_suite.hpp"
