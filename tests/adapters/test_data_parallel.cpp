@@ -11,6 +11,7 @@
 #include "colt/colt.hpp"
 #include "colt/adapters/data_parallel.hpp"
 #include "data_parallel_cases.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -148,23 +149,18 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
   inprocess::launch(2, [](inprocess::Communicator& comm) {
     std::vector<float> p(4), g(4), q(3);
     DataParallel<inprocess::InProcess> dp(comm);
-    CHECK_THROWS_WITH_AS(dp.add(std::span(p), std::span(q), "w"), doctest::Contains("gradient 3"), Error);
+    CHECK(error_kind([&] { dp.add(std::span(p), std::span(q), "w"); }) == ErrorKind::invalid_argument);
     dp.add(std::span(p), std::span(g), "w");
-    CHECK_THROWS_WITH_AS(dp.mark_ready(5), doctest::Contains("only 1 tensors"), Error);
+    CHECK(error_kind([&] { dp.mark_ready(5); }) == ErrorKind::invalid_argument);
     dp.mark_ready(0);
-    CHECK_THROWS_WITH_AS(dp.mark_ready(0), doctest::Contains("'w' marked ready twice"), Error);
-    CHECK_THROWS_WITH_AS(dp.set_local_samples(3), doctest::Contains("after the step's first mark_ready"), Error);
+    CHECK(error_kind([&] { dp.mark_ready(0); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { dp.set_local_samples(3); }) == ErrorKind::invalid_argument);
     CHECK_THROWS_AS((void)dp.no_sync(), Error);
     dp.synchronize();
-    CHECK_THROWS_WITH_AS(dp.add(std::span(p), std::span(g), "late"), doctest::Contains("after the first step"), Error);
-    CHECK_THROWS_WITH_AS(dp.broadcast_parameters(2), doctest::Contains("root 2 out of range"), Error);
+    CHECK(error_kind([&] { dp.add(std::span(p), std::span(g), "late"); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { dp.broadcast_parameters(2); }) == ErrorKind::invalid_argument);
   });
-  CHECK_THROWS_WITH_AS(inprocess::launch(2, [](inprocess::Communicator& comm) {
-                         DataParallelOptions o;
-                         o.server = 2;
-                         DataParallel<inprocess::InProcess> dp(comm, o);
-                       }),
-                       doctest::Contains("server rank 2 out of range"), Error);
+  CHECK(error_kind([&] { inprocess::launch(2, [](inprocess::Communicator& comm) { DataParallelOptions o; o.server = 2; DataParallel<inprocess::InProcess> dp(comm, o); }); }) == ErrorKind::invalid_argument);
 }
 
 TEST_CASE("DataParallel: ranks that registered different tensors get an error, not a mismatch later") {

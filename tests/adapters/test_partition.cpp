@@ -7,8 +7,11 @@
 
 #include "colt/adapters/partition.hpp"
 #include "colt/core/error.hpp"
+#include "errors.hpp"
 
 using namespace colt;
+using colt::test::error_from;
+using colt::test::error_kind;
 
 TEST_CASE("partition::range covers every item once, contiguously, shares within one") {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000003}})
@@ -107,7 +110,7 @@ TEST_CASE("partition::extract copies a block out, row-major") {
 }
 
 TEST_CASE("partition rejects a part out of range with a clear error") {
-  CHECK_THROWS_WITH_AS(partition::range(10, 4, 4), doctest::Contains("part 4 out of range for 4 parts"), Error);
+  CHECK(error_kind([&] { partition::range(10, 4, 4); }) == ErrorKind::invalid_argument);
   CHECK_THROWS_AS(partition::range(10, 0, 0), Error);
   CHECK_THROWS_AS(partition::blocks(4, 4, {0, 2}, 0), Error);
   CHECK_THROWS_AS(partition::random(10, 2, -1, 1), Error);

@@ -10,8 +10,11 @@
 #include "colt/adapters/pipeline.hpp"
 #include "colt/colt.hpp"
 #include "data_parallel_cases.hpp"
+#include "errors.hpp"
 
 using namespace colt;
+using colt::test::error_from;
+using colt::test::error_kind;
 
 namespace {
 
@@ -70,12 +73,13 @@ TEST_CASE("StagePlan: even and explicit maps, and maps that cannot work") {
   const StagePlan map = StagePlan::from_counts({5, 5});  // layers 1-5 on rank 0, 6-10 on rank 1
   CHECK(map.layers() == 10);
   CHECK(map.layers_of(1) == partition::Range{5, 10});
-  CHECK_THROWS_WITH_AS(StagePlan::even(2, 3), doctest::Contains("at least one layer"), Error);
-  CHECK_THROWS_WITH_AS(StagePlan::from_counts({3, 0}), doctest::Contains("stage 1 has 0 layers"), Error);
-  CHECK_THROWS_WITH_AS(inprocess::launch(2, [](inprocess::Communicator& comm) {
-                         Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(6, 3));
-                       }),
-                       doctest::Contains("3 stages for 2 ranks"), Error);
+  CHECK(error_kind([] { StagePlan::even(2, 3); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] { StagePlan::from_counts({3, 0}); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] {
+          inprocess::launch(2, [](inprocess::Communicator& comm) {
+            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(6, 3));
+          });
+        }) == ErrorKind::invalid_argument);
 }
 
 TEST_CASE("pipeline training on 1-4 stages equals single-rank training; GPipe and 1F1B agree bit for bit") {
@@ -121,16 +125,18 @@ struct BrokenStage {
 }  // namespace
 
 TEST_CASE("Pipeline: a stage returning a wrong-sized gradient is a colt::Error, not a hang") {
-  CHECK_THROWS_WITH_AS(inprocess::launch(2, [](inprocess::Communicator& comm) {
-                         Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 2));
-                         BrokenStage stage;
-                         p.step(stage, 2);
-                       }),
-                       doctest::Contains("3 input-gradient elements for an input of 4"), Error);
-  CHECK_THROWS_WITH_AS(inprocess::launch(1, [](inprocess::Communicator& comm) {
-                         Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 1));
-                         BrokenStage stage;
-                         p.step(stage, 0);
-                       }),
-                       doctest::Contains("at least one micro-batch"), Error);
+  CHECK(error_kind([] {
+          inprocess::launch(2, [](inprocess::Communicator& comm) {
+            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 2));
+            BrokenStage stage;
+            p.step(stage, 2);
+          });
+        }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] {
+          inprocess::launch(1, [](inprocess::Communicator& comm) {
+            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 1));
+            BrokenStage stage;
+            p.step(stage, 0);
+          });
+        }) == ErrorKind::invalid_argument);
 }

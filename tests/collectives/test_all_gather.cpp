@@ -6,6 +6,7 @@
 #include "colt/collectives/all_gather.hpp"
 #include "matrix.hpp"
 #include "ranks.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -87,11 +88,11 @@ TEST_CASE("all_gather and all_gather_v: large counts on a covering sample") {
 TEST_CASE("all_gather: bad arguments") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     std::vector<int> in(3), out(5);
-    CHECK_THROWS_WITH_AS(all_gather(comm, in, out), doctest::Contains("output has 5 elements, expected 6"), Error);
+    CHECK(error_kind([&] { all_gather(comm, in, out); }) == ErrorKind::invalid_argument);
     const std::vector<std::size_t> counts = {3, 3};
     std::vector<int> small(5);
-    CHECK_THROWS_WITH_AS(all_gather_v(comm, in, small, counts), doctest::Contains("too small"), Error);
+    CHECK(error_kind([&] { all_gather_v(comm, in, small, counts); }) == ErrorKind::invalid_argument);
     std::vector<int> wrong(2);
-    CHECK_THROWS_WITH_AS(all_gather_v(comm, wrong, out, counts), doctest::Contains("input has 2 elements"), Error);
+    CHECK(error_kind([&] { all_gather_v(comm, wrong, out, counts); }) == ErrorKind::invalid_argument);
   });
 }

@@ -8,6 +8,7 @@
 #include "colt/transport/inprocess.hpp"
 #include "matrix.hpp"
 #include "reference.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -106,7 +107,8 @@ TEST_CASE("all_reduce: mismatched lengths on different ranks raise colt::Error, 
       }, short_timeout);
     } catch (const Error& e) {
       raised = true;
-      CHECK(std::string(e.what()).find("all_reduce") != std::string::npos);
+      CHECK(e.collective() == "all_reduce");
+      CHECK((e.kind() == ErrorKind::mismatch || e.kind() == ErrorKind::timeout));
     }
     CHECK(raised);
   }
@@ -115,11 +117,9 @@ TEST_CASE("all_reduce: mismatched lengths on different ranks raise colt::Error, 
 TEST_CASE("all_reduce: bad arguments are reported before any traffic") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     std::vector<double> in(10), out(9);
-    CHECK_THROWS_WITH_AS(all_reduce(comm, in, out, sum{}),
-                         doctest::Contains("output has 9 elements, expected 10"), Error);
+    CHECK(error_kind([&] { all_reduce(comm, in, out, sum{}); }) == ErrorKind::invalid_argument);
     std::vector<double> buffer(20);
-    CHECK_THROWS_WITH_AS(all_reduce(comm, std::span(buffer).first(10), std::span(buffer).subspan(5, 10), sum{}),
-                         doctest::Contains("overlap"), Error);
+    CHECK(error_kind([&] { all_reduce(comm, std::span(buffer).first(10), std::span(buffer).subspan(5, 10), sum{}); }) == ErrorKind::invalid_argument);
     // The failed calls sent nothing: the communicator still works.
     std::vector<double> ok = {1.0 + comm.rank()};
     all_reduce(comm, ok, sum{});

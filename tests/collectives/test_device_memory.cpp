@@ -45,7 +45,7 @@ struct FailingDevice : SimulatedDevice {
   using SimulatedDevice::SimulatedDevice;
   template <class Op, class T>
   void reduce(Op, T*, std::span<const T* const>, std::size_t, int) {
-    throw Error("cuda", -1, no_peer, "cudaStreamSynchronize: cudaErrorIllegalAddress (an illegal memory access)");
+    throw Error(ErrorKind::transport, "cuda", -1, no_peer, "cudaStreamSynchronize: cudaErrorIllegalAddress (an illegal memory access)");
   }
 };
 }  // namespace
@@ -54,13 +54,14 @@ TEST_CASE("device memory: a failure in the memory space names the collective and
   inprocess::launch(2, [](inprocess::Communicator& comm) {
     std::vector<float> data(100, 1.0f);
     device_span<float, FailingDevice> span(SimulatedDevice::to_device(data.data()), data.size());
-    const std::string expected = "colt::all_reduce: rank " + std::to_string(comm.rank());
     try {
       all_reduce(comm, span, sum{});
       FAIL("no error");
     } catch (const Error& e) {
-      CHECK(std::string(e.what()).find(expected) == 0);
-      CHECK(std::string(e.what()).find("cuda: cudaStreamSynchronize: cudaErrorIllegalAddress") != std::string::npos);
+      CHECK(e.kind() == ErrorKind::transport);
+      CHECK(e.collective() == "all_reduce");
+      CHECK(e.rank() == comm.rank());
+      CHECK(e.cause().find("cuda: cudaStreamSynchronize: cudaErrorIllegalAddress") != std::string::npos);
     }
     CHECK(comm.broken());
   });

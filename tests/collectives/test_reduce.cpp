@@ -6,6 +6,7 @@
 #include "matrix.hpp"
 #include "ranks.hpp"
 #include "reference.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -64,8 +65,8 @@ TEST_CASE("reduce: large counts on a covering sample") {
 TEST_CASE("reduce: bad arguments") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     std::vector<double> in(4), out(3);
-    CHECK_THROWS_WITH_AS(reduce(comm, in, out, 2, sum{}), doctest::Contains("root 2 is out of range"), Error);
+    CHECK(error_kind([&] { reduce(comm, in, out, 2, sum{}); }) == ErrorKind::invalid_argument);
     if (comm.rank() == 0)
-      CHECK_THROWS_WITH_AS(reduce(comm, in, out, 0, sum{}), doctest::Contains("output has 3 elements"), Error);
+      CHECK(error_kind([&] { reduce(comm, in, out, 0, sum{}); }) == ErrorKind::invalid_argument);
   });
 }

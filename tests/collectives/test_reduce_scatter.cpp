@@ -7,6 +7,7 @@
 #include "matrix.hpp"
 #include "ranks.hpp"
 #include "reference.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -110,18 +111,14 @@ TEST_CASE("reduce_scatter and reduce_scatter_v: large counts on a covering sampl
 TEST_CASE("reduce_scatter: bad arguments") {
   inprocess::launch(3, [&](inprocess::Communicator& comm) {
     std::vector<float> in(10), out(3);
-    CHECK_THROWS_WITH_AS(reduce_scatter(comm, in, out, sum{}),
-                         doctest::Contains("input has 10 elements, expected 9"), Error);
-    CHECK_THROWS_WITH_AS(reduce_scatter(comm, in, sum{}), doctest::Contains("not a multiple"), Error);
+    CHECK(error_kind([&] { reduce_scatter(comm, in, out, sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { reduce_scatter(comm, in, sum{}); }) == ErrorKind::invalid_argument);
     const std::vector<std::size_t> counts = {4, 4, 2};
     std::vector<float> small(1);
-    CHECK_THROWS_WITH_AS(reduce_scatter_v(comm, in, small, counts, sum{}),
-                         doctest::Contains("too small"), Error);
+    CHECK(error_kind([&] { reduce_scatter_v(comm, in, small, counts, sum{}); }) == ErrorKind::invalid_argument);
     const std::vector<std::size_t> two = {5, 5};
-    CHECK_THROWS_WITH_AS(reduce_scatter_v(comm, in, out, two, sum{}),
-                         doctest::Contains("one per rank"), Error);
-    CHECK_THROWS_WITH_AS(reduce_scatter(comm, std::vector<float>(9), out, sum{}, algo::tree),
-                         doctest::Contains("not available"), Error);
+    CHECK(error_kind([&] { reduce_scatter_v(comm, in, out, two, sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { reduce_scatter(comm, std::vector<float>(9), out, sum{}, algo::tree); }) == ErrorKind::invalid_argument);
   });
 }
 

@@ -7,6 +7,7 @@
 #include "colt/collectives/scatter.hpp"
 #include "matrix.hpp"
 #include "ranks.hpp"
+#include "errors.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -101,21 +102,16 @@ TEST_CASE("scatter and gather: bad arguments") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     std::vector<int> in(5), out(2);
     if (comm.rank() == 0) {
-      CHECK_THROWS_WITH_AS(scatter(comm, in, out, 0), doctest::Contains("input has 5 elements, expected 4"), Error);
-      CHECK_THROWS_WITH_AS(gather(comm, out, in, 0), doctest::Contains("output has 5 elements, expected 4"), Error);
+      CHECK(error_kind([&] { scatter(comm, in, out, 0); }) == ErrorKind::invalid_argument);
+      CHECK(error_kind([&] { gather(comm, out, in, 0); }) == ErrorKind::invalid_argument);
       const std::vector<std::size_t> counts = {3, 3};
-      CHECK_THROWS_WITH_AS(gather_v(comm, std::vector<int>(3), in, counts, 0), doctest::Contains("too small"), Error);
+      CHECK(error_kind([&] { gather_v(comm, std::vector<int>(3), in, counts, 0); }) == ErrorKind::invalid_argument);
     }
-    CHECK_THROWS_WITH_AS(scatter(comm, in, out, 7), doctest::Contains("root 7 is out of range"), Error);
-    CHECK_THROWS_WITH_AS(gather(comm, in, out, 0, algo::ring), doctest::Contains("not available"), Error);
+    CHECK(error_kind([&] { scatter(comm, in, out, 7); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { gather(comm, in, out, 0, algo::ring); }) == ErrorKind::invalid_argument);
   });
 }
 
 TEST_CASE("gather_v: the root's receive buffer too small for the counts fails on every rank") {
-  CHECK_THROWS_WITH_AS(inprocess::launch(3, [&](inprocess::Communicator& comm) {
-                         const std::vector<std::size_t> counts = {2, 2, 2};
-                         std::vector<float> in(2, 1.0f), out(comm.rank() == 1 ? 5 : 6);
-                         gather_v(comm, in, out, counts, 1);
-                       }),
-                       doctest::Contains("too small"), Error);
+  CHECK(error_kind([&] { inprocess::launch(3, [&](inprocess::Communicator& comm) { const std::vector<std::size_t> counts = {2, 2, 2}; std::vector<float> in(2, 1.0f), out(comm.rank() == 1 ? 5 : 6); gather_v(comm, in, out, counts, 1); }); }) == ErrorKind::invalid_argument);
 }

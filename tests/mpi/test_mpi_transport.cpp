@@ -49,7 +49,7 @@ TEST_CASE("mpi transport: a message larger than the receive buffer is a colt::Er
       FAIL("truncation went unnoticed");
     } catch (const Error& e) {
       CHECK(e.peer() == 0);
-      CHECK(std::string(e.what()).find("larger than the receive buffer of 50 bytes") != std::string::npos);
+      CHECK(e.kind() == ErrorKind::mismatch);
     }
   }
   barrier(comm);
@@ -67,7 +67,7 @@ TEST_CASE("mpi transport: a wait honours its deadline, and the cancelled receive
     } catch (const Error& e) {
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
       CHECK(e.peer() == 0);
-      CHECK(std::string(e.what()).find("timed out after 0.2 s receiving from peer 0") != std::string::npos);
+      CHECK(e.kind() == ErrorKind::timeout);
       CHECK(waited < 5.0);
     }
   }

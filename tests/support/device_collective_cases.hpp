@@ -26,6 +26,7 @@
 #include "ranks.hpp"
 #include "reference.hpp"
 #include "simulated_device.hpp"
+#include "errors.hpp"
 
 namespace colt::test {
 
@@ -198,9 +199,9 @@ void bad_arguments_case(Path path) {
   launch_on(path, 2, [&](auto& comm) {
     Mem::setup();
     Buffer in(std::vector<float>(10, 1.0f)), out(std::vector<float>(9)), gathered(std::vector<float>(21));
-    CHECK_THROWS_WITH_AS(all_reduce(comm, in.const_span(), out.span(), sum{}), doctest::Contains("expected 10"), Error);
-    CHECK_THROWS_WITH_AS(broadcast(comm, in.span(), 2), doctest::Contains("root 2 is out of range"), Error);
-    CHECK_THROWS_WITH_AS(all_gather(comm, in.const_span(), gathered.span()), doctest::Contains("expected 20"), Error);
+    CHECK(error_kind([&] { all_reduce(comm, in.const_span(), out.span(), sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { broadcast(comm, in.span(), 2); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { all_gather(comm, in.const_span(), gathered.span()); }) == ErrorKind::invalid_argument);
   });
 }
 

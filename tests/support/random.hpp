@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "colt/adapters/partition.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/types.hpp"
 
@@ -56,18 +57,14 @@ T random_value(std::mt19937_64& rng) {
   return value_from_bits<T, Op>(rng());
 }
 
-// A buffer takes one draw from `rng` as the seed of a SplitMix64 stream (Steele et al., 2014):
-// a few operations per value where the Mersenne Twister's state update is not inlined at -Og.
+// A buffer takes one draw from `rng` as the seed of a SplitMix64 stream (colt's own, from
+// partition.hpp): a few operations per value where the Mersenne Twister's state update is not
+// inlined at -Og.
 template <Element T, class Op = sum>
 std::vector<T> random_buffer(std::mt19937_64& rng, std::size_t count) {
-  std::uint64_t state = rng();
+  partition::SplitMix64 bits(rng());
   std::vector<T> v(count);
-  for (auto& x : v) {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    x = value_from_bits<T, Op>(z ^ (z >> 31));
-  }
+  for (auto& x : v) x = value_from_bits<T, Op>(bits());
   return v;
 }
 

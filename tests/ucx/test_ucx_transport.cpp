@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "colt/colt.hpp"
 #include "colt/transport/ucx.hpp"
+#include "errors.hpp"
 #include "random.hpp"
 #include "reference.hpp"
 
@@ -26,16 +28,13 @@ namespace {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// The colt::Error text `fn` makes ucx::launch throw ("" if none).
+// The colt::Error `fn` makes ucx::launch throw, if any.
 template <class Fn>
-std::string launch_error(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
-  try {
-    ucx::launch(ranks, fn, options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
+std::optional<Error> launch_error(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
+  return error_from([&] { ucx::launch(ranks, fn, options); });
 }
+
+std::string text_of(const std::optional<Error>& e) { return e ? e->what() : "no error"; }
 
 // Everything written to stdout and stderr (where UCX logs) while `fn` runs.
 template <class Fn>
@@ -125,44 +124,47 @@ TEST_CASE("ucx: communicators split from one worker never see each other's messa
 }
 
 TEST_CASE("ucx: a message larger than the receive buffer is an error naming the peer and UCX's status") {
-  const std::string what = launch_error(2, [](ucx::Communicator& comm) {
+  const auto error = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<std::byte> data(comm.rank() == 0 ? 64 : 16);
     const Tag tag = Tag::make(CollectiveKind::point_to_point, 1);
     if (comm.rank() == 0) comm.transport().isend(1, data, tag).wait(comm.deadline());
     else comm.transport().irecv(0, data, tag).wait(comm.deadline());
   });
-  CHECK_MESSAGE(what.find("rank 1 (peer 0)") != std::string::npos, what);
-  CHECK_MESSAGE(what.find("larger than the receive buffer of 16 bytes") != std::string::npos, what);
-  CHECK_MESSAGE(what.find("UCX: Message truncated") != std::string::npos, what);
+  REQUIRE(error);
+  CHECK(error->kind() == ErrorKind::mismatch);
+  CHECK(error->rank() == 1);
+  CHECK(error->peer() == 0);
+  CHECK_MESSAGE(error->cause().find("UCX: Message truncated") != std::string::npos, error->what());
 }
 
 TEST_CASE("ucx: mismatched counts and bad roots end in colt::Error on the ranks, never a hang") {
   for (Algorithm algorithm : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(std::string(name_of(algorithm)));
     const auto start = Clock::now();
-    const std::string what = launch_error(3, [&](ucx::Communicator& comm) {
+    const auto error = launch_error(3, [&](ucx::Communicator& comm) {
       std::vector<float> data(comm.rank() == 1 ? 1000 : 1003, 1.5f);
       all_reduce(comm, data, sum{}, algorithm);
     }, CommunicatorOptions{.timeout = std::chrono::seconds(20)});
-    CHECK_MESSAGE(what.find("colt::all_reduce") != std::string::npos, what);
+    CHECK_MESSAGE((error && error->collective() == "all_reduce"), text_of(error));
     CHECK(seconds_since(start) < 10);  // the abort notice ends the others' waits, not their deadline
   }
-  const std::string root = launch_error(2, [](ucx::Communicator& comm) {
+  const auto root = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<double> data(10, 2.0);
     broadcast(comm, data, comm.size());
   });
-  CHECK_MESSAGE(root.find("root") != std::string::npos, root);
-  const std::string peer = launch_error(2, [](ucx::Communicator& comm) {
+  CHECK_MESSAGE((root && root->kind() == ErrorKind::invalid_argument), text_of(root));
+  const auto peer = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<std::byte> data(4);
     comm.transport().isend(comm.rank(), data, Tag{});
   });
-  CHECK_MESSAGE(peer.find("peer out of range") != std::string::npos, peer);
+  CHECK_MESSAGE((peer && peer->kind() == ErrorKind::invalid_argument), text_of(peer));
 }
 
 TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the timeout") {
   std::atomic<bool> gave_up{false};
+  std::vector<std::optional<Error>> seen(2);
   const auto start = Clock::now();
-  const std::string what = launch_error(3, [&](ucx::Communicator& comm) {
+  const auto error = launch_error(3, [&](ucx::Communicator& comm) {
     if (comm.rank() == 2) {  // alive, but never calls: waits for rank 0 to give up
       while (!gave_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       return;
@@ -170,27 +172,37 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
     try {
       std::vector<double> data(100, 1.0);
       all_reduce(comm, data, sum{}, algo::direct);
-    } catch (...) {
+    } catch (const Error& e) {
+      seen[static_cast<std::size_t>(comm.rank())] = e;
       gave_up = true;
       throw;
     }
   }, CommunicatorOptions{.timeout = std::chrono::milliseconds(500)});
   const double waited = seconds_since(start);
-  CHECK_MESSAGE(what.find("timed out after 0.5 s") != std::string::npos, what);
-  CHECK_MESSAGE(what.find("peer 2") != std::string::npos, what);
+  REQUIRE(error);
+  // Ranks 0 and 1 wait for rank 2: the first to time out names it, and aborts the other.
+  int named = 0;
+  for (const auto& e : seen) {
+    REQUIRE(e);
+    CHECK((e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted));
+    if (e->kind() == ErrorKind::timeout && e->peer() == 2) ++named;
+  }
+  CHECK(named >= 1);
   CHECK(waited >= 0.5);
   CHECK(waited < 1.5);
 }
 
 TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
   const auto start = Clock::now();
-  const std::string what = launch_error(4, [](ucx::Communicator& comm) {
+  const auto error = launch_error(4, [](ucx::Communicator& comm) {
     std::vector<float> data(1 << 16, 1.0f);
     all_reduce(comm, data, sum{});
-    if (comm.rank() == 3) throw Error("training step", 3, no_peer, "loss is NaN");
+    if (comm.rank() == 3) throw Error(ErrorKind::internal, "training step", 3, no_peer, "loss is NaN");
     all_reduce(comm, data, sum{});  // ranks 0-2 wait here for rank 3
   }, CommunicatorOptions{.timeout = std::chrono::seconds(60)});
-  CHECK_MESSAGE(what.find("loss is NaN") != std::string::npos, what);
+  REQUIRE(error);  // rank 3's own error, or a peer's abort notice citing it
+  CHECK((error->kind() == ErrorKind::internal || error->kind() == ErrorKind::aborted));
+  CHECK_MESSAGE(error->cause().find("loss is NaN") != std::string::npos, error->what());
   CHECK(seconds_since(start) < 10);
   // The others saw the abort notice, not their 60 s deadline.
   std::vector<std::string> seen(4);
@@ -214,22 +226,32 @@ TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
 
 TEST_CASE("ucx: a rank whose worker is gone is reported by its peers within the timeout") {
   const auto start = Clock::now();
-  std::vector<std::string> seen(3);
+  std::vector<std::optional<Error>> seen(3);
   ucx::launch(3, [&](ucx::Communicator& comm) {
     if (comm.rank() == 1) return;  // leaves: its worker is flushed, closed and destroyed
     try {
       std::vector<double> data(1000, 1.0);
       all_reduce(comm.rank() == 0 ? comm : comm, data, sum{});
     } catch (const Error& e) {
-      seen[static_cast<std::size_t>(comm.rank())] = e.what();
+      seen[static_cast<std::size_t>(comm.rank())] = e;
     }
   }, CommunicatorOptions{.timeout = std::chrono::milliseconds(700)});
   CHECK(seconds_since(start) < 0.7 + 1.0);
+  // A rank that talks to rank 1 sees its endpoint fail (or time out); one that learns of it from
+  // that rank is aborted, citing it.
+  int saw_it_fail = 0;
   for (int r : {0, 2}) {
-    const std::string& what = seen[static_cast<std::size_t>(r)];
-    CHECK_MESSAGE(what.find("colt::all_reduce: rank " + std::to_string(r)) != std::string::npos, what);
-    CHECK_MESSAGE(what.find("peer") != std::string::npos, what);
+    const auto& error = seen[static_cast<std::size_t>(r)];
+    REQUIRE_MESSAGE(error, "rank " << r << " saw no error");
+    const ErrorKind kind = error->kind();
+    CHECK_MESSAGE((kind == ErrorKind::peer_failed || kind == ErrorKind::timeout || kind == ErrorKind::aborted),
+                  std::string(error->what()));
+    if (kind != ErrorKind::aborted) ++saw_it_fail;
+    CHECK(error->collective() == "all_reduce");
+    CHECK(error->rank() == r);
+    CHECK(error->peer() != no_peer);
   }
+  CHECK(saw_it_fail >= 1);
 }
 
 TEST_CASE("ucx: start-up and shut-down print nothing, after success and after failure") {

@@ -48,6 +48,7 @@
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/broadcast.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/fnv1a.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/types.hpp"
 
@@ -238,7 +239,7 @@ class DataParallel {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& cause) const { throw Error("DataParallel", rank_, no_peer, cause); }
+  [[noreturn]] void fail(const std::string& cause) const { throw Error(ErrorKind::invalid_argument, "DataParallel", rank_, no_peer, cause); }
 
   template <class T>
   static bool concurrent_use_allowed(T& transport) {
@@ -273,12 +274,9 @@ class DataParallel {
   void plan() {
     if (planned_) return;
     if (tensors_.empty()) fail("no tensors registered");
-    std::uint64_t fingerprint = 1469598103934665603ULL;
-    auto mix = [&](std::uint64_t v) { fingerprint = (fingerprint ^ v) * 1099511628211ULL; };
-    for (const auto& t : tensors_) {
-      mix(static_cast<std::uint64_t>(t.type));
-      mix(t.count);
-    }
+    std::uint64_t fingerprint = detail::fnv1a_basis;
+    for (const auto& t : tensors_)
+      fingerprint = detail::fnv1a_u64(t.count, detail::fnv1a_u64(static_cast<std::uint64_t>(t.type), fingerprint));
     // max over ranks of (f, -f) gives the largest and the smallest fingerprint in one call.
     const auto f = static_cast<std::int64_t>(fingerprint >> 1);
     std::int64_t extremes[2] = {f, -f};

@@ -62,7 +62,7 @@ class StagePlan {
   // `layers` split as evenly as possible (the first layers % stages stages get one more).
   static StagePlan even(int layers, int stages) {
     if (layers < 1 || stages < 1 || stages > layers)
-      throw Error("StagePlan", -1, no_peer,
+      throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
                   "cannot place " + std::to_string(layers) + " layers on " + std::to_string(stages) +
                       " stages (each stage needs at least one layer)");
     std::vector<int> counts(static_cast<std::size_t>(stages));
@@ -74,12 +74,12 @@ class StagePlan {
   // An explicit map: stage s runs counts[s] layers, following stage s - 1's ({5, 5}: layers
   // 0-4 on stage 0, 5-9 on stage 1).
   static StagePlan from_counts(const std::vector<int>& counts) {
-    if (counts.empty()) throw Error("StagePlan", -1, no_peer, "needs at least one stage");
+    if (counts.empty()) throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer, "needs at least one stage");
     StagePlan plan;
     plan.first_.push_back(0);
     for (std::size_t s = 0; s < counts.size(); ++s) {
       if (counts[s] < 1)
-        throw Error("StagePlan", -1, no_peer,
+        throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
                     "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) + " layers; each needs one or more");
       plan.first_.push_back(plan.first_.back() + counts[s]);
     }
@@ -138,7 +138,7 @@ class Pipeline {
   Pipeline(Communicator<X>& comm, StagePlan plan, PipelineOptions options = {})
       : plan_(std::move(plan)), options_(options) {
     if (plan_.stages() != comm.size())
-      throw Error("Pipeline", comm.rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
                   "the plan has " + std::to_string(plan_.stages()) + " stages for " + std::to_string(comm.size()) +
                       " ranks; it needs one stage per rank");
     // Its own communicator, so activations never meet the caller's point-to-point messages.
@@ -165,7 +165,7 @@ class Pipeline {
   template <PipelineStage<T> S>
   PipelineStats step(S& stage_object, int micro_batches) {
     if (micro_batches < 1)
-      throw Error("Pipeline::step", stage(), no_peer,
+      throw Error(ErrorKind::invalid_argument, "Pipeline::step", stage(), no_peer,
                   "needs at least one micro-batch, got " + std::to_string(micro_batches));
     try {
       return run(stage_object, micro_batches);
@@ -214,7 +214,7 @@ class Pipeline {
 
   void expect_bytes(std::size_t got, std::size_t want, int peer, const char* what, int m) const {
     if (got != want)
-      throw Error("pipeline", stage(), peer,
+      throw Error(ErrorKind::mismatch, "pipeline", stage(), peer,
                   std::string(what) + " of micro-batch " + std::to_string(m) + ": expected " + std::to_string(want) +
                       " bytes, received " + std::to_string(got));
   }
@@ -295,7 +295,7 @@ class Pipeline {
         --in_flight;
         if (!first) {
           if (input_grad.size() != inputs_[slot].size())
-            throw Error("pipeline", s, no_peer,
+            throw Error(ErrorKind::invalid_argument, "pipeline", s, no_peer,
                         "backward of micro-batch " + std::to_string(m) + " returned " +
                             std::to_string(input_grad.size()) + " input-gradient elements for an input of " +
                             std::to_string(inputs_[slot].size()));

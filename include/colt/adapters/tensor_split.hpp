@@ -60,7 +60,7 @@ struct Layout {
     }
     const partition::Grid g = grid.rows == 0 && grid.cols == 0 ? partition::square_grid(parts) : grid;
     if (g.size() != parts)
-      throw Error("TensorSplit", part, no_peer,
+      throw Error(ErrorKind::invalid_argument, "TensorSplit", part, no_peer,
                   "a " + std::to_string(g.rows) + " x " + std::to_string(g.cols) + " grid does not hold " +
                       std::to_string(parts) + " ranks");
     return partition::blocks(rows, cols, g, part);
@@ -229,13 +229,13 @@ class TensorSplit {
  private:
   void check_root(const char* what, int root) const {
     if (root < 0 || root >= size())
-      throw Error(what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "root " + std::to_string(root) + " out of range for " + std::to_string(size()) + " ranks");
   }
 
   void check_room(const char* what, const char* name, std::size_t have, std::size_t need) const {
     if (have < need)
-      throw Error(what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   std::string(name) + " holds " + std::to_string(have) + " elements, needs " + std::to_string(need));
   }
 
@@ -243,11 +243,11 @@ class TensorSplit {
   void check_linear(const char* what, const LinearShard<T>& w, std::size_t weights, std::size_t bias,
                     bool bias_is_sliced) const {
     if (w.weight.size() != weights || w.weight_grad.size() != weights)
-      throw Error(what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "this rank's weight part holds " + std::to_string(w.weight.size()) + " elements and its gradient " +
                       std::to_string(w.weight_grad.size()) + ", both must hold " + std::to_string(weights));
     if (w.bias.size() != w.bias_grad.size() || (!w.bias.empty() && w.bias.size() != bias))
-      throw Error(what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "bias holds " + std::to_string(w.bias.size()) + " elements and its gradient " +
                       std::to_string(w.bias_grad.size()) + ", both must hold " + std::to_string(bias) +
                       (bias_is_sliced ? " (this rank's columns)" : " (every output)") + " or none");
@@ -348,7 +348,7 @@ class ParallelMlp {
   void check_buffers(const char* what, const ParallelMlpBuffers<T>& b, std::size_t n) const {
     const std::size_t smallest = std::min({b.hidden_pre.size(), b.hidden_post.size(), b.hidden_grad.size()});
     if (smallest < n)
-      throw Error(what, split_->rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, split_->rank(), no_peer,
                   "hidden buffers hold " + std::to_string(b.hidden_pre.size()) + ", " +
                       std::to_string(b.hidden_post.size()) + " and " + std::to_string(b.hidden_grad.size()) +
                       " elements; each needs batch x this rank's hidden share = " + std::to_string(n));

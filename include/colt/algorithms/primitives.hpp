@@ -186,7 +186,7 @@ class Call {
     Workspace& ws = comm_.workspace();
     if (staging_offset_ + count * sizeof(T) > ws.capacity()) {
       if (staging_offset_ != 0)
-        throw Error(std::string(name_of(kind_)), rank(), no_peer,
+        throw Error(ErrorKind::internal, std::string(name_of(kind_)), rank(), no_peer,
                     "internal: staging buffer larger than the workspace reserved for it");
       ws.reserve(count * sizeof(T));
     }
@@ -194,7 +194,7 @@ class Call {
   }
 
   [[noreturn]] void size_mismatch(int peer, std::size_t expected, std::size_t got) const {
-    throw Error(std::string(name_of(kind_)), rank(), peer,
+    throw Error(ErrorKind::mismatch, std::string(name_of(kind_)), rank(), peer,
                 "expected a message of " + std::to_string(expected) + " bytes, received " +
                     std::to_string(got) + " (counts differ between ranks?)");
   }

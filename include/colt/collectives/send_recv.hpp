@@ -9,6 +9,7 @@
 
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 
@@ -16,10 +17,9 @@ namespace colt {
 
 namespace detail {
 inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const char* what) {
-  if (peer < 0 || peer >= size || peer == rank)
-    throw Error(what, rank, peer, "peer out of range (or self) for " + std::to_string(size) + " ranks");
+  check_peer(what, rank, peer, size);
   if (user_tag < 0 || user_tag > static_cast<int>(Tag::sequence_mask))
-    throw Error(what, rank, peer, "tag " + std::to_string(user_tag) + " is outside 0..65535");
+    throw Error(ErrorKind::invalid_argument, what, rank, peer, "tag " + std::to_string(user_tag) + " is outside 0..65535");
   return Tag::make(CollectiveKind::point_to_point, static_cast<std::uint32_t>(user_tag));
 }
 }  // namespace detail
@@ -48,7 +48,7 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
     throw comm.broken_by(e, "recv");
   }
   if (got != d.size())
-    throw Error("recv", comm.rank(), peer,
+    throw Error(ErrorKind::mismatch, "recv", comm.rank(), peer,
                 "expected " + std::to_string(d.size()) + " bytes, received " + std::to_string(got));
 }
 

@@ -17,7 +17,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "colt/algorithms/algorithm.hpp"
+#include "colt/core/algorithm_name.hpp"
+#include "colt/core/detail/fnv1a.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/tag.hpp"
@@ -59,15 +60,11 @@ struct CallDescriptor {
 
 namespace detail {
 
-constexpr std::uint64_t fnv1a64(std::span<const std::byte> bytes, std::uint64_t h = 14695981039346656037ull) {
-  for (std::byte b : bytes) h = (h ^ static_cast<std::uint64_t>(b)) * 1099511628211ull;
-  return h;
-}
-
+// The op's name hashed to 32 bits (never 0, which stands for "no op").
 constexpr std::uint32_t op_code(std::string_view name) {
-  std::uint32_t h = 2166136261u;
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-  return h == 0 ? 1 : h;
+  const std::uint64_t h = fnv1a(name);
+  const auto folded = static_cast<std::uint32_t>(h ^ (h >> 32));
+  return folded == 0 ? 1 : folded;
 }
 
 template <class Op>
@@ -122,12 +119,8 @@ CallDescriptor describe_call(CollectiveKind kind, std::uint64_t count, int root 
 
 // The digest of a v collective's per-rank counts.
 inline std::uint64_t counts_digest(std::span<const std::size_t> counts) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (std::size_t c : counts) {
-    std::byte le[8];
-    detail::put(le, static_cast<std::uint64_t>(c));
-    h = detail::fnv1a64(le, h);
-  }
+  std::uint64_t h = detail::fnv1a_basis;
+  for (std::size_t c : counts) h = detail::fnv1a_u64(c, h);
   return h;
 }
 
@@ -163,7 +156,7 @@ inline std::array<std::byte, CallDescriptor::encoded_size> encode(const CallDesc
 // The descriptor `peer` sent; `rank` is the receiving rank (for the error).
 inline CallDescriptor decode(std::span<const std::byte> bytes, int rank, int peer) {
   auto bad = [&](const std::string& what) {
-    return Error("argument_check", rank, peer, "malformed call descriptor from peer " +
+    return Error(ErrorKind::corrupt, "argument_check", rank, peer, "malformed call descriptor from peer " +
                                                    std::to_string(peer) + ": " + what);
   };
   if (bytes.size() != CallDescriptor::encoded_size)

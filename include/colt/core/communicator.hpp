@@ -75,7 +75,7 @@ inline Clock::duration timeout_from_environment() {
   char* end = nullptr;
   double seconds = std::strtod(text, &end);
   if (*end != '\0' || !(seconds > 0) || seconds > 1e9)
-    throw Error("", -1, no_peer,
+    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
                 std::string("COLT_TIMEOUT_S='") + text + "' is not a positive number of seconds");
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
@@ -85,7 +85,7 @@ inline bool flag_from_environment(const char* name) {
   const char* text = std::getenv(name);
   if (!text || !*text || std::string_view(text) == "0") return false;
   if (std::string_view(text) == "1") return true;
-  throw Error("", -1, no_peer, std::string(name) + "='" + text + "' is not 0 or 1");
+  throw Error(ErrorKind::invalid_argument, "", -1, no_peer, std::string(name) + "='" + text + "' is not 0 or 1");
 }
 
 struct CommunicatorOptions {
@@ -155,7 +155,7 @@ class Communicator {
   Error broken_by(const Error& cause, std::string_view call) {
     Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
     if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank, and what failed
-      named = Error(std::string(call), rank(), cause.peer(),
+      named = Error(cause.kind(), std::string(call), rank(), cause.peer(),
                     (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
     mark_broken(named);
     return named;
@@ -164,7 +164,7 @@ class Communicator {
   // transports that can (in-process, UCX) every peer's pending and later waits end too.
   void abort(const std::string& cause) noexcept {
     try {
-      mark_broken(Error("abort", rank(), no_peer, cause));
+      mark_broken(Error(ErrorKind::aborted, "abort", rank(), no_peer, cause));
     } catch (...) {
     }
     if constexpr (AbortableTransport<T>) transport().abort(cause);
@@ -172,7 +172,7 @@ class Communicator {
   // Throws the error every call on a broken communicator ends in.
   void throw_if_broken(std::string_view collective) const {
     if (!failure_) return;
-    throw Error(std::string(collective), rank(), failure_->peer(),
+    throw Error(failure_->kind(), std::string(collective), rank(), failure_->peer(),
                 "the communicator is broken by an earlier failure: " + std::string(failure_->what()));
   }
 

@@ -22,9 +22,11 @@
 #include <vector>
 
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
+#include "colt/transport/detail/describe.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"
@@ -36,10 +38,7 @@ namespace colt::inprocess {
 namespace detail {
 
 inline std::string describe(const Posting& p) {
-  Tag tag{p.tag};
-  std::string what = p.kind == Kind::send ? "sending to" : "receiving from";
-  return what + " peer " + std::to_string(p.peer) + " (" + std::string(name_of(tag.kind())) +
-         " call #" + std::to_string(tag.sequence()) + ", step " + std::to_string(tag.step()) + ")";
+  return colt::detail::describe_message(p.kind == Kind::send, p.peer, Tag{p.tag});
 }
 
 // Blocks until `p` is done. Spins first (a peer on another core answers within microseconds),
@@ -77,14 +76,14 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
         if (state & done) return;
       }
       if (aborted)
-        throw Error("", p.owner, p.peer,
+        throw Error(ErrorKind::aborted, "", p.owner, p.peer,
                     "aborted while " + describe(p) + ": " + group.abort_cause());
       if (!(state & matched) && peer_finished)
-        throw Error("", p.owner, p.peer,
+        throw Error(ErrorKind::mismatch, "", p.owner, p.peer,
                     "peer returned without matching this message while " + describe(p) +
                         " (mismatched calls on the ranks?)");
       if (deadline->passed())
-        throw Error("", p.owner, p.peer,
+        throw Error(ErrorKind::timeout, "", p.owner, p.peer,
                     "timed out after " + deadline->budget_text() + " " + describe(p));
     }
   }
@@ -146,7 +145,7 @@ class Request : public detail::PostingHandle {
   std::size_t wait(const Deadline& deadline) {
     detail::block_until_done(*group_, *posting_, &deadline);
     if (posting_->status == detail::Status::truncated)
-      throw Error("", posting_->owner, posting_->peer,
+      throw Error(ErrorKind::mismatch, "", posting_->owner, posting_->peer,
                   "message of " + std::to_string(posting_->transferred) +
                       " bytes does not fit the receive buffer of " +
                       std::to_string(posting_->size) + " bytes while " +
@@ -204,7 +203,7 @@ class InProcess {
   // Ranks with the same color form a new group, ordered by (key, rank). Colors and keys are
   // exchanged as messages in this group; the new group is created by the first member to arrive.
   InProcess split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
     const auto me = static_cast<std::size_t>(rank_);
     std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(size()));
     entries[2 * me] = color;
@@ -229,8 +228,7 @@ class InProcess {
 
  private:
   detail::Posting* make(detail::Kind kind, int peer, Tag tag) {
-    if (peer < 0 || peer >= size() || peer == rank_)
-      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size()));
+    colt::detail::check_peer("", rank_, peer, size());
     detail::Posting* p = group_->mailbox(rank_).pool.acquire();
     p->kind = kind;
     p->owner = rank_;
@@ -256,7 +254,7 @@ using Communicator = colt::Communicator<InProcess>;
 // before its exception reaches here, so the others' echoes can arrive first), else the first.
 template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
-  if (ranks < 1) throw Error("launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
+  if (ranks < 1) throw Error(ErrorKind::invalid_argument, "launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
   auto group = std::make_shared<detail::Group>(ranks);
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(ranks));
   std::atomic<int> first_failed{-1};

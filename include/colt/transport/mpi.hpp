@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
@@ -97,7 +98,7 @@ class Transport {
   // first exchanged as colt messages under the deadline, so a dead or absent rank is reported
   // instead of blocking inside MPI_Comm_split; the split itself then runs with every rank present.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
     std::vector<std::int32_t> entries(2 * static_cast<std::size_t>(size_));
     entries[2 * static_cast<std::size_t>(rank_)] = color;
     entries[2 * static_cast<std::size_t>(rank_) + 1] = key;
@@ -127,8 +128,7 @@ class Transport {
   }
 
   void check_peer(int peer) const {
-    if (peer < 0 || peer >= size_ || peer == rank_)
-      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size_));
+    colt::detail::check_peer("", rank_, peer, size_);
   }
 
   // A communicator on which a call failed is never freed: MPI would hand its context to the next

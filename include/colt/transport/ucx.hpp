@@ -30,6 +30,7 @@
 
 #include "colt/collectives/all_gather.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/concepts.hpp"
@@ -55,7 +56,7 @@ inline std::vector<std::size_t> address_words(std::span<const std::int64_t> leng
   std::vector<std::size_t> words(lengths.size());
   for (std::size_t r = 0; r < lengths.size(); ++r) {
     if (lengths[r] < 0 || lengths[r] > max_address_bytes)
-      throw Error("ucx bootstrap", rank, static_cast<int>(r),
+      throw Error(ErrorKind::corrupt, "ucx bootstrap", rank, static_cast<int>(r),
                   "worker address length " + std::to_string(lengths[r]) +
                       " out of range (corrupt message?)");
     words[r] = (static_cast<std::size_t>(lengths[r]) + 7) / 8;
@@ -85,7 +86,7 @@ inline std::uint32_t agreed_context(std::span<const std::int64_t> records,
   for (const int q : members) {
     const std::int64_t proposal = records[3 * static_cast<std::size_t>(q) + 2];
     if (proposal < 1 || proposal > abort_context)
-      throw Error("split", rank, q,
+      throw Error(ErrorKind::corrupt, "split", rank, q,
                   "context id proposal " + std::to_string(proposal) +
                       " out of range (corrupt message?)");
     context = std::max(context, static_cast<std::uint32_t>(proposal));
@@ -137,7 +138,7 @@ class Transport {
   // Ranks with the same color form a new transport on the same worker, ordered by (key, rank).
   // One exchange under the deadline carries colors, keys and context-id proposals.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error("split", rank_, no_peer, "color must be non-negative");
+    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
     const auto p = static_cast<std::size_t>(size());
     std::vector<std::int64_t> entries(3 * p);
     const auto me = static_cast<std::size_t>(rank_);
@@ -161,8 +162,7 @@ class Transport {
 
   // The peer's rank in the bootstrap group (its endpoint and its sender id on the wire).
   int link_of(int peer) const {
-    if (peer < 0 || peer >= size() || peer == rank_)
-      throw Error("", rank_, peer, "peer out of range for a group of " + std::to_string(size()));
+    colt::detail::check_peer("", rank_, peer, size());
     return members_[static_cast<std::size_t>(peer)];
   }
 

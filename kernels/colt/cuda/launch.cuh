@@ -18,7 +18,7 @@ namespace colt::cuda {
 inline constexpr int unknown_rank = -1;
 
 [[noreturn]] inline void fail(cudaError_t status, std::string_view what) {
-  throw Error("cuda", unknown_rank, no_peer,
+  throw Error(ErrorKind::transport, "cuda", unknown_rank, no_peer,
               std::string(what) + ": " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
 }
 

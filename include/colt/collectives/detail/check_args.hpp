@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "colt/algorithms/algorithm.hpp"
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/core/call_descriptor.hpp"
@@ -46,7 +47,7 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
       calls[static_cast<std::size_t>(q)] =
           q == r ? mine : decode(std::span(all).subspan(n * static_cast<std::size_t>(q), n), r, q);
   } catch (const Error& e) {
-    Error named(name, e.rank(), e.peer(), "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
+    Error named(e.kind(), name, e.rank(), e.peer(), "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
     comm.mark_broken(named);
     throw named;
   }
@@ -62,7 +63,7 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   for (int q = 0; q < p; ++q)
     text += " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
   text.pop_back();
-  throw Error(name, r, no_peer, text);
+  throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer, text);
 }
 
 class ArgsCheck {
@@ -91,7 +92,7 @@ class ArgsCheck {
   [[noreturn]] void fail(const std::string& cause) const {
     // Under argument checking the other ranks learn of it too, and fail with this rank.
     if (auto agree = std::exchange(agree_, nullptr)) agree(comm_, call_, &cause);
-    throw Error(std::string(name_of(kind_)), rank_, no_peer, cause);
+    throw Error(ErrorKind::invalid_argument, std::string(name_of(kind_)), rank_, no_peer, cause);
   }
 
   void root(int root) const {
@@ -165,7 +166,7 @@ template <class Comm, class Fn, class Memory = HostMemory>
 void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
   comm.throw_if_broken(name_of(kind));
   if (comm.checking() && !comm.next_call_agreed())
-    throw Error(std::string(name_of(kind)), comm.rank(), no_peer,
+    throw Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
                 "internal: the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
     Comm& comm;
@@ -185,11 +186,11 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
     throw named;
   } catch (const std::exception& e) {
     note_failure(comm.transport());
-    comm.mark_broken(Error(std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
+    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
     throw;
   } catch (...) {
     note_failure(comm.transport());
-    comm.mark_broken(Error(std::string(name_of(kind)), comm.rank(), no_peer, "unknown exception"));
+    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, "unknown exception"));
     throw;
   }
 }

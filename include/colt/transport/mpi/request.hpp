@@ -95,7 +95,7 @@ class Request {
     // 0.8 s.
     for (unsigned i = 0; !test(); ++i) {
       if ((i >= 64 || (i & 15) == 15) && deadline.passed())
-        throw Error("", rank_, peer_,
+        throw Error(ErrorKind::timeout, "", rank_, peer_,
                     "timed out after " + deadline.budget_text() + " " +
                         colt::detail::describe_message(kind_ == Kind::send, peer_, tag_) +
                         " (peer dead, or not making the same calls?)");
@@ -118,7 +118,7 @@ class Request {
       int error_class = 0;
       MPI_Error_class(cause, &error_class);
       if (error_class == MPI_ERR_TRUNCATE)
-        throw Error("", rank_, peer_,
+        throw Error(ErrorKind::mismatch, "", rank_, peer_,
                     "message larger than the receive buffer of " + std::to_string(expected_) +
                         " bytes while " + colt::detail::describe_message(false, peer_, tag_) +
                         " (mismatched counts on the ranks?)");

@@ -49,7 +49,7 @@ class Worker {
         shutdown_budget_(shutdown_budget),
         peer_errors_(peer_errors) {
     if (size > max_ranks)
-      throw Error("ucx bootstrap", rank, no_peer,
+      throw Error(ErrorKind::invalid_argument, "ucx bootstrap", rank, no_peer,
                   "at most " + std::to_string(max_ranks) + " ranks, got " + std::to_string(size));
     ucp_worker_params_t params{};
     params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
@@ -119,7 +119,7 @@ class Worker {
   std::uint32_t unused_context() const { return next_context_; }
   void claim_context(std::uint32_t id) {
     if (id > max_context)
-      throw Error("split", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
                   "more than " + std::to_string(max_context) + " communicators split from one UCX worker");
     next_context_ = std::max(next_context_, id + 1);
   }
