@@ -5,7 +5,7 @@
 #include <span>
 
 #include "colt/core/communicator.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/transport/inprocess.hpp"
 
 namespace colt::test {

@@ -20,9 +20,9 @@
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/tag.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/reduce/host.hpp"
 #include "colt/reduce/memory.hpp"
-#include "colt/transport/concepts.hpp"
 
 namespace colt::detail {
 

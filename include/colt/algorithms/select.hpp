@@ -16,7 +16,7 @@
 #include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 
 namespace colt {
 

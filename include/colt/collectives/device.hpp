@@ -33,8 +33,8 @@
 #include "colt/collectives/scatter.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/memory.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/reduce/memory.hpp"
-#include "colt/transport/concepts.hpp"
 
 namespace colt {
 

@@ -25,12 +25,12 @@
 #include <variant>
 #include <vector>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/core/workspace.hpp"
 #include "colt/transport/checksummed.hpp"
-#include "colt/transport/concepts.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt {
 

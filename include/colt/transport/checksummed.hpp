@@ -27,7 +27,7 @@
 #include "colt/core/crc32c.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/transport/detail/describe.hpp"
 
 namespace colt {

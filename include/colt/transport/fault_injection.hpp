@@ -29,7 +29,7 @@
 
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 
 namespace colt::faults {
 

@@ -22,16 +22,16 @@
 #include <vector>
 
 #include "colt/core/communicator.hpp"
+#include "colt/core/deadline.hpp"
 #include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/transport/detail/describe.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"
 #include "colt/transport/detail/split_part.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::inprocess {
 

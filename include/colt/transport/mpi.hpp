@@ -21,15 +21,15 @@
 #include <vector>
 
 #include "colt/core/communicator.hpp"
+#include "colt/core/deadline.hpp"
 #include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/mpi/check.hpp"
 #include "colt/transport/mpi/environment.hpp"
 #include "colt/transport/mpi/request.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::mpi {
 

@@ -30,10 +30,11 @@
 
 #include "colt/collectives/all_gather.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/deadline.hpp"
 #include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/concepts.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/split_part.hpp"
 #include "colt/transport/inprocess.hpp"
@@ -41,7 +42,6 @@
 #include "colt/transport/ucx/request.hpp"
 #include "colt/transport/ucx/wire_tag.hpp"
 #include "colt/transport/ucx/worker.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::ucx {
 

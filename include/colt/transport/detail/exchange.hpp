@@ -7,8 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::detail {
 

@@ -20,10 +20,10 @@
 #include <utility>
 #include <vector>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/futex.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::inprocess::detail {
 

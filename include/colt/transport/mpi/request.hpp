@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/describe.hpp"
 #include "colt/transport/mpi/check.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::mpi {
 

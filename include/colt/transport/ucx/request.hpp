@@ -15,12 +15,12 @@
 #include <thread>
 #include <utility>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/describe.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/worker.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::ucx {
 

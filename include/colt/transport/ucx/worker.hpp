@@ -29,11 +29,11 @@
 #include <thread>
 #include <vector>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/context.hpp"
 #include "colt/transport/ucx/wire_tag.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt::ucx {
 

@@ -11,8 +11,8 @@
 #include <span>
 #include <string>
 
+#include "colt/core/deadline.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/wait.hpp"
 
 namespace colt {
 
