@@ -39,11 +39,18 @@ std::optional<Error> error_of(Fn&& fn) {
   return error_from([&] { fn(comm); });
 }
 
-// A rank sees the wrong-sized message itself (mismatch), waits for a peer that gave up (timeout),
-// or is told by that peer (aborted, where the transport can: UCX).
+// A rank sees the wrong-sized message itself (mismatch), or waits for a peer that gave up: until
+// its deadline (timeout), until that peer tells it (aborted), or until UCX sees the peer's endpoint
+// close (peer failed). Whichever comes first, the error names the collective.
 bool mismatch_in(const std::optional<Error>& e, const std::string& collective) {
-  return e && e->collective() == collective &&
-         (e->kind() == ErrorKind::mismatch || e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted);
+  if (!e || e->collective() != collective) return false;
+  switch (e->kind()) {
+    case ErrorKind::mismatch:
+    case ErrorKind::timeout:
+    case ErrorKind::aborted:
+    case ErrorKind::peer_failed: return true;
+    default: return false;
+  }
 }
 
 std::string text_of(const std::optional<Error>& e) { return e ? e->what() : "no error"; }

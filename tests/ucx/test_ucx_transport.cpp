@@ -180,11 +180,12 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
   }, CommunicatorOptions{.timeout = std::chrono::milliseconds(500)});
   const double waited = seconds_since(start);
   REQUIRE(error);
-  // Ranks 0 and 1 wait for rank 2: the first to time out names it, and aborts the other.
+  // Ranks 0 and 1 wait for rank 2: the first to time out names it, and aborts the other (which
+  // may instead see rank 2's endpoint close, once rank 2 has left).
   int named = 0;
   for (const auto& e : seen) {
     REQUIRE(e);
-    CHECK((e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted));
+    CHECK((e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted || e->kind() == ErrorKind::peer_failed));
     if (e->kind() == ErrorKind::timeout && e->peer() == 2) ++named;
   }
   CHECK(named >= 1);
