@@ -109,6 +109,9 @@ TEST_CASE("mpi adoption: colt on a communicator the program made keeps out of it
     MPI_Test(&pending, &flag, MPI_STATUS_IGNORE);
     CHECK(flag == 0);
   }
+  // Every rank has looked before any rank sends the message another is waiting for: a rank whose
+  // all_reduce finished first would otherwise fill its neighbour's receive before it looked.
+  MPI_Barrier(theirs);
   MPI_Send(&their_rank, 1, MPI_INT, right, 0, theirs);
   MPI_Wait(&pending, MPI_STATUS_IGNORE);
   CHECK(incoming == left);
