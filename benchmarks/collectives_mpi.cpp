@@ -25,7 +25,8 @@ MPI_Datatype mpi_type() {
 template <class T>
 void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
   if constexpr (std::is_same_v<T, colt::bfloat16>) {
-    throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), colt::no_peer, "MPI has no bfloat16 type");
+    throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(),
+                      colt::no_peer, "MPI has no bfloat16 type");
   } else {
     MPI_Comm native = comm.transport().native();
     const MPI_Datatype type = mpi_type<T>();
@@ -43,7 +44,9 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
         status = MPI_Scatter(b.in.data(), per, type, b.out.data(), per, type, c.root, native);
         break;
       case Kind::gather: status = MPI_Gather(b.in.data(), per, type, b.out.data(), per, type, c.root, native); break;
-      default: throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), colt::no_peer, "not a benchmarked collective");
+      default:
+        throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)),
+                          comm.rank(), colt::no_peer, "not a benchmarked collective");
     }
     colt::mpi::check(status, comm.rank(), colt::no_peer, std::string(name_of(c.kind)));
   }

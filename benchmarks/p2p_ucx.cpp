@@ -52,7 +52,9 @@ double stream(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std
       if (check) {  // one at a time, so the content can be checked
         const std::size_t got = slot.wait(deadline);
         if (got != bytes || (bytes && span[0] != static_cast<std::byte>(i)))
-          throw colt::Error(colt::ErrorKind::corrupt, "p2p_ucx", 1, 0, "message " + std::to_string(i) + " of " + std::to_string(bytes) + " bytes arrived wrong");
+          throw colt::Error(colt::ErrorKind::corrupt, "p2p_ucx", 1, 0,
+                            "message " + std::to_string(i) + " of " + std::to_string(bytes) +
+                                " bytes arrived wrong");
       }
     }
   }

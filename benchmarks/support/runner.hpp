@@ -123,7 +123,9 @@ void colt_call(Comm& comm, const Case& c, Buffers<T>& b) {
     case Kind::reduce: return reduce(comm, b.in, b.out, c.root, sum{}, a);
     case Kind::scatter: return scatter(comm, b.in, b.out, c.root, a);
     case Kind::gather: return gather(comm, b.in, b.out, c.root, a);
-    default: throw Error(ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), no_peer, "not a benchmarked collective");
+    default:
+      throw Error(ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), no_peer,
+                  "not a benchmarked collective");
   }
 }
 

@@ -149,7 +149,8 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
   inprocess::launch(2, [](inprocess::Communicator& comm) {
     std::vector<float> p(4), g(4), q(3);
     DataParallel<inprocess::InProcess> dp(comm);
-    CHECK(error_kind([&] { dp.add(std::span(p), std::span(q), "w"); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { dp.add(std::span(p), std::span(q), "w"); }) ==
+          ErrorKind::invalid_argument);
     dp.add(std::span(p), std::span(g), "w");
     CHECK(error_kind([&] { dp.mark_ready(5); }) == ErrorKind::invalid_argument);
     dp.mark_ready(0);
@@ -157,10 +158,17 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
     CHECK(error_kind([&] { dp.set_local_samples(3); }) == ErrorKind::invalid_argument);
     CHECK_THROWS_AS((void)dp.no_sync(), Error);
     dp.synchronize();
-    CHECK(error_kind([&] { dp.add(std::span(p), std::span(g), "late"); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { dp.add(std::span(p), std::span(g), "late"); }) ==
+          ErrorKind::invalid_argument);
     CHECK(error_kind([&] { dp.broadcast_parameters(2); }) == ErrorKind::invalid_argument);
   });
-  CHECK(error_kind([&] { inprocess::launch(2, [](inprocess::Communicator& comm) { DataParallelOptions o; o.server = 2; DataParallel<inprocess::InProcess> dp(comm, o); }); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] {
+          inprocess::launch(2, [](inprocess::Communicator& comm) {
+            DataParallelOptions o;
+            o.server = 2;
+            DataParallel<inprocess::InProcess> dp(comm, o);
+          });
+        }) == ErrorKind::invalid_argument);
 }
 
 TEST_CASE("DataParallel: ranks that registered different tensors get an error, not a mismatch later") {

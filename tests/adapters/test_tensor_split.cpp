@@ -112,10 +112,14 @@ TEST_CASE("TensorSplit: an explicit process grid, and a grid that does not fit, 
     std::vector<float> back(35);
     ts.unshard(std::span<const float>(piece), layout, std::span<float>(back));
     CHECK(back == whole);
-    CHECK(error_kind([&] { ts.block(Layout{5, 7, Split::blocks, {2, 2}}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] {
+            ts.block(Layout{5, 7, Split::blocks, {2, 2}});
+          }) == ErrorKind::invalid_argument);
     std::vector<float> tiny(0);
     if (mine.rows.size() * mine.cols.size() > 0)
-      CHECK(error_kind([&] { ts.shard(std::span<const float>(whole), layout, std::span<float>(tiny), 0); }) == ErrorKind::invalid_argument);
+      CHECK(error_kind([&] {
+              ts.shard(std::span<const float>(whole), layout, std::span<float>(tiny), 0);
+            }) == ErrorKind::invalid_argument);
   });
 }
 
@@ -223,8 +227,13 @@ TEST_CASE("TensorSplit: mismatched shard sizes are a colt::Error naming the prob
     TensorSplit ts(comm);
     std::vector<float> w(3), g(3), x(8), y(8);
     const LinearShard<float> bad{w, {}, g, {}};
-    CHECK(error_kind([&] { ts.column_forward(std::span<const float>(x), 2, 4, 4, bad, std::span<float>(y), samples::NaiveGemm{}); }) == ErrorKind::invalid_argument);
-    CHECK(error_kind([&] { ts.shard(std::span<const float>(x), Layout{2, 4}, std::span<float>(y), 5); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] {
+            ts.column_forward(std::span<const float>(x), 2, 4, 4, bad, std::span<float>(y),
+                              samples::NaiveGemm{});
+          }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] {
+            ts.shard(std::span<const float>(x), Layout{2, 4}, std::span<float>(y), 5);
+          }) == ErrorKind::invalid_argument);
   });
 }
 

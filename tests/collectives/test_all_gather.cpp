@@ -91,8 +91,10 @@ TEST_CASE("all_gather: bad arguments") {
     CHECK(error_kind([&] { all_gather(comm, in, out); }) == ErrorKind::invalid_argument);
     const std::vector<std::size_t> counts = {3, 3};
     std::vector<int> small(5);
-    CHECK(error_kind([&] { all_gather_v(comm, in, small, counts); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { all_gather_v(comm, in, small, counts); }) ==
+          ErrorKind::invalid_argument);
     std::vector<int> wrong(2);
-    CHECK(error_kind([&] { all_gather_v(comm, wrong, out, counts); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { all_gather_v(comm, wrong, out, counts); }) ==
+          ErrorKind::invalid_argument);
   });
 }

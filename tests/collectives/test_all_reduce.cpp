@@ -119,7 +119,9 @@ TEST_CASE("all_reduce: bad arguments are reported before any traffic") {
     std::vector<double> in(10), out(9);
     CHECK(error_kind([&] { all_reduce(comm, in, out, sum{}); }) == ErrorKind::invalid_argument);
     std::vector<double> buffer(20);
-    CHECK(error_kind([&] { all_reduce(comm, std::span(buffer).first(10), std::span(buffer).subspan(5, 10), sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] {
+            all_reduce(comm, std::span(buffer).first(10), std::span(buffer).subspan(5, 10), sum{});
+          }) == ErrorKind::invalid_argument);
     // The failed calls sent nothing: the communicator still works.
     std::vector<double> ok = {1.0 + comm.rank()};
     all_reduce(comm, ok, sum{});

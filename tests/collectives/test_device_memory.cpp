@@ -45,7 +45,8 @@ struct FailingDevice : SimulatedDevice {
   using SimulatedDevice::SimulatedDevice;
   template <class Op, class T>
   void reduce(Op, T*, std::span<const T* const>, std::size_t, int) {
-    throw Error(ErrorKind::transport, "cuda", -1, no_peer, "cudaStreamSynchronize: cudaErrorIllegalAddress (an illegal memory access)");
+    throw Error(ErrorKind::transport, "cuda", -1, no_peer,
+                "cudaStreamSynchronize: cudaErrorIllegalAddress (an illegal memory access)");
   }
 };
 }  // namespace
@@ -61,7 +62,8 @@ TEST_CASE("device memory: a failure in the memory space names the collective and
       CHECK(e.kind() == ErrorKind::transport);
       CHECK(e.collective() == "all_reduce");
       CHECK(e.rank() == comm.rank());
-      CHECK(e.cause().find("cuda: cudaStreamSynchronize: cudaErrorIllegalAddress") != std::string::npos);
+      CHECK(e.cause().find("cuda: cudaStreamSynchronize: cudaErrorIllegalAddress") !=
+            std::string::npos);
     }
     CHECK(comm.broken());
   });

@@ -115,10 +115,14 @@ TEST_CASE("reduce_scatter: bad arguments") {
     CHECK(error_kind([&] { reduce_scatter(comm, in, sum{}); }) == ErrorKind::invalid_argument);
     const std::vector<std::size_t> counts = {4, 4, 2};
     std::vector<float> small(1);
-    CHECK(error_kind([&] { reduce_scatter_v(comm, in, small, counts, sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { reduce_scatter_v(comm, in, small, counts, sum{}); }) ==
+          ErrorKind::invalid_argument);
     const std::vector<std::size_t> two = {5, 5};
-    CHECK(error_kind([&] { reduce_scatter_v(comm, in, out, two, sum{}); }) == ErrorKind::invalid_argument);
-    CHECK(error_kind([&] { reduce_scatter(comm, std::vector<float>(9), out, sum{}, algo::tree); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { reduce_scatter_v(comm, in, out, two, sum{}); }) ==
+          ErrorKind::invalid_argument);
+    CHECK(error_kind([&] {
+            reduce_scatter(comm, std::vector<float>(9), out, sum{}, algo::tree);
+          }) == ErrorKind::invalid_argument);
   });
 }
 

@@ -105,7 +105,8 @@ TEST_CASE("scatter and gather: bad arguments") {
       CHECK(error_kind([&] { scatter(comm, in, out, 0); }) == ErrorKind::invalid_argument);
       CHECK(error_kind([&] { gather(comm, out, in, 0); }) == ErrorKind::invalid_argument);
       const std::vector<std::size_t> counts = {3, 3};
-      CHECK(error_kind([&] { gather_v(comm, std::vector<int>(3), in, counts, 0); }) == ErrorKind::invalid_argument);
+      CHECK(error_kind([&] { gather_v(comm, std::vector<int>(3), in, counts, 0); }) ==
+            ErrorKind::invalid_argument);
     }
     CHECK(error_kind([&] { scatter(comm, in, out, 7); }) == ErrorKind::invalid_argument);
     CHECK(error_kind([&] { gather(comm, in, out, 0, algo::ring); }) == ErrorKind::invalid_argument);
@@ -113,5 +114,11 @@ TEST_CASE("scatter and gather: bad arguments") {
 }
 
 TEST_CASE("gather_v: the root's receive buffer too small for the counts fails on every rank") {
-  CHECK(error_kind([&] { inprocess::launch(3, [&](inprocess::Communicator& comm) { const std::vector<std::size_t> counts = {2, 2, 2}; std::vector<float> in(2, 1.0f), out(comm.rank() == 1 ? 5 : 6); gather_v(comm, in, out, counts, 1); }); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] {
+          inprocess::launch(3, [&](inprocess::Communicator& comm) {
+            const std::vector<std::size_t> counts = {2, 2, 2};
+            std::vector<float> in(2, 1.0f), out(comm.rank() == 1 ? 5 : 6);
+            gather_v(comm, in, out, counts, 1);
+          });
+        }) == ErrorKind::invalid_argument);
 }

@@ -34,10 +34,21 @@ TEST_CASE("send/recv: typed buffers between any pair, user tags keep streams apa
 }
 
 TEST_CASE("send/recv: errors name the peer; sizes must match") {
-  CHECK(error_kind([&] { inprocess::launch(2, [&](inprocess::Communicator& comm) { std::vector<int> data(5, 3); if (comm.rank() == 0) send(comm, data, 1); else { std::vector<int> more(6); recv(comm, more, 0); } }); }) == ErrorKind::mismatch);
+  CHECK(error_kind([&] {
+          inprocess::launch(2, [&](inprocess::Communicator& comm) {
+            std::vector<int> data(5, 3);
+            if (comm.rank() == 0)
+              send(comm, data, 1);
+            else {
+              std::vector<int> more(6);
+              recv(comm, more, 0);
+            }
+          });
+        }) == ErrorKind::mismatch);
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     std::vector<int> data(1);
     CHECK(error_kind([&] { send(comm, data, 5); }) == ErrorKind::invalid_argument);
-    CHECK(error_kind([&] { send(comm, data, 1 - comm.rank(), 70000); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { send(comm, data, 1 - comm.rank(), 70000); }) ==
+          ErrorKind::invalid_argument);
   });
 }

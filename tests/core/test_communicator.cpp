@@ -25,7 +25,8 @@ TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
   ::setenv("COLT_TIMEOUT_S", "2.5", 1);
   inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 2500ms); });
   ::setenv("COLT_TIMEOUT_S", "soon", 1);
-  CHECK(error_kind([] { inprocess::launch(1, [](inprocess::Communicator&) {}); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] { inprocess::launch(1, [](inprocess::Communicator&) {}); }) ==
+        ErrorKind::invalid_argument);
   ::unsetenv("COLT_TIMEOUT_S");
   inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 300s); },
                     CommunicatorOptions{.timeout = std::chrono::seconds(300)});
@@ -35,15 +36,15 @@ TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
 
 TEST_CASE("communicator: a collective that a peer never joins ends at the timeout, naming both") {
   const auto error = error_from([] {
-      inprocess::launch(2, [](inprocess::Communicator& comm) {
-        comm.set_timeout(200ms);
-        if (comm.rank() == 1) {
-          std::this_thread::sleep_for(800ms);  // alive, but not calling
-          return;
-        }
-        std::vector<float> data(16, 1.0f);
-        all_reduce(comm, data, sum{});
-      });
+    inprocess::launch(2, [](inprocess::Communicator& comm) {
+      comm.set_timeout(200ms);
+      if (comm.rank() == 1) {
+        std::this_thread::sleep_for(800ms);  // alive, but not calling
+        return;
+      }
+      std::vector<float> data(16, 1.0f);
+      all_reduce(comm, data, sum{});
+    });
   });
   REQUIRE(error);
   CHECK(error->kind() == ErrorKind::timeout);
@@ -121,9 +122,8 @@ TEST_CASE("communicator: the workspace stops growing after the first calls") {
 }
 
 TEST_CASE("communicator: negative split color is rejected") {
-  const auto error = error_from([] {
-    inprocess::launch(2, [](inprocess::Communicator& comm) { comm.split(-1, 0); });
-  });
+  const auto error = error_from(
+      [] { inprocess::launch(2, [](inprocess::Communicator& comm) { comm.split(-1, 0); }); });
   REQUIRE(error);
   CHECK(error->kind() == ErrorKind::invalid_argument);
   CHECK(error->collective() == "split");

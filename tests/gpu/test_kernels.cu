@@ -73,10 +73,14 @@ TEST_CASE("kernels: __half and __nv_bfloat16 pointers reduce as colt::half and c
 TEST_CASE("kernels: bad arguments are colt::Error") {
   float* p = nullptr;
   const float* none[] = {p};
-  CHECK(error_kind([&] { cuda::reduce_many(sum{}, p, std::span<const float* const>(none, 0), 10); }) == ErrorKind::invalid_argument);
-  CHECK(error_kind([&] { cuda::reduce_many(sum{}, p, std::span<const float* const>(none), 10); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] {
+          cuda::reduce_many(sum{}, p, std::span<const float* const>(none, 0), 10);
+        }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] { cuda::reduce_many(sum{}, p, std::span<const float* const>(none), 10); }) ==
+        ErrorKind::invalid_argument);
   std::vector<const float*> many(17, reinterpret_cast<const float*>(16));
-  CHECK(error_kind([&] { cuda::reduce_many(sum{}, p, std::span<const float* const>(many), 10); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] { cuda::reduce_many(sum{}, p, std::span<const float* const>(many), 10); }) ==
+        ErrorKind::invalid_argument);
 }
 
 int main(int argc, char** argv) { return run_gpu_tests("gpu/kernels", argc, argv); }

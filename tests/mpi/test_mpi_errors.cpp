@@ -48,8 +48,10 @@ bool mismatch_in(const std::optional<Error>& e, const std::string& collective) {
     case ErrorKind::mismatch:
     case ErrorKind::timeout:
     case ErrorKind::aborted:
-    case ErrorKind::peer_failed: return true;
-    default: return false;
+    case ErrorKind::peer_failed:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -82,7 +84,8 @@ TEST_CASE("a root out of range is reported on every rank before any traffic") {
     auto comm = fresh();
     std::vector<double> data(10, 2.0);
     CHECK(error_kind([&] { broadcast(comm, data, root); }) == ErrorKind::invalid_argument);
-    CHECK(error_kind([&] { reduce(comm, data, root == -1 ? -1 : comm.size(), sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { reduce(comm, data, root == -1 ? -1 : comm.size(), sum{}); }) ==
+          ErrorKind::invalid_argument);
     // Nothing was sent: the same communicator still works.
     all_reduce(comm, data, sum{});
     CHECK(data[0] == 2.0 * comm.size());
@@ -94,6 +97,7 @@ TEST_CASE("a buffer too small is reported before any traffic") {
   std::vector<float> in(8 * static_cast<std::size_t>(comm.size())), out(7);
   CHECK(error_kind([&] { reduce_scatter(comm, in, out, sum{}); }) == ErrorKind::invalid_argument);
   std::vector<float> gathered(3);
-  CHECK(error_kind([&] { all_gather(comm, std::span(in).first(2), gathered); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([&] { all_gather(comm, std::span(in).first(2), gathered); }) ==
+        ErrorKind::invalid_argument);
   barrier(comm);
 }

@@ -72,8 +72,14 @@ std::vector<Outcome> run_all_reduce(const faults::Plan& plan, CommunicatorOption
         all_reduce(comm, data, sum{}, algorithm);
         o.correct = data == expected;
       } catch (const Error& e) {
-        o = {true, false, e.peer(), e.kind(), e.collective(), e.what(),
-             std::chrono::duration<double>(Clock::now() - start).count(), comm.transport().injected()};
+        o = {true,
+             false,
+             e.peer(),
+             e.kind(),
+             e.collective(),
+             e.what(),
+             std::chrono::duration<double>(Clock::now() - start).count(),
+             comm.transport().injected()};
         throw;
       }
       o.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -202,8 +208,15 @@ TEST_CASE("fault: a rank that dies is reported on all others, at once") {
           all_reduce(comm, data, sum{});
         } catch (const Error& e) {
           std::lock_guard lock(mutex);
-          outcomes[static_cast<std::size_t>(comm.rank())] = {true, false, e.peer(), e.kind(), e.collective(),
-              e.what(), std::chrono::duration<double>(Clock::now() - start).count(), call};
+          outcomes[static_cast<std::size_t>(comm.rank())] = {
+              true,
+              false,
+              e.peer(),
+              e.kind(),
+              e.collective(),
+              e.what(),
+              std::chrono::duration<double>(Clock::now() - start).count(),
+              call};
           throw;
         }
       }

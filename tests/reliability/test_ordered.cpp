@@ -139,6 +139,7 @@ TEST_CASE("ordered: splitting a buffer into buckets does not change a bit") {
 TEST_CASE("ordered: not offered for collectives that do not reduce") {
   inprocess::launch(2, [](inprocess::Communicator& comm) {
     std::vector<float> data(4, 1.0f);
-    CHECK(error_kind([&] { broadcast(comm, data, 0, colt::ordered); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { broadcast(comm, data, 0, colt::ordered); }) ==
+          ErrorKind::invalid_argument);
   });
 }

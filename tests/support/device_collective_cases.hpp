@@ -199,9 +199,11 @@ void bad_arguments_case(Path path) {
   launch_on(path, 2, [&](auto& comm) {
     Mem::setup();
     Buffer in(std::vector<float>(10, 1.0f)), out(std::vector<float>(9)), gathered(std::vector<float>(21));
-    CHECK(error_kind([&] { all_reduce(comm, in.const_span(), out.span(), sum{}); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { all_reduce(comm, in.const_span(), out.span(), sum{}); }) ==
+          ErrorKind::invalid_argument);
     CHECK(error_kind([&] { broadcast(comm, in.span(), 2); }) == ErrorKind::invalid_argument);
-    CHECK(error_kind([&] { all_gather(comm, in.const_span(), gathered.span()); }) == ErrorKind::invalid_argument);
+    CHECK(error_kind([&] { all_gather(comm, in.const_span(), gathered.span()); }) ==
+          ErrorKind::invalid_argument);
   });
 }
 

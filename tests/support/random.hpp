@@ -46,7 +46,8 @@ T value_from_bits(std::uint64_t bits) {
       return static_cast<T>(static_cast<C>(sign * (0.5 + 1.5 * unit)));  // magnitude in [0.5, 2)
     } else {
       // (-1, 1) times 2^e for e in -6..3: mixed magnitudes, scaled exactly.
-      static constexpr double scale[] = {0x1p-6, 0x1p-5, 0x1p-4, 0x1p-3, 0x1p-2, 0x1p-1, 0x1p0, 0x1p1, 0x1p2, 0x1p3};
+      static constexpr double scale[] = {0x1p-6, 0x1p-5, 0x1p-4, 0x1p-3, 0x1p-2,
+                                         0x1p-1, 0x1p0,  0x1p1,  0x1p2,  0x1p3};
       return static_cast<T>(static_cast<C>(sign * unit * scale[(bits >> 1 & 0x3FF) % 10]));
     }
   }

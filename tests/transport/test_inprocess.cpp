@@ -120,13 +120,14 @@ TEST_CASE("inprocess: a wait that nobody answers times out with the peer and the
 }
 
 TEST_CASE("inprocess: a peer that returned without sending is reported, not waited for") {
-  CHECK(error_kind([&] {
-          inprocess::launch(2, [&](inprocess::Communicator& comm) {
-            if (comm.rank() == 0) return;
-            std::vector<int> buffer(1);
-            comm.transport().irecv(0, std::as_writable_bytes(std::span(buffer)), tag(6)).wait(soon());
-          });
-        }) == ErrorKind::mismatch);
+  CHECK(
+      error_kind([&] {
+        inprocess::launch(2, [&](inprocess::Communicator& comm) {
+          if (comm.rank() == 0) return;
+          std::vector<int> buffer(1);
+          comm.transport().irecv(0, std::as_writable_bytes(std::span(buffer)), tag(6)).wait(soon());
+        });
+      }) == ErrorKind::mismatch);
 }
 
 TEST_CASE("inprocess: one rank's exception releases every other rank and is rethrown") {

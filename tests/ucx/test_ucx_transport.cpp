@@ -127,8 +127,10 @@ TEST_CASE("ucx: a message larger than the receive buffer is an error naming the 
   const auto error = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<std::byte> data(comm.rank() == 0 ? 64 : 16);
     const Tag tag = Tag::make(CollectiveKind::point_to_point, 1);
-    if (comm.rank() == 0) comm.transport().isend(1, data, tag).wait(comm.deadline());
-    else comm.transport().irecv(0, data, tag).wait(comm.deadline());
+    if (comm.rank() == 0)
+      comm.transport().isend(1, data, tag).wait(comm.deadline());
+    else
+      comm.transport().irecv(0, data, tag).wait(comm.deadline());
   });
   REQUIRE(error);
   CHECK(error->kind() == ErrorKind::mismatch);
@@ -141,10 +143,13 @@ TEST_CASE("ucx: mismatched counts and bad roots end in colt::Error on the ranks,
   for (Algorithm algorithm : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(std::string(name_of(algorithm)));
     const auto start = Clock::now();
-    const auto error = launch_error(3, [&](ucx::Communicator& comm) {
-      std::vector<float> data(comm.rank() == 1 ? 1000 : 1003, 1.5f);
-      all_reduce(comm, data, sum{}, algorithm);
-    }, CommunicatorOptions{.timeout = std::chrono::seconds(20)});
+    const auto error = launch_error(
+        3,
+        [&](ucx::Communicator& comm) {
+          std::vector<float> data(comm.rank() == 1 ? 1000 : 1003, 1.5f);
+          all_reduce(comm, data, sum{}, algorithm);
+        },
+        CommunicatorOptions{.timeout = std::chrono::seconds(20)});
     CHECK_MESSAGE((error && error->collective() == "all_reduce"), text_of(error));
     CHECK(seconds_since(start) < 10);  // the abort notice ends the others' waits, not their deadline
   }
@@ -164,20 +169,23 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
   std::atomic<bool> gave_up{false};
   std::vector<std::optional<Error>> seen(2);
   const auto start = Clock::now();
-  const auto error = launch_error(3, [&](ucx::Communicator& comm) {
-    if (comm.rank() == 2) {  // alive, but never calls: waits for rank 0 to give up
-      while (!gave_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      return;
-    }
-    try {
-      std::vector<double> data(100, 1.0);
-      all_reduce(comm, data, sum{}, algo::direct);
-    } catch (const Error& e) {
-      seen[static_cast<std::size_t>(comm.rank())] = e;
-      gave_up = true;
-      throw;
-    }
-  }, CommunicatorOptions{.timeout = std::chrono::milliseconds(500)});
+  const auto error = launch_error(
+      3,
+      [&](ucx::Communicator& comm) {
+        if (comm.rank() == 2) {  // alive, but never calls: waits for rank 0 to give up
+          while (!gave_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          return;
+        }
+        try {
+          std::vector<double> data(100, 1.0);
+          all_reduce(comm, data, sum{}, algo::direct);
+        } catch (const Error& e) {
+          seen[static_cast<std::size_t>(comm.rank())] = e;
+          gave_up = true;
+          throw;
+        }
+      },
+      CommunicatorOptions{.timeout = std::chrono::milliseconds(500)});
   const double waited = seconds_since(start);
   REQUIRE(error);
   // Ranks 0 and 1 wait for rank 2: the first to time out names it, and aborts the other (which
@@ -185,7 +193,8 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
   int named = 0;
   for (const auto& e : seen) {
     REQUIRE(e);
-    CHECK((e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted || e->kind() == ErrorKind::peer_failed));
+    CHECK((e->kind() == ErrorKind::timeout || e->kind() == ErrorKind::aborted ||
+           e->kind() == ErrorKind::peer_failed));
     if (e->kind() == ErrorKind::timeout && e->peer() == 2) ++named;
   }
   CHECK(named >= 1);
@@ -195,12 +204,16 @@ TEST_CASE("ucx: a peer that never posts is a timeout error naming it, within the
 
 TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
   const auto start = Clock::now();
-  const auto error = launch_error(4, [](ucx::Communicator& comm) {
-    std::vector<float> data(1 << 16, 1.0f);
-    all_reduce(comm, data, sum{});
-    if (comm.rank() == 3) throw Error(ErrorKind::internal, "training step", 3, no_peer, "loss is NaN");
-    all_reduce(comm, data, sum{});  // ranks 0-2 wait here for rank 3
-  }, CommunicatorOptions{.timeout = std::chrono::seconds(60)});
+  const auto error = launch_error(
+      4,
+      [](ucx::Communicator& comm) {
+        std::vector<float> data(1 << 16, 1.0f);
+        all_reduce(comm, data, sum{});
+        if (comm.rank() == 3)
+          throw Error(ErrorKind::internal, "training step", 3, no_peer, "loss is NaN");
+        all_reduce(comm, data, sum{});  // ranks 0-2 wait here for rank 3
+      },
+      CommunicatorOptions{.timeout = std::chrono::seconds(60)});
   REQUIRE(error);  // rank 3's own error, or a peer's abort notice citing it
   CHECK((error->kind() == ErrorKind::internal || error->kind() == ErrorKind::aborted));
   CHECK_MESSAGE(error->cause().find("loss is NaN") != std::string::npos, error->what());
@@ -245,7 +258,8 @@ TEST_CASE("ucx: a rank whose worker is gone is reported by its peers within the 
     const auto& error = seen[static_cast<std::size_t>(r)];
     REQUIRE_MESSAGE(error, "rank " << r << " saw no error");
     const ErrorKind kind = error->kind();
-    CHECK_MESSAGE((kind == ErrorKind::peer_failed || kind == ErrorKind::timeout || kind == ErrorKind::aborted),
+    CHECK_MESSAGE((kind == ErrorKind::peer_failed || kind == ErrorKind::timeout ||
+                   kind == ErrorKind::aborted),
                   std::string(error->what()));
     if (kind != ErrorKind::aborted) ++saw_it_fail;
     CHECK(error->collective() == "all_reduce");

@@ -239,7 +239,9 @@ class DataParallel {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& cause) const { throw Error(ErrorKind::invalid_argument, "DataParallel", rank_, no_peer, cause); }
+  [[noreturn]] void fail(const std::string& cause) const {
+    throw Error(ErrorKind::invalid_argument, "DataParallel", rank_, no_peer, cause);
+  }
 
   template <class T>
   static bool concurrent_use_allowed(T& transport) {
@@ -276,7 +278,8 @@ class DataParallel {
     if (tensors_.empty()) fail("no tensors registered");
     std::uint64_t fingerprint = detail::fnv1a_basis;
     for (const auto& t : tensors_)
-      fingerprint = detail::fnv1a_u64(t.count, detail::fnv1a_u64(static_cast<std::uint64_t>(t.type), fingerprint));
+      fingerprint = detail::fnv1a_u64(
+          t.count, detail::fnv1a_u64(static_cast<std::uint64_t>(t.type), fingerprint));
     // max over ranks of (f, -f) gives the largest and the smallest fingerprint in one call.
     const auto f = static_cast<std::int64_t>(fingerprint >> 1);
     std::int64_t extremes[2] = {f, -f};

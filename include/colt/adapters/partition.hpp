@@ -33,10 +33,12 @@ struct Range {
 namespace detail {
 inline void check_part(const char* what, int parts, int part) {
   if (parts < 1)
-    throw Error(ErrorKind::invalid_argument, what, part, no_peer, "needs at least one part, got " + std::to_string(parts));
-  if (part < 0 || part >= parts)
     throw Error(ErrorKind::invalid_argument, what, part, no_peer,
-                "part " + std::to_string(part) + " out of range for " + std::to_string(parts) + " parts");
+                "needs at least one part, got " + std::to_string(parts));
+  if (part < 0 || part >= parts)
+    throw Error(
+        ErrorKind::invalid_argument, what, part, no_peer,
+        "part " + std::to_string(part) + " out of range for " + std::to_string(parts) + " parts");
 }
 }  // namespace detail
 
@@ -142,7 +144,8 @@ inline Grid square_grid(int parts) {
 // The block of `part` (at grid row part / grid.cols, grid column part % grid.cols).
 inline Block blocks(std::size_t rows, std::size_t cols, Grid grid, int part) {
   if (grid.rows < 1 || grid.cols < 1)
-    throw Error(ErrorKind::invalid_argument, "partition::blocks", part, no_peer, "grid must have at least one row and column");
+    throw Error(ErrorKind::invalid_argument, "partition::blocks", part, no_peer,
+                "grid must have at least one row and column");
   detail::check_part("partition::blocks", grid.size(), part);
   return {range(rows, grid.rows, part / grid.cols), range(cols, grid.cols, part % grid.cols)};
 }
@@ -152,8 +155,8 @@ template <class T>
 std::vector<T> extract(std::span<const T> matrix, std::size_t cols, const Block& block) {
   if (block.cols.end > cols || block.rows.end * cols > matrix.size())
     throw Error(ErrorKind::invalid_argument, "partition::extract", -1, no_peer,
-                "block reaches past a matrix of " + std::to_string(matrix.size()) + " elements with " +
-                    std::to_string(cols) + " columns");
+                "block reaches past a matrix of " + std::to_string(matrix.size()) +
+                    " elements with " + std::to_string(cols) + " columns");
   std::vector<T> out;
   out.reserve(block.rows.size() * block.cols.size());
   for (std::size_t r = block.rows.begin; r < block.rows.end; ++r) {

@@ -63,8 +63,8 @@ class StagePlan {
   static StagePlan even(int layers, int stages) {
     if (layers < 1 || stages < 1 || stages > layers)
       throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
-                  "cannot place " + std::to_string(layers) + " layers on " + std::to_string(stages) +
-                      " stages (each stage needs at least one layer)");
+                  "cannot place " + std::to_string(layers) + " layers on " +
+                      std::to_string(stages) + " stages (each stage needs at least one layer)");
     std::vector<int> counts(static_cast<std::size_t>(stages));
     for (int s = 0; s < stages; ++s)
       counts[static_cast<std::size_t>(s)] = static_cast<int>(partition::range(static_cast<std::size_t>(layers), stages, s).size());
@@ -74,13 +74,16 @@ class StagePlan {
   // An explicit map: stage s runs counts[s] layers, following stage s - 1's ({5, 5}: layers
   // 0-4 on stage 0, 5-9 on stage 1).
   static StagePlan from_counts(const std::vector<int>& counts) {
-    if (counts.empty()) throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer, "needs at least one stage");
+    if (counts.empty())
+      throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
+                  "needs at least one stage");
     StagePlan plan;
     plan.first_.push_back(0);
     for (std::size_t s = 0; s < counts.size(); ++s) {
       if (counts[s] < 1)
         throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
-                    "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) + " layers; each needs one or more");
+                    "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) +
+                        " layers; each needs one or more");
       plan.first_.push_back(plan.first_.back() + counts[s]);
     }
     return plan;
@@ -139,8 +142,8 @@ class Pipeline {
       : plan_(std::move(plan)), options_(options) {
     if (plan_.stages() != comm.size())
       throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
-                  "the plan has " + std::to_string(plan_.stages()) + " stages for " + std::to_string(comm.size()) +
-                      " ranks; it needs one stage per rank");
+                  "the plan has " + std::to_string(plan_.stages()) + " stages for " +
+                      std::to_string(comm.size()) + " ranks; it needs one stage per rank");
     // Its own communicator, so activations never meet the caller's point-to-point messages.
     if constexpr (SplittableTransport<X>) {
       own_.emplace(comm.dup());
@@ -215,8 +218,8 @@ class Pipeline {
   void expect_bytes(std::size_t got, std::size_t want, int peer, const char* what, int m) const {
     if (got != want)
       throw Error(ErrorKind::mismatch, "pipeline", stage(), peer,
-                  std::string(what) + " of micro-batch " + std::to_string(m) + ": expected " + std::to_string(want) +
-                      " bytes, received " + std::to_string(got));
+                  std::string(what) + " of micro-batch " + std::to_string(m) + ": expected " +
+                      std::to_string(want) + " bytes, received " + std::to_string(got));
   }
 
   template <class S>
@@ -297,7 +300,8 @@ class Pipeline {
           if (input_grad.size() != inputs_[slot].size())
             throw Error(ErrorKind::invalid_argument, "pipeline", s, no_peer,
                         "backward of micro-batch " + std::to_string(m) + " returned " +
-                            std::to_string(input_grad.size()) + " input-gradient elements for an input of " +
+                            std::to_string(input_grad.size()) +
+                            " input-gradient elements for an input of " +
                             std::to_string(inputs_[slot].size()));
           grad_send.emplace(transport.isend(s - 1, std::as_bytes(input_grad), gradient_tag(m)));
           if (next_input < M) post_input(next_input++);  // this micro-batch's slot is free again

@@ -61,8 +61,8 @@ struct Layout {
     const partition::Grid g = grid.rows == 0 && grid.cols == 0 ? partition::square_grid(parts) : grid;
     if (g.size() != parts)
       throw Error(ErrorKind::invalid_argument, "TensorSplit", part, no_peer,
-                  "a " + std::to_string(g.rows) + " x " + std::to_string(g.cols) + " grid does not hold " +
-                      std::to_string(parts) + " ranks");
+                  "a " + std::to_string(g.rows) + " x " + std::to_string(g.cols) +
+                      " grid does not hold " + std::to_string(parts) + " ranks");
     return partition::blocks(rows, cols, g, part);
   }
 };
@@ -230,13 +230,15 @@ class TensorSplit {
   void check_root(const char* what, int root) const {
     if (root < 0 || root >= size())
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
-                  "root " + std::to_string(root) + " out of range for " + std::to_string(size()) + " ranks");
+                  "root " + std::to_string(root) + " out of range for " + std::to_string(size()) +
+                      " ranks");
   }
 
   void check_room(const char* what, const char* name, std::size_t have, std::size_t need) const {
     if (have < need)
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
-                  std::string(name) + " holds " + std::to_string(have) + " elements, needs " + std::to_string(need));
+                  std::string(name) + " holds " + std::to_string(have) + " elements, needs " +
+                      std::to_string(need));
   }
 
   template <class T>
@@ -244,12 +246,14 @@ class TensorSplit {
                     bool bias_is_sliced) const {
     if (w.weight.size() != weights || w.weight_grad.size() != weights)
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
-                  "this rank's weight part holds " + std::to_string(w.weight.size()) + " elements and its gradient " +
-                      std::to_string(w.weight_grad.size()) + ", both must hold " + std::to_string(weights));
+                  "this rank's weight part holds " + std::to_string(w.weight.size()) +
+                      " elements and its gradient " + std::to_string(w.weight_grad.size()) +
+                      ", both must hold " + std::to_string(weights));
     if (w.bias.size() != w.bias_grad.size() || (!w.bias.empty() && w.bias.size() != bias))
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "bias holds " + std::to_string(w.bias.size()) + " elements and its gradient " +
-                      std::to_string(w.bias_grad.size()) + ", both must hold " + std::to_string(bias) +
+                      std::to_string(w.bias_grad.size()) + ", both must hold " +
+                      std::to_string(bias) +
                       (bias_is_sliced ? " (this rank's columns)" : " (every output)") + " or none");
   }
 
@@ -348,10 +352,12 @@ class ParallelMlp {
   void check_buffers(const char* what, const ParallelMlpBuffers<T>& b, std::size_t n) const {
     const std::size_t smallest = std::min({b.hidden_pre.size(), b.hidden_post.size(), b.hidden_grad.size()});
     if (smallest < n)
-      throw Error(ErrorKind::invalid_argument, what, split_->rank(), no_peer,
-                  "hidden buffers hold " + std::to_string(b.hidden_pre.size()) + ", " +
-                      std::to_string(b.hidden_post.size()) + " and " + std::to_string(b.hidden_grad.size()) +
-                      " elements; each needs batch x this rank's hidden share = " + std::to_string(n));
+      throw Error(
+          ErrorKind::invalid_argument, what, split_->rank(), no_peer,
+          "hidden buffers hold " + std::to_string(b.hidden_pre.size()) + ", " +
+              std::to_string(b.hidden_post.size()) + " and " +
+              std::to_string(b.hidden_grad.size()) +
+              " elements; each needs batch x this rank's hidden share = " + std::to_string(n));
   }
 
   TensorSplit<X>* split_;

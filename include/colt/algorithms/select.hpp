@@ -28,8 +28,9 @@ inline Algorithm algorithm_from_environment() {
     for (Algorithm a : {Algorithm::automatic, Algorithm::ring, Algorithm::tree, Algorithm::direct})
       if (name == name_of(a)) return a;
     if (name.empty()) return Algorithm::automatic;
-    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
-                "COLT_ALGO='" + std::string(name) + "' is not one of automatic, ring, tree, direct");
+    throw Error(
+        ErrorKind::invalid_argument, "", -1, no_peer,
+        "COLT_ALGO='" + std::string(name) + "' is not one of automatic, ring, tree, direct");
   }();
   return value;
 }

@@ -19,7 +19,8 @@ namespace detail {
 inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const char* what) {
   check_peer(what, rank, peer, size);
   if (user_tag < 0 || user_tag > static_cast<int>(Tag::sequence_mask))
-    throw Error(ErrorKind::invalid_argument, what, rank, peer, "tag " + std::to_string(user_tag) + " is outside 0..65535");
+    throw Error(ErrorKind::invalid_argument, what, rank, peer,
+                "tag " + std::to_string(user_tag) + " is outside 0..65535");
   return Tag::make(CollectiveKind::point_to_point, static_cast<std::uint32_t>(user_tag));
 }
 }  // namespace detail

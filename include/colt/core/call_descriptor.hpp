@@ -156,8 +156,8 @@ inline std::array<std::byte, CallDescriptor::encoded_size> encode(const CallDesc
 // The descriptor `peer` sent; `rank` is the receiving rank (for the error).
 inline CallDescriptor decode(std::span<const std::byte> bytes, int rank, int peer) {
   auto bad = [&](const std::string& what) {
-    return Error(ErrorKind::corrupt, "argument_check", rank, peer, "malformed call descriptor from peer " +
-                                                   std::to_string(peer) + ": " + what);
+    return Error(ErrorKind::corrupt, "argument_check", rank, peer,
+                 "malformed call descriptor from peer " + std::to_string(peer) + ": " + what);
   };
   if (bytes.size() != CallDescriptor::encoded_size)
     throw bad(std::to_string(bytes.size()) + " bytes, expected " +

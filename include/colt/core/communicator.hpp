@@ -85,7 +85,8 @@ inline bool flag_from_environment(const char* name) {
   const char* text = std::getenv(name);
   if (!text || !*text || std::string_view(text) == "0") return false;
   if (std::string_view(text) == "1") return true;
-  throw Error(ErrorKind::invalid_argument, "", -1, no_peer, std::string(name) + "='" + text + "' is not 0 or 1");
+  throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+              std::string(name) + "='" + text + "' is not 0 or 1");
 }
 
 struct CommunicatorOptions {
@@ -172,8 +173,9 @@ class Communicator {
   // Throws the error every call on a broken communicator ends in.
   void throw_if_broken(std::string_view collective) const {
     if (!failure_) return;
-    throw Error(failure_->kind(), std::string(collective), rank(), failure_->peer(),
-                "the communicator is broken by an earlier failure: " + std::string(failure_->what()));
+    throw Error(
+        failure_->kind(), std::string(collective), rank(), failure_->peer(),
+        "the communicator is broken by an earlier failure: " + std::string(failure_->what()));
   }
 
   // The tag of the next call. Every rank calls collectives in the same order, so the sequence

@@ -64,7 +64,8 @@ struct Trailer {
   void check(std::span<const std::byte> bytes) const {
     const std::uint32_t computed = crc32c(bytes);
     if (computed != crc)
-      throw Error(ErrorKind::corrupt, "", rank, peer, checksum_mismatch(peer, tag, bytes.size(), computed, crc));
+      throw Error(ErrorKind::corrupt, "", rank, peer,
+                  checksum_mismatch(peer, tag, bytes.size(), computed, crc));
   }
 };
 

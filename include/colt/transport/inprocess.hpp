@@ -203,7 +203,9 @@ class InProcess {
   // Ranks with the same color form a new group, ordered by (key, rank). Colors and keys are
   // exchanged as messages in this group; the new group is created by the first member to arrive.
   InProcess split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
+    if (color < 0)
+      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+                  "color must be non-negative");
     const auto me = static_cast<std::size_t>(rank_);
     std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(size()));
     entries[2 * me] = color;
@@ -254,7 +256,9 @@ using Communicator = colt::Communicator<InProcess>;
 // before its exception reaches here, so the others' echoes can arrive first), else the first.
 template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
-  if (ranks < 1) throw Error(ErrorKind::invalid_argument, "launch", 0, no_peer, "needs at least one rank, got " + std::to_string(ranks));
+  if (ranks < 1)
+    throw Error(ErrorKind::invalid_argument, "launch", 0, no_peer,
+                "needs at least one rank, got " + std::to_string(ranks));
   auto group = std::make_shared<detail::Group>(ranks);
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(ranks));
   std::atomic<int> first_failed{-1};

@@ -98,7 +98,9 @@ class Transport {
   // first exchanged as colt messages under the deadline, so a dead or absent rank is reported
   // instead of blocking inside MPI_Comm_split; the split itself then runs with every rank present.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
+    if (color < 0)
+      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+                  "color must be non-negative");
     std::vector<std::int32_t> entries(2 * static_cast<std::size_t>(size_));
     entries[2 * static_cast<std::size_t>(rank_)] = color;
     entries[2 * static_cast<std::size_t>(rank_) + 1] = key;
@@ -127,9 +129,7 @@ class Transport {
     return static_cast<int>(tag_limit_ >= 0x7FFFFFFFu ? tag.value : tag.value % (tag_limit_ + 1));
   }
 
-  void check_peer(int peer) const {
-    colt::detail::check_peer("", rank_, peer, size_);
-  }
+  void check_peer(int peer) const { colt::detail::check_peer("", rank_, peer, size_); }
 
   // A communicator on which a call failed is never freed: MPI would hand its context to the next
   // communicator created, and a message of the failed call still in flight would land there.

@@ -86,9 +86,9 @@ inline std::uint32_t agreed_context(std::span<const std::int64_t> records,
   for (const int q : members) {
     const std::int64_t proposal = records[3 * static_cast<std::size_t>(q) + 2];
     if (proposal < 1 || proposal > abort_context)
-      throw Error(ErrorKind::corrupt, "split", rank, q,
-                  "context id proposal " + std::to_string(proposal) +
-                      " out of range (corrupt message?)");
+      throw Error(
+          ErrorKind::corrupt, "split", rank, q,
+          "context id proposal " + std::to_string(proposal) + " out of range (corrupt message?)");
     context = std::max(context, static_cast<std::uint32_t>(proposal));
   }
   return context;
@@ -138,7 +138,9 @@ class Transport {
   // Ranks with the same color form a new transport on the same worker, ordered by (key, rank).
   // One exchange under the deadline carries colors, keys and context-id proposals.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
-    if (color < 0) throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer, "color must be non-negative");
+    if (color < 0)
+      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+                  "color must be non-negative");
     const auto p = static_cast<std::size_t>(size());
     std::vector<std::int64_t> entries(3 * p);
     const auto me = static_cast<std::size_t>(rank_);

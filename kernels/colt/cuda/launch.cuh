@@ -19,7 +19,8 @@ inline constexpr int unknown_rank = -1;
 
 [[noreturn]] inline void fail(cudaError_t status, std::string_view what) {
   throw Error(ErrorKind::transport, "cuda", unknown_rank, no_peer,
-              std::string(what) + ": " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+              std::string(what) + ": " + cudaGetErrorName(status) + " (" +
+                  cudaGetErrorString(status) + ")");
 }
 
 inline void check(cudaError_t status, std::string_view what) {

@@ -47,7 +47,8 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
       calls[static_cast<std::size_t>(q)] =
           q == r ? mine : decode(std::span(all).subspan(n * static_cast<std::size_t>(q), n), r, q);
   } catch (const Error& e) {
-    Error named(e.kind(), name, e.rank(), e.peer(), "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
+    Error named(e.kind(), name, e.rank(), e.peer(),
+                "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
     comm.mark_broken(named);
     throw named;
   }
@@ -63,7 +64,8 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   for (int q = 0; q < p; ++q)
     text += " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
   text.pop_back();
-  throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer, text);
+  throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer,
+              text);
 }
 
 class ArgsCheck {
@@ -186,11 +188,13 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
     throw named;
   } catch (const std::exception& e) {
     note_failure(comm.transport());
-    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
+    comm.mark_broken(
+        Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
     throw;
   } catch (...) {
     note_failure(comm.transport());
-    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, "unknown exception"));
+    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
+                           "unknown exception"));
     throw;
   }
 }

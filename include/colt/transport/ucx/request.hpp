@@ -108,9 +108,11 @@ class Request {
   // failed, or the deadline passed.
   void check_still_possible(const Deadline& deadline) {
     if (const std::string& cause = worker_->abort_cause(); !cause.empty())
-      throw Error(ErrorKind::aborted, "", rank_, peer_, "aborted while " + describe() + ": " + cause);
+      throw Error(ErrorKind::aborted, "", rank_, peer_,
+                  "aborted while " + describe() + ": " + cause);
     if (const ucs_status_t status = worker_->peer_status(link_); status != UCS_OK)
-      throw Error(ErrorKind::peer_failed, "", rank_, peer_, "peer failed while " + describe() + ": " + status_text(status));
+      throw Error(ErrorKind::peer_failed, "", rank_, peer_,
+                  "peer failed while " + describe() + ": " + status_text(status));
     if (deadline.passed())
       throw Error(ErrorKind::timeout, "", rank_, peer_,
                   "timed out after " + deadline.budget_text() + " " + describe() +
@@ -121,9 +123,10 @@ class Request {
     if (status == UCS_ERR_MESSAGE_TRUNCATED)
       throw Error(ErrorKind::mismatch, "", rank_, peer_,
                   "message larger than the receive buffer of " + std::to_string(expected_) +
-                      " bytes while " + describe() + " (mismatched counts on the ranks?; UCX: " +
-                      status_text(status) + ")");
-    throw Error(kind_of(status), "", rank_, peer_, "UCX failed " + describe() + ": " + status_text(status));
+                      " bytes while " + describe() +
+                      " (mismatched counts on the ranks?; UCX: " + status_text(status) + ")");
+    throw Error(kind_of(status), "", rank_, peer_,
+                "UCX failed " + describe() + ": " + status_text(status));
   }
 
   std::string describe() const { return colt::detail::describe_message(kind_ == Kind::send, peer_, tag_); }

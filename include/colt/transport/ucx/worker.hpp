@@ -119,8 +119,9 @@ class Worker {
   std::uint32_t unused_context() const { return next_context_; }
   void claim_context(std::uint32_t id) {
     if (id > max_context)
-      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
-                  "more than " + std::to_string(max_context) + " communicators split from one UCX worker");
+      throw Error(
+          ErrorKind::invalid_argument, "split", rank_, no_peer,
+          "more than " + std::to_string(max_context) + " communicators split from one UCX worker");
     next_context_ = std::max(next_context_, id + 1);
   }
 
