@@ -55,8 +55,6 @@ bool mismatch_in(const std::optional<Error>& e, const std::string& collective) {
   }
 }
 
-std::string text_of(const std::optional<Error>& e) { return e ? e->what() : "no error"; }
-
 }  // namespace
 
 TEST_CASE("mismatched counts between ranks: every rank raises colt::Error, naming the collective") {

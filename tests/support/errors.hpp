@@ -36,6 +36,9 @@ std::optional<Error> error_from(Fn&& fn) {
   return std::nullopt;
 }
 
+// What an error_from() result says, for a failing check's message.
+inline std::string text_of(const std::optional<Error>& e) { return e ? e->what() : "no error"; }
+
 // The kind of the colt::Error that fn() raised, or nothing when it returned.
 template <class Fn>
 std::optional<ErrorKind> error_kind(Fn&& fn) {

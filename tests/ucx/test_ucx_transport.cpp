@@ -34,8 +34,6 @@ std::optional<Error> launch_error(int ranks, Fn&& fn, CommunicatorOptions option
   return error_from([&] { ucx::launch(ranks, fn, options); });
 }
 
-std::string text_of(const std::optional<Error>& e) { return e ? e->what() : "no error"; }
-
 // Everything written to stdout and stderr (where UCX logs) while `fn` runs.
 template <class Fn>
 std::string output_of(Fn&& fn) {

@@ -187,7 +187,7 @@ class Call {
     if (staging_offset_ + count * sizeof(T) > ws.capacity()) {
       if (staging_offset_ != 0)
         throw Error(ErrorKind::internal, std::string(name_of(kind_)), rank(), no_peer,
-                    "internal: staging buffer larger than the workspace reserved for it");
+                    "staging buffer larger than the workspace reserved for it");
       ws.reserve(count * sizeof(T));
     }
     return {reinterpret_cast<T*>(ws.data() + staging_offset_), count};

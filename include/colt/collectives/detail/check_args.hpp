@@ -169,7 +169,7 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
   comm.throw_if_broken(name_of(kind));
   if (comm.checking() && !comm.next_call_agreed())
     throw Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
-                "internal: the call's arguments were not compared (COLT_CHECK)");
+                "the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
     Comm& comm;
     ~ClearRequests() { comm.request_store().clear(); }
