@@ -7,7 +7,7 @@
 #include <string>
 
 #include "colt/core/tag.hpp"
-#include "colt/transport/detail/describe.hpp"
+#include "colt/core/detail/describe_message.hpp"
 #include "colt/transport/ucx/wire_tag.hpp"
 #include "fuzz_input.hpp"
 

@@ -30,7 +30,7 @@
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 #include "colt/core/workspace.hpp"
-#include "colt/transport/checksummed.hpp"
+#include "colt/core/checksummed.hpp"
 
 namespace colt {
 

@@ -27,7 +27,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
-#include "colt/transport/detail/describe.hpp"
+#include "colt/core/detail/describe_message.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"

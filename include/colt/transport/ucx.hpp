@@ -28,7 +28,6 @@
 #include <utility>
 #include <vector>
 
-#include "colt/collectives/all_gather.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/check_peer.hpp"
@@ -192,7 +191,7 @@ struct Options {
 };
 
 // A UCX communicator over the same ranks as `bootstrap` (collective over it): each rank creates
-// its worker, the worker addresses travel by `bootstrap`'s all_gather, and every rank connects
+// its worker, the worker addresses travel over `bootstrap`'s transport, and every rank connects
 // to every other. `bootstrap` is not needed afterwards. Unless `options` says otherwise, the new
 // communicator keeps `bootstrap`'s timeout, which also bounds the flush when it is destroyed.
 template <class BootstrapTransport>
@@ -207,15 +206,23 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, Com
   const std::vector<std::byte> mine = worker->address();
   std::vector<std::int64_t> lengths(p, 0);
   lengths[me] = static_cast<std::int64_t>(mine.size());
+  // The exchange runs on the bootstrap's transport, below the collectives (this layer's floor),
+  // as one call of the bootstrap communicator: two rounds under its tags and its deadline.
+  bootstrap.throw_if_broken("ucx bootstrap");
   try {
-    all_gather(bootstrap, std::span(lengths));
+    const Deadline deadline = bootstrap.deadline();
+    colt::detail::exchange_with_all(bootstrap.transport(), std::span(lengths), 1,
+                                    bootstrap.next_tag(CollectiveKind::all_gather), deadline);
     const std::vector<std::size_t> words = detail::address_words(lengths, bootstrap.rank());
-    std::vector<std::int64_t> own(words[me], 0), all(std::accumulate(words.begin(), words.end(), std::size_t{0}));
-    std::memcpy(own.data(), mine.data(), mine.size());
-    all_gather_v(bootstrap, std::span<const std::int64_t>(own), std::span(all), words);
+    std::vector<std::int64_t> all(std::accumulate(words.begin(), words.end(), std::size_t{0}));
+    const std::size_t offset = std::accumulate(words.begin(), words.begin() + me, std::size_t{0});
+    std::memcpy(all.data() + offset, mine.data(), mine.size());
+    colt::detail::exchange_with_all_v(bootstrap.transport(), std::span(all),
+                                      std::span<const std::size_t>(words),
+                                      bootstrap.next_tag(CollectiveKind::all_gather), deadline);
     worker->connect(detail::unpack_addresses(all, lengths, words));
   } catch (const Error& e) {
-    throw e.collective().empty() ? e.in_collective("ucx bootstrap") : e;
+    throw bootstrap.broken_by(e, "ucx bootstrap");
   }
   return Communicator(Transport(std::move(worker)), options);
 }

@@ -21,7 +21,7 @@
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/detail/describe.hpp"
+#include "colt/core/detail/describe_message.hpp"
 #include "colt/transport/mpi/check.hpp"
 
 namespace colt::mpi {

@@ -18,7 +18,7 @@
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/detail/describe.hpp"
+#include "colt/core/detail/describe_message.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/worker.hpp"
 

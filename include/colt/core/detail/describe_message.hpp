@@ -1,7 +1,8 @@
 #pragma once
 // How a transport's error message names the message it was waiting for: the direction, the peer
 // and the collective call the tag belongs to, e.g. "receiving from peer 3 (all_reduce call #12,
-// step 4)". The one describer of every transport's waits (in-process, MPI, UCX, checksums).
+// step 4)". The one describer of every transport's waits (in-process, MPI, UCX, checksums);
+// in core because the checksum decorator (core/checksummed.hpp) names messages too.
 
 #include <string>
 

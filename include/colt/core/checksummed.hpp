@@ -11,9 +11,11 @@
 // it on both sides; every colt transport matches messages between a pair of ranks with the same
 // tag in posting order, so each trailer meets the receive posted for it.
 //
-// Every communicator holds its transport in one of these (Communicator::link()), so the option
-// covers every algorithm on every transport, and sits above any decorator underneath (the fault
-// injector's corruptions are caught here).
+// Like faults::Injector it is a Transport wrapping any Transport. It lives in core, not beside
+// the transports, because every communicator composes one over the transport it is given (the
+// option is a run-time switch, so it cannot be a type the user stacks): the option then covers
+// every algorithm on every transport, above any decorator underneath (the fault injector's
+// corruptions are caught here).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,10 +27,10 @@
 #include <utility>
 
 #include "colt/core/crc32c.hpp"
+#include "colt/core/detail/describe_message.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
-#include "colt/transport/detail/describe.hpp"
 
 namespace colt {
 
