@@ -2,7 +2,7 @@
 // Everything a user of colt needs, in one include. colt's own headers never include this file.
 
 #include "colt/adapters/data_parallel.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/adapters/pipeline.hpp"
 #include "colt/adapters/tensor_split.hpp"
 #include "colt/algorithms/select.hpp"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "../common/adam.hpp"
 
 namespace char_mlp {

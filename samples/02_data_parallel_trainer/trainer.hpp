@@ -16,7 +16,7 @@
 
 #include "char_mlp.hpp"
 #include "colt/adapters/data_parallel.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "words.hpp"
 #include "../common/progress.hpp"

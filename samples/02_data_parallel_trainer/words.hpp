@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "char_mlp.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 
 namespace char_mlp {
 

@@ -20,7 +20,7 @@
 #include "../02_data_parallel_trainer/char_mlp.hpp"
 #include "../common/adam.hpp"
 #include "../common/naive_gemm.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 
 namespace deep_mlp {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "../02_data_parallel_trainer/char_mlp.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/collectives/broadcast.hpp"
 #include "colt/collectives/gather.hpp"
 #include "colt/collectives/reduce.hpp"

@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 
 namespace samples {
 

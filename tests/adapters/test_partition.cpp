@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/core/error.hpp"
 #include "errors.hpp"
 

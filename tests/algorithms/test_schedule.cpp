@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include <colt/algorithms/schedule/partition.hpp>
+#include <colt/algorithms/schedule/segments.hpp>
 #include <colt/algorithms/schedule/ring.hpp>
 #include <colt/algorithms/schedule/tree.hpp>
 
@@ -19,7 +19,7 @@
 namespace {
 
 namespace sch = colt::schedule;
-using sch::Range;
+using colt::partition::Range;
 
 constexpr int max_p = 64;
 
@@ -35,8 +35,8 @@ void check_back_to_back(const sch::Segments& segs, std::size_t total) {
   for (int i = 0; i < segs.parts(); ++i) {
     const Range r = segs[i];
     CAPTURE(i);
-    REQUIRE(r.offset == next);
-    next += r.count;
+    REQUIRE(r.begin == next);
+    next += r.size();
   }
   REQUIRE(next == total);
 }
@@ -44,9 +44,9 @@ void check_back_to_back(const sch::Segments& segs, std::size_t total) {
 }  // namespace
 
 // Compile-time spot checks: the functions are constexpr.
-static_assert(sch::even_part(10, 3, 0) == Range{0, 4});
-static_assert(sch::even_part(10, 3, 1) == Range{4, 3});
-static_assert(sch::even_part(10, 3, 2) == Range{7, 3});
+static_assert(colt::partition::even_part(10, 3, 0) == Range{0, 4});
+static_assert(colt::partition::even_part(10, 3, 1) == Range{4, 7});
+static_assert(colt::partition::even_part(10, 3, 2) == Range{7, 10});
 static_assert(sch::chunk_count(0, 4) == 1);
 static_assert(sch::chunk_count(9, 0) == 9);
 static_assert(sch::ring::left(0, 5) == 4 && sch::ring::right(4, 5) == 0);
@@ -60,14 +60,14 @@ TEST_CASE("even_part: contiguous, exact cover, sizes differ by <= 1, larger firs
       std::size_t next = 0, smallest = count + 1, largest = 0;
       std::size_t previous = count + 1;
       for (int part = 0; part < parts; ++part) {
-        const Range r = sch::even_part(count, parts, part);
+        const Range r = colt::partition::even_part(count, parts, part);
         CAPTURE(part);
-        REQUIRE(r.offset == next);
-        REQUIRE(r.count <= previous);  // non-increasing: the longer pieces come first
-        previous = r.count;
-        smallest = std::min(smallest, r.count);
-        largest = std::max(largest, r.count);
-        next += r.count;
+        REQUIRE(r.begin == next);
+        REQUIRE(r.size() <= previous);  // non-increasing: the longer pieces come first
+        previous = r.size();
+        smallest = std::min(smallest, r.size());
+        largest = std::max(largest, r.size());
+        next += r.size();
       }
       REQUIRE(next == count);
       REQUIRE(largest - smallest <= 1);
@@ -76,7 +76,7 @@ TEST_CASE("even_part: contiguous, exact cover, sizes differ by <= 1, larger firs
       for (int part = 0; part < parts; ++part) {
         const std::size_t expect =
             count / static_cast<std::size_t>(parts) + (static_cast<std::size_t>(part) < longer ? 1 : 0);
-        REQUIRE(sch::even_part(count, parts, part).count == expect);
+        REQUIRE(colt::partition::even_part(count, parts, part).size() == expect);
       }
     }
   }
@@ -92,8 +92,8 @@ TEST_CASE("Segments::even: back to back, largest is the first piece's size") {
       check_back_to_back(segs, total);
       std::size_t largest = 0;
       for (int i = 0; i < parts; ++i) {
-        REQUIRE(segs[i] == sch::even_part(total, parts, i));
-        largest = std::max(largest, segs[i].count);
+        REQUIRE(segs[i] == colt::partition::even_part(total, parts, i));
+        largest = std::max(largest, segs[i].size());
       }
       REQUIRE(segs.largest() == largest);
     }
@@ -126,7 +126,7 @@ TEST_CASE("Segments::from_counts: random counts (zeros included) laid out back t
     const auto segs = sch::Segments::from_counts(std::span<const std::size_t>(counts));
     REQUIRE(segs.parts() == parts);
     check_back_to_back(segs, total);
-    for (int i = 0; i < parts; ++i) REQUIRE(segs[i].count == counts[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < parts; ++i) REQUIRE(segs[i].size() == counts[static_cast<std::size_t>(i)]);
     REQUIRE(segs.largest() == largest);
   }
 }
@@ -145,15 +145,15 @@ void check_chunking(const sch::Segments& segs, std::size_t e) {
   for (int i = 0; i < segs.parts(); ++i) {
     const Range seg = segs[i];
     CAPTURE(i);
-    std::size_t next = seg.offset;
+    std::size_t next = seg.begin;
     for (std::size_t c = 0; c < chunks; ++c) {
       const Range piece = sch::chunk_of(seg, chunks, c);
       CAPTURE(c);
-      REQUIRE(piece.offset == next);
-      if (e > 0) REQUIRE(piece.count <= e);
-      next += piece.count;
+      REQUIRE(piece.begin == next);
+      if (e > 0) REQUIRE(piece.size() <= e);
+      next += piece.size();
     }
-    REQUIRE(next == seg.offset + seg.count);
+    REQUIRE(next == seg.begin + seg.size());
   }
 }
 

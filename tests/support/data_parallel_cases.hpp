@@ -14,7 +14,7 @@
 
 #include "char_mlp.hpp"
 #include "colt/adapters/data_parallel.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/core/types.hpp"
 #include "trainer.hpp"
 #include "words.hpp"

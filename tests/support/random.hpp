@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/types.hpp"
 

@@ -39,7 +39,7 @@
 #include <utility>
 #include <vector>
 
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/barrier.hpp"
 #include "colt/core/communicator.hpp"
@@ -191,7 +191,7 @@ class Pipeline {
   }
 
  private:
-  using Request = detail::request_t<typename colt::Communicator<X>::link_type>;
+  using Request = detail::request_t<detail::link_t<X>>;
   using clock = std::chrono::steady_clock;
 
   static Tag activation_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m)); }
@@ -239,7 +239,7 @@ class Pipeline {
     }
     std::optional<Request> grad_send;
     build_order(M);
-    auto& transport = comm_->link();
+    auto& transport = detail::plumbing(*comm_).link();
 
     int next_input = 0;
     auto post_input = [&](int m) {

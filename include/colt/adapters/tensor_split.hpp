@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "colt/adapters/gemm.hpp"
-#include "colt/adapters/partition.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/gather.hpp"

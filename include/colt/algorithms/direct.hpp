@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "colt/algorithms/primitives.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 
 namespace colt::algorithms::direct {
 
 // Waits for every send posted in the request store, then drops them.
 template <class Call>
 void finish_sends(Call& call) {
-  auto& sends = call.comm().request_store().sends;
+  auto& sends = call.request_store().sends;
   for (auto& send : sends) send.wait(call.deadline());
   sends.clear();
 }
@@ -31,7 +31,7 @@ void finish_sends(Call& call) {
 template <class T, class Call>
 void collect_inputs(Call& call, const T* own, std::size_t count) {
   const int p = call.size(), r = call.rank();
-  auto& store = call.comm().request_store();
+  auto& store = call.request_store();
   store.inputs.assign(static_cast<std::size_t>(p), nullptr);
   store.inputs[static_cast<std::size_t>(r)] = own;
   const std::size_t bytes = count * sizeof(T);
@@ -63,7 +63,7 @@ void collect_inputs(Call& call, const T* own, std::size_t count) {
 // out = finished reduction, in rank order, of the inputs collect_inputs gathered.
 template <class Call, class T, class Op>
 void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
-  const auto& inputs = call.comm().request_store().inputs;
+  const auto& inputs = call.request_store().inputs;
   if constexpr (Call::on_device) {
     std::vector<const T*> typed(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) typed[i] = static_cast<const T*>(inputs[i]);
@@ -78,7 +78,7 @@ void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
 // Lets the peers reuse the buffers collect_inputs read.
 template <class Call>
 void release_inputs(Call& call) {
-  if constexpr (Call::has_views) call.comm().request_store().views.clear();
+  if constexpr (Call::has_views) call.request_store().views.clear();
 }
 
 // out = finished reduction of segment `rank` over every rank's `in` (all segments).
@@ -86,16 +86,16 @@ template <class Call, class T, class Op>
 void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
                     const schedule::Segments& segments, Op op) {
   const int p = call.size(), r = call.rank();
-  auto& store = call.comm().request_store();
+  auto& store = call.request_store();
   store.sends.clear();
   for (int k = 1; k < p; ++k) {  // staggered, so peers do not all read rank 0 first
     const int peer = (r + k) % p;
-    const schedule::Range range = segments[peer];
-    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count)));
+    const partition::Range range = segments[peer];
+    store.sends.push_back(call.isend(peer, in.subspan(range.begin, range.size())));
   }
-  const schedule::Range mine = segments[r];
-  collect_inputs<T>(call, in.data() + mine.offset, mine.count);
-  reduce_inputs(call, out.data(), mine.count, op);
+  const partition::Range mine = segments[r];
+  collect_inputs<T>(call, in.data() + mine.begin, mine.size());
+  reduce_inputs(call, out.data(), mine.size(), op);
   release_inputs(call);
   finish_sends(call);
 }
@@ -104,9 +104,9 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
 template <class Call, class T>
 void all_gather_views(Call& call, std::span<T> out, const schedule::Segments& segments) {
   const int p = call.size(), r = call.rank();
-  auto& store = call.comm().request_store();
-  const schedule::Range mine = segments[r];
-  std::span<const T> own = out.subspan(mine.offset, mine.count);
+  auto& store = call.request_store();
+  const partition::Range mine = segments[r];
+  std::span<const T> own = out.subspan(mine.begin, mine.size());
   store.sends.clear();
   store.views.clear();
   for (int k = 1; k < p; ++k) {
@@ -115,8 +115,8 @@ void all_gather_views(Call& call, std::span<T> out, const schedule::Segments& se
   }
   for (int k = 1; k < p; ++k) {
     const int from = (r - k + p) % p;
-    const schedule::Range range = segments[from];
-    call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.offset, range.count));
+    const partition::Range range = segments[from];
+    call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.begin, range.size()));
   }
   call.memory().wait();
   store.views.clear();
@@ -130,21 +130,21 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
     all_gather_views(call, out, segments);
   } else {
     const int p = call.size(), r = call.rank();
-    auto& store = call.comm().request_store();
-    const schedule::Range mine = segments[r];
-    std::span<const T> own = out.subspan(mine.offset, mine.count);
+    auto& store = call.request_store();
+    const partition::Range mine = segments[r];
+    std::span<const T> own = out.subspan(mine.begin, mine.size());
     store.sends.clear();
     store.receives.clear();
     for (int k = 1; k < p; ++k) {
       const int to = (r + k) % p, from = (r - k + p) % p;
-      const schedule::Range range = segments[from];
-      store.receives.push_back(call.irecv(from, out.subspan(range.offset, range.count)));
+      const partition::Range range = segments[from];
+      store.receives.push_back(call.irecv(from, out.subspan(range.begin, range.size())));
       store.sends.push_back(call.isend(to, own));
     }
     for (int k = 1; k < p; ++k) {
       const int from = (r - k + p) % p;
       call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
-                       segments[from].count * sizeof(T));
+                       segments[from].size() * sizeof(T));
     }
     finish_sends(call);
     store.receives.clear();
@@ -154,8 +154,8 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
 template <class Call, class T, class Op>
 void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
   const auto segments = schedule::Segments::even(in.size(), call.size());
-  const schedule::Range mine = segments[call.rank()];
-  reduce_scatter(call, in, out.subspan(mine.offset, mine.count), segments, op);
+  const partition::Range mine = segments[call.rank()];
+  reduce_scatter(call, in, out.subspan(mine.begin, mine.size()), segments, op);
   all_gather(call, out, segments);
 }
 
@@ -167,7 +167,7 @@ void broadcast(Call& call, std::span<T> data, int root) {
     call.recv(root, data);
     return;
   }
-  auto& store = call.comm().request_store();
+  auto& store = call.request_store();
   store.sends.clear();
   for (int k = 1; k < p; ++k) store.sends.push_back(call.isend((root + k) % p, std::span<const T>(data)));
   finish_sends(call);
@@ -192,19 +192,19 @@ template <class Call, class T>
 void scatter(Call& call, std::span<const T> in, std::span<T> out,
              const schedule::Segments& segments, int root) {
   const int p = call.size(), r = call.rank();
-  const schedule::Range mine = segments[r];
+  const partition::Range mine = segments[r];
   if (r != root) {
-    call.recv(root, out.first(mine.count));
+    call.recv(root, out.first(mine.size()));
     return;
   }
-  auto& store = call.comm().request_store();
+  auto& store = call.request_store();
   store.sends.clear();
   for (int k = 1; k < p; ++k) {
     const int peer = (root + k) % p;
-    const schedule::Range range = segments[peer];
-    store.sends.push_back(call.isend(peer, in.subspan(range.offset, range.count)));
+    const partition::Range range = segments[peer];
+    store.sends.push_back(call.isend(peer, in.subspan(range.begin, range.size())));
   }
-  std::span<const T> own = in.subspan(mine.offset, mine.count);
+  std::span<const T> own = in.subspan(mine.begin, mine.size());
   call.memory().copy(out.data(), own.data(), own.size());
   call.memory().wait();
   finish_sends(call);
@@ -220,28 +220,28 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
     send.wait(call.deadline());
     return;
   }
-  auto& store = call.comm().request_store();
-  const schedule::Range mine = segments[r];
+  auto& store = call.request_store();
+  const partition::Range mine = segments[r];
   if constexpr (!Call::on_device) {
     store.receives.clear();
     for (int k = 1; k < p; ++k) {
-      const schedule::Range range = segments[(root + k) % p];
-      store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.offset, range.count)));
+      const partition::Range range = segments[(root + k) % p];
+      store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.begin, range.size())));
     }
-    if (in.data() != out.data() + mine.offset) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.offset));
+    if (in.data() != out.data() + mine.begin) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.begin));
     for (int k = 1; k < p; ++k) {
       const int peer = (root + k) % p;
-      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].count * sizeof(T));
+      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].size() * sizeof(T));
     }
     store.receives.clear();
   } else {  // device memory: each peer's buffer copied straight into place
     store.views.clear();
     for (int k = 1; k < p; ++k) store.views.push_back(call.irecv_view((root + k) % p));
-    call.memory().copy(out.data() + mine.offset, in.data(), in.size());
+    call.memory().copy(out.data() + mine.begin, in.data(), in.size());
     for (int k = 1; k < p; ++k) {
       const int peer = (root + k) % p;
-      const schedule::Range range = segments[peer];
-      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], peer, out.subspan(range.offset, range.count));
+      const partition::Range range = segments[peer];
+      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], peer, out.subspan(range.begin, range.size()));
     }
     call.memory().wait();
     store.views.clear();

@@ -77,7 +77,7 @@ class SendWindow {
 template <class Comm, class Memory = HostMemory>
 class Call {
  public:
-  using link_type = typename Comm::link_type;
+  using link_type = link_t<typename Comm::transport_type>;
   using request_type = request_t<link_type>;
   using memory_type = Memory;
   static constexpr bool has_views = ViewTransport<link_type>;
@@ -85,16 +85,20 @@ class Call {
   static_assert(!on_device || has_views, "a call on device memory needs a transport with views");
 
   Call(Comm& comm, CollectiveKind kind, Memory memory = {})
-      : comm_(comm), kind_(kind), tag_(comm.next_tag(kind)), window_(comm.timeout()),
-        numbers_(comm.message_numbers()), memory_(std::move(memory)) {
+      : comm_(comm), link_(plumbing(comm).link()), kind_(kind), tag_(plumbing(comm).next_tag(kind)),
+        window_(comm.timeout()), numbers_(plumbing(comm).message_numbers()),
+        memory_(std::move(memory)) {
     std::fill(numbers_.begin(), numbers_.end(), 0u);
   }
 
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
+  CollectiveKind kind() const { return kind_; }
   Comm& comm() { return comm_; }
   Deadline deadline() const { return comm_.deadline(); }
   SendWindow<request_type>& window() { return window_; }
+  // Request and pointer arrays of the communicator, reused across calls (direct algorithms).
+  RequestStore<link_type>& request_store() { return plumbing(comm_).request_store(); }
   Memory& memory() { return memory_; }
 
   // Every message of a call carries its number among this call's messages between the same two
@@ -104,16 +108,16 @@ class Call {
   // Both sides count in posting order, which every schedule keeps the same on both ends.
   template <class T>
   request_type isend(int peer, std::span<const T> data) {
-    return comm_.link().isend(peer, std::as_bytes(data), next_tag(peer, 0));
+    return link_.isend(peer, std::as_bytes(data), next_tag(peer, 0));
   }
   template <class T>
   request_type irecv(int peer, std::span<T> data) {
-    return comm_.link().irecv(peer, std::as_writable_bytes(data), next_tag(peer, 1));
+    return link_.irecv(peer, std::as_writable_bytes(data), next_tag(peer, 1));
   }
   auto irecv_view(int peer)
     requires has_views
   {
-    return comm_.link().irecv_view(peer, next_tag(peer, 1));
+    return link_.irecv_view(peer, next_tag(peer, 1));
   }
 
   // Non-blocking send kept in the window until it completes.
@@ -207,6 +211,7 @@ class Call {
   }
 
   Comm& comm_;
+  link_type& link_;
   CollectiveKind kind_;
   Tag tag_;
   SendWindow<request_type> window_;

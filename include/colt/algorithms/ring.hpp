@@ -10,15 +10,15 @@
 #include <span>
 
 #include "colt/algorithms/primitives.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/schedule/ring.hpp"
 
 namespace colt::algorithms::ring {
 
 
 template <class T>
-std::span<T> sub(std::span<T> s, schedule::Range r) {
-  return s.subspan(r.offset, r.count);
+std::span<T> sub(std::span<T> s, partition::Range r) {
+  return s.subspan(r.begin, r.size());
 }
 
 // Reduce-scatter of chunk c. `in` holds every segment of this rank's contribution; partial sums
@@ -32,10 +32,10 @@ void reduce_scatter_chunk(Call& call, std::span<const T> in, const schedule::Seg
   const int left = rs::left(r, p), right = rs::right(r, p);
   auto& window = call.window();
   // Step 0: the first segment leaves straight from the input.
-  const schedule::Range first = schedule::chunk_of(segments[rs::reduce_scatter_send(r, 0, p)], chunks, c);
+  const partition::Range first = schedule::chunk_of(segments[rs::reduce_scatter_send(r, 0, p)], chunks, c);
   call.send(right, sub(in, first));
   for (int s = 0; s < p - 1; ++s) {
-    const schedule::Range range = schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
+    const partition::Range range = schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
     if (s == p - 2) {  // segment r: fully reduced here
       call.recv_reduce(left, own(range), sub(in, range), op, p);
     } else {  // partial sum: reduce, then forward it at once
@@ -56,7 +56,7 @@ void all_gather_chunk(Call& call, std::span<T> out, const schedule::Segments& se
   const int left = rs::left(r, p), right = rs::right(r, p);
   call.send(right, sub(out, schedule::chunk_of(segments[r], chunks, c)));
   for (int s = 0; s < p - 1; ++s) {
-    const schedule::Range range = schedule::chunk_of(segments[rs::all_gather_recv(r, s, p)], chunks, c);
+    const partition::Range range = schedule::chunk_of(segments[rs::all_gather_recv(r, s, p)], chunks, c);
     call.recv(left, sub(out, range));
     if (s < p - 2) call.send(right, sub(out, range));
   }
@@ -68,7 +68,7 @@ void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op, std:
   const auto segments = schedule::Segments::even(in.size(), call.size());
   const std::size_t chunks = schedule::chunk_count(segments.largest(), chunk_bytes / sizeof(T));
   call.template scratch<T>(0, chunk_bytes + sizeof(T));
-  auto in_out = [&](schedule::Range range, std::size_t = 0) { return sub(out, range); };
+  auto in_out = [&](partition::Range range, std::size_t = 0) { return sub(out, range); };
   for (std::size_t c = 0; c < chunks; ++c) {
     reduce_scatter_chunk(call, in, segments, chunks, c, op, in_out, in_out);
     all_gather_chunk(call, out, segments, chunks, c);
@@ -85,7 +85,7 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
   const std::size_t chunk_elements = chunk_bytes / sizeof(T);
   const std::size_t chunks = schedule::chunk_count(segments.largest(), chunk_elements);
   const std::size_t slot_elements = (segments.largest() + chunks - 1) / chunks;
-  const schedule::Range mine = segments[call.rank()];
+  const partition::Range mine = segments[call.rank()];
   std::span<T> slots;
   if (in_place.empty()) {
     slots = call.template scratch<T>(slot_elements * detail::SendWindow<int>::capacity,
@@ -93,12 +93,12 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
   } else {
     call.template scratch<T>(0, slot_elements * sizeof(T) + sizeof(T));
   }
-  auto acc = [&](schedule::Range range, std::size_t slot) {
+  auto acc = [&](partition::Range range, std::size_t slot) {
     if (!in_place.empty()) return sub(in_place, range);
-    return slots.subspan(slot * slot_elements, range.count);
+    return slots.subspan(slot * slot_elements, range.size());
   };
-  auto own = [&](schedule::Range range) {
-    return out.subspan(range.offset - mine.offset, range.count);
+  auto own = [&](partition::Range range) {
+    return out.subspan(range.begin - mine.begin, range.size());
   };
   for (std::size_t c = 0; c < chunks; ++c)
     reduce_scatter_chunk(call, in, segments, chunks, c, op, acc, own);

@@ -1,8 +1,14 @@
 #pragma once
-// Which algorithm a call runs. `Algorithm::automatic` asks an alpha-beta cost model whose
-// constants were measured on the development machine (tuning.hpp, docs/performance.md);
-// `colt::algo::ring|tree|direct` forces one per call; the environment variable COLT_ALGO forces
-// one for every call that supports it.
+// Which algorithm a call runs: the one place that decides. `plan` returns the whole decision
+// (algorithm, chunking, the model's predicted time) and every collective's front door checks
+// its arguments, then switches on `plan(...).algorithm`. In order:
+// 1. Device buffers on the native path run direct: one fused pass over the peers' buffers, the
+//    only schedule that never touches device memory from the host (collectives/device.hpp).
+// 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct: it
+//    folds the ranks' values in rank order, whatever the size (docs/reliability.md).
+// 3. An algorithm named by the call, else by COLT_ALGO (for every call that supports it).
+// 4. Otherwise the fastest by an alpha-beta cost model whose constants were measured on the
+//    development machine (tuning.hpp, docs/performance.md); where it has no entry, `fallback`.
 
 #include <algorithm>
 #include <cstddef>
@@ -11,14 +17,30 @@
 #include <string>
 #include <string_view>
 
-#include "colt/algorithms/algorithm.hpp"
 #include "colt/algorithms/tuning.hpp"
+#include "colt/core/algorithm_name.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 
 namespace colt {
+
+// The algorithms each collective implements (what a call may name).
+constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
+  if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
+  if (algorithm == Algorithm::ordered)
+    return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
+           kind == CollectiveKind::reduce;
+  switch (kind) {
+    case CollectiveKind::all_reduce: return true;
+    case CollectiveKind::reduce_scatter:
+    case CollectiveKind::all_gather: return algorithm == Algorithm::ring;
+    case CollectiveKind::broadcast:
+    case CollectiveKind::reduce: return algorithm == Algorithm::tree;
+    default: return false;
+  }
+}
 
 // COLT_ALGO, read once: unset or empty means automatic.
 inline Algorithm algorithm_from_environment() {
@@ -53,6 +75,13 @@ struct Plan {
   double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
 };
 
+// What constrains a call beyond its size and rank count.
+struct Constraints {
+  bool device = false;   // its buffers are device memory, moved natively (through views)
+  bool ordered = false;  // the communicator's ordered option is on
+  bool operator==(const Constraints&) const = default;
+};
+
 // The model's time for `algorithm` running `kind` on `bytes` (the call's largest buffer, as
 // nccl-tests counts size) over `ranks` ranks: alpha + beta x bytes, plus beta_memory per byte
 // beyond the cache. The constants come from the entry measured at the nearest rank count
@@ -74,9 +103,10 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
 // The algorithm and chunking for one call of `kind` moving `bytes` over `ranks` ranks;
 // `zero_copy` says the transport lets a rank read its peers' memory (in-process). The
 // automatic choice is the algorithm the model predicts fastest (docs/performance.md shows the
-// fit and its crossovers; benchmarks/tune measures the constants on a new machine).
+// fit and its crossovers; benchmarks/tune measures the constants on a new machine). `requested`
+// is supported by `kind`: the front door checked it.
 inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_copy,
-                 Algorithm requested = Algorithm::automatic) {
+                 Algorithm requested = Algorithm::automatic, Constraints constraints = {}) {
   // A training loop repeats the same calls: the last plan of this thread is kept, so a hit costs
   // a comparison instead of a table scan (which costs about as much as a small in-process call).
   struct Key {
@@ -85,18 +115,22 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     int ranks;
     bool zero_copy;
     Algorithm requested;
+    Constraints constraints;
     bool operator==(const Key&) const = default;
   };
-  thread_local Key last_key{CollectiveKind::all_reduce, 0, 0, false, Algorithm::automatic};
+  thread_local Key last_key{CollectiveKind::all_reduce, 0, 0, false, Algorithm::automatic, {}};
   thread_local Plan last_plan;
-  const Key key{kind, bytes, ranks, zero_copy, requested};
+  const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
   if (key == last_key) return last_plan;
-  Plan chosen;
-  if (requested == Algorithm::automatic) {
-    if (Algorithm forced = algorithm_from_environment(); forced != Algorithm::automatic && supports(kind, forced))
+  const bool reducing = supports(kind, Algorithm::ordered);
+  if (constraints.device || requested == Algorithm::ordered || (constraints.ordered && reducing))
+    requested = Algorithm::direct;  // rules 1 and 2: direct folds in rank order, in one pass
+  else if (requested == Algorithm::automatic)
+    if (Algorithm forced = algorithm_from_environment();
+        forced != Algorithm::automatic && supports(kind, forced))
       requested = forced;
-  }
-  if (requested != Algorithm::automatic) {  // supported: checked by the caller
+  Plan chosen;
+  if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
     chosen.predicted_seconds = predict(kind, requested, bytes, ranks, zero_copy);
     last_key = key;
@@ -117,11 +151,20 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   return last_plan = chosen;
 }
 
-// The plan for a call of `kind` on `bytes` over `comm`: what the front door will run.
+// The plan for a call of `kind` on `bytes` over `comm` (host buffers): what the front door will
+// run.
 template <Transport X>
 Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
           Algorithm requested = Algorithm::automatic) {
-  return plan(kind, bytes, comm.size(), ViewTransport<X>, requested);
+  return plan(kind, bytes, comm.size(), ViewTransport<X>, requested, {.ordered = comm.ordered()});
+}
+
+// The plan for a collective call in progress (algorithms/primitives.hpp's Call): its kind, its
+// buffers' memory, its communicator's options.
+template <class Call>
+Plan plan_call(Call& call, std::size_t bytes, Algorithm requested) {
+  return plan(call.kind(), bytes, call.size(), Call::has_views, requested,
+              {.device = Call::on_device, .ordered = call.comm().ordered()});
 }
 
 }  // namespace colt

@@ -8,7 +8,7 @@
 #include <span>
 
 #include "colt/algorithms/primitives.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/schedule/tree.hpp"
 
 namespace colt::algorithms::tree {
@@ -30,9 +30,9 @@ void reduce(Call& call, std::span<const T> in, std::span<T> acc, int root, Op op
   if (acc.empty() && children > 0) acc = call.template scratch<T>(in.size(), staging_bytes);
   else call.template scratch<T>(0, staging_bytes);
   for (std::size_t c = 0; c < chunks; ++c) {
-    const schedule::Range range = schedule::chunk_of({0, in.size()}, chunks, c);
-    std::span<const T> mine = in.subspan(range.offset, range.count);
-    std::span<T> dst = acc.subspan(range.offset, range.count);
+    const partition::Range range = schedule::chunk_of({0, in.size()}, chunks, c);
+    std::span<const T> mine = in.subspan(range.begin, range.size());
+    std::span<T> dst = acc.subspan(range.begin, range.size());
     int received = 0;
     tr::for_each_child(r, root, p, [&](int child, int) {
       const bool last = ++received == children;
@@ -52,8 +52,8 @@ void broadcast(Call& call, std::span<T> data, int root, std::size_t chunk_bytes)
   const int parent = tr::parent(r, root, p);
   const std::size_t chunks = schedule::chunk_count(data.size(), chunk_bytes / sizeof(T));
   for (std::size_t c = 0; c < chunks; ++c) {
-    const schedule::Range range = schedule::chunk_of({0, data.size()}, chunks, c);
-    std::span<T> piece = data.subspan(range.offset, range.count);
+    const partition::Range range = schedule::chunk_of({0, data.size()}, chunks, c);
+    std::span<T> piece = data.subspan(range.begin, range.size());
     if (parent >= 0) call.recv(parent, piece);
     tr::for_each_child(r, root, p, [&](int child, int) { call.send(child, piece); });
   }

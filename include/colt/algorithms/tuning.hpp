@@ -15,7 +15,7 @@
 
 #include <cstddef>
 
-#include "colt/algorithms/algorithm.hpp"
+#include "colt/core/algorithm_name.hpp"
 #include "colt/core/tag.hpp"
 
 namespace colt::tuning {

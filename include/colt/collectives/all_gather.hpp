@@ -8,7 +8,7 @@
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/ring.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -22,18 +22,14 @@ template <class Comm, class T, class Memory = HostMemory>
 void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
                 const schedule::Segments& segments, Algorithm algorithm, Memory memory = {}) {
   run_call(comm, CollectiveKind::all_gather, [&](auto& call) {
-    const schedule::Range mine = segments[call.rank()];
-    call.memory().copy(out.data() + mine.offset, in.data(), in.size());
+    const partition::Range mine = segments[call.rank()];
+    call.memory().copy(out.data() + mine.begin, in.data(), in.size());
     call.memory().wait();
     if (call.size() == 1 || segments.largest() == 0) return;
-    if constexpr (Memory::device) {
-      return algorithms::direct::all_gather(call, out, segments);
-    } else {
-    const Plan plan = colt::plan(CollectiveKind::all_gather, out.size_bytes(), call.size(),
-                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
-    if (plan.algorithm == Algorithm::ring)
-      return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
-    algorithms::direct::all_gather(call, out, segments);
+    const Plan plan = plan_call(call, out.size_bytes(), algorithm);
+    switch (plan.algorithm) {
+      case Algorithm::ring: return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
+      default: return algorithms::direct::all_gather(call, out, segments);
     }
   }, std::move(memory));
 }
@@ -41,11 +37,11 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
 // The forms' checks, then the call (shared by host and device front doors).
 template <class Comm, class T, class Memory = HostMemory>
 void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm algorithm, Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
+  ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
   check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
   const auto segments = schedule::Segments::even(o.size(), comm.size());
   const auto mine = segments[comm.rank()];
-  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const T>(o));
+  if (i.data() != o.data() + mine.begin) check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
   check.agreed();
   all_gather(comm, i, o, segments, algorithm, std::move(memory));
@@ -53,26 +49,26 @@ void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm
 
 template <class Comm, class T, class Memory = HostMemory>
 void all_gather_in_place(Comm& comm, std::span<T> d, Algorithm algorithm, Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
+  ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
   check.agreed();
   const auto segments = schedule::Segments::even(d.size(), comm.size());
   const auto mine = segments[comm.rank()];
-  all_gather(comm, std::span<const T>(d.subspan(mine.offset, mine.count)), d, segments, algorithm,
+  all_gather(comm, std::span<const T>(d.subspan(mine.begin, mine.size())), d, segments, algorithm,
              std::move(memory));
 }
 
 template <class Comm, class T, class Memory = HostMemory>
 void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
                        Algorithm algorithm, Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::all_gather, counts, no_root, algorithm));
+  ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::all_gather, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
   check.at_least("output", o.size(), "the sum of counts", total);
   const auto segments = schedule::Segments::from_counts(counts);
   const auto mine = segments[comm.rank()];
-  if (i.data() != o.data() + mine.offset) check.no_partial_overlap(i, std::span<const T>(o));
+  if (i.data() != o.data() + mine.begin) check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
   check.agreed();
   all_gather(comm, i, o.first(total), segments, algorithm, std::move(memory));

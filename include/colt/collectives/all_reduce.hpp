@@ -21,7 +21,7 @@ namespace detail {
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm,
                 Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
+  ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
   check.equal("output", out.size(), "the input's size", in.size());
   check.no_partial_overlap(in, std::span<const T>(out));
   check.algorithm(algorithm);
@@ -33,19 +33,11 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       finish_copy_in(call.memory(), op, out.data(), in.data(), in.size(), 1);
       return call.memory().wait();
     }
-    if constexpr (Memory::device) {  // one fused pass over all peers' slices, then copies
-      return algorithms::direct::all_reduce(call, in, out, op);
-    } else {
-    // Ordered: each rank folds its segment over the ranks in rank order, then all gather.
-    if (algorithm == Algorithm::ordered || comm.ordered())
-      return algorithms::direct::all_reduce(call, in, out, op);
-    const Plan plan = colt::plan(CollectiveKind::all_reduce, in.size_bytes(), p,
-                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
+    const Plan plan = plan_call(call, in.size_bytes(), algorithm);
     switch (plan.algorithm) {
       case Algorithm::ring: return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
       case Algorithm::tree: return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
       default: return algorithms::direct::all_reduce(call, in, out, op);
-    }
     }
   }, std::move(memory));
 }

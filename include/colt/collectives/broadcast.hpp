@@ -16,20 +16,16 @@ namespace colt {
 namespace detail {
 template <class Comm, class T, class Memory = HostMemory>
 void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::broadcast, d.size(), root, algorithm));
+  ArgsCheck check(comm, describe_call<T>(CollectiveKind::broadcast, d.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   check.agreed();
   run_call(comm, CollectiveKind::broadcast, [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
-    if constexpr (Memory::device) {
-      return algorithms::direct::broadcast(call, d, root);
-    } else {
-    const Plan plan = colt::plan(CollectiveKind::broadcast, d.size_bytes(), call.size(),
-                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
-    if (plan.algorithm == Algorithm::tree)
-      return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
-    algorithms::direct::broadcast(call, d, root);
+    const Plan plan = plan_call(call, d.size_bytes(), algorithm);
+    switch (plan.algorithm) {
+      case Algorithm::tree: return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
+      default: return algorithms::direct::broadcast(call, d, root);
     }
   }, std::move(memory));
 }

@@ -65,7 +65,7 @@ std::span<T> as_span(device_span<T, Space> s) {
 // host); fn is instantiated only for such transports.
 template <class X, class Fn>
 bool ran_natively(Communicator<X>& comm, Fn&& fn) {
-  if constexpr (ViewTransport<typename Communicator<X>::link_type>) {
+  if constexpr (ViewTransport<detail::link_t<X>>) {
     if (!comm.checksum()) {
       fn(comm);
       return true;

@@ -20,7 +20,7 @@ namespace detail {
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm,
             Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce, in.size(), root, algorithm));
+  ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce, in.size(), root, algorithm));
   check.root(root);
   if (comm.rank() == root) {
     check.equal("output", out.size(), "the input's size", in.size());
@@ -35,17 +35,12 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
       finish_copy_in(call.memory(), op, out.data(), in.data(), in.size(), 1);
       return call.memory().wait();
     }
-    if constexpr (Memory::device) {  // the root reduces all peers' buffers in one pass
-      return algorithms::direct::reduce(call, in, out, root, op);
-    } else {
-    if (algorithm == Algorithm::ordered || comm.ordered())  // the root folds in rank order
-      return algorithms::direct::reduce(call, in, out, root, op);
-    const Plan plan = colt::plan(CollectiveKind::reduce, in.size_bytes(), p,
-                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
-    if (plan.algorithm == Algorithm::tree)
-      return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
-                                      op, plan.chunk_bytes);
-    algorithms::direct::reduce(call, in, out, root, op);
+    const Plan plan = plan_call(call, in.size_bytes(), algorithm);
+    switch (plan.algorithm) {
+      case Algorithm::tree:
+        return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
+                                        op, plan.chunk_bytes);
+      default: return algorithms::direct::reduce(call, in, out, root, op);
     }
   }, std::move(memory));
 }

@@ -8,7 +8,7 @@
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/ring.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -25,21 +25,19 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
                     const schedule::Segments& segments, Op op, Algorithm algorithm, Memory memory = {}) {
   run_call(comm, CollectiveKind::reduce_scatter, [&](auto& call) {
     const int p = call.size();
-    const std::size_t mine = segments[call.rank()].count;
+    const std::size_t mine = segments[call.rank()].size();
     if (segments.largest() == 0) return;
     if (p == 1) {
       finish_copy_in(call.memory(), op, out.data(), in.data(), mine, 1);
       return call.memory().wait();
     }
-    if (Memory::device || algorithm == Algorithm::ordered || comm.ordered())  // folds in rank order
-      return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
-    const Plan plan = colt::plan(CollectiveKind::reduce_scatter, in.size_bytes(), p,
-                                 std::remove_reference_t<decltype(call)>::has_views, algorithm);
-    if constexpr (!Memory::device)
-      if (plan.algorithm == Algorithm::ring)
+    const Plan plan = plan_call(call, in.size_bytes(), algorithm);
+    switch (plan.algorithm) {
+      case Algorithm::ring:
         return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
                                                 plan.chunk_bytes, in_place);
-    algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
+      default: return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
+    }
   }, std::move(memory));
 }
 
@@ -47,7 +45,7 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, Op op, Algorithm algorithm,
                          Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
+  ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
   check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
   check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
@@ -59,7 +57,7 @@ template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
                            std::span<const std::size_t> counts, Op op, Algorithm algorithm,
                            Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
+  ArgsCheck check(comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "the sum of counts", total);
   check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
@@ -85,13 +83,13 @@ template <Transport X, OutputBuffer Data, class Op>
 std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                                           Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  const detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter, d.size(), no_root, algorithm));
+  detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter, d.size(), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
   check.agreed();
   const auto segments = schedule::Segments::even(d.size(), comm.size());
-  const schedule::Range mine = segments[comm.rank()];
-  auto result = d.subspan(mine.offset, mine.count);
+  const partition::Range mine = segments[comm.rank()];
+  auto result = d.subspan(mine.begin, mine.size());
   detail::reduce_scatter(comm, std::span<const element_t<Data>>(d), result, d, segments, op, algorithm);
   return result;
 }

@@ -6,7 +6,7 @@
 #include <span>
 
 #include "colt/algorithms/direct.hpp"
-#include "colt/algorithms/schedule/partition.hpp"
+#include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -28,7 +28,7 @@ void scatter(Comm& comm, std::span<const T> in, std::span<T> out,
 template <class Comm, class T, class Memory = HostMemory>
 void scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Algorithm algorithm,
                   Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call<T>(CollectiveKind::scatter, o.size(), root, algorithm));
+  ArgsCheck check(comm, describe_call<T>(CollectiveKind::scatter, o.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t p = static_cast<std::size_t>(comm.size());
@@ -40,7 +40,7 @@ void scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Al
 template <class Comm, class T, class Memory = HostMemory>
 void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
                     int root, Algorithm algorithm, Memory memory = {}) {
-  const ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::scatter, counts, root, algorithm));
+  ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::scatter, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t total = check.counts(counts);

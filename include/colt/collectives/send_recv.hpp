@@ -28,11 +28,12 @@ inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const 
 template <Transport X, InputBuffer Data>
 void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "send");
-  comm.throw_if_broken("send");
+  auto& plumbing = detail::plumbing(comm);
+  plumbing.throw_if_broken("send");
   try {
-    comm.link().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
+    plumbing.link().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw comm.broken_by(e, "send");
+    throw plumbing.broken_by(e, "send");
   }
 }
 
@@ -42,11 +43,12 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "recv");
   auto d = std::as_writable_bytes(detail::output_span(data));
   std::size_t got = 0;
-  comm.throw_if_broken("recv");
+  auto& plumbing = detail::plumbing(comm);
+  plumbing.throw_if_broken("recv");
   try {
-    got = comm.link().irecv(peer, d, t).wait(comm.deadline());
+    got = plumbing.link().irecv(peer, d, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw comm.broken_by(e, "recv");
+    throw plumbing.broken_by(e, "recv");
   }
   if (got != d.size())
     throw Error(ErrorKind::mismatch, "recv", comm.rank(), peer,

@@ -1,7 +1,7 @@
 #pragma once
 // The algorithm a call names: a vocabulary type, like CollectiveKind, that call descriptors
 // carry across ranks. Which collective implements which is the algorithms layer's business
-// (algorithms/algorithm.hpp).
+// (algorithms/select.hpp, with the choice itself).
 
 #include <cstdint>
 #include <string_view>

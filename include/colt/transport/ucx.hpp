@@ -208,21 +208,22 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, Com
   lengths[me] = static_cast<std::int64_t>(mine.size());
   // The exchange runs on the bootstrap's transport, below the collectives (this layer's floor),
   // as one call of the bootstrap communicator: two rounds under its tags and its deadline.
-  bootstrap.throw_if_broken("ucx bootstrap");
+  auto& plumbing = colt::detail::plumbing(bootstrap);
+  plumbing.throw_if_broken("ucx bootstrap");
   try {
     const Deadline deadline = bootstrap.deadline();
     colt::detail::exchange_with_all(bootstrap.transport(), std::span(lengths), 1,
-                                    bootstrap.next_tag(CollectiveKind::all_gather), deadline);
+                                    plumbing.next_tag(CollectiveKind::all_gather), deadline);
     const std::vector<std::size_t> words = detail::address_words(lengths, bootstrap.rank());
     std::vector<std::int64_t> all(std::accumulate(words.begin(), words.end(), std::size_t{0}));
     const std::size_t offset = std::accumulate(words.begin(), words.begin() + me, std::size_t{0});
     std::memcpy(all.data() + offset, mine.data(), mine.size());
     colt::detail::exchange_with_all_v(bootstrap.transport(), std::span(all),
                                       std::span<const std::size_t>(words),
-                                      bootstrap.next_tag(CollectiveKind::all_gather), deadline);
+                                      plumbing.next_tag(CollectiveKind::all_gather), deadline);
     worker->connect(detail::unpack_addresses(all, lengths, words));
   } catch (const Error& e) {
-    throw bootstrap.broken_by(e, "ucx bootstrap");
+    throw plumbing.broken_by(e, "ucx bootstrap");
   }
   return Communicator(Transport(std::move(worker)), options);
 }

@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "colt/algorithms/algorithm.hpp"
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/core/call_descriptor.hpp"
@@ -29,7 +28,8 @@ namespace colt::detail {
 template <class Comm>
 void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_error) {
   const std::string name(name_of(mine.kind));
-  comm.throw_if_broken(name);
+  auto& plumbing = detail::plumbing(comm);
+  plumbing.throw_if_broken(name);
   const int p = comm.size(), r = comm.rank();
   constexpr std::size_t n = CallDescriptor::encoded_size;
   mine.sequence = comm.calls();
@@ -41,7 +41,7 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   std::copy(encoded.begin(), encoded.end(), all.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(r)));
   std::vector<CallDescriptor> calls(static_cast<std::size_t>(p));
   try {
-    exchange_with_all(comm.link(), std::span(all), n, Tag::make(CollectiveKind::argument_check, 0),
+    exchange_with_all(plumbing.link(), std::span(all), n, Tag::make(CollectiveKind::argument_check, 0),
                       comm.deadline());
     for (int q = 0; q < p; ++q)
       calls[static_cast<std::size_t>(q)] =
@@ -49,14 +49,14 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   } catch (const Error& e) {
     Error named(e.kind(), name, e.rank(), e.peer(),
                 "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
-    comm.mark_broken(named);
+    plumbing.mark_broken(named);
     throw named;
   }
   bool agree = true;
   for (const CallDescriptor& c : calls)
     agree = agree && c.agrees_with(mine) && !(c.flags & CallDescriptor::flag_local_error);
   if (agree) {
-    comm.set_agreed_call(mine.sequence);
+    plumbing.set_agreed_call(mine.sequence);
     return;
   }
   std::string text = local_error ? *local_error + "; " : std::string();
@@ -68,76 +68,68 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
               text);
 }
 
+// The checks of one call on `comm`. Each failed check throws; under argument checking (the
+// communicator's `checking()`), `agreed()` or the first failed check first compares the call
+// with the other ranks' calls, exactly once, so every rank fails together.
+template <class Comm>
 class ArgsCheck {
  public:
-  ArgsCheck(CollectiveKind kind, int rank, int size) : kind_(kind), rank_(rank), size_(size) {}
-
-  // Checks of a call on `comm`; under argument checking, `agreed()` (or the first failed check)
-  // compares `call` with the other ranks' calls.
-  template <class Comm>
   ArgsCheck(Comm& comm, const CallDescriptor& call)
-      : ArgsCheck(call.kind, comm.rank(), comm.size()) {
-    if (comm.checking()) {
-      comm_ = &comm;
-      agree_ = [](void* c, const CallDescriptor& d, const std::string* local_error) {
-        agree_on_call(*static_cast<Comm*>(c), d, local_error);
-      };
-      call_ = call;
-    }
-  }
+      : comm_(comm), call_(call), compare_pending_(comm.checking()) {}
 
   // Every local check passed: under argument checking, the ranks compare their calls now.
-  void agreed() const {
-    if (auto agree = std::exchange(agree_, nullptr)) agree(comm_, call_, nullptr);
+  void agreed() {
+    if (std::exchange(compare_pending_, false)) agree_on_call(comm_, call_, nullptr);
   }
 
-  [[noreturn]] void fail(const std::string& cause) const {
+  [[noreturn]] void fail(const std::string& cause) {
     // Under argument checking the other ranks learn of it too, and fail with this rank.
-    if (auto agree = std::exchange(agree_, nullptr)) agree(comm_, call_, &cause);
-    throw Error(ErrorKind::invalid_argument, std::string(name_of(kind_)), rank_, no_peer, cause);
+    if (std::exchange(compare_pending_, false)) agree_on_call(comm_, call_, &cause);
+    throw Error(ErrorKind::invalid_argument, std::string(name_of(call_.kind)), comm_.rank(),
+                no_peer, cause);
   }
 
-  void root(int root) const {
-    if (root < 0 || root >= size_)
-      fail("root " + std::to_string(root) + " is out of range for " + std::to_string(size_) +
+  void root(int root) {
+    if (root < 0 || root >= size())
+      fail("root " + std::to_string(root) + " is out of range for " + std::to_string(size()) +
            " ranks");
   }
 
-  void equal(const char* what, std::size_t got, const char* expected_what, std::size_t expected) const {
+  void equal(const char* what, std::size_t got, const char* expected_what, std::size_t expected) {
     if (got != expected)
       fail(std::string(what) + " has " + std::to_string(got) + " elements, expected " +
            std::to_string(expected) + " (" + expected_what + ")");
   }
 
-  void at_least(const char* what, std::size_t got, const char* expected_what, std::size_t expected) const {
+  void at_least(const char* what, std::size_t got, const char* expected_what, std::size_t expected) {
     if (got < expected)
       fail(std::string(what) + " has " + std::to_string(got) + " elements, too small for " +
            std::to_string(expected) + " (" + expected_what + ")");
   }
 
-  void divisible(const char* what, std::size_t count) const {
-    if (count % static_cast<std::size_t>(size_) != 0)
+  void divisible(const char* what, std::size_t count) {
+    if (count % static_cast<std::size_t>(size()) != 0)
       fail(std::string(what) + " has " + std::to_string(count) +
-           " elements, not a multiple of the " + std::to_string(size_) + " ranks");
+           " elements, not a multiple of the " + std::to_string(size()) + " ranks");
   }
 
   // Per-rank counts of a `v` collective: one per rank; returns their sum.
-  std::size_t counts(std::span<const std::size_t> counts) const {
-    if (counts.size() != static_cast<std::size_t>(size_))
+  std::size_t counts(std::span<const std::size_t> counts) {
+    if (counts.size() != static_cast<std::size_t>(size()))
       fail("counts has " + std::to_string(counts.size()) + " entries, expected one per rank (" +
-           std::to_string(size_) + ")");
+           std::to_string(size()) + ")");
     return std::accumulate(counts.begin(), counts.end(), std::size_t{0});
   }
 
-  void algorithm(Algorithm algorithm) const {
-    if (!supports(kind_, algorithm))
+  void algorithm(Algorithm algorithm) {
+    if (!supports(call_.kind, algorithm))
       fail("algorithm '" + std::string(name_of(algorithm)) + "' is not available for " +
-           std::string(name_of(kind_)));
+           std::string(name_of(call_.kind)));
   }
 
   // Input and output must be the same memory (in place) or not overlap at all.
   template <class T>
-  void no_partial_overlap(std::span<const T> in, std::span<const T> out) const {
+  void no_partial_overlap(std::span<const T> in, std::span<const T> out) {
     const T* a = in.data();
     const T* b = out.data();
     if (in.empty() || out.empty() || a == b) return;
@@ -146,12 +138,11 @@ class ArgsCheck {
   }
 
  private:
-  CollectiveKind kind_{};
-  int rank_ = 0;
-  int size_ = 0;
-  void* comm_ = nullptr;
-  mutable void (*agree_)(void*, const CallDescriptor&, const std::string*) = nullptr;
+  int size() const { return comm_.size(); }
+
+  Comm& comm_;
   CallDescriptor call_;
+  bool compare_pending_;
 };
 
 // Tells a transport that wants to know (see FailureAwareTransport) that a call on it failed.
@@ -163,23 +154,24 @@ void note_failure(T& transport) noexcept {
 // Runs one collective call, naming it in any colt::Error a transport raises underneath. Every
 // request the call started is finished before this returns or throws, so no peer can still be
 // reading or writing the caller's buffers afterwards. A broken communicator fails at once; a
-// failure here breaks it (Communicator::mark_broken says why).
+// failure here breaks it (Plumbing::mark_broken keeps why).
 template <class Comm, class Fn, class Memory = HostMemory>
 void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
-  comm.throw_if_broken(name_of(kind));
-  if (comm.checking() && !comm.next_call_agreed())
+  auto& plumbing = detail::plumbing(comm);
+  plumbing.throw_if_broken(name_of(kind));
+  if (comm.checking() && !plumbing.next_call_agreed())
     throw Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
                 "the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
-    Comm& comm;
-    ~ClearRequests() { comm.request_store().clear(); }
-  } clear_requests{comm};
+    decltype(plumbing)& requests_of;
+    ~ClearRequests() { requests_of.request_store().clear(); }
+  } clear_requests{plumbing};
   Call<Comm, Memory> call(comm, kind, std::move(memory));
   try {
     fn(call);
   } catch (const Error& e) {
     note_failure(comm.transport());
-    Error named = comm.broken_by(e, name_of(kind));
+    Error named = plumbing.broken_by(e, name_of(kind));
     // The peers are now out of step with this rank and would wait for it until their own
     // timeouts; where the transport can, tell them now, with the cause (before this call's
     // pending requests are cancelled, which may need the peers to let go of our buffers).
@@ -188,13 +180,13 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
     throw named;
   } catch (const std::exception& e) {
     note_failure(comm.transport());
-    comm.mark_broken(
+    plumbing.mark_broken(
         Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
     throw;
   } catch (...) {
     note_failure(comm.transport());
-    comm.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
-                           "unknown exception"));
+    plumbing.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(),
+                               no_peer, "unknown exception"));
     throw;
   }
 }

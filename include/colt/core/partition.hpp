@@ -1,5 +1,7 @@
 #pragma once
-// Data partitioning: which samples, rows, columns or blocks a rank owns.
+// Partitioning: which elements, samples, rows, columns or blocks a part owns. The one Range
+// shape of colt: the algorithms cut buffers into per-rank segments and pipeline chunks with it
+// (algorithms/schedule/segments.hpp), and model code shards data with it.
 //
 // 1-D: `range` gives contiguous shares, `random` the shares of a seeded permutation. Either way
 // every sample belongs to exactly one rank and shares differ by at most one sample (the first
@@ -42,15 +44,21 @@ inline void check_part(const char* what, int parts, int part) {
 }
 }  // namespace detail
 
-// The contiguous share of `part` when n items are split over `parts`.
-inline Range range(std::size_t n, int parts, int part) {
-  detail::check_part("partition::range", parts, part);
+// The contiguous share of `part` when n items are split over `parts`, unchecked (parts >= 1,
+// 0 <= part < parts): the algorithms' arithmetic, on every chunk of every call.
+constexpr Range even_part(std::size_t n, int parts, int part) {
   const auto p = static_cast<std::size_t>(parts);
   const auto r = static_cast<std::size_t>(part);
   const std::size_t base = n / p;
   const std::size_t extra = n % p;
-  const std::size_t begin = r * base + std::min(r, extra);
+  const std::size_t begin = r * base + (r < extra ? r : extra);
   return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+// The same share, with `parts` and `part` checked.
+inline Range range(std::size_t n, int parts, int part) {
+  detail::check_part("partition::range", parts, part);
+  return even_part(n, parts, part);
 }
 
 // SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified, so a seed names the

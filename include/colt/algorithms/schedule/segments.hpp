@@ -1,25 +1,14 @@
 #pragma once
 // How a buffer is cut: into per-rank segments (even, or from explicit counts) and a segment into
-// pipeline chunks. Pure arithmetic, shared by every algorithm, tested without any transport.
+// pipeline chunks. Pure arithmetic on partition::Range, shared by every algorithm, tested
+// without any transport.
 
 #include <cstddef>
 #include <span>
 
+#include "colt/core/partition.hpp"
+
 namespace colt::schedule {
-
-struct Range {
-  std::size_t offset = 0;
-  std::size_t count = 0;
-  friend constexpr bool operator==(Range, Range) = default;
-};
-
-// Segment `part` of `count` elements split into `parts` near-equal pieces; the first
-// count % parts pieces are one element longer.
-constexpr Range even_part(std::size_t count, int parts, int part) {
-  const std::size_t p = static_cast<std::size_t>(parts), i = static_cast<std::size_t>(part);
-  const std::size_t base = count / p, extra = count % p;
-  return {i * base + (i < extra ? i : extra), base + (i < extra ? 1 : 0)};
-}
 
 // Per-rank segments of a buffer: either an even split of `total`, or explicit counts laid out
 // back to back (the `v` collectives).
@@ -31,14 +20,14 @@ class Segments {
   }
 
   constexpr int parts() const { return parts_; }
-  constexpr Range operator[](int part) const {
-    if (counts_.empty()) return even_part(total_, parts_, part);
-    std::size_t offset = 0;
-    for (int i = 0; i < part; ++i) offset += counts_[static_cast<std::size_t>(i)];
-    return {offset, counts_[static_cast<std::size_t>(part)]};
+  constexpr partition::Range operator[](int part) const {
+    if (counts_.empty()) return partition::even_part(total_, parts_, part);
+    std::size_t begin = 0;
+    for (int i = 0; i < part; ++i) begin += counts_[static_cast<std::size_t>(i)];
+    return {begin, begin + counts_[static_cast<std::size_t>(part)]};
   }
   constexpr std::size_t largest() const {
-    if (counts_.empty()) return even_part(total_, parts_, 0).count;
+    if (counts_.empty()) return partition::even_part(total_, parts_, 0).size();
     std::size_t largest = 0;
     for (std::size_t c : counts_) largest = c > largest ? c : largest;
     return largest;
@@ -65,9 +54,9 @@ constexpr std::size_t chunk_count(std::size_t largest_count, std::size_t chunk_e
 }
 
 // Chunk `c` of `chunks` of a range.
-constexpr Range chunk_of(Range range, std::size_t chunks, std::size_t c) {
-  const Range piece = even_part(range.count, static_cast<int>(chunks), static_cast<int>(c));
-  return {range.offset + piece.offset, piece.count};
+constexpr partition::Range chunk_of(partition::Range range, std::size_t chunks, std::size_t c) {
+  const partition::Range piece = partition::even_part(range.size(), static_cast<int>(chunks), static_cast<int>(c));
+  return {range.begin + piece.begin, range.begin + piece.end};
 }
 
 }  // namespace colt::schedule

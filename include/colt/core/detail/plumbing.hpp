@@ -1,0 +1,120 @@
+#pragma once
+// What the layers above share with a communicator beyond its public face: the link every
+// message goes through, the per-call bookkeeping (tag sequence, message numbers, argument
+// agreement, request arrays) and the broken state. Collectives, algorithms and transports reach
+// it through detail::plumbing(comm); users never need it.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "colt/core/checksummed.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/core/transport_concepts.hpp"
+
+namespace colt::detail {
+
+template <class T>
+using request_t = decltype(std::declval<T&>().isend(0, std::span<const std::byte>{}, Tag{}));
+
+// What the algorithms send and receive through on a communicator over T.
+template <class T>
+using link_t = Checksummed<T>;
+
+template <class T>
+struct view_request_of {
+  using type = std::monostate;
+};
+template <ViewTransport T>
+struct view_request_of<T> {
+  using type = decltype(std::declval<T&>().irecv_view(0, Tag{}));
+};
+
+// Grows to the largest group seen and keeps its capacity: no allocation in steady state.
+template <class T>
+struct RequestStore {
+  std::vector<request_t<T>> sends;
+  std::vector<request_t<T>> receives;
+  std::vector<typename view_request_of<T>::type> views;
+  std::vector<const void*> inputs;
+
+  // Ends every request still held, in the order that cannot deadlock: first the views of peers'
+  // buffers (which peers' pending sends wait for), then receives, then our sends (whose
+  // destructors wait for the peers to release their views of our buffers).
+  void clear() noexcept {
+    views.clear();
+    receives.clear();
+    sends.clear();
+  }
+};
+
+template <Transport T>
+class Plumbing {
+ public:
+  using link_type = link_t<T>;
+
+  Plumbing(T transport, bool checksum)
+      : link_(std::move(transport), checksum),
+        message_numbers_(2 * static_cast<std::size_t>(link_.size())) {}
+
+  link_type& link() { return link_; }
+  const link_type& link() const { return link_; }
+  int rank() const { return link_.rank(); }
+
+  // Request and pointer arrays reused across calls (algorithms that talk to every peer at once).
+  RequestStore<link_type>& request_store() { return requests_; }
+  // Per peer, the number of the next message of the current call to and from it (Call).
+  std::span<std::uint32_t> message_numbers() { return message_numbers_; }
+
+  // The tag of the next call. Every rank calls collectives in the same order, so the sequence
+  // numbers agree without any communication.
+  Tag next_tag(CollectiveKind kind) { return Tag::make(kind, sequence_++); }
+  std::uint32_t calls() const { return sequence_; }
+  // Argument checking: the ranks agreed on the arguments of the call about to start.
+  void set_agreed_call(std::uint32_t call) { agreed_call_ = call; }
+  bool next_call_agreed() const { return agreed_call_ == sequence_; }
+
+  // The first failure that broke this communicator, or null while it is healthy.
+  const Error* failure() const noexcept { return failure_.get(); }
+  // Keeps `cause` as the reason this communicator is broken, unless it already is.
+  void mark_broken(const Error& cause) noexcept {
+    if (failure_) return;
+    try {
+      failure_ = std::make_shared<const Error>(cause);
+    } catch (...) {  // out of memory: the next call fails its own way
+    }
+  }
+  // `cause`, named after the call it ended (unless a transport named it already), kept as the
+  // reason this communicator is broken; the caller throws it.
+  Error broken_by(const Error& cause, std::string_view call) {
+    Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
+    if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank
+      named = Error(cause.kind(), std::string(call), rank(), cause.peer(),
+                    (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
+    mark_broken(named);
+    return named;
+  }
+  // Throws the error every call on a broken communicator ends in.
+  void throw_if_broken(std::string_view collective) const {
+    if (!failure_) return;
+    throw Error(
+        failure_->kind(), std::string(collective), rank(), failure_->peer(),
+        "the communicator is broken by an earlier failure: " + std::string(failure_->what()));
+  }
+
+ private:
+  link_type link_;
+  RequestStore<link_type> requests_;
+  std::vector<std::uint32_t> message_numbers_;
+  std::uint32_t sequence_ = 0;
+  std::uint32_t agreed_call_ = ~std::uint32_t{0};
+  std::shared_ptr<const Error> failure_;
+};
+
+}  // namespace colt::detail
