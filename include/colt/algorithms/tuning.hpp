@@ -34,6 +34,7 @@ struct Entry {
 // The pipeline chunk of ring and tree.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
 
+// clang-format off: one measured entry per line, as benchmarks/tune prints them.
 inline constexpr Entry table[] = {
     // In-process ranks (zero-copy): build/benchmarks/tune --ranks=2,4,8 --max-bytes=67108864 --batches=15
     {CollectiveKind::all_reduce, Algorithm::ring, true, 2, 2.607e-06, 1.948e-10, 0, 4194304},
@@ -83,5 +84,6 @@ inline constexpr Entry table[] = {
     {CollectiveKind::reduce, Algorithm::tree, false, 2, 5.112e-07, 1.862e-10, 1.319e-10, 2097152},
     {CollectiveKind::reduce, Algorithm::direct, false, 2, 3.598e-07, 1.952e-10, 2.97e-10, 2097152},
 };
+// clang-format on
 
 }  // namespace colt::tuning

@@ -21,7 +21,7 @@ namespace detail {
 template <class Comm, class T, class Memory = HostMemory>
 void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
                 const schedule::Segments& segments, Algorithm algorithm, Memory memory = {}) {
-  run_call(comm, CollectiveKind::all_gather, [&](auto& call) {
+  run_call(comm, CollectiveKind::all_gather, std::move(memory), [&](auto& call) {
     const partition::Range mine = segments[call.rank()];
     call.memory().copy(out.data() + mine.begin, in.data(), in.size());
     call.memory().wait();
@@ -31,7 +31,7 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
       case Algorithm::ring: return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
       default: return algorithms::direct::all_gather(call, out, segments);
     }
-  }, std::move(memory));
+  });
 }
 
 // The forms' checks, then the call (shared by host and device front doors).

@@ -26,7 +26,7 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
   check.no_partial_overlap(in, std::span<const T>(out));
   check.algorithm(algorithm);
   check.agreed();
-  run_call(comm, CollectiveKind::all_reduce, [&](auto& call) {
+  run_call(comm, CollectiveKind::all_reduce, std::move(memory), [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
     if (p == 1) {
@@ -39,7 +39,7 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       case Algorithm::tree: return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
       default: return algorithms::direct::all_reduce(call, in, out, op);
     }
-  }, std::move(memory));
+  });
 }
 }  // namespace detail
 

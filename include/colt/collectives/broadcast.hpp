@@ -20,14 +20,14 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
   check.root(root);
   check.algorithm(algorithm);
   check.agreed();
-  run_call(comm, CollectiveKind::broadcast, [&](auto& call) {
+  run_call(comm, CollectiveKind::broadcast, std::move(memory), [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
     const Plan plan = plan_call(call, d.size_bytes(), algorithm);
     switch (plan.algorithm) {
       case Algorithm::tree: return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
       default: return algorithms::direct::broadcast(call, d, root);
     }
-  }, std::move(memory));
+  });
 }
 }  // namespace detail
 

@@ -18,10 +18,10 @@ namespace detail {
 template <class Comm, class T, class Memory = HostMemory>
 void gather(Comm& comm, std::span<const T> in, std::span<T> out,
             const schedule::Segments& segments, int root, Memory memory = {}) {
-  run_call(comm, CollectiveKind::gather, [&](auto& call) {
+  run_call(comm, CollectiveKind::gather, std::move(memory), [&](auto& call) {
     if (segments.largest() == 0) return;
     algorithms::direct::gather(call, in, out, segments, root);
-  }, std::move(memory));
+  });
 }
 
 // The forms' checks, then the call (shared by host and device front doors).

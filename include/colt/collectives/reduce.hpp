@@ -28,7 +28,7 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
   }
   check.algorithm(algorithm);
   check.agreed();
-  run_call(comm, CollectiveKind::reduce, [&](auto& call) {
+  run_call(comm, CollectiveKind::reduce, std::move(memory), [&](auto& call) {
     const int p = call.size();
     if (in.empty()) return;
     if (p == 1) {
@@ -42,7 +42,7 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
                                         op, plan.chunk_bytes);
       default: return algorithms::direct::reduce(call, in, out, root, op);
     }
-  }, std::move(memory));
+  });
 }
 }  // namespace detail
 

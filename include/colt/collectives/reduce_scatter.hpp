@@ -23,7 +23,7 @@ namespace detail {
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::span<T> in_place,
                     const schedule::Segments& segments, Op op, Algorithm algorithm, Memory memory = {}) {
-  run_call(comm, CollectiveKind::reduce_scatter, [&](auto& call) {
+  run_call(comm, CollectiveKind::reduce_scatter, std::move(memory), [&](auto& call) {
     const int p = call.size();
     const std::size_t mine = segments[call.rank()].size();
     if (segments.largest() == 0) return;
@@ -38,7 +38,7 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
                                                 plan.chunk_bytes, in_place);
       default: return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
     }
-  }, std::move(memory));
+  });
 }
 
 // The even form's checks, then the call (shared by host and device front doors).

@@ -155,8 +155,8 @@ void note_failure(T& transport) noexcept {
 // request the call started is finished before this returns or throws, so no peer can still be
 // reading or writing the caller's buffers afterwards. A broken communicator fails at once; a
 // failure here breaks it (Plumbing::mark_broken keeps why).
-template <class Comm, class Fn, class Memory = HostMemory>
-void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
+template <class Comm, class Memory, class Fn>
+void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken(name_of(kind));
   if (comm.checking() && !plumbing.next_call_agreed())
@@ -189,6 +189,12 @@ void run_call(Comm& comm, CollectiveKind kind, Fn&& fn, Memory memory = {}) {
                                no_peer, "unknown exception"));
     throw;
   }
+}
+
+// A call on host buffers.
+template <class Comm, class Fn>
+void run_call(Comm& comm, CollectiveKind kind, Fn&& fn) {
+  run_call(comm, kind, HostMemory{}, std::forward<Fn>(fn));
 }
 
 }  // namespace colt::detail
