@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   if (options.ranks.size() > 1)
     for (int i = 1; i < argc; ++i)
       if (std::strncmp(argv[i], "--benchmark_out=", 16) == 0) {
-        std::fprintf(stderr, "--benchmark_out takes one rank count per run (each would overwrite the file)\n");
+        std::fprintf(
+            stderr,
+            "--benchmark_out takes one rank count per run (each would overwrite the file)\n");
         return 2;
       }
   if (!initialize(argc, argv)) return 2;
@@ -23,12 +25,14 @@ int main(int argc, char** argv) {
   for (int ranks : options.ranks) {
     const std::vector<Case> cases = make_cases(options, ranks, false);
     colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
-      lead_or_follow(comm, options, cases, suite, [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
-        return with_type(c.type, [&]<class T>(T) {
-          return run_row<T>(cm, c, state, batches, options.timing,
-                            [](auto& x, const Case& cs, auto& b) { colt_call(x, cs, b); });
-        });
-      });
+      lead_or_follow(comm, options, cases, suite,
+                     [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
+                       return with_type(c.type, [&]<class T>(T) {
+                         return run_row<T>(
+                             cm, c, state, batches, options.timing,
+                             [](auto& x, const Case& cs, auto& b) { colt_call(x, cs, b); });
+                       });
+                     });
     });
   }
   return finish(suite);

@@ -3,7 +3,8 @@
 // nccl-tests does; see support/suite.hpp for the flags and support/runner.hpp for the timing.
 // Rank 0 runs Google Benchmark and tells the other ranks which row to run next.
 //
-//   mpiexec.mpich -n 2 build/benchmarks/collectives_mpi --collectives=all_reduce --format=nccl-tests
+//   mpiexec.mpich -n 2 build/benchmarks/collectives_mpi --collectives=all_reduce
+//   --format=nccl-tests
 
 #include <unistd.h>
 
@@ -17,8 +18,10 @@ using namespace colt::bench;
 
 template <class T>
 MPI_Datatype mpi_type() {
-  if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
-  else return MPI_INT32_T;
+  if constexpr (std::is_same_v<T, float>)
+    return MPI_FLOAT;
+  else
+    return MPI_INT32_T;
 }
 
 // One call of the MPI library's own collective.
@@ -33,17 +36,25 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
     const int n = static_cast<int>(c.count()), per = n / c.ranks;
     int status = MPI_SUCCESS;
     switch (c.kind) {
-      case Kind::all_reduce: status = MPI_Allreduce(b.in.data(), b.out.data(), n, type, MPI_SUM, native); break;
+      case Kind::all_reduce:
+        status = MPI_Allreduce(b.in.data(), b.out.data(), n, type, MPI_SUM, native);
+        break;
       case Kind::reduce_scatter:
         status = MPI_Reduce_scatter_block(b.in.data(), b.out.data(), per, type, MPI_SUM, native);
         break;
-      case Kind::all_gather: status = MPI_Allgather(b.in.data(), per, type, b.out.data(), per, type, native); break;
+      case Kind::all_gather:
+        status = MPI_Allgather(b.in.data(), per, type, b.out.data(), per, type, native);
+        break;
       case Kind::broadcast: status = MPI_Bcast(b.in.data(), n, type, c.root, native); break;
-      case Kind::reduce: status = MPI_Reduce(b.in.data(), b.out.data(), n, type, MPI_SUM, c.root, native); break;
+      case Kind::reduce:
+        status = MPI_Reduce(b.in.data(), b.out.data(), n, type, MPI_SUM, c.root, native);
+        break;
       case Kind::scatter:
         status = MPI_Scatter(b.in.data(), per, type, b.out.data(), per, type, c.root, native);
         break;
-      case Kind::gather: status = MPI_Gather(b.in.data(), per, type, b.out.data(), per, type, c.root, native); break;
+      case Kind::gather:
+        status = MPI_Gather(b.in.data(), per, type, b.out.data(), per, type, c.root, native);
+        break;
       default:
         throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)),
                           comm.rank(), colt::no_peer, "not a benchmarked collective");
@@ -76,13 +87,17 @@ int main(int argc, char** argv) {
   if (comm.rank() == 0) bandwidth = measure_memory_bandwidth();
   sleepy_barrier(native);
   Suite suite(bandwidth);
-  lead_or_follow(comm, options, cases, suite, [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
-    return with_type(c.type, [&]<class T>(T) {
-      return run_row<T>(cm, c, state, batches, options.timing, [](auto& x, const Case& cs, auto& b) {
-        if (cs.who.mpi) mpi_call(x, cs, b);
-        else colt_call(x, cs, b);
-      });
-    });
-  });
+  lead_or_follow(comm, options, cases, suite,
+                 [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
+                   return with_type(c.type, [&]<class T>(T) {
+                     return run_row<T>(cm, c, state, batches, options.timing,
+                                       [](auto& x, const Case& cs, auto& b) {
+                                         if (cs.who.mpi)
+                                           mpi_call(x, cs, b);
+                                         else
+                                           colt_call(x, cs, b);
+                                       });
+                   });
+                 });
   return comm.rank() == 0 ? finish(suite) : 0;
 }

@@ -13,7 +13,8 @@
 // Args: ranks, hidden units (256: the sample's 23k-parameter default; 2048: 0.6M parameters,
 // where communication matters), bucket cap in KiB.
 //
-//   build/benchmarks/data_parallel_step --benchmark_repetitions=5 --benchmark_report_aggregates_only
+//   build/benchmarks/data_parallel_step --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only
 
 #include <benchmark/benchmark.h>
 
@@ -43,7 +44,8 @@ std::vector<char_mlp::Example> random_examples(std::size_t n, int context, std::
   colt::partition::SplitMix64 rng(seed);
   std::vector<char_mlp::Example> out(n);
   for (auto& e : out) {
-    for (int c = 0; c < context; ++c) e.context[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(rng.below(27));
+    for (int c = 0; c < context; ++c)
+      e.context[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(rng.below(27));
     e.target = static_cast<std::uint8_t>(rng.below(27));
   }
   return out;
@@ -60,12 +62,14 @@ void train_step(benchmark::State& state) {
     char_mlp::Model model(shape, 1);
     samples::Adam adam(char_mlp::tensors_of(model));
     const auto share = colt::partition::range(global_batch, comm.size(), comm.rank());
-    const auto batch = random_examples(share.size(), shape.context, 100 + static_cast<std::uint64_t>(comm.rank()));
+    const auto batch =
+        random_examples(share.size(), shape.context, 100 + static_cast<std::uint64_t>(comm.rank()));
     colt::DataParallelOptions options;
     options.bucket_cap_bytes = cap;
     options.overlap = M == Mode::overlapped;
     colt::DataParallel<colt::inprocess::InProcess> dp(comm, options);
-    for (std::size_t t = 0; t < char_mlp::Model::tensor_count; ++t) dp.add(model.param(t), model.grad(t));
+    for (std::size_t t = 0; t < char_mlp::Model::tensor_count; ++t)
+      dp.add(model.param(t), model.grad(t));
     parameters = model.parameter_count();
 
     auto step = [&] {
@@ -99,9 +103,9 @@ void train_step(benchmark::State& state) {
   state.counters["comm_share"] = step_seconds > 0 ? comm_seconds / step_seconds : 0.0;
   state.counters["wait_share"] = step_seconds > 0 ? wait_seconds / step_seconds : 0.0;
   state.counters["params"] = static_cast<double>(parameters);
-  state.counters["samples/s"] =
-      benchmark::Counter(static_cast<double>(global_batch) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  state.counters["samples/s"] = benchmark::Counter(
+      static_cast<double>(global_batch) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
@@ -111,8 +115,17 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(train_step<Mode::compute_only>)->Apply(shapes)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(train_step<Mode::after_backward>)->Apply(shapes)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(train_step<Mode::overlapped>)->Apply(shapes)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(train_step<Mode::compute_only>)
+    ->Apply(shapes)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(train_step<Mode::after_backward>)
+    ->Apply(shapes)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(train_step<Mode::overlapped>)
+    ->Apply(shapes)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -55,13 +55,17 @@ const std::size_t buffer_sizes[] = {1 * MiB, 4 * MiB, 16 * MiB, 64 * MiB, 256 * 
 // launch overhead (microseconds) is not charged to a kernel that takes about as long.
 constexpr double bytes_per_sample = 256.0 * MiB;
 
-template <class T> constexpr int type_order = 0;
-template <> constexpr int type_order<colt::bfloat16> = 1;
-template <> constexpr int type_order<colt::half> = 2;
+template <class T>
+constexpr int type_order = 0;
+template <>
+constexpr int type_order<colt::bfloat16> = 1;
+template <>
+constexpr int type_order<colt::half> = 2;
 const char* const type_names[] = {"float", "bf16", "half"};
 
 std::string size_name(std::size_t bytes) {
-  return bytes >= 1024 * MiB ? std::to_string(bytes / (1024 * MiB)) + "GiB" : std::to_string(bytes / MiB) + "MiB";
+  return bytes >= 1024 * MiB ? std::to_string(bytes / (1024 * MiB)) + "GiB"
+                             : std::to_string(bytes / MiB) + "MiB";
 }
 
 // ---- device memory, streams and events, freed on every path (rows may throw) ----
@@ -96,8 +100,10 @@ struct Event {
 template <class T>
 __global__ void fill_pseudo_random(T* data, std::size_t count, std::uint64_t seed) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
-    std::uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;  // splitmix64 finaliser
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += stride) {
+    std::uint64_t h =
+        (i + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;  // splitmix64 finaliser
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
     h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
     h ^= h >> 31;
@@ -176,8 +182,10 @@ void guarded(benchmark::State& state, Body&& body) {
 // Times `enqueue` (work queued on `stream`) with CUDA events; returns the median seconds per
 // call and reports GB/s from it.
 template <class Enqueue>
-double time_per_call(benchmark::State& state, cudaStream_t stream, double bytes_per_call, Enqueue&& enqueue) {
-  const int calls_per_sample = static_cast<int>(std::clamp(std::ceil(bytes_per_sample / bytes_per_call), 1.0, 1000.0));
+double time_per_call(benchmark::State& state, cudaStream_t stream, double bytes_per_call,
+                     Enqueue&& enqueue) {
+  const int calls_per_sample =
+      static_cast<int>(std::clamp(std::ceil(bytes_per_sample / bytes_per_call), 1.0, 1000.0));
   Event start, stop;
   enqueue();  // warm-up: the first launch of a kernel loads its module
   check(cudaStreamSynchronize(stream), "warm-up");
@@ -199,16 +207,27 @@ double time_per_call(benchmark::State& state, cudaStream_t stream, double bytes_
 
 // CUDA's type for a colt element (same bits), and the thrust functor doing colt's arithmetic:
 // the 16-bit types widen to float, add, and round once to nearest even.
-template <class T> struct cuda_type { using type = T; };
-template <> struct cuda_type<colt::bfloat16> { using type = __nv_bfloat16; };
-template <> struct cuda_type<colt::half> { using type = __half; };
+template <class T>
+struct cuda_type {
+  using type = T;
+};
+template <>
+struct cuda_type<colt::bfloat16> {
+  using type = __nv_bfloat16;
+};
+template <>
+struct cuda_type<colt::half> {
+  using type = __half;
+};
 
 struct AddAsColtDoes {
   __device__ float operator()(float a, float b) const { return a + b; }
   __device__ __nv_bfloat16 operator()(__nv_bfloat16 a, __nv_bfloat16 b) const {
     return __float2bfloat16_rn(__bfloat162float(a) + __bfloat162float(b));
   }
-  __device__ __half operator()(__half a, __half b) const { return __float2half_rn(__half2float(a) + __half2float(b)); }
+  __device__ __half operator()(__half a, __half b) const {
+    return __float2half_rn(__half2float(a) + __half2float(b));
+  }
 };
 
 template <class T>
@@ -218,21 +237,26 @@ void register_type_rows(Session& session, std::size_t free_bytes) {
     const std::size_t n = bytes / sizeof(T);
     const double N = static_cast<double>(bytes);
     RowTimes& times = session.rows[{type_order<T>, bytes}];
-    const std::string suffix = std::string("/") + type_names[type_order<T>] + "/" + size_name(bytes);
+    const std::string suffix =
+        std::string("/") + type_names[type_order<T>] + "/" + size_name(bytes);
     const cudaStream_t stream = session.stream.handle;
     auto add = [&](const std::string& name, auto body) {
-      benchmark::RegisterBenchmark(name.c_str(), [body](benchmark::State& state) { guarded(state, [&] { body(state); }); })
+      benchmark::RegisterBenchmark(
+          name.c_str(), [body](benchmark::State& state) { guarded(state, [&] { body(state); }); })
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     };
     add("reduce2" + suffix, [&session, &times, stream, bytes, n, N](benchmark::State& state) {
       const std::vector<T*> b = session.buffers.get<T>(bytes, 3, stream);
-      times.reduce2 = time_per_call(state, stream, 3 * N, [&] { colt::cuda::reduce(colt::sum{}, b[0], b[1], b[2], n, stream); });
+      times.reduce2 = time_per_call(state, stream, 3 * N, [&] {
+        colt::cuda::reduce(colt::sum{}, b[0], b[1], b[2], n, stream);
+      });
     });
     add("copy" + suffix, [&session, &times, stream, bytes](benchmark::State& state) {
       const std::vector<T*> b = session.buffers.get<T>(bytes, 2, stream);
       times.copy = time_per_call(state, stream, 2.0 * static_cast<double>(bytes), [&] {
-        check(cudaMemcpyAsync(b[0], b[1], bytes, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync");
+        check(cudaMemcpyAsync(b[0], b[1], bytes, cudaMemcpyDeviceToDevice, stream),
+              "cudaMemcpyAsync");
       });
     });
     // par_nosync, not par: par synchronises the stream after every call, which would charge
@@ -249,13 +273,15 @@ void register_type_rows(Session& session, std::size_t free_bytes) {
     });
     // fused8 and chained7 need 9 buffers; the cache frees the previous size's first.
     if (9 * bytes + 512 * MiB > free_bytes) {
-      std::printf("gpu_reduce: note: fused8/chained7%s skipped: 9 x %s buffers, %.1f GiB free\n", suffix.c_str(),
-                  size_name(bytes).c_str(), static_cast<double>(free_bytes) / (1024.0 * MiB));
+      std::printf("gpu_reduce: note: fused8/chained7%s skipped: 9 x %s buffers, %.1f GiB free\n",
+                  suffix.c_str(), size_name(bytes).c_str(),
+                  static_cast<double>(free_bytes) / (1024.0 * MiB));
       continue;
     }
     // Each chained call reads two buffers and writes one: 7 x 3N bytes.
     add("chained7" + suffix, [&session, &times, stream, bytes, n, N](benchmark::State& state) {
-      const std::vector<T*> b = session.buffers.get<T>(bytes, 9, stream);  // b[0] = out, b[1..8] inputs
+      const std::vector<T*> b =
+          session.buffers.get<T>(bytes, 9, stream);  // b[0] = out, b[1..8] inputs
       times.chained7 = time_per_call(state, stream, 21 * N, [&] {
         colt::cuda::reduce(colt::sum{}, b[0], b[1], b[2], n, stream);
         for (int k = 3; k <= 8; ++k) colt::cuda::reduce(colt::sum{}, b[0], b[0], b[k], n, stream);
@@ -267,7 +293,8 @@ void register_type_rows(Session& session, std::size_t free_bytes) {
       times.fused8 = time_per_call(state, stream, 9 * N, [&] {
         colt::cuda::reduce_many(colt::sum{}, b[0], std::span<const T* const>(inputs), n, stream);
       });
-      if (!std::isnan(times.chained7)) state.counters["speedup_vs_chained"] = times.chained7 / times.fused8;
+      if (!std::isnan(times.chained7))
+        state.counters["speedup_vs_chained"] = times.chained7 / times.fused8;
     });
   }
 }
@@ -299,8 +326,8 @@ void all_reduce_row(benchmark::State& state, Session& session) {
       check(cudaStreamSynchronize(stream.handle), "filling all_reduce input");
       auto call = [&] {
         colt::all_reduce(comm, colt::device_span<const float>(in_floats, count),
-                         colt::device_span<float>(reinterpret_cast<float*>(out.get()), count), colt::sum{},
-                         colt::algo::automatic, stream.handle);
+                         colt::device_span<float>(reinterpret_cast<float*>(out.get()), count),
+                         colt::sum{}, colt::algo::automatic, stream.handle);
       };
       call();  // warm-up
       for (int i = 0; i < all_reduce_timed_calls; ++i) {
@@ -308,7 +335,8 @@ void all_reduce_row(benchmark::State& state, Session& session) {
         const auto start = std::chrono::steady_clock::now();
         call();  // synchronous: returns when this rank's result is in place
         const auto stop = std::chrono::steady_clock::now();
-        if (comm.rank() == 0) rank0_seconds.push_back(std::chrono::duration<double>(stop - start).count());
+        if (comm.rank() == 0)
+          rank0_seconds.push_back(std::chrono::duration<double>(stop - start).count());
       }
       colt::barrier(comm);  // no rank frees a buffer a peer may still read
     });
@@ -332,8 +360,8 @@ void all_reduce_row(benchmark::State& state, Session& session) {
 
 void print_summary(const Session& session) {
   std::printf("\ngpu_reduce summary (median per row; GB/s = 1e9 bytes/s; '-' = row did not run)\n");
-  std::printf("%-6s %-7s %10s %10s %13s %10s %15s %18s\n", "type", "size", "reduce2", "copy", "reduce2/copy",
-              "thrust", "reduce2/thrust", "fused8_vs_chain7");
+  std::printf("%-6s %-7s %10s %10s %13s %10s %15s %18s\n", "type", "size", "reduce2", "copy",
+              "reduce2/copy", "thrust", "reduce2/thrust", "fused8_vs_chain7");
   auto gbps = [](double bytes, double seconds) { return bytes / seconds / 1e9; };
   // One column: the value with `decimals` digits and `suffix`, or "-" where a row did not run.
   auto cell = [](double value, int decimals, const char* suffix = "") {
@@ -344,16 +372,20 @@ void print_summary(const Session& session) {
   };
   for (const auto& [key, t] : session.rows) {
     const double N = static_cast<double>(key.second);
-    const double reduce2 = gbps(3 * N, t.reduce2), copy = gbps(2 * N, t.copy), thrust = gbps(3 * N, t.thrust);
-    std::printf("%-6s %-7s %10s %10s %13s %10s %15s %18s\n", type_names[key.first], size_name(key.second).c_str(),
-                cell(reduce2, 1).c_str(), cell(copy, 1).c_str(), cell(100 * reduce2 / copy, 1, "%").c_str(),
-                cell(thrust, 1).c_str(), cell(reduce2 / thrust, 3).c_str(), cell(t.chained7 / t.fused8, 2, "x").c_str());
+    const double reduce2 = gbps(3 * N, t.reduce2), copy = gbps(2 * N, t.copy),
+                 thrust = gbps(3 * N, t.thrust);
+    std::printf("%-6s %-7s %10s %10s %13s %10s %15s %18s\n", type_names[key.first],
+                size_name(key.second).c_str(), cell(reduce2, 1).c_str(), cell(copy, 1).c_str(),
+                cell(100 * reduce2 / copy, 1, "%").c_str(), cell(thrust, 1).c_str(),
+                cell(reduce2 / thrust, 3).c_str(), cell(t.chained7 / t.fused8, 2, "x").c_str());
   }
   const AllReduceResult& a = session.all_reduce;
   if (!std::isnan(a.seconds))
-    std::printf("all_reduce %d ranks, one GPU, float %s: %.3f ms, algbw %.1f GB/s, busbw %.1f GB/s, floor_ratio %.3f\n",
-                all_reduce_ranks, size_name(all_reduce_bytes).c_str(), a.seconds * 1e3, a.algbw, a.busbw,
-                a.floor_ratio);
+    std::printf(
+        "all_reduce %d ranks, one GPU, float %s: %.3f ms, algbw %.1f GB/s, busbw %.1f GB/s, "
+        "floor_ratio %.3f\n",
+        all_reduce_ranks, size_name(all_reduce_bytes).c_str(), a.seconds * 1e3, a.algbw, a.busbw,
+        a.floor_ratio);
 }
 
 }  // namespace
@@ -363,9 +395,10 @@ int main(int argc, char** argv) {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     (void)cudaGetLastError();
-    std::printf("gpu_reduce: SKIPPED: no CUDA device (%s%s%s)\n",
-                status == cudaSuccess ? "cudaGetDeviceCount found 0 devices" : cudaGetErrorName(status),
-                status == cudaSuccess ? "" : ": ", status == cudaSuccess ? "" : cudaGetErrorString(status));
+    std::printf(
+        "gpu_reduce: SKIPPED: no CUDA device (%s%s%s)\n",
+        status == cudaSuccess ? "cudaGetDeviceCount found 0 devices" : cudaGetErrorName(status),
+        status == cudaSuccess ? "" : ": ", status == cudaSuccess ? "" : cudaGetErrorString(status));
     return 0;
   }
   benchmark::Initialize(&argc, argv);
@@ -380,7 +413,9 @@ int main(int argc, char** argv) {
     register_type_rows<colt::half>(session, free_bytes);
     // Registered last: its floor needs the 256 MiB float copy row's result.
     benchmark::RegisterBenchmark(("all_reduce_8ranks/float/" + size_name(all_reduce_bytes)).c_str(),
-                                 [&session](benchmark::State& state) { guarded(state, [&] { all_reduce_row(state, session); }); })
+                                 [&session](benchmark::State& state) {
+                                   guarded(state, [&] { all_reduce_row(state, session); });
+                                 })
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);

@@ -22,7 +22,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 struct Row {
   std::size_t bytes;
@@ -31,8 +33,8 @@ struct Row {
 };
 
 // Streams `iterations` messages of `bytes` from rank 0 to rank 1; returns seconds on rank 0.
-double stream(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std::size_t bytes, int iterations,
-              int window, bool check) {
+double stream(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std::size_t bytes,
+              int iterations, int window, bool check) {
   if (check) window = 1;  // the sender rewrites its buffer: only once the last send completed
   auto& t = comm.transport();
   const colt::Tag tag = colt::Tag::make(colt::CollectiveKind::point_to_point, 1);
@@ -59,13 +61,16 @@ double stream(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std
     }
   }
   for (auto& slot : flight) slot.wait(deadline);
-  if (comm.rank() == 0) t.irecv(1, {}, ack).wait(deadline);
-  else t.isend(0, {}, ack).wait(deadline);
+  if (comm.rank() == 0)
+    t.irecv(1, {}, ack).wait(deadline);
+  else
+    t.isend(0, {}, ack).wait(deadline);
   return seconds(start);
 }
 
 // Average half round trip, in seconds.
-double ping_pong(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std::size_t bytes, int iterations) {
+double ping_pong(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std::size_t bytes,
+                 int iterations) {
   auto& t = comm.transport();
   const colt::Tag tag = colt::Tag::make(colt::CollectiveKind::point_to_point, 3);
   const auto deadline = comm.deadline();
@@ -98,27 +103,33 @@ int main(int argc, char** argv) {
   {
     auto bootstrap = colt::mpi::world();
     if (bootstrap.size() != 2) {
-      if (bootstrap.rank() == 0) std::fprintf(stderr, "p2p_ucx: run on exactly 2 ranks (mpiexec -n 2)\n");
+      if (bootstrap.rank() == 0)
+        std::fprintf(stderr, "p2p_ucx: run on exactly 2 ranks (mpiexec -n 2)\n");
       return 2;
     }
     auto comm = colt::ucx::communicator(bootstrap, {}, options);
     const std::size_t largest = smoke ? (1u << 20) : (64u << 20);
     std::vector<std::byte> buffer(largest, std::byte{1});
-    for (std::size_t bytes : {8u, 64u, 512u, 4096u, 32768u, 262144u, 1u << 20, 4u << 20, 16u << 20, 64u << 20}) {
+    for (std::size_t bytes :
+         {8u, 64u, 512u, 4096u, 32768u, 262144u, 1u << 20, 4u << 20, 16u << 20, 64u << 20}) {
       if (bytes > largest) break;
       // About 256 MiB or 20000 messages per size, whichever is fewer; a tenth first as warm-up.
-      const int iterations = smoke ? 20 : static_cast<int>(std::clamp<std::size_t>((256u << 20) / bytes, 20, 20000));
+      const int iterations =
+          smoke ? 20 : static_cast<int>(std::clamp<std::size_t>((256u << 20) / bytes, 20, 20000));
       const int window = bytes <= 65536 ? 32 : 4;
       stream(comm, buffer, bytes, std::max(2, iterations / 10), window, smoke);
       const double streamed = stream(comm, buffer, bytes, iterations, window, smoke);
-      const int pings = smoke ? 10 : static_cast<int>(std::clamp<std::size_t>((64u << 20) / bytes, 10, 20000));
+      const int pings =
+          smoke ? 10 : static_cast<int>(std::clamp<std::size_t>((64u << 20) / bytes, 10, 20000));
       ping_pong(comm, buffer, bytes, std::max(2, pings / 10));
       const double half_trip = ping_pong(comm, buffer, bytes, pings);
-      rows.push_back({bytes, static_cast<double>(bytes) * iterations / streamed / (1 << 20), half_trip * 1e6});
+      rows.push_back(
+          {bytes, static_cast<double>(bytes) * iterations / streamed / (1 << 20), half_trip * 1e6});
     }
     if (bootstrap.rank() == 0) {
       std::printf("%12s %14s %14s\n", "bytes", "MiB/s", "latency_us");
-      for (const Row& row : rows) std::printf("%12zu %14.1f %14.3f\n", row.bytes, row.mib_per_s, row.latency_us);
+      for (const Row& row : rows)
+        std::printf("%12zu %14.1f %14.3f\n", row.bytes, row.mib_per_s, row.latency_us);
     }
   }
   return 0;

@@ -73,14 +73,19 @@ int main(int argc, char** argv) {
     }
     for (const Size& s : sizes)
       for (std::size_t m = 0; m < std::size(modes); ++m) {
-        const std::string name = std::string("all_reduce/float/") + std::to_string(s.bytes) + "B/" + modes[m].name;
-        benchmark::RegisterBenchmark(name.c_str(), [&, m, s](benchmark::State& state) {
-          for (auto _ : state) call(comms[m], s.bytes);
-          const double bytes = static_cast<double>(s.bytes) * static_cast<double>(state.iterations());
-          state.counters["algbw_GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
-          state.counters["busbw_GBps"] =
-              benchmark::Counter(bytes / 1e9 * 2.0 * (ranks - 1) / ranks, benchmark::Counter::kIsRate);
-        })
+        const std::string name =
+            std::string("all_reduce/float/") + std::to_string(s.bytes) + "B/" + modes[m].name;
+        benchmark::RegisterBenchmark(
+            name.c_str(),
+            [&, m, s](benchmark::State& state) {
+              for (auto _ : state) call(comms[m], s.bytes);
+              const double bytes =
+                  static_cast<double>(s.bytes) * static_cast<double>(state.iterations());
+              state.counters["algbw_GBps"] =
+                  benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+              state.counters["busbw_GBps"] = benchmark::Counter(
+                  bytes / 1e9 * 2.0 * (ranks - 1) / ranks, benchmark::Counter::kIsRate);
+            })
             ->Iterations(s.iterations)
             ->Repetitions(repetitions)
             ->ReportAggregatesOnly(true)

@@ -63,7 +63,8 @@ double fit_series(Series& s, double cache) {
     for (std::size_t i = 0; i < s.bytes.size(); ++i) {
       const double w = 1 / s.seconds[i];
       for (std::size_t r = 0; r < m; ++r) {
-        for (std::size_t c = 0; c < m; ++c) a[r][c] += feature(i, free[r]) * feature(i, free[c]) * w * w;
+        for (std::size_t c = 0; c < m; ++c)
+          a[r][c] += feature(i, free[r]) * feature(i, free[c]) * w * w;
         a[r][m] += feature(i, free[r]) * s.seconds[i] * w * w;
       }
     }
@@ -73,7 +74,10 @@ double fit_series(Series& s, double cache) {
       for (std::size_t r = c + 1; r < m; ++r)
         if (std::abs(a[r][c]) > std::abs(a[pivot][c])) pivot = r;
       std::swap(a[c], a[pivot]);
-      if (std::abs(a[c][c]) < 1e-300) { singular = true; break; }
+      if (std::abs(a[c][c]) < 1e-300) {
+        singular = true;
+        break;
+      }
       for (std::size_t r = 0; r < m; ++r) {
         if (r == c) continue;
         const double f = a[r][c] / a[c][c];
@@ -133,7 +137,8 @@ double report(std::vector<Series>& all, bool zero_copy) {
   std::map<std::pair<int, Kind>, std::vector<Series*>> groups;
   for (Series& s : all) groups[{s.ranks, s.kind}].push_back(&s);
   for (auto& [key, series] : groups) {
-    std::printf("\n## %s, %d ranks (%s): median us per call, measured | model\n", enum_name(key.second), key.first,
+    std::printf("\n## %s, %d ranks (%s): median us per call, measured | model\n",
+                enum_name(key.second), key.first,
                 zero_copy ? "zero-copy transport" : "message transport");
     std::printf("%10s", "bytes");
     for (Series* s : series) std::printf(" %20s", enum_name(s->algorithm));
@@ -148,33 +153,41 @@ double report(std::vector<Series>& all, bool zero_copy) {
         if (!best || s->seconds[i] < best->seconds[i]) best = s;
       }
       const double regret = pick->seconds[i] / best->seconds[i] - 1;
-      if (regret > worst) worst = regret, worst_where = std::string(enum_name(key.second)) + " " +
-                                                        std::to_string(key.first) + " ranks " + human(n);
-      std::printf(" %8s %8s %6.1f%%\n", enum_name(pick->algorithm), enum_name(best->algorithm), regret * 100);
+      if (regret > worst)
+        worst = regret, worst_where = std::string(enum_name(key.second)) + " " +
+                                      std::to_string(key.first) + " ranks " + human(n);
+      std::printf(" %8s %8s %6.1f%%\n", enum_name(pick->algorithm), enum_name(best->algorithm),
+                  regret * 100);
     }
     std::printf("crossovers (model):");
     const Series* previous = nullptr;
     for (double n = 8; n <= static_cast<double>(series[0]->bytes.back()); n *= 1.1) {
       const Series* pick = nullptr;
       for (Series* s : series)
-        if (!pick || s->model(static_cast<std::size_t>(n), cache) < pick->model(static_cast<std::size_t>(n), cache)) pick = s;
+        if (!pick || s->model(static_cast<std::size_t>(n), cache) <
+                         pick->model(static_cast<std::size_t>(n), cache))
+          pick = s;
       if (pick != previous)
-        std::printf(" %s from %s;", enum_name(pick->algorithm), human(static_cast<std::size_t>(n)).c_str());
+        std::printf(" %s from %s;", enum_name(pick->algorithm),
+                    human(static_cast<std::size_t>(n)).c_str());
       previous = pick;
     }
     std::printf("\n");
   }
-  std::printf("\nworst regret of the model's pick: %.1f%% (%s)\n", worst * 100, worst_where.c_str());
+  std::printf("\nworst regret of the model's pick: %.1f%% (%s)\n", worst * 100,
+              worst_where.c_str());
   std::printf("\n// The table to keep (include/colt/algorithms/tuning.hpp):\n");
   for (const Series& s : all)
-    std::printf("    {CollectiveKind::%s, Algorithm::%s, %s, %d, %.4g, %.4g, %.4g, %.0f},\n", enum_name(s.kind),
-                enum_name(s.algorithm), zero_copy ? "true" : "false", s.ranks, s.fit[0], s.fit[1], s.fit[2], cache);
+    std::printf("    {CollectiveKind::%s, Algorithm::%s, %s, %d, %.4g, %.4g, %.4g, %.0f},\n",
+                enum_name(s.kind), enum_name(s.algorithm), zero_copy ? "true" : "false", s.ranks,
+                s.fit[0], s.fit[1], s.fit[2], cache);
   return worst;
 }
 
 int failures = 0;  // rows with a wrong result: the exit status
 
-constexpr Kind tuned_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather, Kind::broadcast, Kind::reduce};
+constexpr Kind tuned_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather,
+                                Kind::broadcast, Kind::reduce};
 
 // Measures every series on `comm` (all ranks call it in step) into `all`, on every rank.
 template <class Comm>
@@ -186,8 +199,9 @@ void measure(Comm& comm, const Options& o, std::vector<Series>& all) {
       Series s{kind, a, comm.size(), {}, {}, {}};
       for (std::size_t bytes : o.sizes) {
         const Case c{kind, Type::float32, {false, a}, comm.size(), bytes, 0};
-        const RowResult r = run_row<float>(comm, c, nullptr, o.batches, o.timing,
-                                           [](auto& cm, const Case& cs, auto& b) { colt_call(cm, cs, b); });
+        const RowResult r =
+            run_row<float>(comm, c, nullptr, o.batches, o.timing,
+                           [](auto& cm, const Case& cs, auto& b) { colt_call(cm, cs, b); });
         s.bytes.push_back(c.bytes());
         s.seconds.push_back(r.seconds);
         if (r.wrong) std::fprintf(stderr, "wrong results in %s\n", c.name().c_str()), ++failures;
@@ -203,8 +217,10 @@ int main(int argc, char** argv) {
   bool mpi = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--mpi") mpi = true;
-    else argv[kept++] = argv[i];
+    if (std::string(argv[i]) == "--mpi")
+      mpi = true;
+    else
+      argv[kept++] = argv[i];
   }
   argc = kept;
   Options options = parse_options(argc, argv);

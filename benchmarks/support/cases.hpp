@@ -20,8 +20,9 @@ namespace colt::bench {
 
 // The collectives the benchmarks time (colt's CollectiveKind, whose names they print).
 using Kind = CollectiveKind;
-inline constexpr Kind all_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather, Kind::broadcast,
-                                     Kind::reduce, Kind::scatter, Kind::gather};
+inline constexpr Kind all_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather,
+                                     Kind::broadcast,  Kind::reduce,         Kind::scatter,
+                                     Kind::gather};
 
 enum class Type : int { float32, bfloat16, int32 };
 
@@ -78,12 +79,12 @@ constexpr double bus_factor(Kind kind, int ranks) {
 constexpr double floor_traffic(Kind kind, double size, int ranks) {
   const double p = ranks;
   switch (kind) {
-    case Kind::all_reduce: return 2 * p * size;         // p inputs read, p outputs written
-    case Kind::reduce_scatter:                           // p inputs read, 1/p written on each rank
-    case Kind::reduce: return (p + 1) * size;            // p inputs read, one output written
-    case Kind::all_gather: return (p + 1) * size;        // the segments read, p outputs written
-    case Kind::broadcast: return p * size;               // the root's read, p - 1 copies written
-    default: return 2 * size;                            // scatter, gather: each segment read and written once
+    case Kind::all_reduce: return 2 * p * size;    // p inputs read, p outputs written
+    case Kind::reduce_scatter:                     // p inputs read, 1/p written on each rank
+    case Kind::reduce: return (p + 1) * size;      // p inputs read, one output written
+    case Kind::all_gather: return (p + 1) * size;  // the segments read, p outputs written
+    case Kind::broadcast: return p * size;         // the root's read, p - 1 copies written
+    default: return 2 * size;  // scatter, gather: each segment read and written once
   }
 }
 
@@ -109,8 +110,8 @@ struct Case {
 
   // collective/type/implementation/ranks/bytes: what --benchmark_filter matches.
   std::string name() const {
-    return std::string(name_of(kind)) + "/" + std::string(name_of(type)) + "/" + name_of(who) + "/" +
-           std::to_string(ranks) + "/" + std::to_string(bytes());
+    return std::string(name_of(kind)) + "/" + std::string(name_of(type)) + "/" + name_of(who) +
+           "/" + std::to_string(ranks) + "/" + std::to_string(bytes());
   }
 };
 
@@ -127,7 +128,8 @@ inline std::vector<Algorithm> algorithms_for(Kind kind) {
 // reduction order gives exact sums in float32, bfloat16 and int32 (|sum| <= 8 x ranks, far
 // inside bfloat16's 8-bit significand), and every rank can compute any expected value itself.
 inline int value(int rank, std::size_t index) {
-  std::uint64_t h = (index + 1) * 0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(rank) + 1) * 0xC2B2AE3D27D4EB4Full;
+  std::uint64_t h = (index + 1) * 0x9E3779B97F4A7C15ull ^
+                    (static_cast<std::uint64_t>(rank) + 1) * 0xC2B2AE3D27D4EB4Full;
   h ^= h >> 29;
   const int magnitude = static_cast<int>(h % 8) + 1;
   return (h >> 8) & 1 ? magnitude : -magnitude;

@@ -19,7 +19,7 @@
 namespace colt::bench {
 
 struct Timing {
-  double batch_seconds = 2e-3;   // calls per batch: enough to fill this, at least one
+  double batch_seconds = 2e-3;  // calls per batch: enough to fill this, at least one
   int max_calls_per_batch = 1000;
 };
 
@@ -31,14 +31,18 @@ struct RowResult {
 
 template <class T>
 T element(int v) {
-  if constexpr (std::is_same_v<T, bfloat16>) return bfloat16(static_cast<float>(v));
-  else return static_cast<T>(v);
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return bfloat16(static_cast<float>(v));
+  else
+    return static_cast<T>(v);
 }
 
 template <class T>
 double as_double(T x) {
-  if constexpr (std::is_same_v<T, bfloat16>) return static_cast<double>(static_cast<float>(x));
-  else return static_cast<double>(x);
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return static_cast<double>(static_cast<float>(x));
+  else
+    return static_cast<double>(x);
 }
 
 // The buffers of one rank for one row: `in` (the broadcast's data too) and `out`.
@@ -57,13 +61,31 @@ Buffers<T> make_buffers(const Case& c, int rank) {
     for (std::size_t i = 0; i < count; ++i) b.in[i] = element<T>(value(rank, i));
   };
   switch (c.kind) {
-    case Kind::all_reduce: fill(n); b.out.resize(n); break;
-    case Kind::reduce: fill(n); b.out.resize(n); break;
-    case Kind::reduce_scatter: fill(n); b.out.resize(per); break;
-    case Kind::all_gather: fill(per); b.out.resize(n); break;
+    case Kind::all_reduce:
+      fill(n);
+      b.out.resize(n);
+      break;
+    case Kind::reduce:
+      fill(n);
+      b.out.resize(n);
+      break;
+    case Kind::reduce_scatter:
+      fill(n);
+      b.out.resize(per);
+      break;
+    case Kind::all_gather:
+      fill(per);
+      b.out.resize(n);
+      break;
     case Kind::broadcast: fill(n); break;
-    case Kind::scatter: fill(root ? n : 0); b.out.resize(per); break;
-    case Kind::gather: fill(per); b.out.resize(root ? n : 0); break;
+    case Kind::scatter:
+      fill(root ? n : 0);
+      b.out.resize(per);
+      break;
+    case Kind::gather:
+      fill(per);
+      b.out.resize(root ? n : 0);
+      break;
     default: break;  // not timed (all_kinds lists the ones that are)
   }
   return b;
@@ -95,16 +117,26 @@ std::uint64_t count_wrong(const Buffers<T>& b, const Case& c, int rank) {
   };
   switch (c.kind) {
     case Kind::all_reduce: expect(b.out, sum); break;
-    case Kind::reduce: if (rank == c.root) expect(b.out, sum); break;
-    case Kind::reduce_scatter: expect(b.out, [&](std::size_t j) { return sum(static_cast<std::size_t>(rank) * per + j); }); break;
+    case Kind::reduce:
+      if (rank == c.root) expect(b.out, sum);
+      break;
+    case Kind::reduce_scatter:
+      expect(b.out, [&](std::size_t j) { return sum(static_cast<std::size_t>(rank) * per + j); });
+      break;
     case Kind::all_gather:
     case Kind::gather:
       if (c.kind == Kind::all_gather || rank == c.root)
-        expect(b.out, [&](std::size_t i) { return static_cast<double>(value(static_cast<int>(i / per), i % per)); });
+        expect(b.out, [&](std::size_t i) {
+          return static_cast<double>(value(static_cast<int>(i / per), i % per));
+        });
       break;
-    case Kind::broadcast: expect(b.in, [&](std::size_t i) { return static_cast<double>(value(c.root, i)); }); break;
+    case Kind::broadcast:
+      expect(b.in, [&](std::size_t i) { return static_cast<double>(value(c.root, i)); });
+      break;
     case Kind::scatter:
-      expect(b.out, [&](std::size_t j) { return static_cast<double>(value(c.root, static_cast<std::size_t>(rank) * per + j)); });
+      expect(b.out, [&](std::size_t j) {
+        return static_cast<double>(value(c.root, static_cast<std::size_t>(rank) * per + j));
+      });
       break;
     default: break;
   }
@@ -147,8 +179,8 @@ inline double median(std::vector<double> v) {
 // passes its state (whose loop runs exactly `batches` iterations), the others nullptr. `issue(comm,
 // case, buffers)` makes one call. The result is the same on every rank.
 template <class T, class Comm, class Issue>
-RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batches, const Timing& timing,
-                  Issue&& issue) {
+RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batches,
+                  const Timing& timing, Issue&& issue) {
   using Clock = std::chrono::steady_clock;
   auto buffers = make_buffers<T>(c, comm.rank());
   auto call = [&] { issue(comm, c, buffers); };
@@ -158,13 +190,15 @@ RowResult run_row(Comm& comm, const Case& c, benchmark::State* state, int batche
   call();
   const double once = slowest(comm, std::chrono::duration<double>(Clock::now() - start).count());
   RowResult result;
-  result.calls_per_batch = static_cast<int>(
-      std::clamp(std::ceil(timing.batch_seconds / std::max(once, 1e-9)), 1.0, double(timing.max_calls_per_batch)));
+  result.calls_per_batch =
+      static_cast<int>(std::clamp(std::ceil(timing.batch_seconds / std::max(once, 1e-9)), 1.0,
+                                  double(timing.max_calls_per_batch)));
   auto batch = [&] {
     barrier(comm);
     const auto begin = Clock::now();
     for (int k = 0; k < result.calls_per_batch; ++k) call();
-    return slowest(comm, std::chrono::duration<double>(Clock::now() - begin).count() / result.calls_per_batch);
+    return slowest(
+        comm, std::chrono::duration<double>(Clock::now() - begin).count() / result.calls_per_batch);
   };
   batch();  // one untimed batch more: caches, branch predictors and the wait loops settle
   std::vector<double> samples;

@@ -19,12 +19,14 @@ struct MemoryBandwidth {
   int threads = 0;
 };
 
-inline MemoryBandwidth measure_memory_bandwidth(int threads = 0, std::size_t bytes_per_array = std::size_t{64} << 20,
+inline MemoryBandwidth measure_memory_bandwidth(int threads = 0,
+                                                std::size_t bytes_per_array = std::size_t{64} << 20,
                                                 int runs = 5) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::size_t n = bytes_per_array / sizeof(double);
   MemoryBandwidth result{0, 0, threads};
-  std::vector<double> copy_seconds(static_cast<std::size_t>(runs)), add_seconds(static_cast<std::size_t>(runs));
+  std::vector<double> copy_seconds(static_cast<std::size_t>(runs)),
+      add_seconds(static_cast<std::size_t>(runs));
   std::barrier sync(threads);
   using Clock = std::chrono::steady_clock;
   auto worker = [&](int id) {
@@ -35,12 +37,16 @@ inline MemoryBandwidth measure_memory_bandwidth(int threads = 0, std::size_t byt
       auto start = Clock::now();
       std::copy(b.begin(), b.end(), a.begin());
       sync.arrive_and_wait();
-      if (id == 0) copy_seconds[static_cast<std::size_t>(run)] = std::chrono::duration<double>(Clock::now() - start).count();
+      if (id == 0)
+        copy_seconds[static_cast<std::size_t>(run)] =
+            std::chrono::duration<double>(Clock::now() - start).count();
       sync.arrive_and_wait();
       start = Clock::now();
       for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + c[i];
       sync.arrive_and_wait();
-      if (id == 0) add_seconds[static_cast<std::size_t>(run)] = std::chrono::duration<double>(Clock::now() - start).count();
+      if (id == 0)
+        add_seconds[static_cast<std::size_t>(run)] =
+            std::chrono::duration<double>(Clock::now() - start).count();
     }
     volatile double keep = a[n / 2];
     (void)keep;

@@ -5,14 +5,17 @@
 //
 // Our flags (Google Benchmark's own --benchmark_* flags work as usual):
 //   --ranks=2,4,8          rank counts (in-process binary; the MPI one uses the world's size)
-//   --collectives=a,b      any of all_reduce reduce_scatter all_gather broadcast reduce scatter gather
-//   --types=float32,...    element types of all_reduce (float32 bfloat16 int32); the others use float32
+//   --collectives=a,b      any of all_reduce reduce_scatter all_gather broadcast reduce scatter
+//   gather
+//   --types=float32,...    element types of all_reduce (float32 bfloat16 int32); the others use
+//   float32
 //   --min-bytes=N --max-bytes=N   sizes from min by factors of 4, and max (default 8 B to 256 MiB)
 //   --huge                 up to 1 GiB
 //   --batches=N            timed batches per row (default 20); the median is reported
 //   --batch-ms=X           calls per batch: enough to fill X ms (default 2)
 //   --smoke                a quick check that every row runs and computes the right result
-//   --format=nccl-tests    print rows as nccl-tests does: size count type redop root time algbw busbw #wrong
+//   --format=nccl-tests    print rows as nccl-tests does: size count type redop root time algbw
+//   busbw #wrong
 //                          (then vs_floor, and who ran the row)
 
 #include <benchmark/benchmark.h>
@@ -95,7 +98,8 @@ inline Options parse_options(int& argc, char** argv) {
     } else if (auto v = value("--types"); !v.empty()) {
       o.all_reduce_types.clear();
       constexpr Type types[] = {Type::float32, Type::bfloat16, Type::int32};
-      for (auto& t : detail::split_list(v)) o.all_reduce_types.push_back(detail::parse_enum(t, types));
+      for (auto& t : detail::split_list(v))
+        o.all_reduce_types.push_back(detail::parse_enum(t, types));
     } else if (auto v = value("--min-bytes"); !v.empty()) {
       min_bytes = static_cast<std::size_t>(number(v));
     } else if (auto v = value("--max-bytes"); !v.empty()) {
@@ -119,7 +123,8 @@ inline Options parse_options(int& argc, char** argv) {
   }
   argc = kept;
   if (o.batches < 1 || min_bytes < 1 || max_bytes < min_bytes) detail::usage("sizes or batches");
-  if (smoke) {  // a few sizes (one element, an odd count, beyond the chunk size), one call per batch
+  if (smoke) {  // a few sizes (one element, an odd count, beyond the chunk size), one call per
+                // batch
     o.sizes = {8, 4100, (std::size_t{1} << 20) + 12};
     o.batches = 2;
     o.timing.batch_seconds = 0;
@@ -139,7 +144,8 @@ inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi) 
     for (Type type : types) {
       std::vector<Implementation> who;
       for (Algorithm a : algorithms_for(kind)) who.push_back({false, a});
-      if (with_mpi && type != Type::bfloat16) who.push_back({true, Algorithm::automatic});  // MPI has no bfloat16
+      if (with_mpi && type != Type::bfloat16)
+        who.push_back({true, Algorithm::automatic});  // MPI has no bfloat16
       // Size outermost: the contenders of one size run back to back, so a slow spell of a
       // shared machine hits them alike and their ratios stay meaningful.
       for (std::size_t bytes : o.sizes)
@@ -174,7 +180,8 @@ class Suite {
     state.counters["vs_floor"] = r.seconds > 0 ? floor_seconds(c) / r.seconds : 0;
     state.counters["wrong"] = static_cast<double>(r.wrong);
     wrong_ += r.wrong;
-    if (r.wrong) state.SkipWithError(("wrong results: " + std::to_string(r.wrong) + " elements").c_str());
+    if (r.wrong)
+      state.SkipWithError(("wrong results: " + std::to_string(r.wrong) + " elements").c_str());
   }
 
   std::uint64_t wrong() const { return wrong_; }
@@ -189,12 +196,17 @@ class Suite {
 // broadcast, which is in place as in MPI).
 class NcclTestsReporter : public benchmark::BenchmarkReporter {
  public:
-  NcclTestsReporter(const std::map<std::string, Case>& cases, const Suite& suite) : cases_(cases), suite_(suite) {}
+  NcclTestsReporter(const std::map<std::string, Case>& cases, const Suite& suite)
+      : cases_(cases), suite_(suite) {}
 
   bool ReportContext(const Context&) override {
-    std::printf("# colt collective benchmarks, nccl-tests format. Memory: copy %.1f GB/s, add %.1f GB/s (%d threads)\n",
-                suite_.bandwidth().copy / 1e9, suite_.bandwidth().add / 1e9, suite_.bandwidth().threads);
-    std::printf("# time: median over batches of the slowest rank's time per call; algbw, busbw in GB/s (1e9)\n");
+    std::printf(
+        "# colt collective benchmarks, nccl-tests format. Memory: copy %.1f GB/s, add %.1f GB/s "
+        "(%d threads)\n",
+        suite_.bandwidth().copy / 1e9, suite_.bandwidth().add / 1e9, suite_.bandwidth().threads);
+    std::printf(
+        "# time: median over batches of the slowest rank's time per call; algbw, busbw in GB/s "
+        "(1e9)\n");
     return true;
   }
 
@@ -204,24 +216,26 @@ class NcclTestsReporter : public benchmark::BenchmarkReporter {
       auto found = cases_.find(run.run_name.function_name);
       if (found == cases_.end()) continue;
       const Case& c = found->second;
-      const std::string group = std::string(name_of(c.kind)) + " " + std::string(name_of(c.type)) + ", " +
-                                std::to_string(c.ranks) + " ranks";
+      const std::string group = std::string(name_of(c.kind)) + " " + std::string(name_of(c.type)) +
+                                ", " + std::to_string(c.ranks) + " ranks";
       if (group != group_) {
         group_ = group;
-        std::printf("#\n# %s\n#%11s %12s %8s %6s %6s %10s %7s %7s %7s %9s  %s\n", group.c_str(), "size", "count",
-                    "type", "redop", "root", "time(us)", "algbw", "busbw", "#wrong", "vs_floor", "who");
+        std::printf("#\n# %s\n#%11s %12s %8s %6s %6s %10s %7s %7s %7s %9s  %s\n", group.c_str(),
+                    "size", "count", "type", "redop", "root", "time(us)", "algbw", "busbw",
+                    "#wrong", "vs_floor", "who");
       }
       auto counter = [&](const char* name) {
         auto it = run.counters.find(name);
         return it == run.counters.end() ? 0.0 : it->second.value;
       };
-      const bool rooted = c.kind == Kind::broadcast || c.kind == Kind::reduce || c.kind == Kind::scatter ||
-                          c.kind == Kind::gather;
-      const std::size_t count = segmented(c.kind) ? c.count() / static_cast<std::size_t>(c.ranks) : c.count();
+      const bool rooted = c.kind == Kind::broadcast || c.kind == Kind::reduce ||
+                          c.kind == Kind::scatter || c.kind == Kind::gather;
+      const std::size_t count =
+          segmented(c.kind) ? c.count() / static_cast<std::size_t>(c.ranks) : c.count();
       std::printf("%12zu %12zu %8s %6s %6d %10.2f %7.2f %7.2f %7.0f %9.2f  %s\n", c.bytes(), count,
-                  std::string(nccl_name_of(c.type)).c_str(), reduces(c.kind) ? "sum" : "none", rooted ? c.root : -1,
-                  counter("us"), counter("algbw"), counter("busbw"), counter("wrong"), counter("vs_floor"),
-                  name_of(c.who).c_str());
+                  std::string(nccl_name_of(c.type)).c_str(), reduces(c.kind) ? "sum" : "none",
+                  rooted ? c.root : -1, counter("us"), counter("algbw"), counter("busbw"),
+                  counter("wrong"), counter("vs_floor"), name_of(c.who).c_str());
     }
     std::fflush(stdout);
   }
@@ -240,7 +254,8 @@ void run_registered(const Options& o, const std::vector<Case>& cases, Suite& sui
   std::map<std::string, Case> by_name;
   for (const Case& c : cases) {
     by_name.emplace(c.name(), c);
-    benchmark::RegisterBenchmark(c.name().c_str(), [&c, body](benchmark::State& state) { body(state, c); })
+    benchmark::RegisterBenchmark(c.name().c_str(),
+                                 [&c, body](benchmark::State& state) { body(state, c); })
         ->UseManualTime()
         ->Iterations(o.batches)
         ->Unit(benchmark::kMicrosecond);
@@ -260,7 +275,8 @@ void run_registered(const Options& o, const std::vector<Case>& cases, Suite& sui
 // each row {index, batches} by broadcast; the others follow until index -1.
 // row(comm, case, state or nullptr, batches) runs one row and returns its RowResult.
 template <class Comm, class Row>
-void lead_or_follow(Comm& comm, const Options& o, const std::vector<Case>& cases, Suite& suite, Row row) {
+void lead_or_follow(Comm& comm, const Options& o, const std::vector<Case>& cases, Suite& suite,
+                    Row row) {
   if (comm.rank() != 0) {
     for (;;) {
       std::int64_t command[2] = {-1, 0};
@@ -288,7 +304,9 @@ inline bool initialize(int& argc, char** argv) {
 // The exit status: 1 when any row computed a wrong result.
 inline int finish(const Suite& suite) {
   benchmark::Shutdown();
-  if (suite.wrong()) std::fprintf(stderr, "FAILED: %llu wrong elements\n", static_cast<unsigned long long>(suite.wrong()));
+  if (suite.wrong())
+    std::fprintf(stderr, "FAILED: %llu wrong elements\n",
+                 static_cast<unsigned long long>(suite.wrong()));
   return suite.wrong() ? 1 : 0;
 }
 

@@ -33,13 +33,15 @@ struct Example {
 };
 
 struct Shape {
-  int context = 4;  // characters of history
-  int embed = 16;   // embedding width per character
-  int hidden = 256; // tanh units
+  int context = 4;   // characters of history
+  int embed = 16;    // embedding width per character
+  int hidden = 256;  // tanh units
 };
 
 // Uniform in [-1, 1) from colt's portable generator: the same initial model everywhere.
-inline float uniform(colt::partition::SplitMix64& rng) { return static_cast<float>(rng.unit() * 2.0 - 1.0); }
+inline float uniform(colt::partition::SplitMix64& rng) {
+  return static_cast<float>(rng.unit() * 2.0 - 1.0);
+}
 
 // Appends character c to a context of `length` characters, dropping the oldest.
 inline void push_context(Example& e, int length, std::uint8_t c) {
@@ -48,7 +50,8 @@ inline void push_context(Example& e, int length, std::uint8_t c) {
 }
 
 // One row of a dense layer, y = bias + x W (W is in x out, row-major).
-inline void affine(const float* x, std::size_t in, const float* W, const float* bias, std::size_t out, float* y) {
+inline void affine(const float* x, std::size_t in, const float* W, const float* bias,
+                   std::size_t out, float* y) {
   std::copy_n(bias, out, y);
   for (std::size_t k = 0; k < in; ++k) {
     const float xk = x[k];
@@ -58,8 +61,8 @@ inline void affine(const float* x, std::size_t in, const float* W, const float* 
 }
 
 // Adds one row's share of that layer's weight and bias gradients: gW += x^T d, gbias += d.
-inline void add_affine_gradient(const float* x, std::size_t in, const float* d, std::size_t out, float* gW,
-                                float* gbias) {
+inline void add_affine_gradient(const float* x, std::size_t in, const float* d, std::size_t out,
+                                float* gW, float* gbias) {
   for (std::size_t k = 0; k < in; ++k) {
     const float xk = x[k];
     float* row = gW + k * out;
@@ -113,9 +116,9 @@ class Model {
 
   Model(Shape shape, std::uint64_t seed) : shape_(shape) {
     const int in = shape.context * shape.embed;
-    sizes_ = {static_cast<std::size_t>(vocab * shape.embed), static_cast<std::size_t>(in * shape.hidden),
-              static_cast<std::size_t>(shape.hidden), static_cast<std::size_t>(shape.hidden * vocab),
-              static_cast<std::size_t>(vocab)};
+    sizes_ = {static_cast<std::size_t>(vocab * shape.embed),
+              static_cast<std::size_t>(in * shape.hidden), static_cast<std::size_t>(shape.hidden),
+              static_cast<std::size_t>(shape.hidden * vocab), static_cast<std::size_t>(vocab)};
     for (std::size_t t = 0; t < tensor_count; ++t) {
       params_[t].assign(sizes_[t], 0.0f);
       grads_[t].assign(sizes_[t], 0.0f);
@@ -126,7 +129,8 @@ class Model {
     const float w1_scale = (5.0f / 3.0f) / std::sqrt(static_cast<float>(in)) * std::sqrt(3.0f);
     for (float& x : params_[w1]) x = uniform(rng) * w1_scale;
     for (float& x : params_[b1]) x = uniform(rng) * 0.01f;
-    for (float& x : params_[w2]) x = uniform(rng) * 0.1f / std::sqrt(static_cast<float>(shape.hidden));
+    for (float& x : params_[w2])
+      x = uniform(rng) * 0.1f / std::sqrt(static_cast<float>(shape.hidden));
   }
 
   const Shape& shape() const { return shape_; }
@@ -191,7 +195,8 @@ class Model {
     for (std::size_t b = 0; b < n; ++b) {
       float* e = emb_.data() + b * in;
       for (int c = 0; c < shape_.context; ++c)
-        std::copy_n(C + batch[b].context[static_cast<std::size_t>(c)] * E, E, e + static_cast<std::size_t>(c) * E);
+        std::copy_n(C + batch[b].context[static_cast<std::size_t>(c)] * E, E,
+                    e + static_cast<std::size_t>(c) * E);
       float* h = h_.data() + b * H;
       affine(e, in, W1, B1, H, h);
       for (std::size_t j = 0; j < H; ++j) h[j] = std::tanh(h[j]);
@@ -212,7 +217,8 @@ class Model {
     const float scale = n ? 1.0f / static_cast<float>(n) : 0.0f;
 
     // Output layer: dlogits = (softmax - onehot) / n, kept in probs_.
-    for (std::size_t b = 0; b < n; ++b) softmax_gradient(probs_.data() + b * vocab, batch[b].target, scale);
+    for (std::size_t b = 0; b < n; ++b)
+      softmax_gradient(probs_.data() + b * vocab, batch[b].target, scale);
     float* gW2 = grads_[w2].data();
     float* gB2 = grads_[b2].data();
     for (std::size_t b = 0; b < n; ++b)
@@ -225,7 +231,8 @@ class Model {
     for (std::size_t b = 0; b < n; ++b) {
       float* h = h_.data() + b * H;
       const float* d = probs_.data() + b * vocab;
-      for (std::size_t j = 0; j < H; ++j) h[j] = dot(d, W2 + j * vocab, vocab) * (1.0f - h[j] * h[j]);
+      for (std::size_t j = 0; j < H; ++j)
+        h[j] = dot(d, W2 + j * vocab, vocab) * (1.0f - h[j] * h[j]);
     }
     float* gW1 = grads_[w1].data();
     float* gB1 = grads_[b1].data();
@@ -239,7 +246,8 @@ class Model {
     float* gC = grads_[embedding].data();
     for (std::size_t b = 0; b < n; ++b) {
       const float* dpre = h_.data() + b * H;
-      for (std::size_t k = 0; k < in; ++k) gC[batch[b].context[k / E] * E + k % E] += dot(dpre, W1 + k * H, H);
+      for (std::size_t k = 0; k < in; ++k)
+        gC[batch[b].context[k / E] * E + k % E] += dot(dpre, W1 + k * H, H);
     }
     ready(embedding);
   }
@@ -254,7 +262,8 @@ class Model {
 // The model's tensors, for samples::Adam: (parameter, gradient) in registration order.
 inline std::vector<samples::Tensor> tensors_of(Model& model) {
   std::vector<samples::Tensor> tensors;
-  for (std::size_t t = 0; t < Model::tensor_count; ++t) tensors.push_back({model.param(t), model.grad(t)});
+  for (std::size_t t = 0; t < Model::tensor_count; ++t)
+    tensors.push_back({model.param(t), model.grad(t)});
   return tensors;
 }
 

@@ -39,23 +39,31 @@ constexpr const char* own_usage =
 
 samples::Options parse(int argc, char** argv) {
   char_mlp::TrainConfig extra;
-  samples::Options o = samples::parse(argc, argv, program, own_usage, {"--no-overlap"},
-                                      [&](std::string_view flag, const char* value) {
-    const std::string_view a = value ? value : "";
-    if (flag == "--no-overlap") extra.overlap = false;
-    else if (flag == "--aggregation") {
-      if (a == "allreduce" || a == "all-reduce") extra.aggregation = colt::Aggregation::all_reduce;
-      else if (a == "parameter-server") extra.aggregation = colt::Aggregation::parameter_server;
-      else samples::usage(program, own_usage, "--aggregation is allreduce or parameter-server");
-    } else if (flag == "--optimizer") {
-      if (a == "adam") extra.optimizer = char_mlp::Optimizer::adam;
-      else if (a == "sgd") extra.optimizer = char_mlp::Optimizer::sgd;
-      else samples::usage(program, own_usage, "--optimizer is adam or sgd");
-    } else {
-      return false;
-    }
-    return true;
-  });
+  samples::Options o = samples::parse(
+      argc, argv, program, own_usage, {"--no-overlap"},
+      [&](std::string_view flag, const char* value) {
+        const std::string_view a = value ? value : "";
+        if (flag == "--no-overlap")
+          extra.overlap = false;
+        else if (flag == "--aggregation") {
+          if (a == "allreduce" || a == "all-reduce")
+            extra.aggregation = colt::Aggregation::all_reduce;
+          else if (a == "parameter-server")
+            extra.aggregation = colt::Aggregation::parameter_server;
+          else
+            samples::usage(program, own_usage, "--aggregation is allreduce or parameter-server");
+        } else if (flag == "--optimizer") {
+          if (a == "adam")
+            extra.optimizer = char_mlp::Optimizer::adam;
+          else if (a == "sgd")
+            extra.optimizer = char_mlp::Optimizer::sgd;
+          else
+            samples::usage(program, own_usage, "--optimizer is adam or sgd");
+        } else {
+          return false;
+        }
+        return true;
+      });
   o.train.overlap = extra.overlap;
   o.train.aggregation = extra.aggregation;
   o.train.optimizer = extra.optimizer;
@@ -69,10 +77,10 @@ void run(Comm& comm, const samples::Options& o, const char_mlp::Dataset& data) {
   samples::ProgressPrinter printer(o.train.steps, o.train.report_every);
   const char_mlp::TrainResult r = char_mlp::train(comm, data, o.train, model, printer);
   if (comm.rank() != 0) return;
-  std::printf("trained %d steps of %zu examples on %d ranks in %.1f s\n", o.train.steps, o.train.batch,
-              comm.size(), r.seconds);
-  std::printf("loss: first report %.4f, last report %.4f (uniform guess: ln 27 = %.4f)\n", r.curve.front().loss,
-              r.curve.back().loss, std::log(27.0));
+  std::printf("trained %d steps of %zu examples on %d ranks in %.1f s\n", o.train.steps,
+              o.train.batch, comm.size(), r.seconds);
+  std::printf("loss: first report %.4f, last report %.4f (uniform guess: ln 27 = %.4f)\n",
+              r.curve.front().loss, r.curve.back().loss, std::log(27.0));
   std::printf("train loss %.4f   validation loss %.4f\n", r.train_loss, r.validation_loss);
   colt::partition::SplitMix64 rng(o.train.seed ^ 0x5eed5eedULL);
   std::printf("%d made-up words:", o.samples);
@@ -84,6 +92,7 @@ void run(Comm& comm, const samples::Options& o, const char_mlp::Dataset& data) {
 
 int main(int argc, char** argv) {
   const samples::Options o = parse(argc, argv);
-  return samples::run_on_ranks(argc, argv, program, own_usage, o,
-                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, o, data); });
+  return samples::run_on_ranks(
+      argc, argv, program, own_usage, o,
+      [&](auto& comm, const char_mlp::Dataset& data) { run(comm, o, data); });
 }

@@ -43,19 +43,21 @@ using samples::Progress;
 
 struct TrainResult {
   std::vector<Progress> curve;
-  double train_loss = 0;       // mean over the whole training set, after training
-  double validation_loss = 0;  // mean over the validation set
+  double train_loss = 0;          // mean over the whole training set, after training
+  double validation_loss = 0;     // mean over the validation set
   std::vector<float> parameters;  // flattened, in registration order
   double seconds = 0;
 };
 
-inline constexpr const char* tensor_names[Model::tensor_count] = {"embedding", "w1", "b1", "w2", "b2"};
+inline constexpr const char* tensor_names[Model::tensor_count] = {"embedding", "w1", "b1", "w2",
+                                                                  "b2"};
 
 // Mean loss over `examples`, each rank evaluating its range; the same value on every rank. Any
 // model with loss(batch) (a tensor-parallel group's model evaluates its range together).
 template <class Comm, class AnyModel>
 double distributed_loss(Comm& comm, AnyModel& model, std::span<const Example> examples) {
-  const colt::partition::Range mine = colt::partition::range(examples.size(), comm.size(), comm.rank());
+  const colt::partition::Range mine =
+      colt::partition::range(examples.size(), comm.size(), comm.rank());
   double sums[2] = {0, static_cast<double>(mine.size())};
   constexpr std::size_t chunk = 1024;
   for (std::size_t i = mine.begin; i < mine.end; i += chunk) {
@@ -67,7 +69,8 @@ double distributed_loss(Comm& comm, AnyModel& model, std::span<const Example> ex
 }
 
 template <class Comm, class Report>
-TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Model& model, Report&& report) {
+TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Model& model,
+                  Report&& report) {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   colt::DataParallelOptions options;
@@ -76,7 +79,8 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
   options.overlap = config.overlap;
   options.bucket_cap_bytes = config.bucket_cap_bytes;
   colt::DataParallel dp(comm, options);
-  for (std::size_t t = 0; t < Model::tensor_count; ++t) dp.add(model.param(t), model.grad(t), tensor_names[t]);
+  for (std::size_t t = 0; t < Model::tensor_count; ++t)
+    dp.add(model.param(t), model.grad(t), tensor_names[t]);
   dp.broadcast_parameters(0);  // rank 0's initial model on every rank
   samples::Adam adam(tensors_of(model));
 
@@ -88,7 +92,8 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
 
   for (int step = 0; step < config.steps; ++step) {
     const std::span<const std::size_t> global = batches.next(config.batch);
-    const colt::partition::Range mine = colt::partition::range(global.size(), comm.size(), comm.rank());
+    const colt::partition::Range mine =
+        colt::partition::range(global.size(), comm.size(), comm.rank());
     local.clear();
     for (std::size_t i = mine.begin; i < mine.end; ++i) local.push_back(data.train[global[i]]);
 

@@ -51,7 +51,8 @@ struct Dataset {
 inline Dataset make_dataset(const std::vector<std::string>& words, int context, std::uint64_t seed,
                             double validation_share = 0.1) {
   const std::vector<std::size_t> order = colt::partition::shuffled(words.size(), seed);
-  const auto validation_words = static_cast<std::size_t>(static_cast<double>(words.size()) * validation_share);
+  const auto validation_words =
+      static_cast<std::size_t>(static_cast<double>(words.size()) * validation_share);
   Dataset d;
   for (std::size_t i = 0; i < order.size(); ++i)
     append_examples(words[order[i]], context, i < validation_words ? d.validation : d.train);

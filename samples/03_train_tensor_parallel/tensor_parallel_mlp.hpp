@@ -68,9 +68,12 @@ class Model {
       embedding_ = full[char_mlp::Model::embedding];
       b2_ = full[char_mlp::Model::b2];
     }
-    split_.shard(std::span<const float>(full[char_mlp::Model::w1]), w1_layout(), std::span<float>(w1_), 0);
-    split_.shard(std::span<const float>(full[char_mlp::Model::b1]), b1_layout(), std::span<float>(b1_), 0);
-    split_.shard(std::span<const float>(full[char_mlp::Model::w2]), w2_layout(), std::span<float>(w2_), 0);
+    split_.shard(std::span<const float>(full[char_mlp::Model::w1]), w1_layout(),
+                 std::span<float>(w1_), 0);
+    split_.shard(std::span<const float>(full[char_mlp::Model::b1]), b1_layout(),
+                 std::span<float>(b1_), 0);
+    split_.shard(std::span<const float>(full[char_mlp::Model::w2]), w2_layout(),
+                 std::span<float>(w2_), 0);
     colt::broadcast(tp, embedding_, 0);
     colt::broadcast(tp, b2_, 0);
   }
@@ -95,15 +98,17 @@ class Model {
     const double loss = forward(batch);
     // dlogits = (softmax - onehot) / n, the same on every rank.
     const float scale = n ? 1.0f / static_cast<float>(n) : 0.0f;
-    for (std::size_t b = 0; b < n; ++b) char_mlp::softmax_gradient(probs_.data() + b * vocab, batch[b].target, scale);
+    for (std::size_t b = 0; b < n; ++b)
+      char_mlp::softmax_gradient(probs_.data() + b * vocab, batch[b].target, scale);
     demb_.resize(n * in_);
-    mlp_.backward(std::span<const float>(emb_), n, w1(), w2(), buffers(n), std::span<const float>(probs_),
-                  std::span<float>(demb_), samples::NaiveGemm{});
+    mlp_.backward(std::span<const float>(emb_), n, w1(), w2(), buffers(n),
+                  std::span<const float>(probs_), std::span<float>(demb_), samples::NaiveGemm{});
     // The embedding rows used, from dL/d(embedded input): the same on every rank (all-reduced).
     const std::size_t E = static_cast<std::size_t>(shape_.embed);
     float* gC = grads_[0].data();
     for (std::size_t b = 0; b < n; ++b)
-      for (std::size_t k = 0; k < in_; ++k) gC[batch[b].context[k / E] * E + k % E] += demb_[b * in_ + k];
+      for (std::size_t k = 0; k < in_; ++k)
+        gC[batch[b].context[k / E] * E + k % E] += demb_[b * in_ + k];
     return loss;
   }
 
@@ -137,7 +142,9 @@ class Model {
 
   // Bytes this rank sends and receives in all-reduces per step of n examples (both directions
   // of the two all-reduces' payloads, before the algorithm's own factor).
-  std::size_t all_reduce_payload_bytes(std::size_t n) const { return n * (vocab + in_) * sizeof(float); }
+  std::size_t all_reduce_payload_bytes(std::size_t n) const {
+    return n * (vocab + in_) * sizeof(float);
+  }
   std::size_t hidden_share() const { return split_.share(hidden_).size(); }
 
  private:
@@ -168,7 +175,8 @@ class Model {
     mlp_.forward(std::span<const float>(emb_), n, w1(), w2(), buffers(n), std::span<float>(probs_),
                  samples::NaiveGemm{});
     double total = 0;
-    for (std::size_t b = 0; b < n; ++b) total += char_mlp::softmax_cross_entropy(probs_.data() + b * vocab, batch[b].target);
+    for (std::size_t b = 0; b < n; ++b)
+      total += char_mlp::softmax_cross_entropy(probs_.data() + b * vocab, batch[b].target);
     return n ? total / static_cast<double>(n) : 0.0;
   }
 

@@ -33,13 +33,13 @@ struct Grid {
 
 inline Grid grid_of(int world, int tensor_parallel) {
   if (tensor_parallel < 1 || world % tensor_parallel != 0)
-    throw std::invalid_argument("--tensor-parallel " + std::to_string(tensor_parallel) + " does not divide " +
-                                std::to_string(world) + " ranks");
+    throw std::invalid_argument("--tensor-parallel " + std::to_string(tensor_parallel) +
+                                " does not divide " + std::to_string(world) + " ranks");
   return {world / tensor_parallel, tensor_parallel};
 }
 
 struct TrainResult {
-  char_mlp::TrainResult base;           // curve, losses, whole parameters, seconds
+  char_mlp::TrainResult base;              // curve, losses, whole parameters, seconds
   std::size_t payload_bytes_per_step = 0;  // tensor-parallel all-reduce payload, one rank, per step
   std::size_t gradient_bytes_per_step = 0;  // data-parallel all-reduce payload, one rank, per step
 };
@@ -48,8 +48,8 @@ struct TrainResult {
 // Losses are evaluated by the data-parallel groups, each over its range, its tensor-parallel
 // ranks together.
 template <class Comm, class Report, class After>
-TrainResult train(Comm& world, int tensor_parallel, const char_mlp::Dataset& data, const char_mlp::TrainConfig& config,
-                  Report&& report, After&& after) {
+TrainResult train(Comm& world, int tensor_parallel, const char_mlp::Dataset& data,
+                  const char_mlp::TrainConfig& config, Report&& report, After&& after) {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   const Grid grid = grid_of(world.size(), tensor_parallel);
@@ -96,7 +96,8 @@ TrainResult train(Comm& world, int tensor_parallel, const char_mlp::Dataset& dat
     window[0] += loss * static_cast<double>(local.size());
     window[1] += static_cast<double>(local.size());
     if ((step + 1) % config.report_every == 0 || step + 1 == config.steps) {
-      colt::all_reduce(dp, std::span<double>(window), colt::sum{});  // one rank per group would do; all agree
+      colt::all_reduce(dp, std::span<double>(window),
+                       colt::sum{});  // one rank per group would do; all agree
       const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
       samples::Progress p{step + 1, config.steps, window[1] > 0 ? window[0] / window[1] : 0.0,
                           seconds > 0 ? window[1] / seconds : 0.0, batches.epoch()};

@@ -36,7 +36,8 @@ struct Shape {
 
 class Stage {
  public:
-  Stage(Shape shape, std::uint64_t seed, colt::partition::Range layers) : shape_(shape), first_(layers.begin), end_(layers.end) {
+  Stage(Shape shape, std::uint64_t seed, colt::partition::Range layers)
+      : shape_(shape), first_(layers.begin), end_(layers.end) {
     if (shape.layers < 2) throw std::invalid_argument("the deep MLP needs at least 2 layers");
     if (layers.end > static_cast<std::size_t>(shape.layers) || layers.size() == 0)
       throw std::invalid_argument("stage layers out of range");
@@ -53,8 +54,9 @@ class Stage {
       d.w.resize(d.in * d.out);
       d.b.resize(d.out);
       colt::partition::SplitMix64 rng(seed * 1000003 + l + 1);
-      const float scale = last(l) ? 0.1f / std::sqrt(static_cast<float>(d.in))
-                                  : (5.0f / 3.0f) / std::sqrt(static_cast<float>(d.in)) * std::sqrt(3.0f);
+      const float scale =
+          last(l) ? 0.1f / std::sqrt(static_cast<float>(d.in))
+                  : (5.0f / 3.0f) / std::sqrt(static_cast<float>(d.in)) * std::sqrt(3.0f);
       for (float& x : d.w) x = char_mlp::uniform(rng) * scale;
       for (float& x : d.b) x = char_mlp::uniform(rng) * 0.01f;
       d.gw.assign(d.w.size(), 0.0f);
@@ -106,8 +108,9 @@ class Stage {
       a[0].resize(n * in);
       for (std::size_t b = 0; b < n; ++b)
         for (int c = 0; c < shape_.context; ++c)
-          std::copy_n(embedding_.data() + batch_[r.begin + b].context[static_cast<std::size_t>(c)] * E, E,
-                      a[0].data() + b * in + static_cast<std::size_t>(c) * E);
+          std::copy_n(
+              embedding_.data() + batch_[r.begin + b].context[static_cast<std::size_t>(c)] * E, E,
+              a[0].data() + b * in + static_cast<std::size_t>(c) * E);
       input = a[0];
     }
     // Not copied: colt::Pipeline keeps a received input valid until backward(m) returns.
@@ -115,8 +118,8 @@ class Stage {
     for (std::size_t j = 0; j < dense_.size(); ++j) {
       const Dense& d = dense_[j];
       a[j + 1].resize(n * d.out);
-      samples::naive_gemm(colt::Gemm<float>{false, false, n, d.out, d.in, layer_input(m, j), d.in, d.w.data(), d.out,
-                                            a[j + 1].data(), d.out, false});
+      samples::naive_gemm(colt::Gemm<float>{false, false, n, d.out, d.in, layer_input(m, j), d.in,
+                                            d.w.data(), d.out, a[j + 1].data(), d.out, false});
       float* y = a[j + 1].data();
       for (std::size_t b = 0; b < n; ++b)
         for (std::size_t k = 0; k < d.out; ++k) y[b * d.out + k] += d.b[k];
@@ -125,7 +128,8 @@ class Stage {
     }
     if (end_ == static_cast<std::size_t>(shape_.layers)) {  // the last stage: softmax and loss
       float* p = a.back().data();
-      for (std::size_t b = 0; b < n; ++b) loss_sum_ += char_mlp::softmax_cross_entropy(p + b * vocab, batch_[r.begin + b].target);
+      for (std::size_t b = 0; b < n; ++b)
+        loss_sum_ += char_mlp::softmax_cross_entropy(p + b * vocab, batch_[r.begin + b].target);
     }
     return a.back();
   }
@@ -138,7 +142,8 @@ class Stage {
       // Mean over the whole batch, so micro-batches' gradients add up to the batch's.
       d_ = a.back();
       const float scale = batch_.empty() ? 0.0f : 1.0f / static_cast<float>(batch_.size());
-      for (std::size_t b = 0; b < n; ++b) char_mlp::softmax_gradient(d_.data() + b * vocab, batch_[r.begin + b].target, scale);
+      for (std::size_t b = 0; b < n; ++b)
+        char_mlp::softmax_gradient(d_.data() + b * vocab, batch_[r.begin + b].target, scale);
     } else {
       d_.assign(output_grad.begin(), output_grad.end());
     }
@@ -148,13 +153,13 @@ class Stage {
         const float* y = a[j + 1].data();
         for (std::size_t i = 0; i < d_.size(); ++i) d_[i] *= 1.0f - y[i] * y[i];
       }
-      samples::naive_gemm(colt::Gemm<float>{true, false, d.in, d.out, n, layer_input(m, j), d.in, d_.data(), d.out,
-                                            d.gw.data(), d.out, true});
+      samples::naive_gemm(colt::Gemm<float>{true, false, d.in, d.out, n, layer_input(m, j), d.in,
+                                            d_.data(), d.out, d.gw.data(), d.out, true});
       for (std::size_t b = 0; b < n; ++b)
         for (std::size_t k = 0; k < d.out; ++k) d.gb[k] += d_[b * d.out + k];
       dx_.resize(n * d.in);
-      samples::naive_gemm(colt::Gemm<float>{false, true, n, d.in, d.out, d_.data(), d.out, d.w.data(), d.out,
-                                            dx_.data(), d.in, false});
+      samples::naive_gemm(colt::Gemm<float>{false, true, n, d.in, d.out, d_.data(), d.out,
+                                            d.w.data(), d.out, dx_.data(), d.in, false});
       d_.swap(dx_);
     }
     if (first_ == 0) {  // d_ is dL/d(embedded input): into the embedding rows used
@@ -176,16 +181,24 @@ class Stage {
     std::vector<float> w, b, gw, gb;
   };
 
-  bool last(std::size_t layer) const { return layer + 1 == static_cast<std::size_t>(shape_.layers); }
-  std::size_t width_in(std::size_t layer) const {
-    return layer == 0 ? static_cast<std::size_t>(shape_.context * shape_.embed) : static_cast<std::size_t>(shape_.hidden);
+  bool last(std::size_t layer) const {
+    return layer + 1 == static_cast<std::size_t>(shape_.layers);
   }
-  std::size_t width_out(std::size_t layer) const { return last(layer) ? vocab : static_cast<std::size_t>(shape_.hidden); }
+  std::size_t width_in(std::size_t layer) const {
+    return layer == 0 ? static_cast<std::size_t>(shape_.context * shape_.embed)
+                      : static_cast<std::size_t>(shape_.hidden);
+  }
+  std::size_t width_out(std::size_t layer) const {
+    return last(layer) ? vocab : static_cast<std::size_t>(shape_.hidden);
+  }
   // Layer first_ + j's input for micro-batch m: the stage's input, or the previous layer's output.
   const float* layer_input(int m, std::size_t j) const {
-    return j == 0 ? stage_input_[static_cast<std::size_t>(m)].data() : acts_[static_cast<std::size_t>(m)][j].data();
+    return j == 0 ? stage_input_[static_cast<std::size_t>(m)].data()
+                  : acts_[static_cast<std::size_t>(m)][j].data();
   }
-  colt::partition::Range rows(int m) const { return colt::partition::range(batch_.size(), micro_batches_, m); }
+  colt::partition::Range rows(int m) const {
+    return colt::partition::range(batch_.size(), micro_batches_, m);
+  }
 
   Shape shape_;
   std::size_t first_, end_;
@@ -193,7 +206,8 @@ class Stage {
   std::vector<Dense> dense_;
   std::span<const Example> batch_;
   int micro_batches_ = 1;
-  // [micro-batch][j]: j = 0 the embedded input (first stage only), j > 0 layer first_ + j - 1's output.
+  // [micro-batch][j]: j = 0 the embedded input (first stage only), j > 0 layer first_ + j - 1's
+  // output.
   std::vector<std::vector<std::vector<float>>> acts_;
   std::vector<std::span<const float>> stage_input_;  // [micro-batch]: layer first_'s input
   std::vector<float> d_, dx_;

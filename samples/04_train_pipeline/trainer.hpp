@@ -45,7 +45,8 @@ inline colt::StagePlan plan_of(const PipelineConfig& c, int stages) {
 
 // `stage` must outlive the result (its tensors are spans into it).
 template <class Comm, class Report>
-PipelineResult train(Comm& comm, Stage& stage, colt::Pipeline<typename Comm::transport_type, float>& pipe,
+PipelineResult train(Comm& comm, Stage& stage,
+                     colt::Pipeline<typename Comm::transport_type, float>& pipe,
                      const char_mlp::Dataset& data, const PipelineConfig& config, Report&& report,
                      std::size_t validation_examples = 8192) {
   using clock = std::chrono::steady_clock;
@@ -72,8 +73,8 @@ PipelineResult train(Comm& comm, Stage& stage, colt::Pipeline<typename Comm::tra
       double loss = window[0];
       colt::all_reduce(comm, std::span<double>(&loss, 1), colt::sum{});
       const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
-      samples::Progress p{step + 1, config.steps, loss / window[1], seconds > 0 ? window[1] / seconds : 0.0,
-                          batches.epoch()};
+      samples::Progress p{step + 1, config.steps, loss / window[1],
+                          seconds > 0 ? window[1] / seconds : 0.0, batches.epoch()};
       result.curve.push_back(p);
       if (comm.rank() == 0) report(p);
       window[0] = window[1] = 0;
@@ -85,7 +86,8 @@ PipelineResult train(Comm& comm, Stage& stage, colt::Pipeline<typename Comm::tra
   const std::size_t n = std::min(validation_examples, data.validation.size());
   double loss = 0;
   for (std::size_t at = 0; at < n; at += config.batch) {
-    const auto part = std::span<const Example>(data.validation).subspan(at, std::min(config.batch, n - at));
+    const auto part =
+        std::span<const Example>(data.validation).subspan(at, std::min(config.batch, n - at));
     stage.begin_step(part, config.micro_batches);
     pipe.step(stage, config.micro_batches);
     loss += stage.loss_sum();

@@ -27,13 +27,15 @@ using char_mlp::Example;
 
 inline std::int64_t encode(const Example& e) {
   std::int64_t code = 0;
-  for (std::size_t c = 0; c < char_mlp::max_context; ++c) code |= static_cast<std::int64_t>(e.context[c]) << (5 * c);
+  for (std::size_t c = 0; c < char_mlp::max_context; ++c)
+    code |= static_cast<std::int64_t>(e.context[c]) << (5 * c);
   return code;
 }
 
 inline Example decode(std::int64_t code) {
   Example e;
-  for (std::size_t c = 0; c < char_mlp::max_context; ++c) e.context[c] = static_cast<std::uint8_t>((code >> (5 * c)) & 31);
+  for (std::size_t c = 0; c < char_mlp::max_context; ++c)
+    e.context[c] = static_cast<std::uint8_t>((code >> (5 * c)) & 31);
   return e;
 }
 
@@ -44,15 +46,16 @@ std::vector<std::size_t> shares(Comm& comm, std::size_t root_count, int root) {
   colt::broadcast(comm, std::span<std::int64_t>(&n, 1), root);
   std::vector<std::size_t> counts(static_cast<std::size_t>(comm.size()));
   for (int r = 0; r < comm.size(); ++r)
-    counts[static_cast<std::size_t>(r)] = colt::partition::range(static_cast<std::size_t>(n), comm.size(), r).size();
+    counts[static_cast<std::size_t>(r)] =
+        colt::partition::range(static_cast<std::size_t>(n), comm.size(), r).size();
   return counts;
 }
 
 // `queries` is read on the root only; the predictions, in query order, are returned there
 // (empty elsewhere).
 template <class Comm>
-std::vector<std::int32_t> predict_sharded(Comm& comm, char_mlp::Model& model, std::span<const Example> queries,
-                                          int root = 0) {
+std::vector<std::int32_t> predict_sharded(Comm& comm, char_mlp::Model& model,
+                                          std::span<const Example> queries, int root = 0) {
   const std::vector<std::size_t> counts = shares(comm, queries.size(), root);
   const std::span<const std::size_t> c(counts);
   std::vector<std::int64_t> encoded;
@@ -71,26 +74,27 @@ std::vector<std::int32_t> predict_sharded(Comm& comm, char_mlp::Model& model, st
 
 // Every rank's replica votes on every query; the majority per query at the root.
 template <class Comm>
-std::vector<std::int32_t> predict_vote(Comm& comm, char_mlp::Model& model, std::span<const Example> queries,
-                                       int root = 0) {
+std::vector<std::int32_t> predict_vote(Comm& comm, char_mlp::Model& model,
+                                       std::span<const Example> queries, int root = 0) {
   std::int64_t count = static_cast<std::int64_t>(queries.size());
   colt::broadcast(comm, std::span<std::int64_t>(&count, 1), root);
   std::vector<std::int64_t> encoded(static_cast<std::size_t>(count));
-  if (comm.rank() == root)
-    std::transform(queries.begin(), queries.end(), encoded.begin(), encode);
+  if (comm.rank() == root) std::transform(queries.begin(), queries.end(), encoded.begin(), encode);
   colt::broadcast(comm, encoded, root);
   std::vector<Example> all(encoded.size());
   std::transform(encoded.begin(), encoded.end(), all.begin(), decode);
   std::vector<std::int32_t> predicted(all.size());
   model.predict(all, predicted);
   std::vector<std::int32_t> votes(all.size() * char_mlp::vocab, 0);
-  for (std::size_t q = 0; q < all.size(); ++q) votes[q * char_mlp::vocab + static_cast<std::size_t>(predicted[q])] = 1;
+  for (std::size_t q = 0; q < all.size(); ++q)
+    votes[q * char_mlp::vocab + static_cast<std::size_t>(predicted[q])] = 1;
   colt::reduce(comm, votes, root, colt::sum{});
   if (comm.rank() != root) return {};
   std::vector<std::int32_t> winner(all.size());
   for (std::size_t q = 0; q < all.size(); ++q) {
     const std::int32_t* v = votes.data() + q * char_mlp::vocab;
-    winner[q] = static_cast<std::int32_t>(std::max_element(v, v + char_mlp::vocab) - v);  // first maximum
+    winner[q] =
+        static_cast<std::int32_t>(std::max_element(v, v + char_mlp::vocab) - v);  // first maximum
   }
   return winner;
 }

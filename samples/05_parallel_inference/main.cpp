@@ -40,24 +40,30 @@ struct Run {
 Run parse(int argc, char** argv) {
   Run run;
   const auto fail = [](const char* problem) { samples::usage(program, own_usage, problem); };
-  run.common = samples::parse(argc, argv, program, own_usage, {}, [&](std::string_view flag, const char* value) {
-    const std::string_view v = value;
-    if (flag == "--combine") {
-      if (v == "shard") run.vote = false;
-      else if (v == "vote") run.vote = true;
-      else fail("--combine is shard or vote");
-    } else if (flag == "--queries") {
-      run.queries = static_cast<std::size_t>(samples::number(value, flag, fail));
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (run.common.train.steps == 3000) run.common.train.steps = 600;  // the default here: a short training
+  run.common = samples::parse(
+      argc, argv, program, own_usage, {}, [&](std::string_view flag, const char* value) {
+        const std::string_view v = value;
+        if (flag == "--combine") {
+          if (v == "shard")
+            run.vote = false;
+          else if (v == "vote")
+            run.vote = true;
+          else
+            fail("--combine is shard or vote");
+        } else if (flag == "--queries") {
+          run.queries = static_cast<std::size_t>(samples::number(value, flag, fail));
+        } else {
+          return false;
+        }
+        return true;
+      });
+  if (run.common.train.steps == 3000)
+    run.common.train.steps = 600;  // the default here: a short training
   return run;
 }
 
-double accuracy(const std::vector<std::int32_t>& predicted, std::span<const char_mlp::Example> queries) {
+double accuracy(const std::vector<std::int32_t>& predicted,
+                std::span<const char_mlp::Example> queries) {
   std::size_t right = 0;
   for (std::size_t q = 0; q < queries.size(); ++q) right += predicted[q] == queries[q].target;
   return queries.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(queries.size());
@@ -68,25 +74,31 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   using clock = std::chrono::steady_clock;
   const samples::Options& o = r.common;
   const auto& validation = data.validation;
-  const std::span<const char_mlp::Example> queries(validation.data(),
-                                                    r.queries ? std::min(r.queries, validation.size()) : validation.size());
+  const std::span<const char_mlp::Example> queries(
+      validation.data(), r.queries ? std::min(r.queries, validation.size()) : validation.size());
   char_mlp::TrainConfig config = o.train;
-  char_mlp::Model model(config.shape, config.seed + (r.vote ? static_cast<std::uint64_t>(comm.rank()) : 0));
+  char_mlp::Model model(config.shape,
+                        config.seed + (r.vote ? static_cast<std::uint64_t>(comm.rank()) : 0));
   samples::ProgressPrinter printer(config.steps, config.report_every);
   if (r.vote) {
     // Each replica alone: a group of one, its own seed for the model and the data order.
     auto alone = comm.split(comm.rank(), 0);
     config.seed += static_cast<std::uint64_t>(comm.rank());
-    if (comm.rank() == 0) std::printf("training %d replicas, %d steps each (rank 0's progress shown)\n", comm.size(), config.steps);
+    if (comm.rank() == 0)
+      std::printf("training %d replicas, %d steps each (rank 0's progress shown)\n", comm.size(),
+                  config.steps);
     char_mlp::train(alone, data, config, model, printer);
   } else {
-    if (comm.rank() == 0) std::printf("training one model data-parallel on %d ranks, %d steps\n", comm.size(), config.steps);
+    if (comm.rank() == 0)
+      std::printf("training one model data-parallel on %d ranks, %d steps\n", comm.size(),
+                  config.steps);
     char_mlp::train(comm, data, config, model, printer);
   }
 
   const auto started = clock::now();
-  const std::vector<std::int32_t> predicted = r.vote ? inference::predict_vote(comm, model, queries)
-                                                     : inference::predict_sharded(comm, model, queries);
+  const std::vector<std::int32_t> predicted =
+      r.vote ? inference::predict_vote(comm, model, queries)
+             : inference::predict_sharded(comm, model, queries);
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
   // Each replica's own accuracy, for the vote (gathered at rank 0), or the single-rank check.
@@ -97,9 +109,10 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   colt::gather(comm, std::span<const double>(&mine, 1), each, 0);
   if (comm.rank() != 0) return;
 
-  std::printf("%zu queries on %d ranks (%s) in %.1f ms: %.0f queries/s\n", queries.size(), comm.size(),
-              r.vote ? "majority vote of every replica" : "scattered, predicted, gathered", 1e3 * seconds,
-              static_cast<double>(queries.size()) / seconds);
+  std::printf("%zu queries on %d ranks (%s) in %.1f ms: %.0f queries/s\n", queries.size(),
+              comm.size(),
+              r.vote ? "majority vote of every replica" : "scattered, predicted, gathered",
+              1e3 * seconds, static_cast<double>(queries.size()) / seconds);
   if (r.vote) {
     std::printf("accuracy of each replica:");
     for (double a : each) std::printf(" %.1f%%", 100 * a);
@@ -111,17 +124,20 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   std::printf("first predictions:");
   for (std::size_t q = 0; q < std::min<std::size_t>(8, queries.size()); ++q) {
     std::string context;
-    for (int c = 0; c < config.shape.context; ++c) context += char_mlp::char_of(queries[q].context[static_cast<std::size_t>(c)]);
+    for (int c = 0; c < config.shape.context; ++c)
+      context += char_mlp::char_of(queries[q].context[static_cast<std::size_t>(c)]);
     std::printf(" %s->%c", context.c_str(), char_mlp::char_of(predicted[q]));
   }
   std::printf("\n");
-  if (!r.vote && predicted != own) throw std::runtime_error("sharded predictions differ from single-rank ones");
+  if (!r.vote && predicted != own)
+    throw std::runtime_error("sharded predictions differ from single-rank ones");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const Run r = parse(argc, argv);
-  return samples::run_on_ranks(argc, argv, program, own_usage, r.common,
-                               [&](auto& comm, const char_mlp::Dataset& data) { run(comm, r, data); });
+  return samples::run_on_ranks(
+      argc, argv, program, own_usage, r.common,
+      [&](auto& comm, const char_mlp::Dataset& data) { run(comm, r, data); });
 }

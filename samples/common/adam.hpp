@@ -17,7 +17,8 @@ struct Tensor {
 
 class Adam {
  public:
-  explicit Adam(std::vector<Tensor> tensors, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+  explicit Adam(std::vector<Tensor> tensors, double beta1 = 0.9, double beta2 = 0.999,
+                double epsilon = 1e-8)
       : tensors_(std::move(tensors)), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
     for (const Tensor& t : tensors_) {
       m_.emplace_back(t.value.size(), 0.0f);
@@ -48,7 +49,8 @@ class Adam {
   // Plain SGD over the same tensors: p -= lr * g.
   void sgd_step(double lr) {
     for (const Tensor& t : tensors_)
-      for (std::size_t i = 0; i < t.value.size(); ++i) t.value[i] -= static_cast<float>(lr) * t.grad[i];
+      for (std::size_t i = 0; i < t.value.size(); ++i)
+        t.value[i] -= static_cast<float>(lr) * t.grad[i];
   }
 
  private:

@@ -24,10 +24,11 @@ int run_on_ranks([[maybe_unused]] int argc, [[maybe_unused]] char** argv, const 
     std::optional<colt::mpi::Environment> mpi;
 #endif
     const auto words = char_mlp::read_words(o.words);
-    const char_mlp::Dataset data = char_mlp::make_dataset(words, o.train.shape.context, o.train.seed);
+    const char_mlp::Dataset data =
+        char_mlp::make_dataset(words, o.train.shape.context, o.train.seed);
     const auto banner = [&](int ranks, const char* kind) {
-      std::printf("%zu words (%zu examples for training, %zu for validation), %d %s ranks\n", words.size(),
-                  data.train.size(), data.validation.size(), ranks, kind);
+      std::printf("%zu words (%zu examples for training, %zu for validation), %d %s ranks\n",
+                  words.size(), data.train.size(), data.validation.size(), ranks, kind);
     };
     if (o.transport == "mpi") {
 #ifdef COLT_SAMPLE_WITH_MPI
@@ -40,7 +41,8 @@ int run_on_ranks([[maybe_unused]] int argc, [[maybe_unused]] char** argv, const 
 #endif
     } else {
       banner(o.ranks, "in-process");
-      colt::inprocess::launch(o.ranks, [&](colt::inprocess::Communicator& comm) { body(comm, data); });
+      colt::inprocess::launch(o.ranks,
+                              [&](colt::inprocess::Communicator& comm) { body(comm, data); });
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());

@@ -1,6 +1,6 @@
 #pragma once
-// A plain-loop colt::Gemm for the samples and tests: no BLAS needed. The innermost loop always walks
-// contiguous rows (i-k-j, or dot products of rows when B is transposed), which GCC vectorises
+// A plain-loop colt::Gemm for the samples and tests: no BLAS needed. The innermost loop always
+// walks contiguous rows (i-k-j, or dot products of rows when B is transposed), which GCC vectorises
 // at -O3.
 
 #include <algorithm>
@@ -12,7 +12,9 @@ namespace samples {
 
 template <class T>
 void naive_gemm(const colt::Gemm<T>& g) {
-  auto a_at = [&](std::size_t i, std::size_t p) { return g.transpose_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p]; };
+  auto a_at = [&](std::size_t i, std::size_t p) {
+    return g.transpose_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+  };
   for (std::size_t i = 0; i < g.m; ++i) {
     T* c = g.c + i * g.ldc;
     if (!g.accumulate) std::fill_n(c, g.n, T{});
@@ -37,7 +39,9 @@ void naive_gemm(const colt::Gemm<T>& g) {
 // The form the adapters take: a callable object.
 struct NaiveGemm {
   template <class T>
-  void operator()(const colt::Gemm<T>& g) const { naive_gemm(g); }
+  void operator()(const colt::Gemm<T>& g) const {
+    naive_gemm(g);
+  }
 };
 
 }  // namespace samples

@@ -41,10 +41,12 @@ inline constexpr const char* common_usage =
   std::exit(problem ? 2 : 0);
 }
 
-inline long number(const char* text, std::string_view flag, const std::function<void(const char*)>& fail) {
+inline long number(const char* text, std::string_view flag,
+                   const std::function<void(const char*)>& fail) {
   char* end = nullptr;
   const long value = std::strtol(text, &end, 10);
-  if (*end != '\0' || value < 0) fail((std::string(flag) + " needs a non-negative integer").c_str());
+  if (*end != '\0' || value < 0)
+    fail((std::string(flag) + " needs a non-negative integer").c_str());
   return value;
 }
 
@@ -58,18 +60,28 @@ inline Options parse(int argc, char** argv, const char* program, const char* own
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
     if (flag == "--help" || flag == "-h") usage(program, own_usage, nullptr);
-    if (std::find(switches.begin(), switches.end(), flag) != switches.end() && own(flag, nullptr)) continue;
+    if (std::find(switches.begin(), switches.end(), flag) != switches.end() && own(flag, nullptr))
+      continue;
     if (i + 1 >= argc) fail((std::string(flag) + " needs a value").c_str());
     const char* value = argv[++i];
-    if (flag == "--ranks") o.ranks = static_cast<int>(number(value, flag, fail));
-    else if (flag == "--transport") o.transport = value;
-    else if (flag == "--steps") o.train.steps = static_cast<int>(number(value, flag, fail));
-    else if (flag == "--batch") o.train.batch = static_cast<std::size_t>(number(value, flag, fail));
-    else if (flag == "--seed") o.train.seed = static_cast<std::uint64_t>(number(value, flag, fail));
-    else if (flag == "--hidden") o.train.shape.hidden = static_cast<int>(number(value, flag, fail));
-    else if (flag == "--context") o.train.shape.context = static_cast<int>(number(value, flag, fail));
-    else if (flag == "--samples") o.samples = static_cast<int>(number(value, flag, fail));
-    else if (flag == "--words") o.words = value;
+    if (flag == "--ranks")
+      o.ranks = static_cast<int>(number(value, flag, fail));
+    else if (flag == "--transport")
+      o.transport = value;
+    else if (flag == "--steps")
+      o.train.steps = static_cast<int>(number(value, flag, fail));
+    else if (flag == "--batch")
+      o.train.batch = static_cast<std::size_t>(number(value, flag, fail));
+    else if (flag == "--seed")
+      o.train.seed = static_cast<std::uint64_t>(number(value, flag, fail));
+    else if (flag == "--hidden")
+      o.train.shape.hidden = static_cast<int>(number(value, flag, fail));
+    else if (flag == "--context")
+      o.train.shape.context = static_cast<int>(number(value, flag, fail));
+    else if (flag == "--samples")
+      o.samples = static_cast<int>(number(value, flag, fail));
+    else if (flag == "--words")
+      o.words = value;
     else if (flag == "--lr") {
       o.train.learning_rate = std::strtod(value, nullptr);
       o.lr_given = true;
@@ -79,7 +91,8 @@ inline Options parse(int argc, char** argv, const char* program, const char* own
   }
   if (o.ranks < 1) fail("--ranks must be at least 1");
   if (o.train.steps < 1 || o.train.batch < 1) fail("--steps and --batch must be at least 1");
-  if (o.train.shape.context < 1 || o.train.shape.context > char_mlp::max_context) fail("--context is 1..8");
+  if (o.train.shape.context < 1 || o.train.shape.context > char_mlp::max_context)
+    fail("--context is 1..8");
   if (o.train.shape.hidden < 1) fail("--hidden must be at least 1");
   if (o.transport != "inprocess" && o.transport != "mpi") fail("--transport is inprocess or mpi");
   return o;

@@ -21,15 +21,17 @@ class ProgressPrinter {
  public:
   explicit ProgressPrinter(int steps, int report_every)
       : terminal_(isatty(STDOUT_FILENO) != 0),
-        line_every_(std::max(report_every, (steps / 20 + report_every - 1) / report_every * report_every)) {}
+        line_every_(std::max(report_every,
+                             (steps / 20 + report_every - 1) / report_every * report_every)) {}
 
   void operator()(const Progress& p) {
     if (terminal_) {
       constexpr int width = 30;
       const int filled = static_cast<int>(static_cast<long>(width) * p.step / p.steps);
       std::printf("\r[%.*s%.*s] step %5d/%d  loss %.4f  %8.0f samples/s  epoch %d", filled,
-                  "##############################", width - filled, "------------------------------",
-                  p.step, p.steps, p.loss, p.samples_per_second, p.epoch);
+                  "##############################", width - filled,
+                  "------------------------------", p.step, p.steps, p.loss, p.samples_per_second,
+                  p.epoch);
       if (p.step == p.steps) std::printf("\n");
       std::fflush(stdout);
     } else if (first_ < 0 || p.step % line_every_ == 0 || p.step == p.steps) {

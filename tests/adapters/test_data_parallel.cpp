@@ -21,18 +21,23 @@ namespace {
 template <class Fn>
 void check_on_ranks(int ranks, const std::string& label, Fn fn) {
   std::vector<dp::Outcome> outcomes(static_cast<std::size_t>(ranks));
-  inprocess::launch(ranks, [&](inprocess::Communicator& comm) { outcomes[static_cast<std::size_t>(comm.rank())] = fn(comm); });
+  inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
+    outcomes[static_cast<std::size_t>(comm.rank())] = fn(comm);
+  });
   for (int r = 0; r < ranks; ++r) {
     const std::string& error = outcomes[static_cast<std::size_t>(r)].error;
     CHECK_MESSAGE(error.empty(), label << ", " << ranks << " ranks: " << error);
-    CHECK_MESSAGE(outcomes[static_cast<std::size_t>(r)].result == outcomes[0].result,
-                  label << ", " << ranks << " ranks: rank " << r << "'s result differs from rank 0's");
+    CHECK_MESSAGE(
+        outcomes[static_cast<std::size_t>(r)].result == outcomes[0].result,
+        label << ", " << ranks << " ranks: rank " << r << "'s result differs from rank 0's");
   }
 }
 
 std::string describe(const DataParallelOptions& o) {
-  return std::string(o.aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server ") +
-         (o.aggregation == Aggregation::parameter_server ? std::to_string(o.server) : std::string()) +
+  return std::string(o.aggregation == Aggregation::all_reduce ? "all-reduce"
+                                                              : "parameter server ") +
+         (o.aggregation == Aggregation::parameter_server ? std::to_string(o.server)
+                                                         : std::string()) +
          (o.overlap ? ", overlapped" : ", after backward") +
          (o.low_precision == LowPrecision::prescale ? ", 16-bit prescaled" : ", 16-bit in float") +
          ", cap " + std::to_string(o.bucket_cap_bytes);
@@ -48,16 +53,19 @@ TEST_CASE("DataParallel averages mixed buckets exactly, with every aggregation a
           for (std::size_t cap : {std::size_t{2048}, std::size_t{25} << 20}) {
             dp::MixedCase c;
             c.options.aggregation = aggregation;
-            c.options.server = aggregation == Aggregation::parameter_server ? (cap == 2048 ? -1 : ranks - 1) : 0;
+            c.options.server =
+                aggregation == Aggregation::parameter_server ? (cap == 2048 ? -1 : ranks - 1) : 0;
             c.options.overlap = overlap;
             c.options.low_precision = low;
             c.options.bucket_cap_bytes = cap;
             c.seed = static_cast<std::uint64_t>(ranks * 100 + static_cast<int>(cap % 7));
-            check_on_ranks(ranks, describe(c.options), [&](auto& comm) { return dp::mixed_buckets(comm, c); });
+            check_on_ranks(ranks, describe(c.options),
+                           [&](auto& comm) { return dp::mixed_buckets(comm, c); });
           }
 }
 
-TEST_CASE("DataParallel: weighted averaging by sample counts gives the global mean (a rank with none)") {
+TEST_CASE(
+    "DataParallel: weighted averaging by sample counts gives the global mean (a rank with none)") {
   for (int ranks = 1; ranks <= 5; ++ranks)
     for (Aggregation aggregation : {Aggregation::all_reduce, Aggregation::parameter_server}) {
       dp::MixedCase c;
@@ -65,7 +73,8 @@ TEST_CASE("DataParallel: weighted averaging by sample counts gives the global me
       c.options.aggregation = aggregation;
       c.options.bucket_cap_bytes = 2048;
       c.unequal_weights = true;
-      check_on_ranks(ranks, "weighted " + describe(c.options), [&](auto& comm) { return dp::mixed_buckets(comm, c); });
+      check_on_ranks(ranks, "weighted " + describe(c.options),
+                     [&](auto& comm) { return dp::mixed_buckets(comm, c); });
     }
 }
 
@@ -114,8 +123,10 @@ TEST_CASE("DataParallel: broadcast_parameters makes every replica root's, across
       dp.broadcast_parameters(root);
       dp::Outcome out;
       const float R = static_cast<float>(root);
-      if (a[2] != R + 0.5f || b[99] != R + 1.25f || c[4] != R * 3.0 + 0.75 || static_cast<float>(d[8]) != R + 2.0f)
-        out.error = "rank " + std::to_string(comm.rank()) + " does not hold root " + std::to_string(root) + "'s parameters";
+      if (a[2] != R + 0.5f || b[99] != R + 1.25f || c[4] != R * 3.0 + 0.75 ||
+          static_cast<float>(d[8]) != R + 2.0f)
+        out.error = "rank " + std::to_string(comm.rank()) + " does not hold root " +
+                    std::to_string(root) + "'s parameters";
       out.append(std::as_bytes(std::span(a)));
       out.append(std::as_bytes(std::span(b)));
       out.append(std::as_bytes(std::span(c)));
@@ -171,7 +182,8 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
         }) == ErrorKind::invalid_argument);
 }
 
-TEST_CASE("DataParallel: ranks that registered different tensors get an error, not a mismatch later") {
+TEST_CASE(
+    "DataParallel: ranks that registered different tensors get an error, not a mismatch later") {
   std::vector<std::string> errors(3);
   inprocess::launch(3, [&](inprocess::Communicator& comm) {
     std::vector<float> p(comm.rank() == 1 ? 5 : 4), g(p.size());
@@ -183,33 +195,40 @@ TEST_CASE("DataParallel: ranks that registered different tensors get an error, n
       errors[static_cast<std::size_t>(comm.rank())] = e.what();
     }
   });
-  for (const auto& e : errors) CHECK_MESSAGE(e.find("registered different tensors") != std::string::npos, e);
+  for (const auto& e : errors)
+    CHECK_MESSAGE(e.find("registered different tensors") != std::string::npos, e);
 }
 
-TEST_CASE("DataParallel: a rank failing mid-step fails its peers' synchronize at once, not at the timeout") {
+TEST_CASE(
+    "DataParallel: a rank failing mid-step fails its peers' synchronize at once, not at the "
+    "timeout") {
   CommunicatorOptions options;
   options.timeout = std::chrono::seconds(60);
   const auto started = std::chrono::steady_clock::now();
   std::atomic<int> peers_failed{0};
-  CHECK_THROWS_WITH_AS(inprocess::launch(3, [&](inprocess::Communicator& comm) {
-                         // The model's buffers outlive the DataParallel (add()'s contract):
-                         // its helper may be writing a bucket back while this rank unwinds.
-                         std::vector<float> p(40), g(40, 1.0f), q(40), h(40, 2.0f);
-                         DataParallelOptions o;
-                         o.bucket_cap_bytes = 64;
-                         DataParallel<inprocess::InProcess> dp(comm, o);
-                         dp.add(std::span(p), std::span(g));
-                         dp.add(std::span(q), std::span(h));
-                         dp.mark_ready(1);  // the first bucket may already be on its way
-                         if (comm.rank() == 2) throw std::runtime_error("backward failed on rank 2");
-                         try {
-                           dp.mark_ready(0);
-                           dp.synchronize();
-                         } catch (const Error&) {
-                           ++peers_failed;
-                           throw;
-                         }
-                       }, options),
+  CHECK_THROWS_WITH_AS(inprocess::launch(
+                           3,
+                           [&](inprocess::Communicator& comm) {
+                             // The model's buffers outlive the DataParallel (add()'s contract):
+                             // its helper may be writing a bucket back while this rank unwinds.
+                             std::vector<float> p(40), g(40, 1.0f), q(40), h(40, 2.0f);
+                             DataParallelOptions o;
+                             o.bucket_cap_bytes = 64;
+                             DataParallel<inprocess::InProcess> dp(comm, o);
+                             dp.add(std::span(p), std::span(g));
+                             dp.add(std::span(q), std::span(h));
+                             dp.mark_ready(1);  // the first bucket may already be on its way
+                             if (comm.rank() == 2)
+                               throw std::runtime_error("backward failed on rank 2");
+                             try {
+                               dp.mark_ready(0);
+                               dp.synchronize();
+                             } catch (const Error&) {
+                               ++peers_failed;
+                               throw;
+                             }
+                           },
+                           options),
                        // rank 2's own exception, or a peer's Error naming rank 2, whichever
                        // failure reached the launch's group first
                        doctest::Contains("rank 2"), std::exception);
@@ -224,20 +243,25 @@ TEST_CASE("data-parallel training on N ranks takes the same steps as one rank on
       for (bool overlap : {true, false}) {
         const auto config = dp::small_training(optimizer, aggregation, overlap);
         char_mlp::TrainResult single;
-        inprocess::launch(1, [&](inprocess::Communicator& comm) { single = dp::train_small(comm, config); });
+        inprocess::launch(
+            1, [&](inprocess::Communicator& comm) { single = dp::train_small(comm, config); });
         REQUIRE(single.curve.size() >= 2);
         for (int ranks = 2; ranks <= 4; ++ranks) {
           std::vector<char_mlp::TrainResult> results(static_cast<std::size_t>(ranks));
           inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
             results[static_cast<std::size_t>(comm.rank())] = dp::train_small(comm, config);
           });
-          const std::string label = std::string(optimizer == Optimizer::sgd ? "sgd" : "adam") + ", " +
-                                    (aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server") +
-                                    (overlap ? ", overlapped" : "") + ", " + std::to_string(ranks) + " ranks";
+          const std::string label =
+              std::string(optimizer == Optimizer::sgd ? "sgd" : "adam") + ", " +
+              (aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server") +
+              (overlap ? ", overlapped" : "") + ", " + std::to_string(ranks) + " ranks";
           // Float tolerance: the sums run in another order than on one rank.
-          const double difference = dp::parameter_difference(results[0].parameters, single.parameters);
-          CHECK_MESSAGE(difference < 2e-5, label << ": parameters differ from single-rank training by " << difference);
-          CHECK_MESSAGE(std::abs(results[0].validation_loss - single.validation_loss) < 1e-4, label);
+          const double difference =
+              dp::parameter_difference(results[0].parameters, single.parameters);
+          CHECK_MESSAGE(difference < 2e-5,
+                        label << ": parameters differ from single-rank training by " << difference);
+          CHECK_MESSAGE(std::abs(results[0].validation_loss - single.validation_loss) < 1e-4,
+                        label);
           for (int r = 1; r < ranks; ++r)
             CHECK_MESSAGE(results[static_cast<std::size_t>(r)].parameters == results[0].parameters,
                           label << ": rank " << r << "'s replica differs from rank 0's");

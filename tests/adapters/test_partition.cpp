@@ -14,7 +14,8 @@ using colt::test::error_from;
 using colt::test::error_kind;
 
 TEST_CASE("partition::range covers every item once, contiguously, shares within one") {
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000003}})
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000003}})
     for (int parts = 1; parts <= 9; ++parts) {
       std::size_t next = 0, smallest = n, largest = 0;
       for (int r = 0; r < parts; ++r) {

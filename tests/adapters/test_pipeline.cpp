@@ -39,15 +39,20 @@ Outcome train(int stages, const deep_mlp::PipelineConfig& config) {
   Outcome out;
   out.peak_in_flight.resize(static_cast<std::size_t>(stages));
   inprocess::launch(stages, [&](inprocess::Communicator& comm) {
-    Pipeline<inprocess::InProcess, float> pipe(comm, deep_mlp::plan_of(config, comm.size()), {config.schedule});
+    Pipeline<inprocess::InProcess, float> pipe(comm, deep_mlp::plan_of(config, comm.size()),
+                                               {config.schedule});
     deep_mlp::Stage stage(config.shape, config.seed, pipe.layers());
-    const auto r = deep_mlp::train(comm, stage, pipe, small_data(), config, [](const samples::Progress&) {});
+    const auto r =
+        deep_mlp::train(comm, stage, pipe, small_data(), config, [](const samples::Progress&) {});
     auto& mine = per_stage[static_cast<std::size_t>(comm.rank())];
-    for (const samples::Tensor& t : r.tensors) mine.insert(mine.end(), t.value.begin(), t.value.end());
+    for (const samples::Tensor& t : r.tensors)
+      mine.insert(mine.end(), t.value.begin(), t.value.end());
     if (comm.rank() == 0) out.validation_loss = r.validation_loss;
     // The step's peak, measured alone (the summary keeps only the largest over stages).
-    stage.begin_step(std::span<const char_mlp::Example>(small_data().train).first(config.batch), config.micro_batches);
-    out.peak_in_flight[static_cast<std::size_t>(comm.rank())] = pipe.step(stage, config.micro_batches).peak_in_flight;
+    stage.begin_step(std::span<const char_mlp::Example>(small_data().train).first(config.batch),
+                     config.micro_batches);
+    out.peak_in_flight[static_cast<std::size_t>(comm.rank())] =
+        pipe.step(stage, config.micro_batches).peak_in_flight;
   });
   for (auto& p : per_stage) out.parameters.insert(out.parameters.end(), p.begin(), p.end());
   return out;
@@ -82,7 +87,9 @@ TEST_CASE("StagePlan: even and explicit maps, and maps that cannot work") {
         }) == ErrorKind::invalid_argument);
 }
 
-TEST_CASE("pipeline training on 1-4 stages equals single-rank training; GPipe and 1F1B agree bit for bit") {
+TEST_CASE(
+    "pipeline training on 1-4 stages equals single-rank training; GPipe and 1F1B agree bit for "
+    "bit") {
   deep_mlp::PipelineConfig config = small_config();
   const Outcome one_rank = train(1, config);  // the same micro-batches, on one rank
   deep_mlp::PipelineConfig whole_batch = config;
@@ -92,20 +99,23 @@ TEST_CASE("pipeline training on 1-4 stages equals single-rank training; GPipe an
   for (int stages = 1; stages <= 4; ++stages)
     for (auto schedule : {PipelineSchedule::gpipe, PipelineSchedule::one_forward_one_backward}) {
       config.schedule = schedule;
-      config.layers_per_stage = stages == 2 ? std::vector<int>{1, 4} : std::vector<int>{};  // an explicit, uneven map
+      config.layers_per_stage =
+          stages == 2 ? std::vector<int>{1, 4} : std::vector<int>{};  // an explicit, uneven map
       const Outcome got = train(stages, config);
       INFO(stages << " stages, " << name_of(schedule));
       CHECK(got.parameters == one_rank.parameters);  // bit for bit: same operations, same order
       CHECK(got.validation_loss == one_rank.validation_loss);
       for (int s = 0; s < stages; ++s) {
-        const int expected = schedule == PipelineSchedule::gpipe ? config.micro_batches
-                                                                 : std::min(config.micro_batches, stages - s);
+        const int expected = schedule == PipelineSchedule::gpipe
+                                 ? config.micro_batches
+                                 : std::min(config.micro_batches, stages - s);
         CHECK_MESSAGE(got.peak_in_flight[static_cast<std::size_t>(s)] == expected, "stage " << s);
       }
     }
 }
 
-TEST_CASE("Pipeline: more micro-batches than examples (empty micro-batches) still trains like one rank") {
+TEST_CASE(
+    "Pipeline: more micro-batches than examples (empty micro-batches) still trains like one rank") {
   deep_mlp::PipelineConfig config = small_config();
   config.batch = 3;
   config.micro_batches = 5;

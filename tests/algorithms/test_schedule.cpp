@@ -74,8 +74,8 @@ TEST_CASE("even_part: contiguous, exact cover, sizes differ by <= 1, larger firs
       // Exactly count % parts pieces are the longer ones.
       const std::size_t longer = count % static_cast<std::size_t>(parts);
       for (int part = 0; part < parts; ++part) {
-        const std::size_t expect =
-            count / static_cast<std::size_t>(parts) + (static_cast<std::size_t>(part) < longer ? 1 : 0);
+        const std::size_t expect = count / static_cast<std::size_t>(parts) +
+                                   (static_cast<std::size_t>(part) < longer ? 1 : 0);
         REQUIRE(colt::partition::even_part(count, parts, part).size() == expect);
       }
     }
@@ -111,8 +111,9 @@ TEST_CASE("Segments::from_counts: random counts (zeros included) laid out back t
     std::size_t total = 0, largest = 0;
     const int zero_every = 2 + static_cast<int>(rng() % 4);  // plenty of empty segments
     for (auto& c : counts) {
-      c = (rng() % static_cast<std::uint64_t>(zero_every) == 0) ? 0
-          : (trial % 2 ? large(rng) : small(rng));
+      c = (rng() % static_cast<std::uint64_t>(zero_every) == 0)
+              ? 0
+              : (trial % 2 ? large(rng) : small(rng));
       total += c;
       largest = std::max(largest, c);
     }
@@ -196,7 +197,7 @@ TEST_CASE("chunk_count / chunk_of: same chunk count everywhere, covers, no chunk
         CAPTURE(largest);
         CAPTURE(e);
         REQUIRE(chunks >= 1);
-        REQUIRE(chunks * ee >= largest);                 // enough chunks
+        REQUIRE(chunks * ee >= largest);                       // enough chunks
         if (chunks > 1) REQUIRE((chunks - 1) * ee < largest);  // and no more than needed
       }
     }
@@ -246,9 +247,12 @@ TEST_CASE("ring reduce-scatter: forwards what it received, ends owning segment r
       const int excluded = ring::left(r, p);
       for (int seg = 0; seg < p; ++seg) {
         CAPTURE(seg);
-        if (p > 1 && seg == excluded) REQUIRE(received[static_cast<std::size_t>(seg)] == 0);
-        else if (p > 1) REQUIRE(received[static_cast<std::size_t>(seg)] == 1);
-        else REQUIRE(received[static_cast<std::size_t>(seg)] == 0);
+        if (p > 1 && seg == excluded)
+          REQUIRE(received[static_cast<std::size_t>(seg)] == 0);
+        else if (p > 1)
+          REQUIRE(received[static_cast<std::size_t>(seg)] == 1);
+        else
+          REQUIRE(received[static_cast<std::size_t>(seg)] == 0);
       }
       if (p > 1) REQUIRE(last == r);
     }
@@ -304,8 +308,8 @@ TEST_CASE("tree (binomial): parent/children consistent, a tree rooted at root, s
         tree::for_each_child(r, root, p, [&](int child, int mask) {
           CAPTURE(child);
           CAPTURE(mask);
-          REQUIRE(mask > previous_mask);          // smallest mask first
-          REQUIRE((mask & (mask - 1)) == 0);      // a power of two
+          REQUIRE(mask > previous_mask);      // smallest mask first
+          REQUIRE((mask & (mask - 1)) == 0);  // a power of two
           REQUIRE(child == tree::absolute(v + mask, root, p));
           REQUIRE(child >= 0);
           REQUIRE(child < p);

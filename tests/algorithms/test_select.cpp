@@ -10,7 +10,8 @@ using namespace colt;
 
 constexpr CollectiveKind every_kind[] = {CollectiveKind::all_reduce, CollectiveKind::reduce_scatter,
                                          CollectiveKind::all_gather, CollectiveKind::broadcast,
-                                         CollectiveKind::reduce, CollectiveKind::scatter, CollectiveKind::gather};
+                                         CollectiveKind::reduce,     CollectiveKind::scatter,
+                                         CollectiveKind::gather};
 
 // Registered twice by meson: without COLT_ALGO, and with COLT_ALGO=tree.
 TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO") {
@@ -19,7 +20,8 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
   constexpr std::size_t KiB = 1024, MiB = 1024 * KiB;
 
   // A per-call choice always wins, and carries the model's time for it.
-  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 4, true, algo::direct).algorithm == Algorithm::direct);
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 4, true, algo::direct).algorithm ==
+        Algorithm::direct);
   CHECK(plan(CollectiveKind::all_reduce, 8, 4, false, algo::ring).algorithm == Algorithm::ring);
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true, algo::ring).predicted_seconds ==
         predict(CollectiveKind::all_reduce, Algorithm::ring, 64 * MiB, 2, true));

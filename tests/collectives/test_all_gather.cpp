@@ -17,7 +17,8 @@ const std::vector<Algorithm> ag_algorithms = {algo::ring, algo::direct, algo::au
 
 // Every rank must hold all inputs back to back, bit for bit.
 template <class T>
-void check_gathered(const std::vector<std::vector<T>>& inputs, const std::vector<std::vector<T>>& outputs) {
+void check_gathered(const std::vector<std::vector<T>>& inputs,
+                    const std::vector<std::vector<T>>& outputs) {
   std::vector<T> expected;
   for (const auto& in : inputs) expected.insert(expected.end(), in.begin(), in.end());
   for (std::size_t r = 0; r < outputs.size(); ++r)
@@ -32,7 +33,8 @@ void check_even(const Case& c) {
     const auto r = static_cast<std::size_t>(comm.rank());
     out = poisoned<T>(c.count * static_cast<std::size_t>(c.ranks), c.seed + r);
     if (c.in_place) {
-      std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(r * c.count));
+      std::copy(inputs[r].begin(), inputs[r].end(),
+                out.begin() + static_cast<std::ptrdiff_t>(r * c.count));
       all_gather(comm, out, c.algorithm);
     } else {
       all_gather(comm, inputs[r], out, c.algorithm);
@@ -51,8 +53,10 @@ void check_v(const Case& c) {
     const auto r = static_cast<std::size_t>(comm.rank());
     out = poisoned<T>(total, c.seed + r);
     if (c.in_place) {  // own block already in place
-      const std::size_t offset = std::accumulate(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(r), std::size_t{0});
-      std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offset));
+      const std::size_t offset = std::accumulate(
+          counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(r), std::size_t{0});
+      std::copy(inputs[r].begin(), inputs[r].end(),
+                out.begin() + static_cast<std::ptrdiff_t>(offset));
       all_gather_v(comm, std::span(out).subspan(offset, counts[r]), out, counts, c.algorithm);
     } else {
       all_gather_v(comm, inputs[r], out, counts, c.algorithm);
@@ -63,7 +67,8 @@ void check_v(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("all_gather and all_gather_v: every algorithm x ranks 1..8 x small counts x type x form") {
+TEST_CASE(
+    "all_gather and all_gather_v: every algorithm x ranks 1..8 x small counts x type x form") {
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_small_cases(4, ag_algorithms, [&](const Case& c) {
       check_even<T>(c);
@@ -79,8 +84,10 @@ TEST_CASE("all_gather and all_gather_v: large counts on a covering sample") {
       if (!keep_large(k)) continue;
       Case c = large_case(k, ag_algorithms, 4);
       c.count = large_count / static_cast<std::size_t>(c.ranks);
-      if (form % 2) check_v<T>(c);
-      else check_even<T>(c);
+      if (form % 2)
+        check_v<T>(c);
+      else
+        check_even<T>(c);
     }
   });
 }

@@ -15,7 +15,8 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> all_algorithms = {algo::ring, algo::tree, algo::direct, algo::automatic};
+const std::vector<Algorithm> all_algorithms = {algo::ring, algo::tree, algo::direct,
+                                               algo::automatic};
 
 // Runs one case; returns every rank's result.
 template <class T, class Op>
@@ -101,10 +102,13 @@ TEST_CASE("all_reduce: mismatched lengths on different ranks raise colt::Error, 
     CAPTURE(name_of(algorithm));
     bool raised = false;
     try {
-      inprocess::launch(4, [&](inprocess::Communicator& comm) {
-        std::vector<float> data(comm.rank() == 2 ? 1000 : 1003, 1.5f);
-        all_reduce(comm, data, sum{}, algorithm);
-      }, short_timeout);
+      inprocess::launch(
+          4,
+          [&](inprocess::Communicator& comm) {
+            std::vector<float> data(comm.rank() == 2 ? 1000 : 1003, 1.5f);
+            all_reduce(comm, data, sum{}, algorithm);
+          },
+          short_timeout);
     } catch (const Error& e) {
       raised = true;
       CHECK(e.collective() == "all_reduce");

@@ -21,7 +21,8 @@ TEST_CASE("barrier: no rank leaves before every rank has arrived (ranks 1..8, ra
     std::atomic<int> arrived{0};
     std::atomic<int> early{0};
     inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
-      std::mt19937_64 rng(test::base_seed() + static_cast<std::uint64_t>(comm.rank() * 131 + ranks));
+      std::mt19937_64 rng(test::base_seed() +
+                          static_cast<std::uint64_t>(comm.rank() * 131 + ranks));
       for (int round = 0; round < 5; ++round) {
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
         arrived.fetch_add(1);

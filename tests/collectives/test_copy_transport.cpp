@@ -21,7 +21,9 @@ using some_types = type_list<float, std::int64_t, half>;
 template <class T, class Fn>
 std::vector<std::vector<T>> run_copying(int ranks, Fn&& fn) {
   std::vector<std::vector<T>> results(static_cast<std::size_t>(ranks));
-  launch_copying(ranks, [&](CopyCommunicator& comm) { fn(comm, results[static_cast<std::size_t>(comm.rank())]); });
+  launch_copying(ranks, [&](CopyCommunicator& comm) {
+    fn(comm, results[static_cast<std::size_t>(comm.rank())]);
+  });
   return results;
 }
 
@@ -34,8 +36,10 @@ void check_reductions(const Case& c) {
   auto all = run_copying<T>(c.ranks, [&](CopyCommunicator& comm, std::vector<T>& out) {
     const auto r = static_cast<std::size_t>(comm.rank());
     out = c.in_place ? inputs[r] : poisoned<T>(c.count * p, c.seed + r);
-    if (c.in_place) all_reduce(comm, out, Op{}, c.algorithm);
-    else all_reduce(comm, inputs[r], out, Op{}, c.algorithm);
+    if (c.in_place)
+      all_reduce(comm, out, Op{}, c.algorithm);
+    else
+      all_reduce(comm, inputs[r], out, Op{}, c.algorithm);
   });
   const Reference<T, Op> whole(inputs, 0, c.count * p);
   for (std::size_t r = 0; r < p; ++r) {
@@ -86,7 +90,8 @@ void check_movement(const Case& c) {
     if (comm.rank() == c.root) CHECK(same_bits<T>(back, expected));
     barrier(comm);
   });
-  for (std::size_t r = 0; r < gathered.size(); ++r) CHECK_MESSAGE(same_bits<T>(gathered[r], expected), "rank " << r);
+  for (std::size_t r = 0; r < gathered.size(); ++r)
+    CHECK_MESSAGE(same_bits<T>(gathered[r], expected), "rank " << r);
 }
 
 }  // namespace
@@ -94,14 +99,16 @@ void check_movement(const Case& c) {
 TEST_CASE("copying transport: reductions, every algorithm x ranks 1..8 x small counts x op") {
   for_each(some_types{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
-      for_small_cases(11, {algo::ring, algo::tree, algo::direct}, [&](const Case& c) { check_reductions<T, Op>(c); });
+      for_small_cases(11, {algo::ring, algo::tree, algo::direct},
+                      [&](const Case& c) { check_reductions<T, Op>(c); });
     });
   });
 }
 
 TEST_CASE("copying transport: data movement, every algorithm x ranks 1..8 x small counts") {
   for_each(some_types{}, [&]<class T>(std::type_identity<T>) {
-    for_small_cases(12, {algo::ring, algo::tree, algo::direct}, [&](const Case& c) { check_movement<T>(c); });
+    for_small_cases(12, {algo::ring, algo::tree, algo::direct},
+                    [&](const Case& c) { check_movement<T>(c); });
   });
 }
 

@@ -10,13 +10,15 @@
 using namespace colt;
 using namespace colt::test;
 
-TEST_CASE("device memory: all_reduce, reduce_scatter and reduce, every path x ranks 1..8 x type x op") {
+TEST_CASE(
+    "device memory: all_reduce, reduce_scatter and reduce, every path x ranks 1..8 x type x op") {
   for (Path path : all_paths)
     for (int p = 1; p <= 8; ++p)
       for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
         for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
           for (std::size_t count : {0, 1, 3, 1009})
-            reducing_case<SimulatedBuffers, T, Op>(path, p, count, base_seed() + static_cast<std::uint64_t>(p) * 31 + count);
+            reducing_case<SimulatedBuffers, T, Op>(
+                path, p, count, base_seed() + static_cast<std::uint64_t>(p) * 31 + count);
         });
       });
 }
@@ -29,7 +31,9 @@ TEST_CASE("device memory: large counts (the pipelined staging runs many chunks)"
   }
 }
 
-TEST_CASE("device memory: all_gather, broadcast, scatter, gather and their v forms, every path x ranks 1..8") {
+TEST_CASE(
+    "device memory: all_gather, broadcast, scatter, gather and their v forms, every path x ranks "
+    "1..8") {
   for (Path path : all_paths)
     for (int p = 1; p <= 8; ++p)
       for (std::size_t n : {0, 1, 13, 1031}) moving_case<SimulatedBuffers, half>(path, p, n);

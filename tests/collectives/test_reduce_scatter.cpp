@@ -127,10 +127,12 @@ TEST_CASE("reduce_scatter: bad arguments") {
 }
 
 TEST_CASE("reduce_scatter_v: counts that differ between ranks raise colt::Error") {
-  CHECK_THROWS_AS(inprocess::launch(3, [&](inprocess::Communicator& comm) {
-                    std::vector<std::size_t> counts = {3, 3, comm.rank() == 1 ? 4u : 3u};
-                    std::vector<int> in(counts[0] + counts[1] + counts[2], 1), out(4);
-                    reduce_scatter_v(comm, in, out, counts, sum{}, algo::ring);
-                  }),
-                  Error);
+  CHECK_THROWS_AS(
+      inprocess::launch(3,
+                        [&](inprocess::Communicator& comm) {
+                          std::vector<std::size_t> counts = {3, 3, comm.rank() == 1 ? 4u : 3u};
+                          std::vector<int> in(counts[0] + counts[1] + counts[2], 1), out(4);
+                          reduce_scatter_v(comm, in, out, counts, sum{}, algo::ring);
+                        }),
+      Error);
 }

@@ -42,7 +42,8 @@ void check_scatter(const Case& c, bool v) {
   });
   const auto& root_data = source[static_cast<std::size_t>(c.root)];
   for (std::size_t r = 0; r < outputs.size(); ++r)
-    CHECK_MESSAGE(same_bits<T>(outputs[r], std::span(root_data).subspan(offsets[r], counts[r])), "rank " << r);
+    CHECK_MESSAGE(same_bits<T>(outputs[r], std::span(root_data).subspan(offsets[r], counts[r])),
+                  "rank " << r);
 }
 
 // gather (even, or v): the root ends with every rank's block in rank order.
@@ -57,10 +58,13 @@ void check_gather(const Case& c, bool v) {
     const bool root = comm.rank() == c.root;
     out = poisoned<T>(root ? offsets.back() : 0, c.seed + r);
     if (root && c.in_place) {  // the root's block already sits in the output
-      std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+      std::copy(inputs[r].begin(), inputs[r].end(),
+                out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
       std::span<T> own = std::span(out).subspan(offsets[r], counts[r]);
-      if (v) gather_v(comm, own, out, counts, c.root, c.algorithm);
-      else gather(comm, own, out, c.root, c.algorithm);
+      if (v)
+        gather_v(comm, own, out, counts, c.root, c.algorithm);
+      else
+        gather(comm, own, out, c.root, c.algorithm);
     } else if (v) {
       gather_v(comm, inputs[r], out, counts, c.root, c.algorithm);
     } else {
@@ -92,8 +96,10 @@ TEST_CASE("scatter and gather: large counts on a covering sample") {
       if (!keep_large(k)) continue;
       Case c = large_case(k, direct_only, 7);
       c.count = large_count / static_cast<std::size_t>(c.ranks);
-      if (form < 2) check_scatter<T>(c, form == 1);
-      else check_gather<T>(c, form == 3);
+      if (form < 2)
+        check_scatter<T>(c, form == 1);
+      else
+        check_gather<T>(c, form == 3);
     }
   });
 }

@@ -7,7 +7,9 @@
 
 struct bitwise_or {
   template <std::integral C>
-  C operator()(C a, C b) const { return a | b; }
+  C operator()(C a, C b) const {
+    return a | b;
+  }
 };
 
 void misuse(colt::inprocess::Communicator& comm) {

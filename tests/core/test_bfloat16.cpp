@@ -57,7 +57,7 @@ TEST_CASE("bfloat16: known bit patterns") {
   CHECK(bits_of(-0.0f) == 0x8000);
   CHECK(bits_of(-0.0) == 0x8000);
   CHECK(bits_of(3.14159265358979) == 0x4049);
-  CHECK(bits_of(0.1f) == 0x3DCD);  // 0x3DCCCCCD rounds up, truncation would give 0x3DCC
+  CHECK(bits_of(0.1f) == 0x3DCD);            // 0x3DCCCCCD rounds up, truncation would give 0x3DCC
   CHECK(bits_of_u32(0x3F808000) == 0x3F80);  // tie, even: down
   CHECK(bits_of_u32(0x3F818000) == 0x3F82);  // tie, odd: up
   CHECK(bits_of_u32(0x3F808001) == 0x3F81);
@@ -107,9 +107,9 @@ TEST_CASE("bfloat16: exhaustive widening and round trip") {
         ++bad_trip;
       continue;
     }
-    const double expect = (b & 0x8000 ? -1 : 1) * ((b & 0x7F80) == 0x7F80
-                                                       ? std::numeric_limits<double>::infinity()
-                                                       : ref_value(b & 0x7FFF));
+    const double expect =
+        (b & 0x8000 ? -1 : 1) *
+        ((b & 0x7F80) == 0x7F80 ? std::numeric_limits<double>::infinity() : ref_value(b & 0x7FFF));
     if (d != expect) ++bad_value;
     if (bits_of(f) != b || bits_of(d) != b) ++bad_trip;
   }

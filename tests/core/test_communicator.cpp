@@ -28,10 +28,12 @@ TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
   CHECK(error_kind([] { inprocess::launch(1, [](inprocess::Communicator&) {}); }) ==
         ErrorKind::invalid_argument);
   ::unsetenv("COLT_TIMEOUT_S");
-  inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 300s); },
-                    CommunicatorOptions{.timeout = std::chrono::seconds(300)});
-  inprocess::launch(1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 7s); },
-                    CommunicatorOptions{.timeout = std::chrono::seconds(7)});
+  inprocess::launch(
+      1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 300s); },
+      CommunicatorOptions{.timeout = std::chrono::seconds(300)});
+  inprocess::launch(
+      1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 7s); },
+      CommunicatorOptions{.timeout = std::chrono::seconds(7)});
 }
 
 TEST_CASE("communicator: a collective that a peer never joins ends at the timeout, naming both") {

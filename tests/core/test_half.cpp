@@ -116,9 +116,9 @@ TEST_CASE("half: exhaustive widening and round trip") {
         ++bad_trip;
       continue;
     }
-    const double expect = (b & 0x8000 ? -1 : 1) * ((b & 0x7C00) == 0x7C00
-                                                       ? std::numeric_limits<double>::infinity()
-                                                       : ref_value(b & 0x7FFF));
+    const double expect =
+        (b & 0x8000 ? -1 : 1) *
+        ((b & 0x7C00) == 0x7C00 ? std::numeric_limits<double>::infinity() : ref_value(b & 0x7FFF));
     if (double(f) != expect || d != expect || std::signbit(f) != bool(b & 0x8000)) ++bad_value;
     if (bits_of(f) != b || bits_of(d) != b) ++bad_trip;
   }

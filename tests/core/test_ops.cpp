@@ -24,28 +24,33 @@ namespace {
 // An op only defined for integers.
 struct integer_xor {
   template <std::integral C>
-  constexpr C operator()(C a, C b) const { return static_cast<C>(a ^ b); }
+  constexpr C operator()(C a, C b) const {
+    return static_cast<C>(a ^ b);
+  }
 };
 
 // Not stateless: an op must be an empty type.
 struct stateful_sum {
   int bias = 0;
   template <class C>
-  constexpr C operator()(C a, C b) const { return a + b; }
+  constexpr C operator()(C a, C b) const {
+    return a + b;
+  }
 };
 
 // Returns the wrong type.
 struct returns_double {
   template <class C>
-  constexpr double operator()(C a, C b) const { return double(a) + double(b); }
+  constexpr double operator()(C a, C b) const {
+    return double(a) + double(b);
+  }
 };
 
 template <class Op>
-constexpr bool for_all_types = colt::ReductionFor<Op, float> && colt::ReductionFor<Op, double> &&
-                               colt::ReductionFor<Op, std::int32_t> &&
-                               colt::ReductionFor<Op, std::int64_t> &&
-                               colt::ReductionFor<Op, colt::half> &&
-                               colt::ReductionFor<Op, colt::bfloat16>;
+constexpr bool for_all_types =
+    colt::ReductionFor<Op, float> && colt::ReductionFor<Op, double> &&
+    colt::ReductionFor<Op, std::int32_t> && colt::ReductionFor<Op, std::int64_t> &&
+    colt::ReductionFor<Op, colt::half> && colt::ReductionFor<Op, colt::bfloat16>;
 
 }  // namespace
 
@@ -159,10 +164,13 @@ TEST_CASE("floating ops match the plain operators") {
     CAPTURE(a);
     CAPTURE(b);
     REQUIRE(std::bit_cast<std::uint64_t>(colt::sum{}(a, b)) == std::bit_cast<std::uint64_t>(a + b));
-    REQUIRE(std::bit_cast<std::uint64_t>(colt::prod{}(a, b)) == std::bit_cast<std::uint64_t>(a * b));
+    REQUIRE(std::bit_cast<std::uint64_t>(colt::prod{}(a, b)) ==
+            std::bit_cast<std::uint64_t>(a * b));
     REQUIRE(std::bit_cast<std::uint64_t>(colt::avg{}(a, b)) == std::bit_cast<std::uint64_t>(a + b));
-    REQUIRE(std::bit_cast<std::uint32_t>(colt::sum{}(fa, fb)) == std::bit_cast<std::uint32_t>(fa + fb));
-    REQUIRE(std::bit_cast<std::uint32_t>(colt::prod{}(fa, fb)) == std::bit_cast<std::uint32_t>(fa * fb));
+    REQUIRE(std::bit_cast<std::uint32_t>(colt::sum{}(fa, fb)) ==
+            std::bit_cast<std::uint32_t>(fa + fb));
+    REQUIRE(std::bit_cast<std::uint32_t>(colt::prod{}(fa, fb)) ==
+            std::bit_cast<std::uint32_t>(fa * fb));
     REQUIRE(colt::min{}(a, b) == (a < b ? a : b));
     REQUIRE(colt::max{}(a, b) == (a < b ? b : a));
     REQUIRE(colt::min{}(fa, fb) == (fa < fb ? fa : fb));

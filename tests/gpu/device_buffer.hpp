@@ -17,17 +17,21 @@ class DeviceBuffer {
   explicit DeviceBuffer(std::size_t count) : count_(count) {
     cuda::check(cudaMalloc(&data_, (count ? count : 1) * sizeof(T)), "cudaMalloc (test buffer)");
   }
-  explicit DeviceBuffer(const std::vector<T>& values) : DeviceBuffer(values.size()) { upload(values); }
+  explicit DeviceBuffer(const std::vector<T>& values) : DeviceBuffer(values.size()) {
+    upload(values);
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   ~DeviceBuffer() { (void)cudaFree(data_); }
 
   void upload(const std::vector<T>& values) {
-    cuda::check(cudaMemcpy(data_, values.data(), values.size() * sizeof(T), cudaMemcpyHostToDevice), "upload");
+    cuda::check(cudaMemcpy(data_, values.data(), values.size() * sizeof(T), cudaMemcpyHostToDevice),
+                "upload");
   }
   std::vector<T> download() const {
     std::vector<T> values(count_);
-    cuda::check(cudaMemcpy(values.data(), data_, count_ * sizeof(T), cudaMemcpyDeviceToHost), "download");
+    cuda::check(cudaMemcpy(values.data(), data_, count_ * sizeof(T), cudaMemcpyDeviceToHost),
+                "download");
     return values;
   }
   T* data() { return data_; }

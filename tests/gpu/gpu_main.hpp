@@ -11,7 +11,10 @@
 
 inline int run_gpu_tests(const char* name, int argc, char** argv) {
   if (colt::cuda::device_count() == 0) {
-    std::printf("%s: SKIPPED: no CUDA device on this machine (cudaGetDeviceCount found none or no driver)\n", name);
+    std::printf(
+        "%s: SKIPPED: no CUDA device on this machine (cudaGetDeviceCount found none or no "
+        "driver)\n",
+        name);
     return 77;
   }
   cudaDeviceProp prop{};

@@ -21,7 +21,8 @@ struct CudaBuffers {
   template <class T>
   struct Buffer {
     std::unique_ptr<DeviceBuffer<T>> device;
-    explicit Buffer(const std::vector<T>& values) : device(std::make_unique<DeviceBuffer<T>>(values)) {}
+    explicit Buffer(const std::vector<T>& values)
+        : device(std::make_unique<DeviceBuffer<T>>(values)) {}
     device_span<T> span() { return device->span(); }
     device_span<const T> const_span() const { return device->const_span(); }
     std::vector<T> download() const { return device->download(); }
@@ -30,13 +31,15 @@ struct CudaBuffers {
 
 }  // namespace
 
-TEST_CASE("gpu collectives: all_reduce, reduce_scatter and reduce, every path x ranks 1..8 x type x op") {
+TEST_CASE(
+    "gpu collectives: all_reduce, reduce_scatter and reduce, every path x ranks 1..8 x type x op") {
   for (Path path : all_paths)
     for (int p = 1; p <= 8; ++p)
       for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
         for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
           for (std::size_t count : {0, 1, 3, 1009})
-            reducing_case<CudaBuffers, T, Op>(path, p, count, base_seed() + static_cast<std::uint64_t>(p) * 31 + count);
+            reducing_case<CudaBuffers, T, Op>(
+                path, p, count, base_seed() + static_cast<std::uint64_t>(p) * 31 + count);
         });
       });
 }
@@ -49,7 +52,9 @@ TEST_CASE("gpu collectives: large counts (native: one fused pass; staged: pipeli
   }
 }
 
-TEST_CASE("gpu collectives: all_gather, broadcast, scatter, gather and their v forms, every path x ranks 1..8") {
+TEST_CASE(
+    "gpu collectives: all_gather, broadcast, scatter, gather and their v forms, every path x ranks "
+    "1..8") {
   for (Path path : all_paths)
     for (int p = 1; p <= 8; ++p)
       for (std::size_t n : {0, 1, 13, 1031}) moving_case<CudaBuffers, colt::half>(path, p, n);

@@ -64,7 +64,8 @@ TEST_CASE("kernels: __half and __nv_bfloat16 pointers reduce as colt::half and c
   const colt::half* pair[] = {a.data(), b.data()};
   reduce_many(avg{}, expected.data(), std::span<const colt::half* const>(pair), n, 2);
   DeviceBuffer<colt::half> da(a), db(b), dout(n);
-  cuda::reduce(avg{}, reinterpret_cast<__half*>(dout.data()), reinterpret_cast<const __half*>(da.data()),
+  cuda::reduce(avg{}, reinterpret_cast<__half*>(dout.data()),
+               reinterpret_cast<const __half*>(da.data()),
                reinterpret_cast<const __half*>(db.data()), n);
   cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   CHECK(same_bits<colt::half>(dout.download(), expected));

@@ -52,7 +52,9 @@ bool identical_on_all_ranks(std::span<const T> data) {
   std::vector<std::uint64_t> all(2 * static_cast<std::size_t>(size));
   MPI_Allgather(mine, 2, MPI_UINT64_T, all.data(), 2, MPI_UINT64_T, MPI_COMM_WORLD);
   for (int r = 0; r < size; ++r)
-    if (all[2 * static_cast<std::size_t>(r)] != mine[0] || all[2 * static_cast<std::size_t>(r) + 1] != mine[1]) return false;
+    if (all[2 * static_cast<std::size_t>(r)] != mine[0] ||
+        all[2 * static_cast<std::size_t>(r) + 1] != mine[1])
+      return false;
   return true;
 }
 

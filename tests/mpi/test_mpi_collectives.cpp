@@ -16,7 +16,9 @@ TEST_CASE("mpi all_reduce: every algorithm x small counts x type x op x form, an
   suite::all_reduce_part(mpi_suite_world());
 }
 
-TEST_CASE("mpi reduce_scatter and reduce_scatter_v") { suite::reduce_scatter_part(mpi_suite_world()); }
+TEST_CASE("mpi reduce_scatter and reduce_scatter_v") {
+  suite::reduce_scatter_part(mpi_suite_world());
+}
 
 TEST_CASE("mpi all_gather and all_gather_v") { suite::all_gather_part(mpi_suite_world()); }
 
@@ -24,9 +26,13 @@ TEST_CASE("mpi broadcast and reduce: every root-taking algorithm") {
   suite::broadcast_reduce_part(mpi_suite_world());
 }
 
-TEST_CASE("mpi scatter, scatter_v, gather, gather_v") { suite::scatter_gather_part(mpi_suite_world()); }
+TEST_CASE("mpi scatter, scatter_v, gather, gather_v") {
+  suite::scatter_gather_part(mpi_suite_world());
+}
 
-TEST_CASE("mpi barrier: nobody leaves before everybody arrived") { suite::barrier_part(mpi_suite_world()); }
+TEST_CASE("mpi barrier: nobody leaves before everybody arrived") {
+  suite::barrier_part(mpi_suite_world());
+}
 
 TEST_CASE("mpi send/recv: user tags keep messages apart, sizes are checked") {
   suite::send_recv_part(mpi_suite_world());

@@ -16,8 +16,11 @@ using namespace colt::test;
 namespace {
 
 void check_outcome(const dp::Outcome& out, const std::string& label) {
-  CHECK_MESSAGE(all_ranks(out.error.empty()), label << ": " << (out.error.empty() ? std::string("another rank failed") : out.error));
-  CHECK_MESSAGE(identical_on_all_ranks(std::span<const std::byte>(out.result)), label << ": ranks disagree");
+  CHECK_MESSAGE(
+      all_ranks(out.error.empty()),
+      label << ": " << (out.error.empty() ? std::string("another rank failed") : out.error));
+  CHECK_MESSAGE(identical_on_all_ranks(std::span<const std::byte>(out.result)),
+                label << ": ranks disagree");
 }
 
 }  // namespace
@@ -35,14 +38,16 @@ TEST_CASE("mpi DataParallel: mixed buckets, weights and unused tensors, both agg
       c.options.server = aggregation == Aggregation::parameter_server && variant == 1 ? -1 : 0;
       c.options.bucket_cap_bytes = 2048;
       c.options.overlap = variant != 2;
-      c.options.low_precision = variant == 1 ? LowPrecision::prescale : LowPrecision::accumulate_in_float;
+      c.options.low_precision =
+          variant == 1 ? LowPrecision::prescale : LowPrecision::accumulate_in_float;
       c.options.weighted = variant >= 1;
       c.unequal_weights = variant >= 1;
       c.unused = variant == 2;
       c.seed = static_cast<std::uint64_t>(variant + 10);
-      check_outcome(dp::mixed_buckets(world(), c),
-                    std::string(aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server") +
-                        " variant " + std::to_string(variant));
+      check_outcome(
+          dp::mixed_buckets(world(), c),
+          std::string(aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server") +
+              " variant " + std::to_string(variant));
     }
 }
 
@@ -58,12 +63,16 @@ TEST_CASE("mpi data-parallel training equals one rank training on the whole batc
     for (Aggregation aggregation : {Aggregation::all_reduce, Aggregation::parameter_server}) {
       const auto config = dp::small_training(optimizer, aggregation, /*overlap=*/true);
       char_mlp::TrainResult single;
-      inprocess::launch(1, [&](inprocess::Communicator& comm) { single = dp::train_small(comm, config); });
+      inprocess::launch(
+          1, [&](inprocess::Communicator& comm) { single = dp::train_small(comm, config); });
       const char_mlp::TrainResult mine = dp::train_small(world(), config);
       const double difference = dp::parameter_difference(mine.parameters, single.parameters);
-      const std::string label = std::string(optimizer == Optimizer::sgd ? "sgd" : "adam") + ", " +
-                                (aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server");
-      CHECK_MESSAGE(all_ranks(difference < 2e-5), label << ": parameters differ from one rank's by " << difference);
-      CHECK_MESSAGE(identical_on_all_ranks(std::span<const float>(mine.parameters)), label << ": replicas differ");
+      const std::string label =
+          std::string(optimizer == Optimizer::sgd ? "sgd" : "adam") + ", " +
+          (aggregation == Aggregation::all_reduce ? "all-reduce" : "parameter server");
+      CHECK_MESSAGE(all_ranks(difference < 2e-5),
+                    label << ": parameters differ from one rank's by " << difference);
+      CHECK_MESSAGE(identical_on_all_ranks(std::span<const float>(mine.parameters)),
+                    label << ": replicas differ");
     }
 }

@@ -29,7 +29,9 @@ TestCommunicator fresh() {
 }
 #else
 using TestCommunicator = mpi::Communicator;
-TestCommunicator fresh() { return mpi::world(CommunicatorOptions{.timeout = std::chrono::seconds(3)}); }
+TestCommunicator fresh() {
+  return mpi::world(CommunicatorOptions{.timeout = std::chrono::seconds(3)});
+}
 #endif
 
 // Runs fn on a fresh communicator; returns the colt::Error it raised on this rank, if any.
@@ -48,10 +50,8 @@ bool mismatch_in(const std::optional<Error>& e, const std::string& collective) {
     case ErrorKind::mismatch:
     case ErrorKind::timeout:
     case ErrorKind::aborted:
-    case ErrorKind::peer_failed:
-      return true;
-    default:
-      return false;
+    case ErrorKind::peer_failed: return true;
+    default: return false;
   }
 }
 
@@ -70,8 +70,10 @@ TEST_CASE("mismatched counts between ranks: every rank raises colt::Error, namin
     CHECK(all_ranks(error.has_value()));
   }
   const auto gathered = error_of([&](TestCommunicator& comm) {
-    std::vector<std::int64_t> in(comm.rank() == 0 ? 5 : 7, 1), out(7 * static_cast<std::size_t>(comm.size()));
-    all_gather(comm, std::span(in).first(comm.rank() == 0 ? 5 : 7), std::span(out).first(in.size() * static_cast<std::size_t>(comm.size())));
+    std::vector<std::int64_t> in(comm.rank() == 0 ? 5 : 7, 1),
+        out(7 * static_cast<std::size_t>(comm.size()));
+    all_gather(comm, std::span(in).first(comm.rank() == 0 ? 5 : 7),
+               std::span(out).first(in.size() * static_cast<std::size_t>(comm.size())));
   });
   CHECK_MESSAGE(mismatch_in(gathered, "all_gather"), text_of(gathered));
   CHECK(all_ranks(gathered.has_value()));

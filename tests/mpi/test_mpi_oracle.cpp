@@ -22,11 +22,16 @@ namespace {
 
 template <class T>
 MPI_Datatype mpi_type() {
-  if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return MPI_INT32_T;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return MPI_INT64_T;
-  else return MPI_UINT16_T;  // half, bfloat16: 16-bit patterns, reduced by a user op
+  if constexpr (std::is_same_v<T, float>)
+    return MPI_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return MPI_INT32_T;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return MPI_INT64_T;
+  else
+    return MPI_UINT16_T;  // half, bfloat16: 16-bit patterns, reduced by a user op
 }
 
 // MPI's own reduction of T with Op: a built-in MPI_Op where MPI has one (avg is MPI_SUM, divided
@@ -36,7 +41,8 @@ void user_reduction(void* in, void* inout, int* length, MPI_Datatype*) {
   using C = compute_type_t<T>;
   auto* a = static_cast<const T*>(in);
   auto* b = static_cast<T*>(inout);
-  for (int i = 0; i < *length; ++i) b[i] = static_cast<T>(Op{}(static_cast<C>(a[i]), static_cast<C>(b[i])));
+  for (int i = 0; i < *length; ++i)
+    b[i] = static_cast<T>(Op{}(static_cast<C>(a[i]), static_cast<C>(b[i])));
 }
 
 template <class T, class Op>
@@ -46,10 +52,14 @@ class MpiOp {
     if constexpr (NarrowFloat<T>) {
       MPI_Op_create(&user_reduction<T, Op>, 1, &op_);
       owned_ = true;
-    } else if constexpr (std::is_same_v<Op, sum> || std::is_same_v<Op, avg>) op_ = MPI_SUM;
-    else if constexpr (std::is_same_v<Op, prod>) op_ = MPI_PROD;
-    else if constexpr (std::is_same_v<Op, min>) op_ = MPI_MIN;
-    else op_ = MPI_MAX;
+    } else if constexpr (std::is_same_v<Op, sum> || std::is_same_v<Op, avg>)
+      op_ = MPI_SUM;
+    else if constexpr (std::is_same_v<Op, prod>)
+      op_ = MPI_PROD;
+    else if constexpr (std::is_same_v<Op, min>)
+      op_ = MPI_MIN;
+    else
+      op_ = MPI_MAX;
   }
   ~MpiOp() {
     if (owned_) MPI_Op_free(&op_);
@@ -73,13 +83,16 @@ void finish_average(std::vector<T>& data, int ranks) {
 // colt's and MPI's results agree: exactly where the reference is exact, else within twice the
 // reference's tolerance (each is within one tolerance of the true value).
 template <class T, class Op>
-std::string disagreement(std::span<const T> ours, std::span<const T> theirs, const Reference<T, Op>& reference) {
+std::string disagreement(std::span<const T> ours, std::span<const T> theirs,
+                         const Reference<T, Op>& reference) {
   if (ours.size() != theirs.size()) return "sizes differ";
   std::size_t wrong = 0, first = 0;
   for (std::size_t i = 0; i < ours.size(); ++i) {
     bool ok;
-    if constexpr (Reference<T, Op>::is_exact) ok = std::memcmp(&ours[i], &theirs[i], sizeof(T)) == 0;
-    else ok = std::fabs(to_double(ours[i]) - to_double(theirs[i])) <= 2 * reference.tolerance[i];
+    if constexpr (Reference<T, Op>::is_exact)
+      ok = std::memcmp(&ours[i], &theirs[i], sizeof(T)) == 0;
+    else
+      ok = std::fabs(to_double(ours[i]) - to_double(theirs[i])) <= 2 * reference.tolerance[i];
     if (!ok && wrong++ == 0) first = i;
   }
   if (!wrong) return {};
@@ -94,7 +107,8 @@ std::vector<int> as_ints(const std::vector<std::size_t>& values) {
 
 std::vector<int> displacements(const std::vector<std::size_t>& counts) {
   std::vector<int> offsets(counts.size(), 0);
-  for (std::size_t i = 1; i < counts.size(); ++i) offsets[i] = offsets[i - 1] + static_cast<int>(counts[i - 1]);
+  for (std::size_t i = 1; i < counts.size(); ++i)
+    offsets[i] = offsets[i - 1] + static_cast<int>(counts[i - 1]);
   return offsets;
 }
 
@@ -117,7 +131,8 @@ void reductions_against_mpi(std::size_t count, std::uint64_t seed) {
 
   // all_reduce vs MPI_Allreduce, every algorithm.
   std::vector<T> theirs(count);
-  MPI_Allreduce(inputs[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(), op.get(), native);
+  MPI_Allreduce(inputs[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(), op.get(),
+                native);
   finish_average<T, Op>(theirs, p);
   const Reference<T, Op> whole(inputs, 0, count);
   const std::string mpi_wrong = whole.check(theirs);
@@ -126,14 +141,16 @@ void reductions_against_mpi(std::size_t count, std::uint64_t seed) {
     std::vector<T> ours(count);
     all_reduce(comm, inputs[r], ours, Op{}, algorithm);
     const std::string differs = disagreement<T, Op>(ours, theirs, whole);
-    CHECK_MESSAGE(differs.empty(), "all_reduce " << std::string(name_of(algorithm)) << ": " << differs);
+    CHECK_MESSAGE(differs.empty(),
+                  "all_reduce " << std::string(name_of(algorithm)) << ": " << differs);
   }
 
   // reduce vs MPI_Reduce.
   std::vector<T> ours(count);
   theirs.assign(count, T{});
   reduce(comm, inputs[r], ours, c.root, Op{});
-  MPI_Reduce(inputs[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(), op.get(), c.root, native);
+  MPI_Reduce(inputs[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(), op.get(),
+             c.root, native);
   if (comm.rank() == c.root) {
     finish_average<T, Op>(theirs, p);
     const std::string differs = disagreement<T, Op>(ours, theirs, whole);
@@ -141,11 +158,13 @@ void reductions_against_mpi(std::size_t count, std::uint64_t seed) {
   }
 
   // reduce_scatter vs MPI_Reduce_scatter_block (count elements per rank).
-  const auto blocks = random_inputs<T, Op>(c, [&](int) { return count * static_cast<std::size_t>(p); });
+  const auto blocks =
+      random_inputs<T, Op>(c, [&](int) { return count * static_cast<std::size_t>(p); });
   ours.assign(count, T{});
   theirs.assign(count, T{});
   reduce_scatter(comm, blocks[r], ours, Op{});
-  MPI_Reduce_scatter_block(blocks[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(), op.get(), native);
+  MPI_Reduce_scatter_block(blocks[r].data(), theirs.data(), static_cast<int>(count), mpi_type<T>(),
+                           op.get(), native);
   finish_average<T, Op>(theirs, p);
   const Reference<T, Op> mine(blocks, r * count, count);
   const std::string differs = disagreement<T, Op>(ours, theirs, mine);
@@ -197,25 +216,30 @@ void movement_against_mpi(std::size_t count, std::uint64_t seed) {
     const auto own = std::span(inputs[r]).first(counts[r]);
     std::vector<T> ours(sum_counts), theirs(sum_counts);
     all_gather_v(comm, own, ours, counts);
-    MPI_Allgatherv(own.data(), ints[r], type, theirs.data(), ints.data(), offsets.data(), type, native);
+    MPI_Allgatherv(own.data(), ints[r], type, theirs.data(), ints.data(), offsets.data(), type,
+                   native);
     CHECK_MESSAGE(same_bits<T>(ours, theirs), "all_gather_v");
 
     std::vector<T> part_ours(counts[r]), part_theirs(counts[r]);
     const auto source = std::span(inputs[r]).first(sum_counts);
     scatter_v(comm, source, part_ours, counts, c.root);
-    MPI_Scatterv(source.data(), ints.data(), offsets.data(), type, part_theirs.data(), ints[r], type, c.root, native);
+    MPI_Scatterv(source.data(), ints.data(), offsets.data(), type, part_theirs.data(), ints[r],
+                 type, c.root, native);
     CHECK_MESSAGE(same_bits<T>(part_ours, part_theirs), "scatter_v");
 
     std::vector<T> at_root_ours(root ? sum_counts : 0), at_root_theirs(root ? sum_counts : 0);
     gather_v(comm, own, at_root_ours, counts, c.root);
-    MPI_Gatherv(own.data(), ints[r], type, at_root_theirs.data(), ints.data(), offsets.data(), type, c.root, native);
+    MPI_Gatherv(own.data(), ints[r], type, at_root_theirs.data(), ints.data(), offsets.data(), type,
+                c.root, native);
     CHECK_MESSAGE(same_bits<T>(at_root_ours, at_root_theirs), "gather_v");
   }
 }
 
 }  // namespace
 
-TEST_CASE("oracle: all_reduce, reduce and reduce_scatter equal MPI_Allreduce, MPI_Reduce, MPI_Reduce_scatter_block") {
+TEST_CASE(
+    "oracle: all_reduce, reduce and reduce_scatter equal MPI_Allreduce, MPI_Reduce, "
+    "MPI_Reduce_scatter_block") {
   std::mt19937_64 rng(base_seed() ^ 0x0AC1E);
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {

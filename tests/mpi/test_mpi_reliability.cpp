@@ -36,8 +36,10 @@ Outcome all_reduce_under(const faults::Plan& plan, CommunicatorOptions options) 
   const int p = comm.size();
   std::vector<std::int64_t> data(3001), expected(3001);
   for (std::size_t i = 0; i < data.size(); ++i) {
-    data[i] = static_cast<std::int64_t>(i * 7 + 1000003ull * static_cast<std::uint64_t>(comm.rank()));
-    expected[i] = static_cast<std::int64_t>(i * 7 * static_cast<std::size_t>(p)) + 1000003ll * p * (p - 1) / 2;
+    data[i] =
+        static_cast<std::int64_t>(i * 7 + 1000003ull * static_cast<std::uint64_t>(comm.rank()));
+    expected[i] = static_cast<std::int64_t>(i * 7 * static_cast<std::size_t>(p)) +
+                  1000003ll * p * (p - 1) / 2;
   }
   Outcome o;
   const auto start = Clock::now();
@@ -55,27 +57,36 @@ Outcome all_reduce_under(const faults::Plan& plan, CommunicatorOptions options) 
 
 }  // namespace
 
-TEST_CASE("soak: 10,000 random collectives on MPI ranks, checked, allocation-free in steady state") {
+TEST_CASE(
+    "soak: 10,000 random collectives on MPI ranks, checked, allocation-free in steady state") {
   auto comm = mpi::world();
   const long calls = test::reduced_scale() ? 2500 : 10000;
   auto s = test::run_soak(comm, calls, test::base_seed());
   CAPTURE(s.first_wrong);
-  MESSAGE("rank ", comm.rank(), ": ", s.calls, " calls, ", s.wrong, " wrong, ", s.first_pass_allocations,
-          " allocations in the first pass, ", s.steady_allocations, " after it");
+  MESSAGE("rank ", comm.rank(), ": ", s.calls, " calls, ", s.wrong, " wrong, ",
+          s.first_pass_allocations, " allocations in the first pass, ", s.steady_allocations,
+          " after it");
   CHECK(s.calls == 2 * calls);
   CHECK(s.wrong == 0);
   CHECK(s.steady_allocations == 0);
 }
 
 TEST_CASE("fault over MPI: a delayed message still gives the right result") {
-  faults::Plan plan{{{.action = faults::Action::delay, .rank = 1, .peer = faults::any_peer, .message = 0, .delay = 300ms}}};
+  faults::Plan plan{{{.action = faults::Action::delay,
+                      .rank = 1,
+                      .peer = faults::any_peer,
+                      .message = 0,
+                      .delay = 300ms}}};
   Outcome o = all_reduce_under(plan, {.timeout = 10s});
   CHECK(o.error.empty());
   CHECK(o.correct);
 }
 
-TEST_CASE("fault over MPI: a dropped message ends in a timeout error on every rank within timeout + 1 s") {
-  faults::Plan plan{{{.action = faults::Action::drop, .rank = 1, .peer = faults::any_peer, .message = 0}}};
+TEST_CASE(
+    "fault over MPI: a dropped message ends in a timeout error on every rank within timeout + 1 "
+    "s") {
+  faults::Plan plan{
+      {{.action = faults::Action::drop, .rank = 1, .peer = faults::any_peer, .message = 0}}};
   Outcome o = all_reduce_under(plan, {.timeout = 1s});
   REQUIRE(o.raised);
   CHECK(o.raised->kind() == ErrorKind::timeout);
@@ -83,8 +94,10 @@ TEST_CASE("fault over MPI: a dropped message ends in a timeout error on every ra
   CHECK(o.seconds < 2.0);
 }
 
-TEST_CASE("fault over MPI: a corrupted message is caught by the integrity option, naming the peer") {
-  faults::Plan plan{{{.action = faults::Action::corrupt, .rank = 1, .peer = faults::any_peer, .message = 0}}};
+TEST_CASE(
+    "fault over MPI: a corrupted message is caught by the integrity option, naming the peer") {
+  faults::Plan plan{
+      {{.action = faults::Action::corrupt, .rank = 1, .peer = faults::any_peer, .message = 0}}};
   Outcome o = all_reduce_under(plan, {.timeout = 1s, .checksum = true});
   CHECK(!o.error.empty());
   CHECK(o.seconds < 2.0);

@@ -22,20 +22,23 @@ TEST_CASE("mpi transport: a message above 1 GiB travels in pieces and arrives wh
   const Deadline deadline = Deadline::after(std::chrono::seconds(120));
   if (comm.rank() == 0) {
     std::vector<std::byte> data(bytes);
-    for (std::size_t i = 0; i < bytes; i += 4096) data[i] = static_cast<std::byte>(i / 4096 * 7 + 1);
+    for (std::size_t i = 0; i < bytes; i += 4096)
+      data[i] = static_cast<std::byte>(i / 4096 * 7 + 1);
     data.back() = std::byte{0x5A};
     CHECK(comm.transport().isend(1, data, tag).wait(deadline) == bytes);
   } else if (comm.rank() == 1) {
     std::vector<std::byte> data(bytes + 100);  // larger than the message: allowed
     CHECK(comm.transport().irecv(0, data, tag).wait(deadline) == bytes);
     bool same = data[bytes - 1] == std::byte{0x5A};
-    for (std::size_t i = 0; i < bytes - 1; i += 4096) same = same && data[i] == static_cast<std::byte>(i / 4096 * 7 + 1);
+    for (std::size_t i = 0; i < bytes - 1; i += 4096)
+      same = same && data[i] == static_cast<std::byte>(i / 4096 * 7 + 1);
     CHECK(same);
   }
   barrier(comm);
 }
 
-TEST_CASE("mpi transport: a message larger than the receive buffer is a colt::Error naming the peer") {
+TEST_CASE(
+    "mpi transport: a message larger than the receive buffer is a colt::Error naming the peer") {
   auto& comm = world();
   const Tag tag = Tag::make(CollectiveKind::internal, 2);
   const Deadline deadline = Deadline::after(std::chrono::seconds(30));
@@ -78,7 +81,9 @@ TEST_CASE("mpi transport: a wait honours its deadline, and the cancelled receive
     comm.transport().isend(1, std::as_bytes(std::span(&value, 1)), tag).wait(comm.deadline());
   } else if (comm.rank() == 1) {
     std::int64_t value = 0;
-    comm.transport().irecv(0, std::as_writable_bytes(std::span(&value, 1)), tag).wait(comm.deadline());
+    comm.transport()
+        .irecv(0, std::as_writable_bytes(std::span(&value, 1)), tag)
+        .wait(comm.deadline());
     CHECK(value == 42);
   }
   barrier(comm);
@@ -93,7 +98,8 @@ TEST_CASE("mpi adoption: colt on a communicator the program made keeps out of it
   int their_rank = 0, their_size = 0;
   MPI_Comm_rank(theirs, &their_rank);
   MPI_Comm_size(theirs, &their_size);
-  const int left = (their_rank + their_size - 1) % their_size, right = (their_rank + 1) % their_size;
+  const int left = (their_rank + their_size - 1) % their_size,
+            right = (their_rank + 1) % their_size;
   int incoming = -1;
   MPI_Request pending;
   MPI_Irecv(&incoming, 1, MPI_INT, left, 0, theirs, &pending);

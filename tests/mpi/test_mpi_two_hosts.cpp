@@ -22,7 +22,8 @@ TEST_CASE("two hosts: the ranks live in different network namespaces") {
   const std::uint64_t inode = own.st_ino;
   std::vector<std::uint64_t> all(static_cast<std::size_t>(world().size()));
   MPI_Allgather(&inode, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
-  for (std::size_t r = 1; r < all.size(); ++r) CHECK_MESSAGE(all[r] != all[0], "rank " << r << " shares rank 0's network");
+  for (std::size_t r = 1; r < all.size(); ++r)
+    CHECK_MESSAGE(all[r] != all[0], "rank " << r << " shares rank 0's network");
 }
 
 TEST_CASE("two hosts: all_reduce, all_gather and broadcast over TCP") {
@@ -40,7 +41,8 @@ TEST_CASE("two hosts: all_reduce, all_gather and broadcast over TCP") {
       CHECK_MESSAGE(wrong.empty(), wrong);
       CHECK(identical_on_all_ranks<float>(out));
 
-      std::vector<std::int64_t> values = random_inputs<std::int64_t>(c, [&](int) { return count; })[r];
+      std::vector<std::int64_t> values =
+          random_inputs<std::int64_t>(c, [&](int) { return count; })[r];
       const auto all_values = random_inputs<std::int64_t>(c, [&](int) { return count; });
       std::vector<std::int64_t> gathered(count * static_cast<std::size_t>(comm.size()));
       all_gather(comm, values, gathered, algorithm == algo::tree ? algo::automatic : algorithm);

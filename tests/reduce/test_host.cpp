@@ -61,8 +61,10 @@ std::vector<T> naive(const std::vector<const T*>& inputs, std::size_t count, int
   std::vector<T> out(count);
   for (std::size_t i = 0; i < count; ++i) {
     C acc = static_cast<C>(inputs[0][i]);
-    for (std::size_t k = 1; k < inputs.size(); ++k) acc = ref_op<Op>(acc, static_cast<C>(inputs[k][i]));
-    if (std::is_same_v<Op, colt::avg> && ranks > 0) acc = static_cast<C>(acc / static_cast<C>(ranks));
+    for (std::size_t k = 1; k < inputs.size(); ++k)
+      acc = ref_op<Op>(acc, static_cast<C>(inputs[k][i]));
+    if (std::is_same_v<Op, colt::avg> && ranks > 0)
+      acc = static_cast<C>(acc / static_cast<C>(ranks));
     out[i] = static_cast<T>(acc);
   }
   return out;
@@ -97,8 +99,10 @@ bool guard_intact(const std::vector<T>& buffer, const std::vector<T>& before, st
 
 template <class T>
 std::string value_text(T x) {
-  if constexpr (std::is_integral_v<T>) return std::to_string(static_cast<long long>(x));
-  else return std::to_string(static_cast<double>(static_cast<colt::compute_type_t<T>>(x)));
+  if constexpr (std::is_integral_v<T>)
+    return std::to_string(static_cast<long long>(x));
+  else
+    return std::to_string(static_cast<double>(static_cast<colt::compute_type_t<T>>(x)));
 }
 
 template <class F>

@@ -30,7 +30,8 @@ void check_case(const ReduceCase& c, std::size_t threads, std::uint64_t seed) {
   cuda::plan_packs(args);
   if (c.inputs_aligned_like_out && c.count >= 2 * cuda::Pack<T>::size) CHECK(args.packs > 0);
   if (!c.inputs_aligned_like_out && c.inputs > 1) CHECK(args.packs == 0);
-  for (std::size_t thread = 0; thread < threads; ++thread) cuda::reduce_range(Op{}, args, thread, threads);
+  for (std::size_t thread = 0; thread < threads; ++thread)
+    cuda::reduce_range(Op{}, args, thread, threads);
   CHECK(same_bits<T>(out.storage, expected));
 }
 
@@ -51,7 +52,8 @@ TEST_CASE("reduce body: a large count (1000003) and in place (out is input 0)") 
   check_case<bfloat16, avg>({3, 1000003, 5, true}, 333, base_seed() + 2);
   check_case<half, max>({2, 1000003, 2, false}, 512, base_seed() + 3);
   std::mt19937_64 rng(base_seed() + 4);
-  std::vector<half> a = random_buffer<half>(rng, 1001), b = random_buffer<half>(rng, 1001), expected(1001);
+  std::vector<half> a = random_buffer<half>(rng, 1001), b = random_buffer<half>(rng, 1001),
+                    expected(1001);
   const half* pair[] = {a.data(), b.data()};
   reduce_many(sum{}, expected.data(), std::span<const half* const>(pair), a.size(), 2);
   cuda::ReduceArgs<half> args;

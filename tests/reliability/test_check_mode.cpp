@@ -29,22 +29,25 @@ void expect_every_rank_fails(int p, Bad bad, std::vector<std::string> expected) 
   std::vector<std::string> errors(static_cast<std::size_t>(p));
   std::vector<std::optional<ErrorKind>> kinds(static_cast<std::size_t>(p));
   std::mutex mutex;
-  inprocess::launch(p, [&](inprocess::Communicator& comm) {
-    const auto start = Clock::now();
-    try {
-      bad(comm);
-    } catch (const Error& e) {
-      std::lock_guard lock(mutex);
-      errors[static_cast<std::size_t>(comm.rank())] = e.cause();
-      kinds[static_cast<std::size_t>(comm.rank())] = e.kind();
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    CHECK(seconds < 1.0);
-    CHECK(!comm.broken());
-    std::vector<int> ok(3, comm.rank() + 1);
-    all_reduce(comm, ok, sum{});
-    CHECK(ok[0] == p * (p + 1) / 2);
-  }, {.timeout = 20s, .check = true});
+  inprocess::launch(p,
+                    [&](inprocess::Communicator& comm) {
+                      const auto start = Clock::now();
+                      try {
+                        bad(comm);
+                      } catch (const Error& e) {
+                        std::lock_guard lock(mutex);
+                        errors[static_cast<std::size_t>(comm.rank())] = e.cause();
+                        kinds[static_cast<std::size_t>(comm.rank())] = e.kind();
+                      }
+                      const double seconds =
+                          std::chrono::duration<double>(Clock::now() - start).count();
+                      CHECK(seconds < 1.0);
+                      CHECK(!comm.broken());
+                      std::vector<int> ok(3, comm.rank() + 1);
+                      all_reduce(comm, ok, sum{});
+                      CHECK(ok[0] == p * (p + 1) / 2);
+                    },
+                    {.timeout = 20s, .check = true});
   for (int r = 0; r < p; ++r) {
     const std::string& e = errors[static_cast<std::size_t>(r)];
     CAPTURE(r);
@@ -58,103 +61,140 @@ void expect_every_rank_fails(int p, Bad bad, std::vector<std::string> expected) 
 }  // namespace
 
 TEST_CASE("check: mismatched counts are reported on every rank, listing every rank's call") {
-  expect_every_rank_fails(4, [](auto& comm) {
-    std::vector<float> data(comm.rank() == 3 ? 99 : 100, 1.0f);
-    all_reduce(comm, data, sum{});
-  }, {"rank 0: all_reduce(count 100, float32, sum", "rank 3: all_reduce(count 99, float32, sum"});
+  expect_every_rank_fails(
+      4,
+      [](auto& comm) {
+        std::vector<float> data(comm.rank() == 3 ? 99 : 100, 1.0f);
+        all_reduce(comm, data, sum{});
+      },
+      {"rank 0: all_reduce(count 100, float32, sum", "rank 3: all_reduce(count 99, float32, sum"});
 }
 
 TEST_CASE("check: mismatched op, type, root, algorithm and collective") {
-  expect_every_rank_fails(3, [](auto& comm) {
-    std::vector<float> data(8, 1.0f);
-    if (comm.rank() == 1) all_reduce(comm, data, max{});
-    else all_reduce(comm, data, sum{});
-  }, {"rank 1: all_reduce(count 8, float32, max", "rank 2: all_reduce(count 8, float32, sum"});
-  expect_every_rank_fails(2, [](auto& comm) {
-    if (comm.rank() == 0) {
-      std::vector<double> data(8, 1.0);
-      all_reduce(comm, data, sum{});
-    } else {
-      std::vector<float> data(8, 1.0f);
-      all_reduce(comm, data, sum{});
-    }
-  }, {"float64", "float32"});
-  expect_every_rank_fails(4, [](auto& comm) {
-    std::vector<std::int64_t> data(5, 7);
-    broadcast(comm, data, comm.rank() == 2 ? 1 : 0);
-  }, {"rank 2: broadcast(count 5, int64, root 1", "rank 0: broadcast(count 5, int64, root 0"});
-  expect_every_rank_fails(2, [](auto& comm) {
-    std::vector<float> data(8, 1.0f);
-    all_reduce(comm, data, sum{}, comm.rank() == 0 ? algo::ring : algo::tree);
-  }, {"algorithm ring", "algorithm tree"});
-  expect_every_rank_fails(3, [](auto& comm) {
-    std::vector<float> data(6, 1.0f);
-    if (comm.rank() == 2) broadcast(comm, data, 0);
-    else all_reduce(comm, data, sum{});
-  }, {"rank 2: broadcast(", "rank 0: all_reduce("});
-  expect_every_rank_fails(2, [](auto& comm) {
-    std::vector<float> data(6, 1.0f);
-    if (comm.rank() == 1) barrier(comm);
-    else all_reduce(comm, data, sum{});
-  }, {"rank 1: barrier(", "rank 0: all_reduce("});
+  expect_every_rank_fails(
+      3,
+      [](auto& comm) {
+        std::vector<float> data(8, 1.0f);
+        if (comm.rank() == 1)
+          all_reduce(comm, data, max{});
+        else
+          all_reduce(comm, data, sum{});
+      },
+      {"rank 1: all_reduce(count 8, float32, max", "rank 2: all_reduce(count 8, float32, sum"});
+  expect_every_rank_fails(2,
+                          [](auto& comm) {
+                            if (comm.rank() == 0) {
+                              std::vector<double> data(8, 1.0);
+                              all_reduce(comm, data, sum{});
+                            } else {
+                              std::vector<float> data(8, 1.0f);
+                              all_reduce(comm, data, sum{});
+                            }
+                          },
+                          {"float64", "float32"});
+  expect_every_rank_fails(
+      4,
+      [](auto& comm) {
+        std::vector<std::int64_t> data(5, 7);
+        broadcast(comm, data, comm.rank() == 2 ? 1 : 0);
+      },
+      {"rank 2: broadcast(count 5, int64, root 1", "rank 0: broadcast(count 5, int64, root 0"});
+  expect_every_rank_fails(2,
+                          [](auto& comm) {
+                            std::vector<float> data(8, 1.0f);
+                            all_reduce(comm, data, sum{},
+                                       comm.rank() == 0 ? algo::ring : algo::tree);
+                          },
+                          {"algorithm ring", "algorithm tree"});
+  expect_every_rank_fails(3,
+                          [](auto& comm) {
+                            std::vector<float> data(6, 1.0f);
+                            if (comm.rank() == 2)
+                              broadcast(comm, data, 0);
+                            else
+                              all_reduce(comm, data, sum{});
+                          },
+                          {"rank 2: broadcast(", "rank 0: all_reduce("});
+  expect_every_rank_fails(2,
+                          [](auto& comm) {
+                            std::vector<float> data(6, 1.0f);
+                            if (comm.rank() == 1)
+                              barrier(comm);
+                            else
+                              all_reduce(comm, data, sum{});
+                          },
+                          {"rank 1: barrier(", "rank 0: all_reduce("});
 }
 
 TEST_CASE("check: per-rank counts of the v forms must agree") {
-  expect_every_rank_fails(3, [](auto& comm) {
-    std::vector<std::size_t> counts = {2, 3, comm.rank() == 0 ? std::size_t{4} : std::size_t{5}};
-    std::vector<float> in(counts[static_cast<std::size_t>(comm.rank())], 1.0f), out(20);
-    all_gather_v(comm, in, out, counts);
-  }, {"counts #", "rank 0: all_gather(count 9", "rank 1: all_gather(count 10"});
+  expect_every_rank_fails(
+      3,
+      [](auto& comm) {
+        std::vector<std::size_t> counts = {2, 3,
+                                           comm.rank() == 0 ? std::size_t{4} : std::size_t{5}};
+        std::vector<float> in(counts[static_cast<std::size_t>(comm.rank())], 1.0f), out(20);
+        all_gather_v(comm, in, out, counts);
+      },
+      {"counts #", "rank 0: all_gather(count 9", "rank 1: all_gather(count 10"});
 }
 
 TEST_CASE("check: a rank whose own checks fail takes the others down with it") {
-  expect_every_rank_fails(3, [](auto& comm) {
-    std::vector<float> in(4, 1.0f), out(comm.rank() == 1 ? 11 : 12);
-    all_gather(comm, in, out);
-  }, {"rank 1: all_gather(count 4, float32, algorithm automatic, call #0) [failed its own argument checks]"});
+  expect_every_rank_fails(3,
+                          [](auto& comm) {
+                            std::vector<float> in(4, 1.0f), out(comm.rank() == 1 ? 11 : 12);
+                            all_gather(comm, in, out);
+                          },
+                          {"rank 1: all_gather(count 4, float32, algorithm automatic, call #0) "
+                           "[failed its own argument checks]"});
   // ... and the failing rank says what its own problem was.
-  inprocess::launch(2, [](inprocess::Communicator& comm) {
-    std::vector<float> data(4, 1.0f);
-    const int root = comm.rank() == 0 ? 5 : 0;
-    if (comm.rank() == 0)
-      CHECK(error_kind([&] { broadcast(comm, data, root); }) == ErrorKind::invalid_argument);
-    else
-      CHECK(error_kind([&] { broadcast(comm, data, root); }) == ErrorKind::mismatch);
-  }, {.timeout = 20s, .check = true});
+  inprocess::launch(
+      2,
+      [](inprocess::Communicator& comm) {
+        std::vector<float> data(4, 1.0f);
+        const int root = comm.rank() == 0 ? 5 : 0;
+        if (comm.rank() == 0)
+          CHECK(error_kind([&] { broadcast(comm, data, root); }) == ErrorKind::invalid_argument);
+        else
+          CHECK(error_kind([&] { broadcast(comm, data, root); }) == ErrorKind::mismatch);
+      },
+      {.timeout = 20s, .check = true});
 }
 
 TEST_CASE("check: every collective passes when the calls agree, and gives the right result") {
   for (int p : {1, 2, 3, 5}) {
     CAPTURE(p);
-    inprocess::launch(p, [p](inprocess::Communicator& comm) {
-      const auto n = static_cast<std::size_t>(p), r = static_cast<std::size_t>(comm.rank());
-      std::vector<std::int32_t> v(2 * n, static_cast<std::int32_t>(r + 1)), out(2 * n), part(2);
-      all_reduce(comm, v, out, sum{});
-      CHECK(out[0] == static_cast<std::int32_t>(n * (n + 1) / 2));
-      reduce_scatter(comm, v, part, sum{});
-      CHECK(part[1] == static_cast<std::int32_t>(n * (n + 1) / 2));
-      all_gather(comm, std::span(v).first(2), out);
-      CHECK(out[2 * n - 1] == static_cast<std::int32_t>(n));
-      broadcast(comm, v, 0);
-      CHECK(v[0] == 1);
-      std::vector<std::int32_t> rooted(3);
-      reduce(comm, std::vector<std::int32_t>(3, 2), rooted, 0, max{});
-      if (r == 0) CHECK(rooted[0] == 2);
-      std::vector<std::size_t> counts(n, 1);
-      counts[0] = 3;
-      std::vector<std::int32_t> mine(counts[r], static_cast<std::int32_t>(r)), all(n + 2);
-      all_gather_v(comm, mine, all, counts);
-      CHECK(all.back() == static_cast<std::int32_t>(n - 1));
-      gather_v(comm, mine, all, counts, 0);
-      scatter_v(comm, all, mine, counts, 0);
-      CHECK(mine[0] == static_cast<std::int32_t>(r));
-      std::vector<std::int32_t> one(1, 9), many(n);
-      gather(comm, one, many, 0);
-      scatter(comm, many, one, 0);
-      reduce_scatter_v(comm, std::vector<std::int32_t>(n + 2, 1), mine, counts, sum{});
-      CHECK(mine[0] == static_cast<std::int32_t>(n));
-      barrier(comm);
-      CHECK(comm.calls() == 12);
-    }, {.timeout = 20s, .check = true});
+    inprocess::launch(
+        p,
+        [p](inprocess::Communicator& comm) {
+          const auto n = static_cast<std::size_t>(p), r = static_cast<std::size_t>(comm.rank());
+          std::vector<std::int32_t> v(2 * n, static_cast<std::int32_t>(r + 1)), out(2 * n), part(2);
+          all_reduce(comm, v, out, sum{});
+          CHECK(out[0] == static_cast<std::int32_t>(n * (n + 1) / 2));
+          reduce_scatter(comm, v, part, sum{});
+          CHECK(part[1] == static_cast<std::int32_t>(n * (n + 1) / 2));
+          all_gather(comm, std::span(v).first(2), out);
+          CHECK(out[2 * n - 1] == static_cast<std::int32_t>(n));
+          broadcast(comm, v, 0);
+          CHECK(v[0] == 1);
+          std::vector<std::int32_t> rooted(3);
+          reduce(comm, std::vector<std::int32_t>(3, 2), rooted, 0, max{});
+          if (r == 0) CHECK(rooted[0] == 2);
+          std::vector<std::size_t> counts(n, 1);
+          counts[0] = 3;
+          std::vector<std::int32_t> mine(counts[r], static_cast<std::int32_t>(r)), all(n + 2);
+          all_gather_v(comm, mine, all, counts);
+          CHECK(all.back() == static_cast<std::int32_t>(n - 1));
+          gather_v(comm, mine, all, counts, 0);
+          scatter_v(comm, all, mine, counts, 0);
+          CHECK(mine[0] == static_cast<std::int32_t>(r));
+          std::vector<std::int32_t> one(1, 9), many(n);
+          gather(comm, one, many, 0);
+          scatter(comm, many, one, 0);
+          reduce_scatter_v(comm, std::vector<std::int32_t>(n + 2, 1), mine, counts, sum{});
+          CHECK(mine[0] == static_cast<std::int32_t>(n));
+          barrier(comm);
+          CHECK(comm.calls() == 12);
+        },
+        {.timeout = 20s, .check = true});
   }
 }

@@ -51,7 +51,8 @@ std::vector<std::int32_t> expected_sum() {
   for (int r = 0; r < ranks; ++r) {
     auto in = input_of(r);
     for (std::size_t i = 0; i < count; ++i)
-      sum[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sum[i]) + static_cast<std::uint32_t>(in[i]));
+      sum[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(sum[i]) +
+                                         static_cast<std::uint32_t>(in[i]));
   }
   return sum;
 }
@@ -88,8 +89,10 @@ std::vector<Outcome> run_all_reduce(const faults::Plan& plan, CommunicatorOption
   } catch (const Error&) {
   }
   for (int r = 0; r < ranks; ++r)
-    MESSAGE("rank ", r, ": ", std::string(outcomes[static_cast<std::size_t>(r)].failed ? "error" : "done"), " after ",
-            outcomes[static_cast<std::size_t>(r)].seconds, " s: ", outcomes[static_cast<std::size_t>(r)].what);
+    MESSAGE("rank ", r, ": ",
+            std::string(outcomes[static_cast<std::size_t>(r)].failed ? "error" : "done"), " after ",
+            outcomes[static_cast<std::size_t>(r)].seconds,
+            " s: ", outcomes[static_cast<std::size_t>(r)].what);
   return outcomes;
 }
 
@@ -104,7 +107,11 @@ int total_injected(const std::vector<Outcome>& outcomes) {
 TEST_CASE("fault: a delayed message still gives the right result") {
   for (Algorithm a : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(name_of(a));
-    faults::Plan plan{{{.action = faults::Action::delay, .rank = 1, .peer = faults::any_peer, .message = 0, .delay = 300ms}}};
+    faults::Plan plan{{{.action = faults::Action::delay,
+                        .rank = 1,
+                        .peer = faults::any_peer,
+                        .message = 0,
+                        .delay = 300ms}}};
     auto outcomes = run_all_reduce(plan, {.timeout = 10s}, a);
     CHECK(total_injected(outcomes) == 1);
     for (const auto& o : outcomes) {
@@ -117,7 +124,8 @@ TEST_CASE("fault: a delayed message still gives the right result") {
 TEST_CASE("fault: a dropped message ends in a timeout error on every rank within timeout + 1 s") {
   for (Algorithm a : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(name_of(a));
-    faults::Plan plan{{{.action = faults::Action::drop, .rank = 1, .peer = faults::any_peer, .message = 0}}};
+    faults::Plan plan{
+        {{.action = faults::Action::drop, .rank = 1, .peer = faults::any_peer, .message = 0}}};
     auto outcomes = run_all_reduce(plan, {.timeout = 1s}, a);
     CHECK(total_injected(outcomes) == 1);
     int own_timeouts = 0;
@@ -137,7 +145,8 @@ TEST_CASE("fault: a dropped message ends in a timeout error on every rank within
 TEST_CASE("fault: a corrupted message is caught by the integrity option, naming the peer") {
   for (Algorithm a : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(name_of(a));
-    faults::Plan plan{{{.action = faults::Action::corrupt, .rank = 2, .peer = faults::any_peer, .message = 0}}};
+    faults::Plan plan{
+        {{.action = faults::Action::corrupt, .rank = 2, .peer = faults::any_peer, .message = 0}}};
     auto outcomes = run_all_reduce(plan, {.timeout = 10s, .checksum = true}, a);
     CHECK(total_injected(outcomes) == 1);
     int named = 0;
@@ -152,8 +161,10 @@ TEST_CASE("fault: a corrupted message is caught by the integrity option, naming 
   }
 }
 
-TEST_CASE("fault: without the integrity option a corruption goes unnoticed (why the option exists)") {
-  faults::Plan plan{{{.action = faults::Action::corrupt, .rank = 2, .peer = faults::any_peer, .message = 0}}};
+TEST_CASE(
+    "fault: without the integrity option a corruption goes unnoticed (why the option exists)") {
+  faults::Plan plan{
+      {{.action = faults::Action::corrupt, .rank = 2, .peer = faults::any_peer, .message = 0}}};
   // Ring: the corrupted partial sum is reduced and passed on, so the wrong value spreads.
   auto outcomes = run_all_reduce(plan, {.timeout = 10s, .checksum = false});
   int wrong = 0;
@@ -167,7 +178,8 @@ TEST_CASE("fault: without the integrity option a corruption goes unnoticed (why 
 TEST_CASE("fault: a duplicated message is never taken for another (numbered messages)") {
   for (Algorithm a : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(name_of(a));
-    faults::Plan plan{{{.action = faults::Action::duplicate, .rank = 0, .peer = faults::any_peer, .message = 0}}};
+    faults::Plan plan{
+        {{.action = faults::Action::duplicate, .rank = 0, .peer = faults::any_peer, .message = 0}}};
     auto outcomes = run_all_reduce(plan, {.timeout = 10s}, a);
     CHECK(total_injected(outcomes) == 1);
     for (const auto& o : outcomes) {
@@ -177,10 +189,13 @@ TEST_CASE("fault: a duplicated message is never taken for another (numbered mess
   }
 }
 
-TEST_CASE("fault: with the integrity option a duplicate is an error where it lands, never a wrong result") {
+TEST_CASE(
+    "fault: with the integrity option a duplicate is an error where it lands, never a wrong "
+    "result") {
   for (Algorithm a : {algo::ring, algo::tree, algo::direct}) {
     CAPTURE(name_of(a));
-    faults::Plan plan{{{.action = faults::Action::duplicate, .rank = 0, .peer = faults::any_peer, .message = 0}}};
+    faults::Plan plan{
+        {{.action = faults::Action::duplicate, .rank = 0, .peer = faults::any_peer, .message = 0}}};
     auto outcomes = run_all_reduce(plan, {.timeout = 10s, .checksum = true}, a);
     CHECK(total_injected(outcomes) == 1);
     int failed = 0;
@@ -239,7 +254,8 @@ TEST_CASE("fault: a rank that dies is reported on all others, at once") {
   }
 }
 
-TEST_CASE("broken communicator: after a failure every later call fails at once with the first cause") {
+TEST_CASE(
+    "broken communicator: after a failure every later call fails at once with the first cause") {
   faults::Plan plan{{{.action = faults::Action::drop, .rank = 0, .peer = 1, .message = 0}}};
   std::vector<std::string> first(2), later(2);
   std::vector<double> later_seconds(2, 99);
@@ -281,24 +297,27 @@ TEST_CASE("broken communicator: after a failure every later call fails at once w
 TEST_CASE("abort by hand: the peers' waits end with the cause, and this rank's later calls fail") {
   std::vector<std::string> seen(3);
   try {
-    inprocess::launch(3, [&](inprocess::Communicator& comm) {
-      std::vector<float> data(10, 1.0f);
-      if (comm.rank() == 0) {
-        std::this_thread::sleep_for(100ms);
-        comm.abort("operator pressed stop");
-        CHECK(comm.broken());
-        CHECK(error_kind([&] { all_reduce(comm, data, sum{}); }) == ErrorKind::aborted);
-        return;
-      }
-      const auto start = Clock::now();
-      try {
-        all_reduce(comm, data, sum{});
-      } catch (const Error& e) {
-        seen[static_cast<std::size_t>(comm.rank())] = e.what();
-        CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 5.0);
-        throw;
-      }
-    }, {.timeout = 60s});
+    inprocess::launch(
+        3,
+        [&](inprocess::Communicator& comm) {
+          std::vector<float> data(10, 1.0f);
+          if (comm.rank() == 0) {
+            std::this_thread::sleep_for(100ms);
+            comm.abort("operator pressed stop");
+            CHECK(comm.broken());
+            CHECK(error_kind([&] { all_reduce(comm, data, sum{}); }) == ErrorKind::aborted);
+            return;
+          }
+          const auto start = Clock::now();
+          try {
+            all_reduce(comm, data, sum{});
+          } catch (const Error& e) {
+            seen[static_cast<std::size_t>(comm.rank())] = e.what();
+            CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 5.0);
+            throw;
+          }
+        },
+        {.timeout = 60s});
   } catch (const Error&) {
   }
   CHECK(seen[1].find("operator pressed stop") != std::string::npos);

@@ -14,7 +14,9 @@
 using namespace colt;
 
 namespace {
-std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::span<const std::byte> bytes_of(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
 }  // namespace
 
 TEST_CASE("crc32c: known answers (RFC 3720 test vectors and the usual check value)") {
@@ -32,7 +34,8 @@ TEST_CASE("crc32c: known answers (RFC 3720 test vectors and the usual check valu
   CHECK(crc32c(down) == 0x113FDB5Cu);
 }
 
-TEST_CASE("crc32c: the hardware and portable paths agree on every length and alignment, and chain") {
+TEST_CASE(
+    "crc32c: the hardware and portable paths agree on every length and alignment, and chain") {
   std::mt19937_64 rng(7);
   std::vector<std::byte> data(5000);
   for (auto& b : data) b = std::byte(rng());
@@ -54,7 +57,8 @@ TEST_CASE("crc32c: the hardware and portable paths agree on every length and ali
 
 TEST_CASE("call descriptor: encode and decode round trip") {
   std::vector<std::size_t> counts = {3, 0, 5};
-  CallDescriptor d = describe_call_v<float, avg>(CollectiveKind::reduce_scatter, counts, no_root, Algorithm::ring);
+  CallDescriptor d =
+      describe_call_v<float, avg>(CollectiveKind::reduce_scatter, counts, no_root, Algorithm::ring);
   d.sequence = 77;
   d.flags = CallDescriptor::flag_checksum | CallDescriptor::flag_ordered;
   auto bytes = encode(d);

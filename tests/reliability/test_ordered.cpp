@@ -28,7 +28,8 @@ std::vector<T> left_fold(const std::vector<std::vector<T>>& inputs, Op op) {
   std::vector<T> out(inputs[0].size());
   for (std::size_t i = 0; i < out.size(); ++i) {
     C acc = static_cast<C>(inputs[0][i]);
-    for (int r = 1; r < p; ++r) acc = op(acc, static_cast<C>(inputs[static_cast<std::size_t>(r)][i]));
+    for (int r = 1; r < p; ++r)
+      acc = op(acc, static_cast<C>(inputs[static_cast<std::size_t>(r)][i]));
     out[i] = static_cast<T>(finish(op, acc, p));
   }
   return out;
@@ -42,19 +43,27 @@ std::vector<std::vector<T>> inputs_for(int p, std::size_t n, std::uint64_t seed)
   return in;
 }
 
-enum class Way { per_call, communicator_ring, communicator_tree, communicator_direct, communicator_automatic };
+enum class Way {
+  per_call,
+  communicator_ring,
+  communicator_tree,
+  communicator_direct,
+  communicator_automatic
+};
 
 // Runs all_reduce, reduce_scatter and reduce the given way on comm; returns each result.
 template <class Comm, class T, class Op>
-void check_rank(Comm& comm, Way way, const std::vector<std::vector<T>>& inputs, const std::vector<T>& fold, Op op) {
+void check_rank(Comm& comm, Way way, const std::vector<std::vector<T>>& inputs,
+                const std::vector<T>& fold, Op op) {
   const int p = comm.size(), r = comm.rank();
   const std::size_t n = fold.size();
   Algorithm a = Algorithm::ordered;
   if (way != Way::per_call) {
     comm.set_ordered(true);
-    a = way == Way::communicator_ring ? algo::ring
-        : way == Way::communicator_tree ? algo::tree
-        : way == Way::communicator_direct ? algo::direct : algo::automatic;
+    a = way == Way::communicator_ring     ? algo::ring
+        : way == Way::communicator_tree   ? algo::tree
+        : way == Way::communicator_direct ? algo::direct
+                                          : algo::automatic;
   }
   const auto& mine = inputs[static_cast<std::size_t>(r)];
   std::vector<T> out = test::poisoned<T>(n, 5);
@@ -69,7 +78,8 @@ void check_rank(Comm& comm, Way way, const std::vector<std::vector<T>>& inputs, 
     std::vector<T> part = test::poisoned<T>(block, 6);
     std::span<const T> all(mine.data(), block * static_cast<std::size_t>(p));
     reduce_scatter(comm, all, part, op, a);
-    CHECK(test::same_bits<T>(part, std::span<const T>(fold).subspan(block * static_cast<std::size_t>(r), block)));
+    CHECK(test::same_bits<T>(
+        part, std::span<const T>(fold).subspan(block * static_cast<std::size_t>(r), block)));
   }
   if (a != algo::ring) {  // reduce has no ring
     const int root = p - 1;
@@ -83,20 +93,24 @@ template <class T, class Op>
 void check_all(Op op) {
   const bool reduced = test::reduced_scale();
   for (int p : {1, 2, 3, 4, 8}) {
-    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{65537},
-                          reduced ? std::size_t{100003} : std::size_t{300007}}) {
+    for (std::size_t n :
+         {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{65537},
+          reduced ? std::size_t{100003} : std::size_t{300007}}) {
       if (n > 100000 && p != 4) continue;
-      const auto inputs = inputs_for<T, Op>(p, n, test::base_seed() + n * 31 + static_cast<std::uint64_t>(p));
+      const auto inputs =
+          inputs_for<T, Op>(p, n, test::base_seed() + n * 31 + static_cast<std::uint64_t>(p));
       const auto fold = left_fold(inputs, op);
-      for (Way way : {Way::per_call, Way::communicator_ring, Way::communicator_tree, Way::communicator_direct,
-                      Way::communicator_automatic}) {
+      for (Way way : {Way::per_call, Way::communicator_ring, Way::communicator_tree,
+                      Way::communicator_direct, Way::communicator_automatic}) {
         if (n > 1000 && way == Way::communicator_automatic) continue;  // one of the others
         CAPTURE(p);
         CAPTURE(n);
         CAPTURE(static_cast<int>(way));
-        inprocess::launch(p, [&](inprocess::Communicator& comm) { check_rank(comm, way, inputs, fold, op); });
+        inprocess::launch(
+            p, [&](inprocess::Communicator& comm) { check_rank(comm, way, inputs, fold, op); });
         inprocess::launch(p, [&](inprocess::Communicator& comm) {
-          test::CopyCommunicator copying(test::CopyTransport(comm.transport()), {.timeout = comm.timeout()});
+          test::CopyCommunicator copying(test::CopyTransport(comm.transport()),
+                                         {.timeout = comm.timeout()});
           check_rank(copying, way, inputs, fold, op);
         });
       }
@@ -106,7 +120,8 @@ void check_all(Op op) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("ordered: bitwise the left fold in rank order, float types", T, float, double, half, bfloat16) {
+TEST_CASE_TEMPLATE("ordered: bitwise the left fold in rank order, float types", T, float, double,
+                   half, bfloat16) {
   check_all<T>(sum{});
   check_all<T>(avg{});
   if constexpr (!NarrowFloat<T>) check_all<T>(prod{});

@@ -13,7 +13,9 @@
 
 using namespace colt;
 
-TEST_CASE("soak: 10,000 random collectives on 4 in-process ranks, checked, allocation-free in steady state") {
+TEST_CASE(
+    "soak: 10,000 random collectives on 4 in-process ranks, checked, allocation-free in steady "
+    "state") {
   const long calls = test::reduced_scale() ? 2500 : 10000;
   std::vector<test::SoakStats> stats(4);
   inprocess::launch(4, [&](inprocess::Communicator& comm) {

@@ -36,7 +36,8 @@ using CopyCommunicator = Communicator<CopyTransport>;
 template <class Fn>
 void launch_copying(int ranks, Fn&& fn) {
   inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
-    CopyCommunicator copying(CopyTransport(comm.transport()), CommunicatorOptions{.timeout = comm.timeout()});
+    CopyCommunicator copying(CopyTransport(comm.transport()),
+                             CommunicatorOptions{.timeout = comm.timeout()});
     fn(copying);
   });
 }

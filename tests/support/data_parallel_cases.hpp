@@ -24,7 +24,9 @@ namespace colt::test::dp {
 struct Outcome {
   std::string error;
   std::vector<std::byte> result;
-  void append(std::span<const std::byte> bytes) { result.insert(result.end(), bytes.begin(), bytes.end()); }
+  void append(std::span<const std::byte> bytes) {
+    result.insert(result.end(), bytes.begin(), bytes.end());
+  }
 };
 
 // The tensors of the mixed-bucket case: sizes chosen to straddle a small cap, every type.
@@ -42,7 +44,8 @@ struct MixedCase {
 
 // Rank r's gradient for tensor t, element i: seeded, so every rank can compute every other's.
 inline double contribution(std::uint64_t seed, int rank, std::size_t tensor, std::size_t i) {
-  partition::SplitMix64 rng(seed * 1000003 + static_cast<std::uint64_t>(rank) * 7919 + tensor * 104729 + i);
+  partition::SplitMix64 rng(seed * 1000003 + static_cast<std::uint64_t>(rank) * 7919 +
+                            tensor * 104729 + i);
   return (rng.unit() - 0.5) * 8.0;  // [-4, 4)
 }
 
@@ -50,14 +53,17 @@ inline std::int64_t weight_of(const MixedCase& c, int rank, int size) {
   if (!c.unequal_weights) return 1;
   return rank == size - 1 && size > 1 ? 0 : 3 * rank + 1;
 }
-inline bool uses(const MixedCase& c, int rank, std::size_t tensor) { return !c.unused || (tensor + static_cast<std::size_t>(rank)) % 3 != 0; }
+inline bool uses(const MixedCase& c, int rank, std::size_t tensor) {
+  return !c.unused || (tensor + static_cast<std::size_t>(rank)) % 3 != 0;
+}
 
 // Allowed error, relative to the largest contribution (4), per gradient type and wire.
 inline double tolerance(DataType type, LowPrecision low, int ranks) {
   switch (type) {
     case DataType::float64: return 1e-13;
     case DataType::float32: return 1e-6;
-    case DataType::float16: return low == LowPrecision::prescale ? (ranks + 1) * 0x1.0p-11 : 0x1.0p-11;
+    case DataType::float16:
+      return low == LowPrecision::prescale ? (ranks + 1) * 0x1.0p-11 : 0x1.0p-11;
     default: return low == LowPrecision::prescale ? (ranks + 1) * 0x1.0p-8 : 0x1.0p-8;
   }
 }
@@ -80,7 +86,8 @@ Outcome mixed_buckets(Comm& comm, const MixedCase& c) {
         for (std::size_t i = 0; i < mixed_sizes[t]; ++i)
           g[i] = uses(c, rank, t) ? static_cast<T>(contribution(c.seed, rank, t, i))
                                   : static_cast<T>(std::nan(""));  // must never be read
-        dp.add(std::span(reinterpret_cast<T*>(params[t].data()), mixed_sizes[t]), std::span(g, mixed_sizes[t]));
+        dp.add(std::span(reinterpret_cast<T*>(params[t].data()), mixed_sizes[t]),
+               std::span(g, mixed_sizes[t]));
       }
     });
   }
@@ -114,8 +121,8 @@ Outcome mixed_buckets(Comm& comm, const MixedCase& c) {
         const auto got = static_cast<double>(g[i]);
         if (!(std::abs(got - expected) <= tol)) {
           std::ostringstream s;
-          s << "rank " << rank << " tensor " << t << " (" << name_of(type) << ") element " << i << ": got " << got
-            << ", expected " << expected;
+          s << "rank " << rank << " tensor " << t << " (" << name_of(type) << ") element " << i
+            << ": got " << got << ", expected " << expected;
           out.error = s.str();
           return;
         }
@@ -124,7 +131,8 @@ Outcome mixed_buckets(Comm& comm, const MixedCase& c) {
     if (!out.error.empty()) break;
   }
   if (out.error.empty() && c.options.bucket_cap_bytes < 8192 && dp.bucket_count() < 4)
-    out.error = "expected several buckets under a small cap, got " + std::to_string(dp.bucket_count());
+    out.error =
+        "expected several buckets under a small cap, got " + std::to_string(dp.bucket_count());
   return out;
 }
 
@@ -144,7 +152,8 @@ Outcome half_without_overflow(Comm& comm, LowPrecision low) {
   expected /= comm.size();
   for (const half& x : g)
     if (!(std::abs(static_cast<double>(x) - expected) <= 64.0))  // 32 = half's spacing near 60000
-      out.error = "half average " + std::to_string(static_cast<double>(x)) + ", expected " + std::to_string(expected);
+      out.error = "half average " + std::to_string(static_cast<double>(x)) + ", expected " +
+                  std::to_string(expected);
   return out;
 }
 
@@ -179,8 +188,10 @@ Outcome no_sync_accumulation(Comm& comm, int micro_batches) {
     for (int m = 0; m < micro_batches; ++m) {
       const partition::Range part = partition::range(mine.size(), micro_batches, m);
       std::vector<std::size_t> samples;
-      for (std::size_t i = part.begin; i < part.end; ++i) samples.push_back(step * global + mine.begin + i);
-      const double scale = mine.size() ? 1.0 / static_cast<double>(mine.size()) : 0.0;  // local mean
+      for (std::size_t i = part.begin; i < part.end; ++i)
+        samples.push_back(step * global + mine.begin + i);
+      const double scale =
+          mine.size() ? 1.0 / static_cast<double>(mine.size()) : 0.0;  // local mean
       if (m + 1 < micro_batches) {
         auto guard = dp.no_sync();
         regression_gradient(samples, w, grad, scale);
@@ -202,8 +213,9 @@ Outcome no_sync_accumulation(Comm& comm, int micro_batches) {
     regression_gradient(all, reference_w, reference, 1.0 / global);
     for (std::size_t k = 0; k < 4; ++k) {
       if (!(std::abs(grad[k] - reference[k]) <= 1e-12 * (1 + std::abs(reference[k]))))
-        out.error = "step " + std::to_string(step) + " gradient[" + std::to_string(k) + "] = " +
-                    std::to_string(grad[k]) + ", one big batch gives " + std::to_string(reference[k]);
+        out.error = "step " + std::to_string(step) + " gradient[" + std::to_string(k) +
+                    "] = " + std::to_string(grad[k]) + ", one big batch gives " +
+                    std::to_string(reference[k]);
       w[k] -= 0.1 * grad[k];
       reference_w[k] -= 0.1 * reference[k];
     }
@@ -216,7 +228,8 @@ Outcome no_sync_accumulation(Comm& comm, int micro_batches) {
 inline const std::vector<std::string>& test_words() {
   static const std::vector<std::string> words = [] {
     std::vector<std::string> w;
-    const char* syllables[] = {"ka", "lo", "mi", "ter", "sun", "ba", "ri", "on", "el", "dra", "po", "ss"};
+    const char* syllables[] = {"ka", "lo", "mi", "ter", "sun", "ba",
+                               "ri", "on", "el", "dra", "po",  "ss"};
     partition::SplitMix64 rng(3);
     for (int i = 0; i < 400; ++i) {
       std::string word;
@@ -229,7 +242,8 @@ inline const std::vector<std::string>& test_words() {
   return words;
 }
 
-inline char_mlp::TrainConfig small_training(char_mlp::Optimizer optimizer, Aggregation aggregation, bool overlap) {
+inline char_mlp::TrainConfig small_training(char_mlp::Optimizer optimizer, Aggregation aggregation,
+                                            bool overlap) {
   char_mlp::TrainConfig config;
   config.shape = {3, 8, 32};
   config.steps = 12;
@@ -248,7 +262,8 @@ template <class Comm>
 char_mlp::TrainResult train_small(Comm& comm, const char_mlp::TrainConfig& config) {
   static const char_mlp::Dataset data = [] {
     char_mlp::Dataset d = char_mlp::make_dataset(test_words(), 3, 11);
-    d.train.resize(std::min<std::size_t>(d.train.size(), 555));  // 555 = 5 * 101 + 50: epochs end short
+    d.train.resize(
+        std::min<std::size_t>(d.train.size(), 555));  // 555 = 5 * 101 + 50: epochs end short
     return d;
   }();
   char_mlp::Model model(config.shape, config.seed);
@@ -260,7 +275,8 @@ inline double parameter_difference(const std::vector<float>& a, const std::vecto
   if (a.size() != b.size()) return INFINITY;
   double worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::abs(static_cast<double>(b[i]))));
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) /
+                                (1.0 + std::abs(static_cast<double>(b[i]))));
   return worst;
 }
 

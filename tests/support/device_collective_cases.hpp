@@ -32,7 +32,9 @@ namespace colt::test {
 
 enum class Path { native, staged, checksummed };
 inline const char* name_of(Path path) {
-  return path == Path::native ? "native (views)" : path == Path::staged ? "staged (no views)" : "staged (checksum)";
+  return path == Path::native   ? "native (views)"
+         : path == Path::staged ? "staged (no views)"
+                                : "staged (checksum)";
 }
 inline constexpr Path all_paths[] = {Path::native, Path::staged, Path::checksummed};
 
@@ -42,8 +44,8 @@ void launch_on(Path path, int ranks, Fn&& fn) {
   if (path == Path::staged) return launch_copying(ranks, fn);
   inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
     if (path == Path::native) return fn(comm);
-    Communicator<inprocess::InProcess> with_checksum(comm.transport(),
-                                                     CommunicatorOptions{.timeout = comm.timeout(), .checksum = true});
+    Communicator<inprocess::InProcess> with_checksum(
+        comm.transport(), CommunicatorOptions{.timeout = comm.timeout(), .checksum = true});
     fn(with_checksum);
   });
 }
@@ -59,16 +61,20 @@ std::vector<std::vector<T>> random_rank_inputs(std::uint64_t seed, int ranks, st
 
 // The rank-order fold the native path promises, bit for bit.
 template <class T, class Op>
-std::vector<T> rank_order_fold(const std::vector<std::vector<T>>& inputs, std::size_t offset, std::size_t count) {
+std::vector<T> rank_order_fold(const std::vector<std::vector<T>>& inputs, std::size_t offset,
+                               std::size_t count) {
   std::vector<T> out(count);
   std::vector<const T*> pointers;
   for (const auto& in : inputs) pointers.push_back(in.data() + offset);
-  if (count) reduce_many(Op{}, out.data(), std::span<const T* const>(pointers), count, static_cast<int>(inputs.size()));
+  if (count)
+    reduce_many(Op{}, out.data(), std::span<const T* const>(pointers), count,
+                static_cast<int>(inputs.size()));
   return out;
 }
 
 template <class T, class Op>
-void check_reduced(Path path, const std::vector<std::vector<T>>& inputs, std::span<const T> got, std::size_t offset) {
+void check_reduced(Path path, const std::vector<std::vector<T>>& inputs, std::span<const T> got,
+                   std::size_t offset) {
   if (path == Path::native) {
     const auto expected = rank_order_fold<T, Op>(inputs, offset, got.size());
     CHECK_MESSAGE(same_bits<T>(got, expected), "not the rank-order fold");
@@ -82,7 +88,8 @@ void check_reduced(Path path, const std::vector<std::vector<T>>& inputs, std::sp
 template <class Mem, class T, class Op>
 void reducing_case(Path path, int p, std::size_t count, std::uint64_t seed) {
   using Buffer = typename Mem::template Buffer<T>;
-  INFO(name_of(path), ", ", p, " ranks, ", count, " elements, ", colt::name_of(data_type_of<T>), " ", Op::name);
+  INFO(name_of(path), ", ", p, " ranks, ", count, " elements, ", colt::name_of(data_type_of<T>),
+       " ", Op::name);
   const auto inputs = random_rank_inputs<T, Op>(seed, p, count);
   const auto size = static_cast<std::size_t>(p);
   std::vector<std::vector<T>> all_out(size), in_place(size), scattered(size), reduced(size);
@@ -99,7 +106,8 @@ void reducing_case(Path path, int p, std::size_t count, std::uint64_t seed) {
     Buffer data(inputs[r]);
     all_reduce(comm, data.span(), Op{}, algo::ring);
     in_place[r] = data.download();
-    Buffer rs_in(std::vector<T>(inputs[r].begin(), inputs[r].begin() + static_cast<std::ptrdiff_t>(block * size)));
+    Buffer rs_in(std::vector<T>(inputs[r].begin(),
+                                inputs[r].begin() + static_cast<std::ptrdiff_t>(block * size)));
     Buffer rs_out(poisoned<T>(block, seed + 7 * r));
     reduce_scatter(comm, rs_in.const_span(), rs_out.span(), Op{});
     scattered[r] = rs_out.download();
@@ -112,7 +120,8 @@ void reducing_case(Path path, int p, std::size_t count, std::uint64_t seed) {
     check_reduced<T, Op>(path, inputs, std::span<const T>(all_out[r]), 0);
     CHECK(same_bits<T>(all_out[r], all_out[0]));
     CHECK(same_bits<T>(in_place[r], in_place[0]));
-    check_reduced<T, Op>(path, inputs, std::span<const T>(in_place[r]), 0);  // ring on the host when staged
+    check_reduced<T, Op>(path, inputs, std::span<const T>(in_place[r]),
+                         0);  // ring on the host when staged
     check_reduced<T, Op>(path, inputs, std::span<const T>(scattered[r]), r * block);
   }
   check_reduced<T, Op>(path, inputs, std::span<const T>(reduced[size - 1]), 0);
@@ -173,7 +182,8 @@ void moving_case(Path path, int p, std::size_t n) {
     all_gather_v(comm, mine.const_span(), gathered_v.span(), cs);
     const auto got_v = gathered_v.download();
     CHECK(same_bits<T>(std::span<const T>(got_v).first(total), concatenated_v));
-    CHECK(same_bits<T>(std::span<const T>(got_v).last(2), std::span<const T>(poison_v).last(2)));  // untouched
+    CHECK(same_bits<T>(std::span<const T>(got_v).last(2),
+                       std::span<const T>(poison_v).last(2)));  // untouched
     Buffer data(r == root_index ? inputs[r] : poisoned<T>(n, r + 3));
     broadcast(comm, data.span(), root);
     CHECK(same_bits<T>(data.download(), inputs[root_index]));
@@ -198,7 +208,8 @@ void bad_arguments_case(Path path) {
   INFO(name_of(path));
   launch_on(path, 2, [&](auto& comm) {
     Mem::setup();
-    Buffer in(std::vector<float>(10, 1.0f)), out(std::vector<float>(9)), gathered(std::vector<float>(21));
+    Buffer in(std::vector<float>(10, 1.0f)), out(std::vector<float>(9)),
+        gathered(std::vector<float>(21));
     CHECK(error_kind([&] { all_reduce(comm, in.const_span(), out.span(), sum{}); }) ==
           ErrorKind::invalid_argument);
     CHECK(error_kind([&] { broadcast(comm, in.span(), 2); }) == ErrorKind::invalid_argument);
@@ -216,7 +227,9 @@ struct SimulatedBuffers {
     std::vector<T> host;
     explicit Buffer(std::vector<T> values) : host(std::move(values)) {}
     device_span<T, SimulatedDevice> span() { return SimulatedDevice::on_device(host); }
-    device_span<const T, SimulatedDevice> const_span() const { return SimulatedDevice::on_device(host); }
+    device_span<const T, SimulatedDevice> const_span() const {
+      return SimulatedDevice::on_device(host);
+    }
     std::vector<T> download() const { return host; }
   };
 };

@@ -79,7 +79,8 @@ void for_small_cases(std::uint64_t salt, const std::vector<Algorithm>& algorithm
 // One large case for sample index `k` (one per type x op pair): rank counts cycle through
 // 1..8, algorithms and buffer forms alternate, so the sample covers every value of each.
 inline Case large_case(int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt) {
-  std::mt19937_64 rng(base_seed() ^ salt ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1)));
+  std::mt19937_64 rng(base_seed() ^ salt ^
+                      (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1)));
   const int n = static_cast<int>(algorithms.size());
   Case c;
   c.ranks = 1 + (k * 5 + 3) % max_ranks;

@@ -44,9 +44,14 @@ void for_world_cases(W& w, std::uint64_t salt, const std::vector<Algorithm>& alg
     const auto counts = small_counts(rng);
     for (std::size_t i = 0; i < counts.size(); ++i)
       for (bool in_place : {false, true}) {
-        Case c{p, counts[i], in_place, algorithm, static_cast<int>(rng() % static_cast<unsigned>(p)), rng()};
-        const bool chosen = !w.reduced() ||
-                            (i == static_cast<std::size_t>(turn) % counts.size() && in_place == (turn % 2 == 1));
+        Case c{p,
+               counts[i],
+               in_place,
+               algorithm,
+               static_cast<int>(rng() % static_cast<unsigned>(p)),
+               rng()};
+        const bool chosen = !w.reduced() || (i == static_cast<std::size_t>(turn) % counts.size() &&
+                                             in_place == (turn % 2 == 1));
         if (chosen) fn(c);
       }
     ++turn;
@@ -59,8 +64,8 @@ void for_world_cases(W& w, std::uint64_t salt, const std::vector<Algorithm>& alg
 // count, as in the in-process suites; every rank computes every rank's input, so the work grows
 // with the square of the rank count.
 template <class W>
-bool world_large_case(W& w, int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt, Case& c,
-                      bool per_block = false) {
+bool world_large_case(W& w, int k, const std::vector<Algorithm>& algorithms, std::uint64_t salt,
+                      Case& c, bool per_block = false) {
   c = large_case(k, algorithms, salt);
   c.ranks = w.comm().size();
   if (per_block) c.count = large_count / static_cast<std::size_t>(c.ranks);
@@ -91,7 +96,8 @@ void check_all_reduce(W& w, const Case& c) {
   }
   const std::string wrong = Reference<T, Op>(inputs, 0, c.count).check(out);
   CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
-  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))), "results differ between ranks");
+  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))),
+                "results differ between ranks");
 }
 
 template <class T, class Op, class W>
@@ -126,19 +132,24 @@ void check_all_gather(W& w, const Case& c, bool v) {
   const auto r = static_cast<std::size_t>(comm.rank());
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const auto inputs =
+      random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
   std::vector<T> out = poisoned<T>(offsets.back(), c.seed + r);
   if (c.in_place) {  // own block already in place
-    std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
-    if (v) all_gather_v(comm, std::span(out).subspan(offsets[r], counts[r]), out, counts, c.algorithm);
-    else all_gather(comm, out, c.algorithm);
+    std::copy(inputs[r].begin(), inputs[r].end(),
+              out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    if (v)
+      all_gather_v(comm, std::span(out).subspan(offsets[r], counts[r]), out, counts, c.algorithm);
+    else
+      all_gather(comm, out, c.algorithm);
   } else if (v) {
     all_gather_v(comm, inputs[r], out, counts, c.algorithm);
   } else {
     all_gather(comm, inputs[r], out, c.algorithm);
   }
   CHECK_MESSAGE(same_bits<T>(out, concatenated(inputs)), "rank " << r);
-  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))), "results differ between ranks");
+  CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))),
+                "results differ between ranks");
 }
 
 template <class T, class W>
@@ -196,7 +207,8 @@ void check_scatter(W& w, const Case& c, bool v) {
   } else {
     scatter(comm, root ? root_data : none, out, c.root, c.algorithm);
   }
-  CHECK_MESSAGE(same_bits<T>(out, std::span(root_data).subspan(offsets[r], counts[r])), "rank " << r);
+  CHECK_MESSAGE(same_bits<T>(out, std::span(root_data).subspan(offsets[r], counts[r])),
+                "rank " << r);
 }
 
 template <class T, class W>
@@ -207,13 +219,17 @@ void check_gather(W& w, const Case& c, bool v) {
   const bool root = comm.rank() == c.root;
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto inputs = random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const auto inputs =
+      random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
   std::vector<T> out = poisoned<T>(root ? offsets.back() : 0, c.seed + r);
   if (root && c.in_place) {
-    std::copy(inputs[r].begin(), inputs[r].end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    std::copy(inputs[r].begin(), inputs[r].end(),
+              out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
     std::span<T> own = std::span(out).subspan(offsets[r], counts[r]);
-    if (v) gather_v(comm, own, out, counts, c.root, c.algorithm);
-    else gather(comm, own, out, c.root, c.algorithm);
+    if (v)
+      gather_v(comm, own, out, counts, c.root, c.algorithm);
+    else
+      gather(comm, own, out, c.root, c.algorithm);
   } else if (v) {
     gather_v(comm, inputs[r], out, counts, c.root, c.algorithm);
   } else {
@@ -222,9 +238,12 @@ void check_gather(W& w, const Case& c, bool v) {
   if (root) CHECK(same_bits<T>(out, concatenated(inputs)));
 }
 
-inline const std::vector<Algorithm> all_reduce_algorithms = {algo::ring, algo::tree, algo::direct, algo::automatic};
-inline const std::vector<Algorithm> reduce_scatter_algorithms = {algo::ring, algo::direct, algo::automatic};
-inline const std::vector<Algorithm> all_gather_algorithms = {algo::ring, algo::direct, algo::automatic};
+inline const std::vector<Algorithm> all_reduce_algorithms = {algo::ring, algo::tree, algo::direct,
+                                                             algo::automatic};
+inline const std::vector<Algorithm> reduce_scatter_algorithms = {algo::ring, algo::direct,
+                                                                 algo::automatic};
+inline const std::vector<Algorithm> all_gather_algorithms = {algo::ring, algo::direct,
+                                                             algo::automatic};
 inline const std::vector<Algorithm> rooted_algorithms = {algo::tree, algo::direct, algo::automatic};
 inline const std::vector<Algorithm> direct_only = {algo::direct, algo::automatic};
 
@@ -235,9 +254,11 @@ void all_reduce_part(W& w) {
   int k = 0;
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
-      for_world_cases(w, 1, all_reduce_algorithms, [&](const Case& c) { check_all_reduce<T, Op>(w, c); });
+      for_world_cases(w, 1, all_reduce_algorithms,
+                      [&](const Case& c) { check_all_reduce<T, Op>(w, c); });
       Case large;
-      if (world_large_case(w, k++, all_reduce_algorithms, 1, large)) check_all_reduce<T, Op>(w, large);
+      if (world_large_case(w, k++, all_reduce_algorithms, 1, large))
+        check_all_reduce<T, Op>(w, large);
     });
   });
 }
@@ -252,7 +273,8 @@ void reduce_scatter_part(W& w) {
         if (!c.in_place) check_reduce_scatter<T, Op>(w, c, true);
       });
       Case large;
-      if (world_large_case(w, k++, reduce_scatter_algorithms, 2, large, true)) check_reduce_scatter<T, Op>(w, large, false);
+      if (world_large_case(w, k++, reduce_scatter_algorithms, 2, large, true))
+        check_reduce_scatter<T, Op>(w, large, false);
     });
   });
 }
@@ -266,7 +288,8 @@ void all_gather_part(W& w) {
       check_all_gather<T>(w, c, true);
     });
     Case large;
-    if (world_large_case(w, k++, all_gather_algorithms, 3, large, true)) check_all_gather<T>(w, large, large.in_place);
+    if (world_large_case(w, k++, all_gather_algorithms, 3, large, true))
+      check_all_gather<T>(w, large, large.in_place);
   });
 }
 
@@ -320,7 +343,8 @@ void barrier_part(W& w) {
       std::ofstream(marker) << late;
     }
     barrier(comm);
-    CHECK_MESSAGE(std::filesystem::exists(marker), "rank " << comm.rank() << " left before rank " << late << " arrived");
+    CHECK_MESSAGE(std::filesystem::exists(marker),
+                  "rank " << comm.rank() << " left before rank " << late << " arrived");
   }
   barrier(comm);
 }

@@ -28,7 +28,8 @@ template <class T, class Op = sum, class Counts>
 std::vector<std::vector<T>> random_inputs(const Case& c, Counts&& counts) {
   std::mt19937_64 rng(c.seed);
   std::vector<std::vector<T>> inputs(static_cast<std::size_t>(c.ranks));
-  for (int r = 0; r < c.ranks; ++r) inputs[static_cast<std::size_t>(r)] = random_buffer<T, Op>(rng, counts(r));
+  for (int r = 0; r < c.ranks; ++r)
+    inputs[static_cast<std::size_t>(r)] = random_buffer<T, Op>(rng, counts(r));
   return inputs;
 }
 

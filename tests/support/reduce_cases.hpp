@@ -27,7 +27,8 @@ struct Guarded {
   Guarded(std::vector<T> values, std::size_t offset, std::uint64_t seed) : offset(offset) {
     std::mt19937_64 rng(seed);
     storage = random_buffer<T>(rng, values.size() + 2 * guard + offset);
-    std::copy(values.begin(), values.end(), storage.begin() + static_cast<std::ptrdiff_t>(guard + offset));
+    std::copy(values.begin(), values.end(),
+              storage.begin() + static_cast<std::ptrdiff_t>(guard + offset));
   }
   T* data() { return storage.data() + guard + offset; }
   const T* data() const { return storage.data() + guard + offset; }
@@ -42,7 +43,8 @@ struct ReduceCase {
 
 inline std::string describe(const ReduceCase& c) {
   return std::to_string(c.inputs) + " inputs, " + std::to_string(c.count) + " elements, output +" +
-         std::to_string(c.out_offset) + (c.inputs_aligned_like_out ? ", inputs alike" : ", inputs misaligned");
+         std::to_string(c.out_offset) +
+         (c.inputs_aligned_like_out ? ", inputs alike" : ", inputs misaligned");
 }
 
 // The small cases: every k up to 16 at counts 0, 1, 3, 17, 1000 and 4 offsets.
@@ -57,11 +59,14 @@ inline std::vector<ReduceCase> small_reduce_cases() {
 
 // The expected output storage: the poisoned storage with the data range replaced by the host fold.
 template <class T, class Op>
-std::vector<T> expected_storage(const Guarded<T>& out, const std::vector<Guarded<T>>& inputs, std::size_t count, int ranks) {
+std::vector<T> expected_storage(const Guarded<T>& out, const std::vector<Guarded<T>>& inputs,
+                                std::size_t count, int ranks) {
   std::vector<T> expected = out.storage;
   std::vector<const T*> pointers;
   for (const auto& in : inputs) pointers.push_back(in.data());
-  if (count) reduce_many(Op{}, expected.data() + Guarded<T>::guard + out.offset, std::span<const T* const>(pointers), count, ranks);
+  if (count)
+    reduce_many(Op{}, expected.data() + Guarded<T>::guard + out.offset,
+                std::span<const T* const>(pointers), count, ranks);
   return expected;
 }
 
@@ -70,8 +75,11 @@ std::vector<Guarded<T>> make_inputs(const ReduceCase& c, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<Guarded<T>> inputs;
   for (int j = 0; j < c.inputs; ++j) {
-    const std::size_t offset = c.inputs_aligned_like_out ? c.out_offset : (c.out_offset + 1 + static_cast<std::size_t>(j)) % 8;
-    inputs.emplace_back(random_buffer<T, Op>(rng, c.count), offset, seed + 100 + static_cast<std::uint64_t>(j));
+    const std::size_t offset = c.inputs_aligned_like_out
+                                   ? c.out_offset
+                                   : (c.out_offset + 1 + static_cast<std::size_t>(j)) % 8;
+    inputs.emplace_back(random_buffer<T, Op>(rng, c.count), offset,
+                        seed + 100 + static_cast<std::uint64_t>(j));
   }
   return inputs;
 }

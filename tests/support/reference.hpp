@@ -19,21 +19,31 @@ namespace colt::test {
 
 template <Element T>
 constexpr double unit_roundoff() {
-  if constexpr (std::is_same_v<T, float>) return 0x1p-24;
-  else if constexpr (std::is_same_v<T, double>) return 0x1p-53;
-  else if constexpr (std::is_same_v<T, half>) return 0x1p-11;
-  else if constexpr (std::is_same_v<T, bfloat16>) return 0x1p-8;
-  else return 0.0;
+  if constexpr (std::is_same_v<T, float>)
+    return 0x1p-24;
+  else if constexpr (std::is_same_v<T, double>)
+    return 0x1p-53;
+  else if constexpr (std::is_same_v<T, half>)
+    return 0x1p-11;
+  else if constexpr (std::is_same_v<T, bfloat16>)
+    return 0x1p-8;
+  else
+    return 0.0;
 }
 
 // The spacing of the type's subnormals: the absolute error of one rounding near zero.
 template <Element T>
 constexpr double subnormal_spacing() {
-  if constexpr (std::is_same_v<T, float>) return 0x1p-149;
-  else if constexpr (std::is_same_v<T, double>) return 0x1p-1074;
-  else if constexpr (std::is_same_v<T, half>) return 0x1p-24;
-  else if constexpr (std::is_same_v<T, bfloat16>) return 0x1p-133;
-  else return 0.0;
+  if constexpr (std::is_same_v<T, float>)
+    return 0x1p-149;
+  else if constexpr (std::is_same_v<T, double>)
+    return 0x1p-1074;
+  else if constexpr (std::is_same_v<T, half>)
+    return 0x1p-24;
+  else if constexpr (std::is_same_v<T, bfloat16>)
+    return 0x1p-133;
+  else
+    return 0.0;
 }
 
 template <Element T>
@@ -44,8 +54,8 @@ double to_double(T x) {
 // The reduction of inputs[0..p)[i] for every i, and where it is inexact, its tolerance.
 template <Element T, class Op>
 struct Reference {
-  std::vector<T> exact;         // integers, min, max: the one right answer
-  std::vector<double> value;    // floating sum/prod/avg: the value in double
+  std::vector<T> exact;       // integers, min, max: the one right answer
+  std::vector<double> value;  // floating sum/prod/avg: the value in double
   std::vector<double> tolerance;
 
   static constexpr bool is_exact =
@@ -58,7 +68,8 @@ struct Reference {
       using C = compute_type_t<T>;
       for (std::size_t i = 0; i < count; ++i) {
         C acc = static_cast<C>(inputs[0][offset + i]);
-        for (int r = 1; r < p; ++r) acc = Op{}(acc, static_cast<C>(inputs[static_cast<std::size_t>(r)][offset + i]));
+        for (int r = 1; r < p; ++r)
+          acc = Op{}(acc, static_cast<C>(inputs[static_cast<std::size_t>(r)][offset + i]));
         exact[i] = static_cast<T>(finish(Op{}, acc, p));
       }
     } else {
@@ -70,8 +81,10 @@ struct Reference {
         double magnitude = std::fabs(acc);
         for (int r = 1; r < p; ++r) {
           double x = to_double(inputs[static_cast<std::size_t>(r)][offset + i]);
-          if constexpr (std::is_same_v<Op, prod>) acc *= x;
-          else acc += x;
+          if constexpr (std::is_same_v<Op, prod>)
+            acc *= x;
+          else
+            acc += x;
           magnitude += std::fabs(x);
         }
         if constexpr (std::is_same_v<Op, prod>) {
@@ -95,24 +108,30 @@ struct Reference {
     if (got.size() != n) return "size " + std::to_string(got.size()) + " != " + std::to_string(n);
     for (std::size_t i = 0; i < n; ++i) {
       bool ok;
-      if constexpr (is_exact) ok = std::memcmp(&got[i], &exact[i], sizeof(T)) == 0;
-      else ok = std::fabs(to_double(got[i]) - value[i]) <= tolerance[i];
+      if constexpr (is_exact)
+        ok = std::memcmp(&got[i], &exact[i], sizeof(T)) == 0;
+      else
+        ok = std::fabs(to_double(got[i]) - value[i]) <= tolerance[i];
       if (!ok && wrong++ == 0) first = i;
     }
     if (!wrong) return {};
     std::ostringstream text;
     text << wrong << " wrong of " << n << "; first at " << first << ": got " << describe(got[first])
          << ", expected ";
-    if constexpr (is_exact) text << describe(exact[first]);
-    else text << value[first] << " +- " << tolerance[first];
+    if constexpr (is_exact)
+      text << describe(exact[first]);
+    else
+      text << value[first] << " +- " << tolerance[first];
     return text.str();
   }
 
   static std::string describe(T x) {
     std::ostringstream text;
     text.precision(17);
-    if constexpr (std::is_integral_v<T>) text << static_cast<long long>(x);
-    else text << to_double(x);
+    if constexpr (std::is_integral_v<T>)
+      text << static_cast<long long>(x);
+    else
+      text << to_double(x);
     return text.str();
   }
 };

@@ -32,7 +32,17 @@ struct SoakStats {
 
 namespace soak {
 
-enum Kind { k_all_reduce, k_reduce_scatter, k_all_gather, k_broadcast, k_reduce, k_scatter, k_gather, k_barrier, kinds };
+enum Kind {
+  k_all_reduce,
+  k_reduce_scatter,
+  k_all_gather,
+  k_broadcast,
+  k_reduce,
+  k_scatter,
+  k_gather,
+  k_barrier,
+  kinds
+};
 
 struct Draw {
   Kind kind;
@@ -50,12 +60,17 @@ inline Draw draw(std::mt19937_64& rng, int p) {
   d.op = static_cast<int>(rng() % 5);
   d.root = static_cast<int>(rng() % static_cast<unsigned>(p));
   const unsigned size_class = static_cast<unsigned>(rng() % 100);
-  d.count = size_class < 5 ? 0 : size_class < 70 ? rng() % 64 : size_class < 97 ? rng() % 4096 : rng() % 65536;
-  static constexpr Algorithm choices[] = {algo::automatic, algo::ring, algo::tree, algo::direct, colt::ordered};
+  d.count = size_class < 5    ? 0
+            : size_class < 70 ? rng() % 64
+            : size_class < 97 ? rng() % 4096
+                              : rng() % 65536;
+  static constexpr Algorithm choices[] = {algo::automatic, algo::ring, algo::tree, algo::direct,
+                                          colt::ordered};
   d.algorithm = choices[rng() % 5];
-  const CollectiveKind ck[] = {CollectiveKind::all_reduce, CollectiveKind::reduce_scatter, CollectiveKind::all_gather,
-                               CollectiveKind::broadcast, CollectiveKind::reduce, CollectiveKind::scatter,
-                               CollectiveKind::gather, CollectiveKind::barrier};
+  const CollectiveKind ck[] = {CollectiveKind::all_reduce, CollectiveKind::reduce_scatter,
+                               CollectiveKind::all_gather, CollectiveKind::broadcast,
+                               CollectiveKind::reduce,     CollectiveKind::scatter,
+                               CollectiveKind::gather,     CollectiveKind::barrier};
   if (!supports(ck[d.kind], d.algorithm)) d.algorithm = algo::automatic;
   d.in_place = rng() & 1;
   d.data_seed = rng();
@@ -81,8 +96,10 @@ std::string reducing(Comm& comm, const Draw& d, SoakStats& stats, bool counting)
   auto call = [&] {
     CountAllocations scope;
     if (d.kind == k_all_reduce) {
-      if (d.in_place) all_reduce(comm, data, Op{}, d.algorithm);
-      else all_reduce(comm, data, out, Op{}, d.algorithm);
+      if (d.in_place)
+        all_reduce(comm, data, Op{}, d.algorithm);
+      else
+        all_reduce(comm, data, out, Op{}, d.algorithm);
     } else if (d.kind == k_reduce_scatter) {
       if (d.in_place) {
         auto mine = reduce_scatter(comm, data, Op{}, d.algorithm);
@@ -91,8 +108,10 @@ std::string reducing(Comm& comm, const Draw& d, SoakStats& stats, bool counting)
         reduce_scatter(comm, data, out, Op{}, d.algorithm);
       }
     } else {
-      if (d.in_place) reduce(comm, data, d.root, Op{}, d.algorithm);
-      else reduce(comm, data, out, d.root, Op{}, d.algorithm);
+      if (d.in_place)
+        reduce(comm, data, d.root, Op{}, d.algorithm);
+      else
+        reduce(comm, data, out, d.root, Op{}, d.algorithm);
     }
   };
   const long before = allocation_count().allocations.load();
@@ -121,14 +140,17 @@ std::string moving(Comm& comm, const Draw& d, SoakStats& stats, bool counting) {
     switch (d.kind) {
       case k_all_gather:
         if (d.in_place) {
-          std::copy(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(R * d.count));
+          std::copy(mine.begin(), mine.end(),
+                    all.begin() + static_cast<std::ptrdiff_t>(R * d.count));
           all_gather(comm, all, d.algorithm);
         } else {
           all_gather(comm, mine, all, d.algorithm);
         }
         break;
       case k_broadcast: broadcast(comm, mine, d.root, d.algorithm); break;
-      case k_scatter: scatter(comm, blocks, std::span<T>(all).first(d.count), d.root, d.algorithm); break;
+      case k_scatter:
+        scatter(comm, blocks, std::span<T>(all).first(d.count), d.root, d.algorithm);
+        break;
       case k_gather: gather(comm, mine, all, d.root, d.algorithm); break;
       default: barrier(comm); break;
     }
@@ -191,9 +213,9 @@ SoakStats run_soak(Comm& comm, long calls, std::uint64_t seed) {
       std::string wrong = soak::one(comm, d, stats, pass == 1);
       ++stats.calls;
       if (!wrong.empty() && stats.wrong++ == 0)
-        stats.first_wrong = "call " + std::to_string(i) + " (kind " + std::to_string(d.kind) + ", type " +
-                            std::to_string(d.type) + ", op " + std::to_string(d.op) + ", count " +
-                            std::to_string(d.count) + "): " + wrong;
+        stats.first_wrong = "call " + std::to_string(i) + " (kind " + std::to_string(d.kind) +
+                            ", type " + std::to_string(d.type) + ", op " + std::to_string(d.op) +
+                            ", count " + std::to_string(d.count) + "): " + wrong;
     }
   }
   return stats;

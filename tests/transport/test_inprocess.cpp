@@ -35,14 +35,16 @@ TEST_CASE("inprocess: messages arrive intact whichever side posts first") {
       } else {
         if (!receiver_first) std::this_thread::sleep_for(20ms);
         std::vector<std::int64_t> got(payload.size());
-        CHECK(t.irecv(0, std::as_writable_bytes(std::span(got)), tag(1)).wait(soon()) == got.size() * 8);
+        CHECK(t.irecv(0, std::as_writable_bytes(std::span(got)), tag(1)).wait(soon()) ==
+              got.size() * 8);
         CHECK(got == payload);
       }
     });
   }
 }
 
-TEST_CASE("inprocess: equal tags between one pair match in posting order; other tags do not match") {
+TEST_CASE(
+    "inprocess: equal tags between one pair match in posting order; other tags do not match") {
   inprocess::launch(2, [&](inprocess::Communicator& comm) {
     auto& t = comm.transport();
     if (comm.rank() == 0) {
@@ -57,7 +59,8 @@ TEST_CASE("inprocess: equal tags between one pair match in posting order; other 
       int got[3] = {};
       int other = 0;
       std::vector<inprocess::Request> receives;
-      for (int& g : got) receives.push_back(t.irecv(0, std::as_writable_bytes(std::span(&g, 1)), tag(1)));
+      for (int& g : got)
+        receives.push_back(t.irecv(0, std::as_writable_bytes(std::span(&g, 1)), tag(1)));
       for (auto& r : receives) r.wait(soon());
       t.irecv(0, std::as_writable_bytes(std::span(&other, 1)), tag(2)).wait(soon());
       CHECK(got[0] == 11);
@@ -135,22 +138,27 @@ TEST_CASE("inprocess: one rank's exception releases every other rank and is reth
     CAPTURE(ranks);
     std::atomic<int> released{0};
     const auto start = Clock::now();
-    CHECK_THROWS_WITH_AS(inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
-                           if (comm.rank() == ranks - 1) {
-                             std::this_thread::sleep_for(20ms);
-                             throw std::runtime_error("boom on the last rank");
-                           }
-                           std::vector<int> buffer(1);
-                           try {  // waits for a message that will never come
-                             comm.transport().irecv(ranks - 1, std::as_writable_bytes(std::span(buffer)), tag(7)).wait(soon());
-                           } catch (const Error& e) {
-                             CHECK(e.kind() == ErrorKind::aborted);  // and it cites the cause:
-                             CHECK(std::string(e.what()).find("boom on the last rank") != std::string::npos);
-                             ++released;
-                             throw;
-                           }
-                         }),
-                         "boom on the last rank", std::runtime_error);
+    CHECK_THROWS_WITH_AS(
+        inprocess::launch(
+            ranks,
+            [&](inprocess::Communicator& comm) {
+              if (comm.rank() == ranks - 1) {
+                std::this_thread::sleep_for(20ms);
+                throw std::runtime_error("boom on the last rank");
+              }
+              std::vector<int> buffer(1);
+              try {  // waits for a message that will never come
+                comm.transport()
+                    .irecv(ranks - 1, std::as_writable_bytes(std::span(buffer)), tag(7))
+                    .wait(soon());
+              } catch (const Error& e) {
+                CHECK(e.kind() == ErrorKind::aborted);  // and it cites the cause:
+                CHECK(std::string(e.what()).find("boom on the last rank") != std::string::npos);
+                ++released;
+                throw;
+              }
+            }),
+        "boom on the last rank", std::runtime_error);
     CHECK(released == ranks - 1);
     CHECK(Clock::now() - start < 5s);
   }
@@ -163,22 +171,24 @@ TEST_CASE("inprocess: a rank failing while a peer reads its buffer frees the pee
   const auto start = Clock::now();
   const Deadline long_wait = Deadline::after(60s);
   CHECK_THROWS_WITH_AS(
-      inprocess::launch(3, [&](inprocess::Communicator& comm) {
-        auto& t = comm.transport();
-        std::int64_t value = 7, ack = 0;
-        if (comm.rank() == 0) {
-          auto send = t.isend(1, std::as_bytes(std::span(&value, 1)), tag(1));
-          t.irecv(1, std::as_writable_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
-          throw std::runtime_error("rank 0 gives up");  // `send` is still being read by rank 1
-        } else if (comm.rank() == 1) {
-          auto view = t.irecv_view(0, tag(1));
-          view.wait(long_wait);
-          t.isend(0, std::as_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
-          t.irecv(2, std::as_writable_bytes(std::span(&ack, 1)), tag(3)).wait(long_wait);
-        } else {
-          t.irecv(0, std::as_writable_bytes(std::span(&ack, 1)), tag(4)).wait(long_wait);
-        }
-      }),
+      inprocess::launch(
+          3,
+          [&](inprocess::Communicator& comm) {
+            auto& t = comm.transport();
+            std::int64_t value = 7, ack = 0;
+            if (comm.rank() == 0) {
+              auto send = t.isend(1, std::as_bytes(std::span(&value, 1)), tag(1));
+              t.irecv(1, std::as_writable_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
+              throw std::runtime_error("rank 0 gives up");  // `send` is still being read by rank 1
+            } else if (comm.rank() == 1) {
+              auto view = t.irecv_view(0, tag(1));
+              view.wait(long_wait);
+              t.isend(0, std::as_bytes(std::span(&ack, 1)), tag(2)).wait(long_wait);
+              t.irecv(2, std::as_writable_bytes(std::span(&ack, 1)), tag(3)).wait(long_wait);
+            } else {
+              t.irecv(0, std::as_writable_bytes(std::span(&ack, 1)), tag(4)).wait(long_wait);
+            }
+          }),
       "rank 0 gives up", std::runtime_error);
   CHECK(std::chrono::duration<double>(Clock::now() - start).count() < 10);
 }
@@ -188,9 +198,13 @@ TEST_CASE("inprocess: a cancelled (destroyed) request leaves the peer's later me
     auto& t = comm.transport();
     int value = 0;
     if (comm.rank() == 1) {
-      { auto dropped = t.irecv(0, std::as_writable_bytes(std::span(&value, 1)), tag(8)); }
+      {
+        auto dropped = t.irecv(0, std::as_writable_bytes(std::span(&value, 1)), tag(8));
+      }
       value = -1;
-      comm.transport().isend(0, std::as_bytes(std::span(&value, 1)), tag(9)).wait(soon());  // "ready"
+      comm.transport()
+          .isend(0, std::as_bytes(std::span(&value, 1)), tag(9))
+          .wait(soon());  // "ready"
       t.irecv(0, std::as_writable_bytes(std::span(&value, 1)), tag(8)).wait(soon());
       CHECK(value == 42);
     } else {
@@ -232,6 +246,7 @@ TEST_CASE("inprocess: launch rejects zero ranks and bad peers") {
     int x = 0;
     CHECK(error_kind([&] { comm.transport().isend(2, std::as_bytes(std::span(&x, 1)), tag(1)); }) ==
           ErrorKind::invalid_argument);
-    CHECK_THROWS_AS(comm.transport().isend(comm.rank(), std::as_bytes(std::span(&x, 1)), tag(1)), Error);
+    CHECK_THROWS_AS(comm.transport().isend(comm.rank(), std::as_bytes(std::span(&x, 1)), tag(1)),
+                    Error);
   });
 }

@@ -31,10 +31,14 @@ MpiSuiteWorld<ucx::Communicator>& suite_world() {
 }  // namespace
 
 TEST_CASE("ucx over mpi: all_reduce") { suite::all_reduce_part(suite_world()); }
-TEST_CASE("ucx over mpi: reduce_scatter and reduce_scatter_v") { suite::reduce_scatter_part(suite_world()); }
+TEST_CASE("ucx over mpi: reduce_scatter and reduce_scatter_v") {
+  suite::reduce_scatter_part(suite_world());
+}
 TEST_CASE("ucx over mpi: all_gather and all_gather_v") { suite::all_gather_part(suite_world()); }
 TEST_CASE("ucx over mpi: broadcast and reduce") { suite::broadcast_reduce_part(suite_world()); }
-TEST_CASE("ucx over mpi: scatter, scatter_v, gather, gather_v") { suite::scatter_gather_part(suite_world()); }
+TEST_CASE("ucx over mpi: scatter, scatter_v, gather, gather_v") {
+  suite::scatter_gather_part(suite_world());
+}
 TEST_CASE("ucx over mpi: barrier") { suite::barrier_part(suite_world()); }
 TEST_CASE("ucx over mpi: send/recv, split and dup") {
   suite::send_recv_part(suite_world());

@@ -26,7 +26,9 @@ using namespace colt::test;
 
 namespace {
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // The colt::Error `fn` makes ucx::launch throw, if any.
 template <class Fn>
@@ -67,7 +69,8 @@ std::string output_of(Fn&& fn) {
 
 TEST_CASE("ucx: messages of every size arrive intact, in posting order per tag, sizes reported") {
   std::mt19937_64 rng(base_seed() + 7);
-  const std::vector<std::size_t> sizes = {0, 1, 8, 4095, 65536, 1 << 20, 33554467};  // eager to rendezvous
+  const std::vector<std::size_t> sizes = {0,     1,       8,       4095,
+                                          65536, 1 << 20, 33554467};  // eager to rendezvous
   std::vector<std::vector<std::int64_t>> payloads;
   for (std::size_t bytes : sizes) payloads.push_back(random_buffer<std::int64_t>(rng, bytes / 8));
   ucx::launch(2, [&](ucx::Communicator& comm) {
@@ -76,7 +79,8 @@ TEST_CASE("ucx: messages of every size arrive intact, in posting order per tag, 
     if (comm.rank() == 0) {
       std::vector<ucx::Request> sends;
       for (const auto& p : payloads) sends.push_back(t.isend(1, std::as_bytes(std::span(p)), tag));
-      for (std::size_t i = 0; i < sends.size(); ++i) CHECK(sends[i].wait(comm.deadline()) == payloads[i].size() * 8);
+      for (std::size_t i = 0; i < sends.size(); ++i)
+        CHECK(sends[i].wait(comm.deadline()) == payloads[i].size() * 8);
     } else {
       for (const auto& p : payloads) {  // same tag: must match in posting order
         std::vector<std::int64_t> got(p.size() + 3, -1);
@@ -103,13 +107,16 @@ TEST_CASE("ucx: communicators split from one worker never see each other's messa
     for (std::size_t i = 0; i < copies.size(); ++i) {
       sent[i] = static_cast<std::int64_t>(i * 1000 + static_cast<std::size_t>(rank));
       values[i].assign(1, -1);
-      requests.push_back(copies[i].transport().irecv(previous, std::as_writable_bytes(std::span(values[i])), tag));
+      requests.push_back(
+          copies[i].transport().irecv(previous, std::as_writable_bytes(std::span(values[i])), tag));
     }
     for (std::size_t i = copies.size(); i-- > 0;)
-      requests.push_back(copies[i].transport().isend(next, std::as_bytes(std::span(sent).subspan(i, 1)), tag));
+      requests.push_back(
+          copies[i].transport().isend(next, std::as_bytes(std::span(sent).subspan(i, 1)), tag));
     for (auto& r : requests) r.wait(comm.deadline());
     for (std::size_t i = 0; i < copies.size(); ++i)
-      CHECK(values[i][0] == static_cast<std::int64_t>(i * 1000 + static_cast<std::size_t>(previous)));
+      CHECK(values[i][0] ==
+            static_cast<std::int64_t>(i * 1000 + static_cast<std::size_t>(previous)));
     // Sub-groups of a sub-group.
     auto pairs = comm.split(rank / 2, rank);
     auto singles = pairs.split(pairs.rank(), 0);
@@ -121,7 +128,8 @@ TEST_CASE("ucx: communicators split from one worker never see each other's messa
   });
 }
 
-TEST_CASE("ucx: a message larger than the receive buffer is an error naming the peer and UCX's status") {
+TEST_CASE(
+    "ucx: a message larger than the receive buffer is an error naming the peer and UCX's status") {
   const auto error = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<std::byte> data(comm.rank() == 0 ? 64 : 16);
     const Tag tag = Tag::make(CollectiveKind::point_to_point, 1);
@@ -149,7 +157,8 @@ TEST_CASE("ucx: mismatched counts and bad roots end in colt::Error on the ranks,
         },
         CommunicatorOptions{.timeout = std::chrono::seconds(20)});
     CHECK_MESSAGE((error && error->collective() == "all_reduce"), text_of(error));
-    CHECK(seconds_since(start) < 10);  // the abort notice ends the others' waits, not their deadline
+    CHECK(seconds_since(start) <
+          10);  // the abort notice ends the others' waits, not their deadline
   }
   const auto root = launch_error(2, [](ucx::Communicator& comm) {
     std::vector<double> data(10, 2.0);
@@ -219,35 +228,42 @@ TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
   // The others saw the abort notice, not their 60 s deadline.
   std::vector<std::string> seen(4);
   try {
-    ucx::launch(4, [&](ucx::Communicator& comm) {
-      try {
-        std::vector<float> data(100, 1.0f);
-        if (comm.rank() == 3) throw std::runtime_error("rank 3 gives up");
-        all_reduce(comm, data, sum{});
-      } catch (const std::exception& e) {
-        seen[static_cast<std::size_t>(comm.rank())] = e.what();
-        throw;
-      }
-    }, CommunicatorOptions{.timeout = std::chrono::seconds(60)});
+    ucx::launch(
+        4,
+        [&](ucx::Communicator& comm) {
+          try {
+            std::vector<float> data(100, 1.0f);
+            if (comm.rank() == 3) throw std::runtime_error("rank 3 gives up");
+            all_reduce(comm, data, sum{});
+          } catch (const std::exception& e) {
+            seen[static_cast<std::size_t>(comm.rank())] = e.what();
+            throw;
+          }
+        },
+        CommunicatorOptions{.timeout = std::chrono::seconds(60)});
   } catch (const std::exception&) {
   }
   for (int r = 0; r < 3; ++r)
-    CHECK_MESSAGE(seen[static_cast<std::size_t>(r)].find("rank 3 aborted: rank 3 gives up") != std::string::npos,
+    CHECK_MESSAGE(seen[static_cast<std::size_t>(r)].find("rank 3 aborted: rank 3 gives up") !=
+                      std::string::npos,
                   seen[static_cast<std::size_t>(r)]);
 }
 
 TEST_CASE("ucx: a rank whose worker is gone is reported by its peers within the timeout") {
   const auto start = Clock::now();
   std::vector<std::optional<Error>> seen(3);
-  ucx::launch(3, [&](ucx::Communicator& comm) {
-    if (comm.rank() == 1) return;  // leaves: its worker is flushed, closed and destroyed
-    try {
-      std::vector<double> data(1000, 1.0);
-      all_reduce(comm.rank() == 0 ? comm : comm, data, sum{});
-    } catch (const Error& e) {
-      seen[static_cast<std::size_t>(comm.rank())] = e;
-    }
-  }, CommunicatorOptions{.timeout = std::chrono::milliseconds(700)});
+  ucx::launch(
+      3,
+      [&](ucx::Communicator& comm) {
+        if (comm.rank() == 1) return;  // leaves: its worker is flushed, closed and destroyed
+        try {
+          std::vector<double> data(1000, 1.0);
+          all_reduce(comm.rank() == 0 ? comm : comm, data, sum{});
+        } catch (const Error& e) {
+          seen[static_cast<std::size_t>(comm.rank())] = e;
+        }
+      },
+      CommunicatorOptions{.timeout = std::chrono::milliseconds(700)});
   CHECK(seconds_since(start) < 0.7 + 1.0);
   // A rank that talks to rank 1 sees its endpoint fail (or time out); one that learns of it from
   // that rank is aborted, citing it.
@@ -275,15 +291,20 @@ TEST_CASE("ucx: start-up and shut-down print nothing, after success and after fa
       auto copy = comm.dup();
       barrier(copy);
     });
-    launch_error(3, [](ucx::Communicator& comm) {
-      std::vector<float> data(comm.rank() == 1 ? 10 : 12, 1.0f);
-      all_reduce(comm, data, sum{});
-    }, CommunicatorOptions{.timeout = std::chrono::seconds(5)});
+    launch_error(
+        3,
+        [](ucx::Communicator& comm) {
+          std::vector<float> data(comm.rank() == 1 ? 10 : 12, 1.0f);
+          all_reduce(comm, data, sum{});
+        },
+        CommunicatorOptions{.timeout = std::chrono::seconds(5)});
   });
   CHECK_MESSAGE(text.empty(), text);
 }
 
-TEST_CASE("ucx: without peer error handling (shared memory allowed) collectives and shutdown still work") {
+TEST_CASE(
+    "ucx: without peer error handling (shared memory allowed) collectives and shutdown still "
+    "work") {
   const std::string text = output_of([] {
     inprocess::launch(3, [](inprocess::Communicator& bootstrap) {
       auto comm = ucx::communicator(bootstrap, {}, ucx::Options{.peer_error_handling = false});

@@ -77,8 +77,9 @@ struct Bucket {
 // in which they fill up when gradients arrive in `order`: reducing them in index order never
 // waits on a later tensor for longer than needed.
 template <class WireOf>
-std::vector<Bucket> plan_buckets(std::span<const TensorSlot> tensors, std::span<const std::size_t> order,
-                                 std::size_t cap_bytes, WireOf wire_of) {
+std::vector<Bucket> plan_buckets(std::span<const TensorSlot> tensors,
+                                 std::span<const std::size_t> order, std::size_t cap_bytes,
+                                 WireOf wire_of) {
   std::vector<Bucket> closed;
   std::vector<Bucket> open;  // at most one per wire type
   auto close = [&](std::vector<Bucket>::iterator it) {
@@ -88,7 +89,8 @@ std::vector<Bucket> plan_buckets(std::span<const TensorSlot> tensors, std::span<
   for (std::size_t t : order) {
     const DataType wire = wire_of(tensors[t]);
     const std::size_t element = size_of(wire);
-    auto it = std::find_if(open.begin(), open.end(), [&](const Bucket& b) { return b.wire == wire; });
+    auto it =
+        std::find_if(open.begin(), open.end(), [&](const Bucket& b) { return b.wire == wire; });
     if (it != open.end() && (it->count + tensors[t].count) * element > cap_bytes) {
       close(it);
       it = open.end();
@@ -123,8 +125,9 @@ void convert_scaled(W* out, const G* in, std::size_t n, double scale) {
 enum class Contribution : unsigned char { zero, read };
 
 // Packs the bucket's gradients (or parameters, `from_params`) into its storage, scaled.
-inline void pack(Bucket& bucket, std::span<const TensorSlot> tensors, std::span<const Contribution> contributions,
-                 double scale, bool from_params = false) {
+inline void pack(Bucket& bucket, std::span<const TensorSlot> tensors,
+                 std::span<const Contribution> contributions, double scale,
+                 bool from_params = false) {
   with_data_type(bucket.wire, [&]<class W>(type_tag<W>) {
     std::span<W> out = bucket.view<W>();
     for (std::size_t e = 0; e < bucket.entries.size(); ++e) {
@@ -144,7 +147,8 @@ inline void pack(Bucket& bucket, std::span<const TensorSlot> tensors, std::span<
 }
 
 // Writes the bucket's reduced values back into the gradients (or parameters), scaled.
-inline void unpack(Bucket& bucket, std::span<const TensorSlot> tensors, double scale, bool to_params = false) {
+inline void unpack(Bucket& bucket, std::span<const TensorSlot> tensors, double scale,
+                   bool to_params = false) {
   with_data_type(bucket.wire, [&]<class W>(type_tag<W>) {
     const std::span<W> in = bucket.view<W>();
     for (const BucketEntry& entry : bucket.entries) {

@@ -136,8 +136,8 @@ class DataParallel {
   std::size_t add(std::span<T> param, std::span<T> grad, std::string name = {}) {
     if (planned_) fail("add('" + name + "') after the first step: register every tensor first");
     if (param.size() != grad.size())
-      fail("parameter '" + name + "' has " + std::to_string(param.size()) + " elements but its gradient " +
-           std::to_string(grad.size()));
+      fail("parameter '" + name + "' has " + std::to_string(param.size()) +
+           " elements but its gradient " + std::to_string(grad.size()));
     if (name.empty()) name = "#" + std::to_string(tensors_.size());
     tensors_.push_back({data_type_of<T>, reinterpret_cast<std::byte*>(param.data()),
                         reinterpret_cast<std::byte*>(grad.data()), param.size(), std::move(name)});
@@ -170,8 +170,10 @@ class DataParallel {
       const bool packed = b.entries.size() > 1;
       if (packed && rank_ == root) detail::pack(b, tensors_, read, 1.0, /*from_params=*/true);
       detail::with_data_type(b.wire, [&]<class W>(detail::type_tag<W>) {
-        std::span<W> data = packed ? b.view<W>()
-                                   : std::span<W>(reinterpret_cast<W*>(tensors_[b.entries[0].tensor].param), b.count);
+        std::span<W> data =
+            packed
+                ? b.view<W>()
+                : std::span<W>(reinterpret_cast<W*>(tensors_[b.entries[0].tensor].param), b.count);
         guarded([&] { broadcast(*comm_, data, root); });
       });
       if (packed && rank_ != root) detail::unpack(b, tensors_, 1.0, /*to_params=*/true);
@@ -189,7 +191,8 @@ class DataParallel {
   // Gradient i is final for this step: its bucket may be reduced once all its tensors are.
   void mark_ready(std::size_t i) {
     if (i >= tensors_.size())
-      fail("mark_ready(" + std::to_string(i) + "): only " + std::to_string(tensors_.size()) + " tensors registered");
+      fail("mark_ready(" + std::to_string(i) + "): only " + std::to_string(tensors_.size()) +
+           " tensors registered");
     plan();
     std::unique_lock lock(mutex_);
     throw_if_broken();
@@ -268,7 +271,8 @@ class DataParallel {
 
   DataType wire_of(const detail::TensorSlot& t) const {
     const bool narrow = t.type == DataType::float16 || t.type == DataType::bfloat16;
-    return narrow && options_.low_precision == LowPrecision::accumulate_in_float ? DataType::float32 : t.type;
+    return narrow && options_.low_precision == LowPrecision::accumulate_in_float ? DataType::float32
+                                                                                 : t.type;
   }
 
   // Builds the buckets on first use, after checking that every rank registered the same tensors
@@ -290,11 +294,13 @@ class DataParallel {
 
     std::vector<std::size_t> order(tensors_.size());
     std::iota(order.rbegin(), order.rend(), std::size_t{0});  // backward order: last added first
-    buckets_ = detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
-                                    options_.bucket_cap_bytes, [&](const auto& t) { return wire_of(t); });
+    buckets_ =
+        detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
+                             options_.bucket_cap_bytes, [&](const auto& t) { return wire_of(t); });
     std::iota(order.begin(), order.end(), std::size_t{0});
-    param_buckets_ = detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
-                                          options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
+    param_buckets_ =
+        detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
+                             options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
     bucket_of_.assign(tensors_.size(), 0);
     for (std::size_t b = 0; b < buckets_.size(); ++b)
       for (const auto& e : buckets_[b].entries) bucket_of_[e.tensor] = b;
@@ -325,7 +331,7 @@ class DataParallel {
     std::vector<detail::Contribution> c;
     for (const auto& e : buckets_[b].entries)
       c.push_back(read_all_ || marked_[e.tensor] || used_[e.tensor] ? detail::Contribution::read
-                                                                   : detail::Contribution::zero);
+                                                                    : detail::Contribution::zero);
     return c;
   }
 
@@ -400,10 +406,12 @@ class DataParallel {
     // Scale before the sum (16-bit wire: each term a share, cannot overflow) or after it.
     const bool narrow_wire = bucket.wire == DataType::float16 || bucket.wire == DataType::bfloat16;
     const double inverse = total_weight_ > 0 ? 1.0 / static_cast<double>(total_weight_) : 0.0;
-    const double before = narrow_wire ? static_cast<double>(weight) * inverse : static_cast<double>(weight);
+    const double before =
+        narrow_wire ? static_cast<double>(weight) * inverse : static_cast<double>(weight);
     const double after = narrow_wire ? 1.0 : inverse;
     detail::pack(bucket, tensors_, contributions, before);
-    const int server = options_.server >= 0 ? options_.server : static_cast<int>(b % static_cast<std::size_t>(size_));
+    const int server = options_.server >= 0 ? options_.server
+                                            : static_cast<int>(b % static_cast<std::size_t>(size_));
     detail::with_data_type(bucket.wire, [&]<class W>(detail::type_tag<W>) {
       if constexpr (GradientElement<W>) {
         std::span<W> data = bucket.view<W>();
@@ -413,7 +421,8 @@ class DataParallel {
           all_reduce(*comm_, data, sum{}, options_.algorithm);
       }
     });
-    detail::unpack(bucket, tensors_, options_.aggregation == Aggregation::parameter_server ? 1.0 : after);
+    detail::unpack(bucket, tensors_,
+                   options_.aggregation == Aggregation::parameter_server ? 1.0 : after);
   }
 
   DataParallelOptions options_;
@@ -431,10 +440,10 @@ class DataParallel {
 
   // Step state, guarded by mutex_ (the helper thread reads it too).
   std::mutex mutex_;
-  std::condition_variable work_;  // the helper waits here for a ready bucket
-  std::condition_variable done_;  // synchronize waits here for the step's end
-  std::vector<bool> marked_;      // marked ready in this step
-  std::vector<bool> used_;        // marked during no_sync since the last synchronize
+  std::condition_variable work_;      // the helper waits here for a ready bucket
+  std::condition_variable done_;      // synchronize waits here for the step's end
+  std::vector<bool> marked_;          // marked ready in this step
+  std::vector<bool> used_;            // marked during no_sync since the last synchronize
   std::vector<std::size_t> missing_;  // per bucket: tensors not yet marked
   std::size_t next_bucket_ = 0;
   bool step_open_ = false;

@@ -67,7 +67,8 @@ class StagePlan {
                       std::to_string(stages) + " stages (each stage needs at least one layer)");
     std::vector<int> counts(static_cast<std::size_t>(stages));
     for (int s = 0; s < stages; ++s)
-      counts[static_cast<std::size_t>(s)] = static_cast<int>(partition::range(static_cast<std::size_t>(layers), stages, s).size());
+      counts[static_cast<std::size_t>(s)] =
+          static_cast<int>(partition::range(static_cast<std::size_t>(layers), stages, s).size());
     return from_counts(counts);
   }
 
@@ -97,7 +98,9 @@ class StagePlan {
     return {static_cast<std::size_t>(first_[s]), static_cast<std::size_t>(first_[s + 1])};
   }
   int stage_of(int layer) const {
-    return static_cast<int>(std::upper_bound(first_.begin(), first_.end(), layer) - first_.begin()) - 1;
+    return static_cast<int>(std::upper_bound(first_.begin(), first_.end(), layer) -
+                            first_.begin()) -
+           1;
   }
 
  private:
@@ -194,8 +197,12 @@ class Pipeline {
   using Request = detail::request_t<detail::link_t<X>>;
   using clock = std::chrono::steady_clock;
 
-  static Tag activation_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m)); }
-  static Tag gradient_tag(int m) { return Tag::make(CollectiveKind::point_to_point, 1, static_cast<std::uint32_t>(m)); }
+  static Tag activation_tag(int m) {
+    return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m));
+  }
+  static Tag gradient_tag(int m) {
+    return Tag::make(CollectiveKind::point_to_point, 1, static_cast<std::uint32_t>(m));
+  }
 
   // The order of this stage's operations: m >= 0 is forward(m), ~m (negative) is backward(m).
   void build_order(int micro_batches) {
@@ -245,7 +252,8 @@ class Pipeline {
     auto post_input = [&](int m) {
       const auto slot = static_cast<std::size_t>(m % slots);
       inputs_[slot].resize(stage_object.input_count(m));
-      input_receives_[slot].emplace(transport.irecv(s - 1, std::as_writable_bytes(std::span<T>(inputs_[slot])), activation_tag(m)));
+      input_receives_[slot].emplace(transport.irecv(
+          s - 1, std::as_writable_bytes(std::span<T>(inputs_[slot])), activation_tag(m)));
     };
 
     if (options_.measure) barrier(*comm_);
@@ -261,8 +269,8 @@ class Pipeline {
         const auto slot = static_cast<std::size_t>(m % slots);
         std::span<const T> input;
         if (!first) {
-          expect_bytes(input_receives_[slot]->wait(comm_->deadline()), inputs_[slot].size() * sizeof(T), s - 1,
-                       "activation", m);
+          expect_bytes(input_receives_[slot]->wait(comm_->deadline()),
+                       inputs_[slot].size() * sizeof(T), s - 1, "activation", m);
           input_receives_[slot].reset();
           input = inputs_[slot];
         }
@@ -271,19 +279,21 @@ class Pipeline {
         stats.busy_seconds += std::chrono::duration<double>(clock::now() - t).count();
         stats.peak_in_flight = std::max(stats.peak_in_flight, ++in_flight);
         if (!last) {
-          output_sends_[slot].emplace(transport.isend(s + 1, std::as_bytes(output), activation_tag(m)));
+          output_sends_[slot].emplace(
+              transport.isend(s + 1, std::as_bytes(output), activation_tag(m)));
           output_grads_[slot].resize(output.size());
-          grad_receives_[slot].emplace(
-              transport.irecv(s + 1, std::as_writable_bytes(std::span<T>(output_grads_[slot])), gradient_tag(m)));
+          grad_receives_[slot].emplace(transport.irecv(
+              s + 1, std::as_writable_bytes(std::span<T>(output_grads_[slot])), gradient_tag(m)));
         }
       } else {
         const int m = ~op;
         const auto slot = static_cast<std::size_t>(m % slots);
         std::span<const T> output_grad;
         if (!last) {
-          expect_bytes(grad_receives_[slot]->wait(comm_->deadline()), output_grads_[slot].size() * sizeof(T), s + 1,
-                       "gradient", m);
-          output_sends_[slot]->wait(comm_->deadline());  // our activation (the caller's memory) is free
+          expect_bytes(grad_receives_[slot]->wait(comm_->deadline()),
+                       output_grads_[slot].size() * sizeof(T), s + 1, "gradient", m);
+          output_sends_[slot]->wait(
+              comm_->deadline());  // our activation (the caller's memory) is free
           grad_receives_[slot].reset();
           output_sends_[slot].reset();
           output_grad = output_grads_[slot];

@@ -58,7 +58,8 @@ struct Layout {
       case Split::columns: return partition::columns(rows, cols, parts, part);
       case Split::blocks: break;
     }
-    const partition::Grid g = grid.rows == 0 && grid.cols == 0 ? partition::square_grid(parts) : grid;
+    const partition::Grid g =
+        grid.rows == 0 && grid.cols == 0 ? partition::square_grid(parts) : grid;
     if (g.size() != parts)
       throw Error(ErrorKind::invalid_argument, "TensorSplit", part, no_peer,
                   "a " + std::to_string(g.rows) + " x " + std::to_string(g.cols) +
@@ -109,7 +110,8 @@ class TensorSplit {
       if (layout.split != Split::rows) {
         std::span<T> packed = scratch_.get<T>(layout.rows * layout.cols);
         std::size_t at = 0;
-        for (int r = 0; r < size(); ++r) at += copy_block(full.data(), layout.cols, layout.block(size(), r), packed.data() + at);
+        for (int r = 0; r < size(); ++r)
+          at += copy_block(full.data(), layout.cols, layout.block(size(), r), packed.data() + at);
         source = packed;
       }
     }
@@ -119,7 +121,8 @@ class TensorSplit {
   // Every rank's block -> the whole tensor, on every rank (root = every_rank: one all-gather) or
   // on the root only (one gather).
   template <Element T>
-  void unshard(std::span<const T> piece, const Layout& layout, std::span<T> full, int root = every_rank) {
+  void unshard(std::span<const T> piece, const Layout& layout, std::span<T> full,
+               int root = every_rank) {
     const char* what = "TensorSplit::unshard";
     if (root != every_rank) check_root(what, root);
     const std::vector<std::size_t> counts = block_counts(layout);
@@ -129,8 +132,9 @@ class TensorSplit {
     const std::size_t total = layout.rows * layout.cols;
     if (receives) check_room(what, "the whole tensor", full.size(), total);
     // Rows arrive in place; other splits land packed in scratch and are unpacked.
-    std::span<T> landing = receives ? (layout.split == Split::rows ? full.first(total) : scratch_.get<T>(total))
-                                    : std::span<T>{};
+    std::span<T> landing =
+        receives ? (layout.split == Split::rows ? full.first(total) : scratch_.get<T>(total))
+                 : std::span<T>{};
     const std::span<const std::size_t> c(counts);
     if (root == every_rank)
       all_gather_v(*comm_, piece.first(mine), landing, c);
@@ -138,7 +142,8 @@ class TensorSplit {
       gather_v(*comm_, piece.first(mine), landing, c, root);
     if (!receives || layout.split == Split::rows) return;
     std::size_t at = 0;
-    for (int r = 0; r < size(); ++r) at += place_block(landing.data() + at, layout.block(size(), r), full.data(), layout.cols);
+    for (int r = 0; r < size(); ++r)
+      at += place_block(landing.data() + at, layout.block(size(), r), full.data(), layout.cols);
   }
 
   // ---- Column-parallel linear: y_r = x W_r + b_r ------------------------------------------------
@@ -151,7 +156,8 @@ class TensorSplit {
     check_linear("TensorSplit::column_forward", w, in * cols, cols, true);
     check_room("TensorSplit::column_forward", "x", x.size(), batch * in);
     check_room("TensorSplit::column_forward", "y_part", y_part.size(), batch * cols);
-    gemm(Gemm<T>{false, false, batch, cols, in, x.data(), in, w.weight.data(), cols, y_part.data(), cols, false});
+    gemm(Gemm<T>{false, false, batch, cols, in, x.data(), in, w.weight.data(), cols, y_part.data(),
+                 cols, false});
     add_bias(w.bias, batch, y_part.data(), cols);
   }
 
@@ -160,23 +166,27 @@ class TensorSplit {
   // An empty dx skips the input gradient and its all-reduce (a first layer), on every rank alike.
   template <class T, GemmFunction<T> G>
   void column_backward(std::span<const T> x, std::size_t batch, std::size_t in, std::size_t out,
-                       const LinearShard<T>& w, std::span<const T> dy_part, std::span<T> dx, G&& gemm) {
+                       const LinearShard<T>& w, std::span<const T> dy_part, std::span<T> dx,
+                       G&& gemm) {
     const char* what = "TensorSplit::column_backward";
     const std::size_t cols = share(out).size();
     check_linear(what, w, in * cols, cols, true);
     check_room(what, "x", x.size(), batch * in);
     check_room(what, "dy_part", dy_part.size(), batch * cols);
-    gemm(Gemm<T>{true, false, in, cols, batch, x.data(), in, dy_part.data(), cols, w.weight_grad.data(), cols, true});
+    gemm(Gemm<T>{true, false, in, cols, batch, x.data(), in, dy_part.data(), cols,
+                 w.weight_grad.data(), cols, true});
     add_column_sums(dy_part.data(), batch, cols, w.bias_grad);
     if (dx.empty()) return;
     check_room(what, "dx", dx.size(), batch * in);
-    gemm(Gemm<T>{false, true, batch, in, cols, dy_part.data(), cols, w.weight.data(), cols, dx.data(), in, false});
+    gemm(Gemm<T>{false, true, batch, in, cols, dy_part.data(), cols, w.weight.data(), cols,
+                 dx.data(), in, false});
     all_reduce(*comm_, dx.first(batch * in), sum{});
   }
 
   // The whole y (batch x out) from every rank's y_part: one all-gather, then columns put in place.
   template <Element T>
-  void gather_columns(std::span<const T> y_part, std::size_t batch, std::size_t out, std::span<T> y) {
+  void gather_columns(std::span<const T> y_part, std::size_t batch, std::size_t out,
+                      std::span<T> y) {
     unshard(std::span<const T>(y_part), Layout{batch, out, Split::columns}, y);
   }
 
@@ -184,14 +194,16 @@ class TensorSplit {
   // replicated dL/dy that column_backward takes after gather_columns, or the slice of a
   // replicated x that row_forward takes. No communication.
   template <Element T>
-  void take_columns(std::span<const T> whole, std::size_t batch, std::size_t n, std::span<T> part) const {
+  void take_columns(std::span<const T> whole, std::size_t batch, std::size_t n,
+                    std::span<T> part) const {
     const partition::Range c = share(n);
     check_room("TensorSplit::take_columns", "the whole tensor", whole.size(), batch * n);
     check_room("TensorSplit::take_columns", "part", part.size(), batch * c.size());
     copy_block(whole.data(), n, partition::Block{{0, batch}, c}, part.data());
   }
 
-  // ---- Row-parallel linear: y = sum_r x_r W_r + b -------------------------------------------------
+  // ---- Row-parallel linear: y = sum_r x_r W_r + b
+  // -------------------------------------------------
 
   // x_part: batch x |R_r| (this rank's input columns); y: batch x out, whole on every rank after
   // one all-reduce; the bias is added after the sum.
@@ -203,7 +215,8 @@ class TensorSplit {
     check_linear(what, w, rows * out, out, false);
     check_room(what, "x_part", x_part.size(), batch * rows);
     check_room(what, "y", y.size(), batch * out);
-    gemm(Gemm<T>{false, false, batch, out, rows, x_part.data(), rows, w.weight.data(), out, y.data(), out, false});
+    gemm(Gemm<T>{false, false, batch, out, rows, x_part.data(), rows, w.weight.data(), out,
+                 y.data(), out, false});
     all_reduce(*comm_, y.first(batch * out), sum{});
     add_bias(w.bias, batch, y.data(), out);
   }
@@ -213,17 +226,20 @@ class TensorSplit {
   // (batch x |R_r|) into dx_part, or skips it when dx_part is empty. No communication.
   template <class T, GemmFunction<T> G>
   void row_backward(std::span<const T> x_part, std::size_t batch, std::size_t in, std::size_t out,
-                    const LinearShard<T>& w, std::span<const T> dy, std::span<T> dx_part, G&& gemm) {
+                    const LinearShard<T>& w, std::span<const T> dy, std::span<T> dx_part,
+                    G&& gemm) {
     const char* what = "TensorSplit::row_backward";
     const std::size_t rows = share(in).size();
     check_linear(what, w, rows * out, out, false);
     check_room(what, "x_part", x_part.size(), batch * rows);
     check_room(what, "dy", dy.size(), batch * out);
-    gemm(Gemm<T>{true, false, rows, out, batch, x_part.data(), rows, dy.data(), out, w.weight_grad.data(), out, true});
+    gemm(Gemm<T>{true, false, rows, out, batch, x_part.data(), rows, dy.data(), out,
+                 w.weight_grad.data(), out, true});
     add_column_sums(dy.data(), batch, out, w.bias_grad);
     if (dx_part.empty()) return;
     check_room(what, "dx_part", dx_part.size(), batch * rows);
-    gemm(Gemm<T>{false, true, batch, rows, out, dy.data(), out, w.weight.data(), out, dx_part.data(), rows, false});
+    gemm(Gemm<T>{false, true, batch, rows, out, dy.data(), out, w.weight.data(), out,
+                 dx_part.data(), rows, false});
   }
 
  private:
@@ -242,8 +258,8 @@ class TensorSplit {
   }
 
   template <class T>
-  void check_linear(const char* what, const LinearShard<T>& w, std::size_t weights, std::size_t bias,
-                    bool bias_is_sliced) const {
+  void check_linear(const char* what, const LinearShard<T>& w, std::size_t weights,
+                    std::size_t bias, bool bias_is_sliced) const {
     if (w.weight.size() != weights || w.weight_grad.size() != weights)
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "this rank's weight part holds " + std::to_string(w.weight.size()) +
@@ -266,9 +282,11 @@ class TensorSplit {
     return counts;
   }
 
-  // Copies `block` of a row-major matrix with `cols` columns to `out`, row-major; returns the count.
+  // Copies `block` of a row-major matrix with `cols` columns to `out`, row-major; returns the
+  // count.
   template <class T>
-  static std::size_t copy_block(const T* matrix, std::size_t cols, const partition::Block& block, T* out) {
+  static std::size_t copy_block(const T* matrix, std::size_t cols, const partition::Block& block,
+                                T* out) {
     const std::size_t width = block.cols.size();
     for (std::size_t r = block.rows.begin; r < block.rows.end; ++r, out += width)
       std::copy_n(matrix + r * cols + block.cols.begin, width, out);
@@ -276,7 +294,8 @@ class TensorSplit {
   }
 
   template <class T>
-  static std::size_t place_block(const T* packed, const partition::Block& block, T* matrix, std::size_t cols) {
+  static std::size_t place_block(const T* packed, const partition::Block& block, T* matrix,
+                                 std::size_t cols) {
     const std::size_t width = block.cols.size();
     for (std::size_t r = block.rows.begin; r < block.rows.end; ++r, packed += width)
       std::copy_n(packed, width, matrix + r * cols + block.cols.begin);
@@ -305,9 +324,10 @@ class TensorSplit {
 // over the same ranks: act runs on each rank's hidden slice, and the block costs one all-reduce
 // in forward and one in backward. `Activation` has
 //   forward(std::span<const T> pre, std::span<T> post)
-//   backward(std::span<const T> pre, std::span<const T> post, std::span<const T> d_post, std::span<T> d_pre)
-// working elementwise on batch x |H_r| slices (d_pre may be the same memory as d_post). The caller owns every buffer, including the
-// hidden activations kept between forward and backward.
+//   backward(std::span<const T> pre, std::span<const T> post, std::span<const T> d_post,
+//   std::span<T> d_pre)
+// working elementwise on batch x |H_r| slices (d_pre may be the same memory as d_post). The caller
+// owns every buffer, including the hidden activations kept between forward and backward.
 template <class T>
 struct ParallelMlpBuffers {
   std::span<T> hidden_pre;   // batch x |H_r|: x W1_r + b1_r
@@ -318,39 +338,47 @@ struct ParallelMlpBuffers {
 template <Transport X, class T, class Activation>
 class ParallelMlp {
  public:
-  ParallelMlp(TensorSplit<X>& split, std::size_t in, std::size_t hidden, std::size_t out, Activation activation = {})
+  ParallelMlp(TensorSplit<X>& split, std::size_t in, std::size_t hidden, std::size_t out,
+              Activation activation = {})
       : split_(&split), in_(in), hidden_(hidden), out_(out), activation_(activation) {}
 
   std::size_t hidden_share() const { return split_->share(hidden_).size(); }
 
   // y (batch x out) on every rank: one all-reduce.
   template <GemmFunction<T> G>
-  void forward(std::span<const T> x, std::size_t batch, const LinearShard<T>& w1, const LinearShard<T>& w2,
-               const ParallelMlpBuffers<T>& buffers, std::span<T> y, G&& gemm) {
+  void forward(std::span<const T> x, std::size_t batch, const LinearShard<T>& w1,
+               const LinearShard<T>& w2, const ParallelMlpBuffers<T>& buffers, std::span<T> y,
+               G&& gemm) {
     const std::size_t n = batch * hidden_share();
     check_buffers("ParallelMlp::forward", buffers, n);
     split_->column_forward(x, batch, in_, hidden_, w1, buffers.hidden_pre.first(n), gemm);
-    activation_.forward(std::span<const T>(buffers.hidden_pre.first(n)), buffers.hidden_post.first(n));
-    split_->row_forward(std::span<const T>(buffers.hidden_post.first(n)), batch, hidden_, out_, w2, y, gemm);
+    activation_.forward(std::span<const T>(buffers.hidden_pre.first(n)),
+                        buffers.hidden_post.first(n));
+    split_->row_forward(std::span<const T>(buffers.hidden_post.first(n)), batch, hidden_, out_, w2,
+                        y, gemm);
   }
 
   // Gradients into both shards; the whole dL/dx into dx (one all-reduce), skipped if dx is empty.
   template <GemmFunction<T> G>
-  void backward(std::span<const T> x, std::size_t batch, const LinearShard<T>& w1, const LinearShard<T>& w2,
-                const ParallelMlpBuffers<T>& buffers, std::span<const T> dy, std::span<T> dx, G&& gemm) {
+  void backward(std::span<const T> x, std::size_t batch, const LinearShard<T>& w1,
+                const LinearShard<T>& w2, const ParallelMlpBuffers<T>& buffers,
+                std::span<const T> dy, std::span<T> dx, G&& gemm) {
     const std::size_t n = batch * hidden_share();
     check_buffers("ParallelMlp::backward", buffers, n);
     std::span<T> d_post = buffers.hidden_grad.first(n);
-    split_->row_backward(std::span<const T>(buffers.hidden_post.first(n)), batch, hidden_, out_, w2, dy, d_post, gemm);
+    split_->row_backward(std::span<const T>(buffers.hidden_post.first(n)), batch, hidden_, out_, w2,
+                         dy, d_post, gemm);
     // d_pre overwrites d_post: activations' backward must allow the two to alias (elementwise).
-    activation_.backward(std::span<const T>(buffers.hidden_pre.first(n)), std::span<const T>(buffers.hidden_post.first(n)),
+    activation_.backward(std::span<const T>(buffers.hidden_pre.first(n)),
+                         std::span<const T>(buffers.hidden_post.first(n)),
                          std::span<const T>(d_post), d_post);
     split_->column_backward(x, batch, in_, hidden_, w1, std::span<const T>(d_post), dx, gemm);
   }
 
  private:
   void check_buffers(const char* what, const ParallelMlpBuffers<T>& b, std::size_t n) const {
-    const std::size_t smallest = std::min({b.hidden_pre.size(), b.hidden_post.size(), b.hidden_grad.size()});
+    const std::size_t smallest =
+        std::min({b.hidden_pre.size(), b.hidden_post.size(), b.hidden_grad.size()});
     if (smallest < n)
       throw Error(
           ErrorKind::invalid_argument, what, split_->rank(), no_peer,

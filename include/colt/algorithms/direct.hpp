@@ -41,7 +41,8 @@ void collect_inputs(Call& call, const T* own, std::size_t count) {
       if (peer != r) store.views.push_back(call.irecv_view(peer));
     for (int k = 0, peer = 0; peer < p; ++peer) {
       if (peer == r) continue;
-      std::span<const std::byte> view = store.views[static_cast<std::size_t>(k++)].wait(call.deadline());
+      std::span<const std::byte> view =
+          store.views[static_cast<std::size_t>(k++)].wait(call.deadline());
       if (view.size() != bytes) call.size_mismatch(peer, bytes, view.size());
       store.inputs[static_cast<std::size_t>(peer)] = view.data();
     }
@@ -70,8 +71,9 @@ void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
     call.memory().reduce(op, out, std::span<const T* const>(typed), count, call.size());
     call.memory().wait();
   } else {
-    reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
-                   count, call.size());
+    reduce_many_at(
+        op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
+        count, call.size());
   }
 }
 
@@ -116,7 +118,8 @@ void all_gather_views(Call& call, std::span<T> out, const schedule::Segments& se
   for (int k = 1; k < p; ++k) {
     const int from = (r - k + p) % p;
     const partition::Range range = segments[from];
-    call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from, out.subspan(range.begin, range.size()));
+    call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from,
+                        out.subspan(range.begin, range.size()));
   }
   call.memory().wait();
   store.views.clear();
@@ -169,7 +172,8 @@ void broadcast(Call& call, std::span<T> data, int root) {
   }
   auto& store = call.request_store();
   store.sends.clear();
-  for (int k = 1; k < p; ++k) store.sends.push_back(call.isend((root + k) % p, std::span<const T>(data)));
+  for (int k = 1; k < p; ++k)
+    store.sends.push_back(call.isend((root + k) % p, std::span<const T>(data)));
   finish_sends(call);
 }
 
@@ -212,8 +216,8 @@ void scatter(Call& call, std::span<const T> in, std::span<T> out,
 
 // Each rank's `in` lands in segment `rank` of the root's `out`.
 template <class Call, class T>
-void gather(Call& call, std::span<const T> in, std::span<T> out,
-            const schedule::Segments& segments, int root) {
+void gather(Call& call, std::span<const T> in, std::span<T> out, const schedule::Segments& segments,
+            int root) {
   const int p = call.size(), r = call.rank();
   if (r != root) {
     auto send = call.isend(root, in);
@@ -228,10 +232,12 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
       const partition::Range range = segments[(root + k) % p];
       store.receives.push_back(call.irecv((root + k) % p, out.subspan(range.begin, range.size())));
     }
-    if (in.data() != out.data() + mine.begin) std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.begin));
+    if (in.data() != out.data() + mine.begin)
+      std::copy(in.begin(), in.end(), out.begin() + static_cast<std::ptrdiff_t>(mine.begin));
     for (int k = 1; k < p; ++k) {
       const int peer = (root + k) % p;
-      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer, segments[peer].size() * sizeof(T));
+      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], peer,
+                       segments[peer].size() * sizeof(T));
     }
     store.receives.clear();
   } else {  // device memory: each peer's buffer copied straight into place
@@ -241,7 +247,8 @@ void gather(Call& call, std::span<const T> in, std::span<T> out,
     for (int k = 1; k < p; ++k) {
       const int peer = (root + k) % p;
       const partition::Range range = segments[peer];
-      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], peer, out.subspan(range.begin, range.size()));
+      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], peer,
+                          out.subspan(range.begin, range.size()));
     }
     call.memory().wait();
     store.views.clear();

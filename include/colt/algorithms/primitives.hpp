@@ -85,8 +85,12 @@ class Call {
   static_assert(!on_device || has_views, "a call on device memory needs a transport with views");
 
   Call(Comm& comm, CollectiveKind kind, Memory memory = {})
-      : comm_(comm), link_(plumbing(comm).link()), kind_(kind), tag_(plumbing(comm).next_tag(kind)),
-        window_(comm.timeout()), numbers_(plumbing(comm).message_numbers()),
+      : comm_(comm),
+        link_(plumbing(comm).link()),
+        kind_(kind),
+        tag_(plumbing(comm).next_tag(kind)),
+        window_(comm.timeout()),
+        numbers_(plumbing(comm).message_numbers()),
         memory_(std::move(memory)) {
     std::fill(numbers_.begin(), numbers_.end(), 0u);
   }
@@ -206,7 +210,8 @@ class Call {
  private:
   // The tag of the next message to (direction 0) or from (1) `peer`.
   Tag next_tag(int peer, int direction) {
-    std::uint32_t& n = numbers_[2 * static_cast<std::size_t>(peer) + static_cast<std::size_t>(direction)];
+    std::uint32_t& n =
+        numbers_[2 * static_cast<std::size_t>(peer) + static_cast<std::size_t>(direction)];
     return tag_.with_step(n++);
   }
 

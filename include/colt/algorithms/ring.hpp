@@ -15,7 +15,6 @@
 
 namespace colt::algorithms::ring {
 
-
 template <class T>
 std::span<T> sub(std::span<T> s, partition::Range r) {
   return s.subspan(r.begin, r.size());
@@ -32,10 +31,12 @@ void reduce_scatter_chunk(Call& call, std::span<const T> in, const schedule::Seg
   const int left = rs::left(r, p), right = rs::right(r, p);
   auto& window = call.window();
   // Step 0: the first segment leaves straight from the input.
-  const partition::Range first = schedule::chunk_of(segments[rs::reduce_scatter_send(r, 0, p)], chunks, c);
+  const partition::Range first =
+      schedule::chunk_of(segments[rs::reduce_scatter_send(r, 0, p)], chunks, c);
   call.send(right, sub(in, first));
   for (int s = 0; s < p - 1; ++s) {
-    const partition::Range range = schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
+    const partition::Range range =
+        schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
     if (s == p - 2) {  // segment r: fully reduced here
       call.recv_reduce(left, own(range), sub(in, range), op, p);
     } else {  // partial sum: reduce, then forward it at once
@@ -56,7 +57,8 @@ void all_gather_chunk(Call& call, std::span<T> out, const schedule::Segments& se
   const int left = rs::left(r, p), right = rs::right(r, p);
   call.send(right, sub(out, schedule::chunk_of(segments[r], chunks, c)));
   for (int s = 0; s < p - 1; ++s) {
-    const partition::Range range = schedule::chunk_of(segments[rs::all_gather_recv(r, s, p)], chunks, c);
+    const partition::Range range =
+        schedule::chunk_of(segments[rs::all_gather_recv(r, s, p)], chunks, c);
     call.recv(left, sub(out, range));
     if (s < p - 2) call.send(right, sub(out, range));
   }
@@ -64,7 +66,8 @@ void all_gather_chunk(Call& call, std::span<T> out, const schedule::Segments& se
 
 // out = reduction of every rank's `in` (in may equal out).
 template <class Call, class T, class Op>
-void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op, std::size_t chunk_bytes) {
+void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op,
+                std::size_t chunk_bytes) {
   const auto segments = schedule::Segments::even(in.size(), call.size());
   const std::size_t chunks = schedule::chunk_count(segments.largest(), chunk_bytes / sizeof(T));
   call.template scratch<T>(0, chunk_bytes + sizeof(T));

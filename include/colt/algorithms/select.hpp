@@ -86,10 +86,13 @@ struct Constraints {
 // nccl-tests counts size) over `ranks` ranks: alpha + beta x bytes, plus beta_memory per byte
 // beyond the cache. The constants come from the entry measured at the nearest rank count
 // (tuning.hpp); 0 where the table has none.
-inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks, bool zero_copy) {
+inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks,
+                      bool zero_copy) {
   const tuning::Entry* best = nullptr;
   // How far apart two rank counts are on a log scale, without a logarithm: larger / smaller.
-  auto distance = [&](int measured) { return measured > ranks ? double(measured) / ranks : double(ranks) / measured; };
+  auto distance = [&](int measured) {
+    return measured > ranks ? double(measured) / ranks : double(ranks) / measured;
+  };
   for (const tuning::Entry& e : tuning::table)
     if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
         (!best || distance(e.ranks) < distance(best->ranks) ||

@@ -27,8 +27,10 @@ void reduce(Call& call, std::span<const T> in, std::span<T> acc, int root, Op op
   tr::for_each_child(r, root, p, [&](int, int) { ++children; });
   const std::size_t chunks = schedule::chunk_count(in.size(), chunk_bytes / sizeof(T));
   const std::size_t staging_bytes = (in.size() + chunks - 1) / chunks * sizeof(T) + sizeof(T);
-  if (acc.empty() && children > 0) acc = call.template scratch<T>(in.size(), staging_bytes);
-  else call.template scratch<T>(0, staging_bytes);
+  if (acc.empty() && children > 0)
+    acc = call.template scratch<T>(in.size(), staging_bytes);
+  else
+    call.template scratch<T>(0, staging_bytes);
   for (std::size_t c = 0; c < chunks; ++c) {
     const partition::Range range = schedule::chunk_of({0, in.size()}, chunks, c);
     std::span<const T> mine = in.subspan(range.begin, range.size());
@@ -62,7 +64,8 @@ void broadcast(Call& call, std::span<T> data, int root, std::size_t chunk_bytes)
 
 // Reduce to rank 0, then broadcast: every rank gets the root's bits.
 template <class Call, class T, class Op>
-void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op, std::size_t chunk_bytes) {
+void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op,
+                std::size_t chunk_bytes) {
   reduce(call, in, out, 0, op, chunk_bytes);
   broadcast(call, out, 0, chunk_bytes);
 }

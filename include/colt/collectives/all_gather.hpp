@@ -28,7 +28,8 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
     if (call.size() == 1 || segments.largest() == 0) return;
     const Plan plan = plan_call(call, out.size_bytes(), algorithm);
     switch (plan.algorithm) {
-      case Algorithm::ring: return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
+      case Algorithm::ring:
+        return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
       default: return algorithms::direct::all_gather(call, out, segments);
     }
   });
@@ -36,9 +37,11 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
 
 // The forms' checks, then the call (shared by host and device front doors).
 template <class Comm, class T, class Memory = HostMemory>
-void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm algorithm, Memory memory = {}) {
+void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm algorithm,
+                     Memory memory = {}) {
   ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
-  check.equal("output", o.size(), "input size x ranks", i.size() * static_cast<std::size_t>(comm.size()));
+  check.equal("output", o.size(), "input size x ranks",
+              i.size() * static_cast<std::size_t>(comm.size()));
   const auto segments = schedule::Segments::even(o.size(), comm.size());
   const auto mine = segments[comm.rank()];
   if (i.data() != o.data() + mine.begin) check.no_partial_overlap(i, std::span<const T>(o));
@@ -49,7 +52,9 @@ void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm
 
 template <class Comm, class T, class Memory = HostMemory>
 void all_gather_in_place(Comm& comm, std::span<T> d, Algorithm algorithm, Memory memory = {}) {
-  ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
+  ArgsCheck check(
+      comm, describe_call<T>(CollectiveKind::all_gather,
+                             d.size() / static_cast<std::size_t>(comm.size()), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
   check.agreed();
@@ -60,11 +65,13 @@ void all_gather_in_place(Comm& comm, std::span<T> d, Algorithm algorithm, Memory
 }
 
 template <class Comm, class T, class Memory = HostMemory>
-void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
-                       Algorithm algorithm, Memory memory = {}) {
+void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o,
+                       std::span<const std::size_t> counts, Algorithm algorithm,
+                       Memory memory = {}) {
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::all_gather, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
-  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.equal("input", i.size(), "this rank's count",
+              counts[static_cast<std::size_t>(comm.rank())]);
   check.at_least("output", o.size(), "the sum of counts", total);
   const auto segments = schedule::Segments::from_counts(counts);
   const auto mine = segments[comm.rank()];
@@ -78,7 +85,8 @@ void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::sp
 // out (in.size() x size() elements) = every rank's `in`, in rank order.
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
-void all_gather(Communicator<X>& comm, In&& in, Out&& out, Algorithm algorithm = Algorithm::automatic) {
+void all_gather(Communicator<X>& comm, In&& in, Out&& out,
+                Algorithm algorithm = Algorithm::automatic) {
   detail::all_gather_even(comm, detail::input_span(in), detail::output_span(out), algorithm);
 }
 
@@ -93,7 +101,8 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                   Algorithm algorithm = Algorithm::automatic) {
-  detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, algorithm);
+  detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts,
+                            algorithm);
 }
 
 }  // namespace colt

@@ -21,7 +21,8 @@ namespace detail {
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algorithm algorithm,
                 Memory memory = {}) {
-  ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
+  ArgsCheck check(comm,
+                  describe_call<T, Op>(CollectiveKind::all_reduce, in.size(), no_root, algorithm));
   check.equal("output", out.size(), "the input's size", in.size());
   check.no_partial_overlap(in, std::span<const T>(out));
   check.algorithm(algorithm);
@@ -35,8 +36,10 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
     switch (plan.algorithm) {
-      case Algorithm::ring: return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
-      case Algorithm::tree: return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
+      case Algorithm::ring:
+        return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
+      case Algorithm::tree:
+        return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
       default: return algorithms::direct::all_reduce(call, in, out, op);
     }
   });
@@ -54,7 +57,8 @@ void all_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
 // In place: `data` is replaced by the reduction over all ranks.
 template <Transport X, OutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
-void all_reduce(Communicator<X>& comm, Data&& data, Op op, Algorithm algorithm = Algorithm::automatic) {
+void all_reduce(Communicator<X>& comm, Data&& data, Op op,
+                Algorithm algorithm = Algorithm::automatic) {
   auto span = detail::output_span(data);
   detail::all_reduce(comm, std::span<const element_t<Data>>(span), span, op, algorithm);
 }

@@ -32,7 +32,8 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
 }  // namespace detail
 
 template <Transport X, OutputBuffer Data>
-void broadcast(Communicator<X>& comm, Data&& data, int root, Algorithm algorithm = Algorithm::automatic) {
+void broadcast(Communicator<X>& comm, Data&& data, int root,
+               Algorithm algorithm = Algorithm::automatic) {
   detail::broadcast(comm, detail::output_span(data), root, algorithm);
 }
 

@@ -92,7 +92,8 @@ void staged(Space& space, std::span<const T> in, std::size_t in_count, std::span
 // The same for a collective that works in place: one staging buffer (slot 1) for `data`, its
 // first in_count elements copied in and first out_count copied back around host_call(host).
 template <class Space, class T, class Fn>
-void staged_in_place(Space& space, std::span<T> data, std::size_t in_count, std::size_t out_count, Fn&& host_call) {
+void staged_in_place(Space& space, std::span<T> data, std::size_t in_count, std::size_t out_count,
+                     Fn&& host_call) {
   std::span<T> host = space.template staging<T>(data.size(), 1);
   space.copy(host.data(), data.data(), in_count);
   space.wait();
@@ -107,17 +108,23 @@ template <class X, class Space, class T, class Op>
 void staged_all_reduce(Communicator<X>& comm, Space& space, std::span<const T> in, std::span<T> out,
                        Op op, Algorithm algorithm) {
   const std::size_t chunk = std::max<std::size_t>(1, Space::staging_chunk_bytes / sizeof(T));
-  if (in.size() != out.size() || in.size() <= chunk) {  // one chunk (or an error the host call names)
+  if (in.size() != out.size() ||
+      in.size() <= chunk) {  // one chunk (or an error the host call names)
     return staged(space, in, in.size(), out, std::min(in.size(), out.size()),
-                  [&](std::span<const T> hi, std::span<T> ho) { detail::all_reduce(comm, hi, ho, op, algorithm); });
+                  [&](std::span<const T> hi, std::span<T> ho) {
+                    detail::all_reduce(comm, hi, ho, op, algorithm);
+                  });
   }
   const std::size_t chunks = (in.size() + chunk - 1) / chunk;
   auto count_of = [&](std::size_t c) { return std::min(chunk, in.size() - c * chunk); };
-  auto slot = [&](std::size_t c) { return space.template staging<T>(chunk, static_cast<int>(c % 2)); };
+  auto slot = [&](std::size_t c) {
+    return space.template staging<T>(chunk, static_cast<int>(c % 2));
+  };
   space.copy(slot(0).data(), in.data(), count_of(0));
   space.wait();
   for (std::size_t c = 0; c < chunks; ++c) {
-    if (c + 1 < chunks) space.copy(slot(c + 1).data(), in.data() + (c + 1) * chunk, count_of(c + 1));
+    if (c + 1 < chunks)
+      space.copy(slot(c + 1).data(), in.data() + (c + 1) * chunk, count_of(c + 1));
     std::span<T> host = slot(c).first(count_of(c));
     detail::all_reduce(comm, std::span<const T>(host), host, op, algorithm);
     space.wait();  // chunk c+1 is on the host, chunk c-1 back on the device
@@ -131,10 +138,14 @@ void staged_all_reduce(Communicator<X>& comm, Space& space, std::span<const T> i
 // out = op-reduction of `in` over all ranks (device buffers; see the header comment).
 template <Transport X, class T, class Space, class Op>
   requires ReductionFor<Op, T>
-void all_reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out, Op op,
-                Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
+void all_reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+                Op op, Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::all_reduce(c, detail::as_span(in), detail::as_span(out), op, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::all_reduce(c, detail::as_span(in), detail::as_span(out), op, algorithm,
+                           std::move(space));
+      }))
+    return;
   detail::staged_all_reduce(comm, space, detail::as_span(in), detail::as_span(out), op, algorithm);
 }
 
@@ -148,12 +159,16 @@ void all_reduce(Communicator<X>& comm, device_span<T, Space> data, Op op,
 // out (in.size() / size() elements) = segment rank() of the reduction of `in` over all ranks.
 template <Transport X, class T, class Space, class Op>
   requires ReductionFor<Op, T>
-void reduce_scatter(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out, Op op,
-                    Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
+void reduce_scatter(Communicator<X>& comm, device_span<const T, Space> in,
+                    device_span<T, Space> out, Op op, Algorithm algorithm = Algorithm::automatic,
+                    void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::reduce_scatter_even(c, i, o, op, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::reduce_scatter_even(c, i, o, op, algorithm, std::move(space));
+      }))
+    return;
   detail::staged(space, i, i.size(), o, o.size(), [&](std::span<const T> hi, std::span<T> ho) {
     detail::reduce_scatter_even(comm, hi, ho, op, algorithm);
   });
@@ -161,13 +176,16 @@ void reduce_scatter(Communicator<X>& comm, device_span<const T, Space> in, devic
 
 template <Transport X, class T, class Space, class Op>
   requires ReductionFor<Op, T>
-void reduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
-                      std::span<const std::size_t> counts, Op op, Algorithm algorithm = Algorithm::automatic,
-                      void* stream = nullptr) {
+void reduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
+                      device_span<T, Space> out, std::span<const std::size_t> counts, Op op,
+                      Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::reduce_scatter_counts(c, i, o, counts, op, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::reduce_scatter_counts(c, i, o, counts, op, algorithm, std::move(space));
+      }))
+    return;
   const auto r = static_cast<std::size_t>(comm.rank());
   const std::size_t mine = r < counts.size() ? std::min(counts[r], o.size()) : 0;
   detail::staged(space, i, i.size(), o, mine, [&](std::span<const T> hi, std::span<T> ho) {
@@ -182,7 +200,9 @@ void all_gather(Communicator<X>& comm, device_span<const T, Space> in, device_sp
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::all_gather_even(c, i, o, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::all_gather_even(c, i, o, algorithm, std::move(space)); }))
+    return;
   detail::staged(space, i, i.size(), o, o.size(), [&](std::span<const T> hi, std::span<T> ho) {
     detail::all_gather_even(comm, hi, ho, algorithm);
   });
@@ -190,13 +210,16 @@ void all_gather(Communicator<X>& comm, device_span<const T, Space> in, device_sp
 
 // In place: segment rank() of `data` is this rank's contribution; the others are filled in.
 template <Transport X, class T, class Space>
-void all_gather(Communicator<X>& comm, device_span<T, Space> data, Algorithm algorithm = Algorithm::automatic,
-                void* stream = nullptr) {
+void all_gather(Communicator<X>& comm, device_span<T, Space> data,
+                Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto d = detail::as_span(data);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::all_gather_in_place(c, d, algorithm, std::move(space)); })) return;
-  detail::staged_in_place(space, d, d.size(), d.size(),
-                          [&](std::span<T> host) { detail::all_gather_in_place(comm, host, algorithm); });
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::all_gather_in_place(c, d, algorithm, std::move(space)); }))
+    return;
+  detail::staged_in_place(space, d, d.size(), d.size(), [&](std::span<T> host) {
+    detail::all_gather_in_place(comm, host, algorithm);
+  });
 }
 
 template <Transport X, class T, class Space>
@@ -206,12 +229,16 @@ void all_gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::all_gather_counts(c, i, o, counts, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::all_gather_counts(c, i, o, counts, algorithm, std::move(space));
+      }))
+    return;
   std::size_t total = 0;
   for (std::size_t c : counts) total += c;
-  detail::staged(space, i, i.size(), o, std::min(total, o.size()), [&](std::span<const T> hi, std::span<T> ho) {
-    detail::all_gather_counts(comm, hi, ho, counts, algorithm);
-  });
+  detail::staged(space, i, i.size(), o, std::min(total, o.size()),
+                 [&](std::span<const T> hi, std::span<T> ho) {
+                   detail::all_gather_counts(comm, hi, ho, counts, algorithm);
+                 });
 }
 
 // The root's `data` on every rank.
@@ -220,72 +247,94 @@ void broadcast(Communicator<X>& comm, device_span<T, Space> data, int root,
                Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto d = detail::as_span(data);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::broadcast(c, d, root, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::broadcast(c, d, root, algorithm, std::move(space)); }))
+    return;
   const bool is_root = comm.rank() == root;
-  detail::staged_in_place(space, d, is_root ? d.size() : 0, is_root ? 0 : d.size(),
-                          [&](std::span<T> host) { detail::broadcast(comm, host, root, algorithm); });
+  detail::staged_in_place(
+      space, d, is_root ? d.size() : 0, is_root ? 0 : d.size(),
+      [&](std::span<T> host) { detail::broadcast(comm, host, root, algorithm); });
 }
 
 // out (root only) = op-reduction of every rank's `in`.
 template <Transport X, class T, class Space, class Op>
   requires ReductionFor<Op, T>
-void reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out, int root, Op op,
-            Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
+void reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+            int root, Op op, Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::reduce(c, i, o, root, op, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::reduce(c, i, o, root, op, algorithm, std::move(space)); }))
+    return;
   detail::staged(space, i, i.size(), o, comm.rank() == root ? o.size() : 0,
-                 [&](std::span<const T> hi, std::span<T> ho) { detail::reduce(comm, hi, ho, root, op, algorithm); });
+                 [&](std::span<const T> hi, std::span<T> ho) {
+                   detail::reduce(comm, hi, ho, root, op, algorithm);
+                 });
 }
 
 // out = segment rank() of the root's `in` (out.size() x size() elements, read on the root).
 template <Transport X, class T, class Space>
-void scatter(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out, int root,
-             Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
+void scatter(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+             int root, Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::scatter_even(c, i, o, root, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::scatter_even(c, i, o, root, algorithm, std::move(space)); }))
+    return;
   detail::staged(space, i, comm.rank() == root ? i.size() : 0, o, o.size(),
-                 [&](std::span<const T> hi, std::span<T> ho) { detail::scatter_even(comm, hi, ho, root, algorithm); });
+                 [&](std::span<const T> hi, std::span<T> ho) {
+                   detail::scatter_even(comm, hi, ho, root, algorithm);
+                 });
 }
 
 template <Transport X, class T, class Space>
 void scatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
-               std::span<const std::size_t> counts, int root, Algorithm algorithm = Algorithm::automatic,
-               void* stream = nullptr) {
+               std::span<const std::size_t> counts, int root,
+               Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::scatter_counts(c, i, o, counts, root, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::scatter_counts(c, i, o, counts, root, algorithm, std::move(space));
+      }))
+    return;
   const auto r = static_cast<std::size_t>(comm.rank());
   const std::size_t mine = r < counts.size() ? std::min(counts[r], o.size()) : 0;
-  detail::staged(space, i, comm.rank() == root ? i.size() : 0, o, mine, [&](std::span<const T> hi, std::span<T> ho) {
-    detail::scatter_counts(comm, hi, ho, counts, root, algorithm);
-  });
+  detail::staged(space, i, comm.rank() == root ? i.size() : 0, o, mine,
+                 [&](std::span<const T> hi, std::span<T> ho) {
+                   detail::scatter_counts(comm, hi, ho, counts, root, algorithm);
+                 });
 }
 
 // Each rank's `in` lands in segment rank() of the root's `out` (in.size() x size() elements).
 template <Transport X, class T, class Space>
-void gather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out, int root,
-            Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
+void gather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+            int root, Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::gather_even(c, i, o, root, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(
+          comm, [&](auto& c) { detail::gather_even(c, i, o, root, algorithm, std::move(space)); }))
+    return;
   detail::staged(space, i, i.size(), o, comm.rank() == root ? o.size() : 0,
-                 [&](std::span<const T> hi, std::span<T> ho) { detail::gather_even(comm, hi, ho, root, algorithm); });
+                 [&](std::span<const T> hi, std::span<T> ho) {
+                   detail::gather_even(comm, hi, ho, root, algorithm);
+                 });
 }
 
 template <Transport X, class T, class Space>
 void gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
-              std::span<const std::size_t> counts, int root, Algorithm algorithm = Algorithm::automatic,
-              void* stream = nullptr) {
+              std::span<const std::size_t> counts, int root,
+              Algorithm algorithm = Algorithm::automatic, void* stream = nullptr) {
   Space space = detail::make_space<Space>(stream);
   auto i = detail::as_span(in);
   auto o = detail::as_span(out);
-  if (detail::ran_natively(comm, [&](auto& c) { detail::gather_counts(c, i, o, counts, root, algorithm, std::move(space)); })) return;
+  if (detail::ran_natively(comm, [&](auto& c) {
+        detail::gather_counts(c, i, o, counts, root, algorithm, std::move(space));
+      }))
+    return;
   std::size_t total = 0;
   for (std::size_t c : counts) total += c;
   detail::staged(space, i, i.size(), o, comm.rank() == root ? std::min(total, o.size()) : 0,

@@ -16,8 +16,8 @@ namespace colt {
 
 namespace detail {
 template <class Comm, class T, class Memory = HostMemory>
-void gather(Comm& comm, std::span<const T> in, std::span<T> out,
-            const schedule::Segments& segments, int root, Memory memory = {}) {
+void gather(Comm& comm, std::span<const T> in, std::span<T> out, const schedule::Segments& segments,
+            int root, Memory memory = {}) {
   run_call(comm, CollectiveKind::gather, std::move(memory), [&](auto& call) {
     if (segments.largest() == 0) return;
     algorithms::direct::gather(call, in, out, segments, root);
@@ -38,13 +38,15 @@ void gather_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Alg
 }
 
 template <class Comm, class T, class Memory = HostMemory>
-void gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
-                   int root, Algorithm algorithm, Memory memory = {}) {
+void gather_counts(Comm& comm, std::span<const T> i, std::span<T> o,
+                   std::span<const std::size_t> counts, int root, Algorithm algorithm,
+                   Memory memory = {}) {
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::gather, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t total = check.counts(counts);
-  check.equal("input", i.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.equal("input", i.size(), "this rank's count",
+              counts[static_cast<std::size_t>(comm.rank())]);
   if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
   check.agreed();
   gather(comm, i, o, schedule::Segments::from_counts(counts), root, std::move(memory));
@@ -55,7 +57,8 @@ void gather_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<c
 // not touched elsewhere.
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
-void gather(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
+void gather(Communicator<X>& comm, In&& in, Out&& out, int root,
+            Algorithm algorithm = Algorithm::automatic) {
   detail::gather_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
 }
 
@@ -64,7 +67,8 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
               int root, Algorithm algorithm = Algorithm::automatic) {
-  detail::gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, root, algorithm);
+  detail::gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
+                        algorithm);
 }
 
 }  // namespace colt

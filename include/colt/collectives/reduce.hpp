@@ -18,8 +18,8 @@ namespace colt {
 
 namespace detail {
 template <class Comm, class T, class Op, class Memory = HostMemory>
-void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op, Algorithm algorithm,
-            Memory memory = {}) {
+void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op,
+            Algorithm algorithm, Memory memory = {}) {
   ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce, in.size(), root, algorithm));
   check.root(root);
   if (comm.rank() == root) {
@@ -56,7 +56,8 @@ void reduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
 // In place: the root's `data` is replaced by the reduction; other ranks' `data` is only read.
 template <Transport X, OutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
-void reduce(Communicator<X>& comm, Data&& data, int root, Op op, Algorithm algorithm = Algorithm::automatic) {
+void reduce(Communicator<X>& comm, Data&& data, int root, Op op,
+            Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
   detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
 }

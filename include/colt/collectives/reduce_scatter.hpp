@@ -22,7 +22,8 @@ namespace detail {
 // `in_place` is the writable input when the call is in place (partial sums may travel in it).
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::span<T> in_place,
-                    const schedule::Segments& segments, Op op, Algorithm algorithm, Memory memory = {}) {
+                    const schedule::Segments& segments, Op op, Algorithm algorithm,
+                    Memory memory = {}) {
   run_call(comm, CollectiveKind::reduce_scatter, std::move(memory), [&](auto& call) {
     const int p = call.size();
     const std::size_t mine = segments[call.rank()].size();
@@ -43,28 +44,34 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
 
 // The even form's checks, then the call (shared by host and device front doors).
 template <class Comm, class T, class Op, class Memory = HostMemory>
-void reduce_scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, Op op, Algorithm algorithm,
-                         Memory memory = {}) {
-  ArgsCheck check(comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
-  check.equal("input", i.size(), "output size x ranks", o.size() * static_cast<std::size_t>(comm.size()));
+void reduce_scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, Op op,
+                         Algorithm algorithm, Memory memory = {}) {
+  ArgsCheck check(
+      comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
+  check.equal("input", i.size(), "output size x ranks",
+              o.size() * static_cast<std::size_t>(comm.size()));
   check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
   check.agreed();
-  reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm, std::move(memory));
+  reduce_scatter(comm, i, o, {}, schedule::Segments::even(i.size(), comm.size()), op, algorithm,
+                 std::move(memory));
 }
 
 template <class Comm, class T, class Op, class Memory = HostMemory>
 void reduce_scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
                            std::span<const std::size_t> counts, Op op, Algorithm algorithm,
                            Memory memory = {}) {
-  ArgsCheck check(comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
+  ArgsCheck check(
+      comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
   const std::size_t total = check.counts(counts);
   check.equal("input", i.size(), "the sum of counts", total);
-  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.at_least("output", o.size(), "this rank's count",
+                 counts[static_cast<std::size_t>(comm.rank())]);
   check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
   check.agreed();
-  reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm, std::move(memory));
+  reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm,
+                 std::move(memory));
 }
 }  // namespace detail
 
@@ -73,7 +80,8 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
+  detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op,
+                              algorithm);
 }
 
 // In place: the result is left in segment rank() of `data` (returned); the other segments
@@ -83,14 +91,16 @@ template <Transport X, OutputBuffer Data, class Op>
 std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                                           Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter, d.size(), no_root, algorithm));
+  detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter,
+                                                                   d.size(), no_root, algorithm));
   check.divisible("data", d.size());
   check.algorithm(algorithm);
   check.agreed();
   const auto segments = schedule::Segments::even(d.size(), comm.size());
   const partition::Range mine = segments[comm.rank()];
   auto result = d.subspan(mine.begin, mine.size());
-  detail::reduce_scatter(comm, std::span<const element_t<Data>>(d), result, d, segments, op, algorithm);
+  detail::reduce_scatter(comm, std::span<const element_t<Data>>(d), result, d, segments, op,
+                         algorithm);
   return result;
 }
 
@@ -101,7 +111,8 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
 void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
                       std::span<const std::size_t> counts, Op op,
                       Algorithm algorithm = Algorithm::automatic) {
-  detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, op, algorithm);
+  detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, op,
+                                algorithm);
 }
 
 }  // namespace colt

@@ -38,14 +38,16 @@ void scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Al
 }
 
 template <class Comm, class T, class Memory = HostMemory>
-void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<const std::size_t> counts,
-                    int root, Algorithm algorithm, Memory memory = {}) {
+void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
+                    std::span<const std::size_t> counts, int root, Algorithm algorithm,
+                    Memory memory = {}) {
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::scatter, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
   const std::size_t total = check.counts(counts);
   if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
-  check.at_least("output", o.size(), "this rank's count", counts[static_cast<std::size_t>(comm.rank())]);
+  check.at_least("output", o.size(), "this rank's count",
+                 counts[static_cast<std::size_t>(comm.rank())]);
   check.agreed();
   scatter(comm, i, o, schedule::Segments::from_counts(counts), root, std::move(memory));
 }
@@ -55,7 +57,8 @@ void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o, std::span<
 // is read on the root only).
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
-void scatter(Communicator<X>& comm, In&& in, Out&& out, int root, Algorithm algorithm = Algorithm::automatic) {
+void scatter(Communicator<X>& comm, In&& in, Out&& out, int root,
+             Algorithm algorithm = Algorithm::automatic) {
   detail::scatter_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
 }
 
@@ -64,7 +67,8 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                int root, Algorithm algorithm = Algorithm::automatic) {
-  detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root, algorithm);
+  detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
+                         algorithm);
 }
 
 }  // namespace colt

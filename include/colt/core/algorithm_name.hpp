@@ -26,16 +26,11 @@ inline constexpr Algorithm ordered = Algorithm::ordered;
 
 constexpr std::string_view name_of(Algorithm algorithm) noexcept {
   switch (algorithm) {
-    case Algorithm::automatic:
-      return "automatic";
-    case Algorithm::ring:
-      return "ring";
-    case Algorithm::tree:
-      return "tree";
-    case Algorithm::direct:
-      return "direct";
-    case Algorithm::ordered:
-      return "ordered";
+    case Algorithm::automatic: return "automatic";
+    case Algorithm::ring: return "ring";
+    case Algorithm::tree: return "tree";
+    case Algorithm::direct: return "direct";
+    case Algorithm::ordered: return "ordered";
   }
   return "unknown";
 }

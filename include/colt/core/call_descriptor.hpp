@@ -40,13 +40,13 @@ struct CallDescriptor {
 
   CollectiveKind kind = CollectiveKind::internal;
   DataType type = DataType::float32;
-  bool typed = false;           // barrier has no element type
-  std::uint32_t op = 0;         // FNV-1a of the op's name; 0 when the call reduces nothing
+  bool typed = false;    // barrier has no element type
+  std::uint32_t op = 0;  // FNV-1a of the op's name; 0 when the call reduces nothing
   Algorithm algorithm = Algorithm::automatic;
   std::int32_t root = no_root;
-  std::uint64_t count = 0;      // the count every rank must pass (the sum, for the v forms)
+  std::uint64_t count = 0;          // the count every rank must pass (the sum, for the v forms)
   std::uint64_t counts_digest = 0;  // FNV-1a of the per-rank counts, for the v forms
-  std::uint32_t sequence = 0;   // the call's number on its communicator
+  std::uint32_t sequence = 0;       // the call's number on its communicator
   std::uint8_t flags = 0;
 
   // Equal when two ranks may run the call together (the local-error flag aside).
@@ -69,13 +69,16 @@ constexpr std::uint32_t op_code(std::string_view name) {
 
 template <class Op>
 constexpr std::uint32_t op_code_of() {
-  if constexpr (requires { Op::name; }) return op_code(Op::name);
-  else return op_code("custom");
+  if constexpr (requires { Op::name; })
+    return op_code(Op::name);
+  else
+    return op_code("custom");
 }
 
 inline std::string op_name(std::uint32_t code) {
   if (code == 0) return "";
-  for (std::string_view n : {sum::name, prod::name, min::name, max::name, avg::name, std::string_view("custom")})
+  for (std::string_view n :
+       {sum::name, prod::name, min::name, max::name, avg::name, std::string_view("custom")})
     if (op_code(n) == code) return std::string(n);
   char text[24];
   (void)std::snprintf(text, sizeof text, "op#%08x", code);
@@ -165,15 +168,18 @@ inline CallDescriptor decode(std::span<const std::byte> bytes, int rank, int pee
   const std::byte* p = bytes.data();
   if (detail::get<std::uint32_t>(p) != CallDescriptor::magic) throw bad("wrong magic number");
   if (auto v = detail::get<std::uint8_t>(p + 4); v != CallDescriptor::version)
-    throw bad("version " + std::to_string(v) + ", expected " + std::to_string(CallDescriptor::version));
+    throw bad("version " + std::to_string(v) + ", expected " +
+              std::to_string(CallDescriptor::version));
   CallDescriptor d;
   const auto kind = detail::get<std::uint8_t>(p + 5), type = detail::get<std::uint8_t>(p + 6),
              algorithm = detail::get<std::uint8_t>(p + 7), flags = detail::get<std::uint8_t>(p + 8);
   if (kind >= detail::collective_kinds) throw bad("unknown collective " + std::to_string(kind));
-  if (type != 0xFF && type >= detail::data_types) throw bad("unknown element type " + std::to_string(type));
+  if (type != 0xFF && type >= detail::data_types)
+    throw bad("unknown element type " + std::to_string(type));
   if (algorithm >= detail::algorithms) throw bad("unknown algorithm " + std::to_string(algorithm));
   if (flags & ~CallDescriptor::known_flags) throw bad("unknown flags " + std::to_string(flags));
-  if (p[9] != std::byte{0} || p[10] != std::byte{0} || p[11] != std::byte{0}) throw bad("reserved bytes set");
+  if (p[9] != std::byte{0} || p[10] != std::byte{0} || p[11] != std::byte{0})
+    throw bad("reserved bytes set");
   d.kind = static_cast<CollectiveKind>(kind);
   d.typed = type != 0xFF;
   d.type = d.typed ? static_cast<DataType>(type) : DataType::float32;
@@ -193,7 +199,8 @@ inline std::string to_string(const CallDescriptor& d) {
   std::string s = std::string(name_of(d.kind)) + "(count " + std::to_string(d.count);
   if (d.counts_digest) {
     char digest[32];
-    (void)std::snprintf(digest, sizeof digest, ", counts #%016llx", static_cast<unsigned long long>(d.counts_digest));
+    (void)std::snprintf(digest, sizeof digest, ", counts #%016llx",
+                        static_cast<unsigned long long>(d.counts_digest));
     s += digest;
   }
   if (d.typed) s += ", " + std::string(name_of(d.type));

@@ -130,7 +130,8 @@ class Checksummed {
     using InnerView = decltype(inner_.irecv_view(peer, tag));
     class ViewRequest {
      public:
-      ViewRequest(InnerView view, trailer_ptr trailer) : view_(std::move(view)), trailer_(std::move(trailer)) {}
+      ViewRequest(InnerView view, trailer_ptr trailer)
+          : view_(std::move(view)), trailer_(std::move(trailer)) {}
 
       std::span<const std::byte> wait(const Deadline& deadline) {
         std::span<const std::byte> bytes = view_->wait(deadline);
@@ -161,7 +162,8 @@ class Checksummed {
     trailer_ptr trailer = make_trailer(peer, tag);
     trailer->receiving = true;
     trailer->buffer = buffer;
-    trailer->request.emplace(inner_.irecv(peer, std::as_writable_bytes(std::span(&trailer->crc, 1)), tag));
+    trailer->request.emplace(
+        inner_.irecv(peer, std::as_writable_bytes(std::span(&trailer->crc, 1)), tag));
     return trailer;
   }
 

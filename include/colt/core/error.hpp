@@ -28,22 +28,14 @@ enum class ErrorKind : std::uint8_t {
 
 constexpr std::string_view name_of(ErrorKind kind) noexcept {
   switch (kind) {
-    case ErrorKind::invalid_argument:
-      return "invalid argument";
-    case ErrorKind::mismatch:
-      return "mismatch";
-    case ErrorKind::timeout:
-      return "timeout";
-    case ErrorKind::peer_failed:
-      return "peer failed";
-    case ErrorKind::aborted:
-      return "aborted";
-    case ErrorKind::corrupt:
-      return "corrupt";
-    case ErrorKind::transport:
-      return "transport";
-    case ErrorKind::internal:
-      return "internal";
+    case ErrorKind::invalid_argument: return "invalid argument";
+    case ErrorKind::mismatch: return "mismatch";
+    case ErrorKind::timeout: return "timeout";
+    case ErrorKind::peer_failed: return "peer failed";
+    case ErrorKind::aborted: return "aborted";
+    case ErrorKind::corrupt: return "corrupt";
+    case ErrorKind::transport: return "transport";
+    case ErrorKind::internal: return "internal";
   }
   return "unknown";
 }

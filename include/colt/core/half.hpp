@@ -27,9 +27,7 @@ struct half {
   constexpr std::uint16_t to_bits() const noexcept { return bits; }
 
   // Exact: every binary16 value is a float.
-  explicit constexpr operator float() const noexcept {
-    return detail::widen_to_float<5, 10>(bits);
-  }
+  explicit constexpr operator float() const noexcept { return detail::widen_to_float<5, 10>(bits); }
   explicit constexpr operator double() const noexcept { return double(float(*this)); }
 };
 

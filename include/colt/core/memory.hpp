@@ -31,7 +31,8 @@ class device_span {
   // A span of T converts to a span of const T, as std::span does.
   template <class U>
     requires std::is_same_v<const U, T> && (!std::is_same_v<U, T>)
-  constexpr device_span(device_span<U, Space> other) noexcept : data_(other.data()), size_(other.size()) {}
+  constexpr device_span(device_span<U, Space> other) noexcept
+      : data_(other.data()), size_(other.size()) {}
 
   constexpr T* data() const noexcept { return data_; }
   constexpr std::size_t size() const noexcept { return size_; }

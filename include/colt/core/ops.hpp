@@ -40,32 +40,42 @@ COLT_HOST_DEVICE constexpr C wrapping_mul(C a, C b) {
 struct sum {
   static constexpr std::string_view name = "sum";
   template <class C>
-  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const { return detail::wrapping_add(a, b); }
+  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const {
+    return detail::wrapping_add(a, b);
+  }
 };
 
 struct prod {
   static constexpr std::string_view name = "prod";
   template <class C>
-  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const { return detail::wrapping_mul(a, b); }
+  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const {
+    return detail::wrapping_mul(a, b);
+  }
 };
 
 struct min {
   static constexpr std::string_view name = "min";
   template <class C>
-  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const { return b < a ? b : a; }
+  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const {
+    return b < a ? b : a;
+  }
 };
 
 struct max {
   static constexpr std::string_view name = "max";
   template <class C>
-  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const { return a < b ? b : a; }
+  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const {
+    return a < b ? b : a;
+  }
 };
 
 struct avg {
   static constexpr std::string_view name = "avg";
   static constexpr bool divides_by_ranks = true;
   template <class C>
-  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const { return detail::wrapping_add(a, b); }
+  COLT_HOST_DEVICE constexpr C operator()(C a, C b) const {
+    return detail::wrapping_add(a, b);
+  }
 };
 
 // An op whose final value is divided by the number of contributing ranks.

@@ -16,8 +16,18 @@
 namespace colt {
 
 enum class CollectiveKind : std::uint8_t {
-  point_to_point, all_reduce, reduce_scatter, all_gather, broadcast, reduce, scatter, gather,
-  barrier, split, internal, argument_check
+  point_to_point,
+  all_reduce,
+  reduce_scatter,
+  all_gather,
+  broadcast,
+  reduce,
+  scatter,
+  gather,
+  barrier,
+  split,
+  internal,
+  argument_check
 };
 
 constexpr std::string_view name_of(CollectiveKind kind) noexcept {
@@ -53,9 +63,7 @@ struct Tag {
   constexpr Tag with_step(std::uint32_t step) const {
     return Tag{(value & ~step_mask) | (step & step_mask)};
   }
-  constexpr CollectiveKind kind() const {
-    return static_cast<CollectiveKind>(value >> kind_shift);
-  }
+  constexpr CollectiveKind kind() const { return static_cast<CollectiveKind>(value >> kind_shift); }
   constexpr std::uint32_t sequence() const { return (value >> sequence_shift) & sequence_mask; }
   constexpr std::uint32_t step() const { return value & step_mask; }
   constexpr int as_int() const { return static_cast<int>(value); }

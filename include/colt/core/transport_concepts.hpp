@@ -26,8 +26,8 @@ concept RequestLike = std::movable<R> && requires(R& r, const Deadline& deadline
 };
 
 template <class T>
-concept Transport = std::movable<T> &&
-    requires(T& t, int peer, std::span<const std::byte> out, std::span<std::byte> in, Tag tag) {
+concept Transport = std::movable<T> && requires(T& t, int peer, std::span<const std::byte> out,
+                                                std::span<std::byte> in, Tag tag) {
   { t.rank() } -> std::convertible_to<int>;
   { t.size() } -> std::convertible_to<int>;
   { t.isend(peer, out, tag) } -> RequestLike;
@@ -50,18 +50,17 @@ concept ViewTransport = Transport<T> && requires(T& t, int peer, Tag tag) {
 
 // Sub-groups: ranks with equal `color` form a new transport, ordered by (key, old rank).
 template <class T>
-concept SplittableTransport = Transport<T> &&
-    requires(T& t, int color, int key, Tag tag, const Deadline& deadline) {
-  { t.split(color, key, tag, deadline) } -> std::same_as<T>;
-};
+concept SplittableTransport =
+    Transport<T> && requires(T& t, int color, int key, Tag tag, const Deadline& deadline) {
+      { t.split(color, key, tag, deadline) } -> std::same_as<T>;
+    };
 
 // A transport that is told when a collective on it failed (its messages may now be out of step:
 // a peer's send with no matching receive). MPI uses it to keep such a communicator's context
 // from being reused, where a late message could reach a later communicator.
 template <class T>
 concept FailureAwareTransport = Transport<T> && requires(T& t) {
-  { t.note_failure() }
-  noexcept;
+  { t.note_failure() } noexcept;
 };
 
 // A transport whose whole group can be told to give up: every pending and later wait of every
@@ -69,8 +68,7 @@ concept FailureAwareTransport = Transport<T> && requires(T& t) {
 // the job), so code holding work in flight on an MPI transport waits for its deadline instead.
 template <class T>
 concept AbortableTransport = Transport<T> && requires(T& t, const std::string& cause) {
-  { t.abort(cause) }
-  noexcept;
+  { t.abort(cause) } noexcept;
 };
 
 }  // namespace colt

@@ -15,9 +15,9 @@ namespace colt {
 enum class DataType : std::uint8_t { float32, float64, int32, int64, float16, bfloat16 };
 
 template <class T>
-concept Element = std::same_as<T, float> || std::same_as<T, double> ||
-                  std::same_as<T, std::int32_t> || std::same_as<T, std::int64_t> ||
-                  std::same_as<T, half> || std::same_as<T, bfloat16>;
+concept Element =
+    std::same_as<T, float> || std::same_as<T, double> || std::same_as<T, std::int32_t> ||
+    std::same_as<T, std::int64_t> || std::same_as<T, half> || std::same_as<T, bfloat16>;
 
 // 16-bit floats are stored narrow but computed in float (see ops.hpp).
 template <class T>
@@ -25,12 +25,18 @@ concept NarrowFloat = std::same_as<T, half> || std::same_as<T, bfloat16>;
 
 template <Element T>
 inline constexpr DataType data_type_of = [] {
-  if constexpr (std::same_as<T, float>) return DataType::float32;
-  else if constexpr (std::same_as<T, double>) return DataType::float64;
-  else if constexpr (std::same_as<T, std::int32_t>) return DataType::int32;
-  else if constexpr (std::same_as<T, std::int64_t>) return DataType::int64;
-  else if constexpr (std::same_as<T, half>) return DataType::float16;
-  else return DataType::bfloat16;
+  if constexpr (std::same_as<T, float>)
+    return DataType::float32;
+  else if constexpr (std::same_as<T, double>)
+    return DataType::float64;
+  else if constexpr (std::same_as<T, std::int32_t>)
+    return DataType::int32;
+  else if constexpr (std::same_as<T, std::int64_t>)
+    return DataType::int64;
+  else if constexpr (std::same_as<T, half>)
+    return DataType::float16;
+  else
+    return DataType::bfloat16;
 }();
 
 constexpr std::string_view name_of(DataType type) noexcept {

@@ -56,7 +56,8 @@ void reduce_many_at(Op op, T* out, std::size_t k, InputAt&& input, std::size_t c
 template <class Op, Element T>
   requires ReductionFor<Op, T>
 void reduce_many(Op op, T* out, std::span<const T* const> inputs, std::size_t count, int ranks) {
-  reduce_many_at(op, out, inputs.size(), [&](std::size_t i) { return inputs[i]; }, count, ranks);
+  reduce_many_at(
+      op, out, inputs.size(), [&](std::size_t i) { return inputs[i]; }, count, ranks);
 }
 
 }  // namespace colt

@@ -35,12 +35,13 @@ struct HostMemory {
 };
 
 template <class M>
-concept MemorySpace = requires(M m, float* out, const float* in, std::span<const float* const> inputs) {
-  { M::device } -> std::convertible_to<bool>;
-  m.copy(out, in, std::size_t{});
-  m.reduce(sum{}, out, inputs, std::size_t{}, 1);
-  m.wait();
-};
+concept MemorySpace =
+    requires(M m, float* out, const float* in, std::span<const float* const> inputs) {
+      { M::device } -> std::convertible_to<bool>;
+      m.copy(out, in, std::size_t{});
+      m.reduce(sum{}, out, inputs, std::size_t{}, 1);
+      m.wait();
+    };
 
 template <class M>
 concept DeviceSpace = MemorySpace<M> && M::device && requires(M m) {

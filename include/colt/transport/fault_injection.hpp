@@ -45,9 +45,9 @@ inline constexpr int any_peer = -1;
 
 struct Fault {
   Action action = Action::delay;
-  int rank = 0;                // the rank that sends the message (or dies)
-  int peer = any_peer;         // the message's destination; any_peer counts all of them together
-  std::uint64_t message = 0;   // which message (or, for die, which call), from 0
+  int rank = 0;               // the rank that sends the message (or dies)
+  int peer = any_peer;        // the message's destination; any_peer counts all of them together
+  std::uint64_t message = 0;  // which message (or, for die, which call), from 0
   std::chrono::milliseconds delay{0};
 };
 
@@ -101,7 +101,8 @@ class Injector {
     std::size_t dropped_bytes_ = 0;
   };
 
-  Injector(T inner, Plan plan) : Injector(std::move(inner), std::make_shared<const Plan>(std::move(plan))) {}
+  Injector(T inner, Plan plan)
+      : Injector(std::move(inner), std::make_shared<const Plan>(std::move(plan))) {}
 
   int rank() const { return static_cast<int>(inner_.rank()); }
   int size() const { return static_cast<int>(inner_.size()); }
@@ -126,8 +127,7 @@ class Injector {
       case Action::delay:
         std::this_thread::sleep_for(fault->delay);
         return Request(inner_.isend(peer, data, tag));
-      case Action::drop:
-        return Request::dropped(data.size());
+      case Action::drop: return Request::dropped(data.size());
       case Action::duplicate: {
         Request r(inner_.isend(peer, data, tag));
         r.duplicate_.emplace(inner_.isend(peer, data, tag));
@@ -176,7 +176,8 @@ class Injector {
   }
 
  private:
-  Injector(T inner, std::shared_ptr<const Plan> plan) : inner_(std::move(inner)), plan_(std::move(plan)) {
+  Injector(T inner, std::shared_ptr<const Plan> plan)
+      : inner_(std::move(inner)), plan_(std::move(plan)) {
     sent_.assign(static_cast<std::size_t>(inner_.size()), 0);
   }
 

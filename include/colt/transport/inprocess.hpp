@@ -213,7 +213,8 @@ class InProcess {
     colt::detail::exchange_with_all(*this, std::span(entries), 2, tag, deadline);
 
     const colt::detail::SplitPart part = colt::detail::split_part(entries, 2, rank_);
-    std::uint64_t key_of_group = (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
+    std::uint64_t key_of_group =
+        (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
     return InProcess(group_->join_subgroup(key_of_group, static_cast<int>(part.members.size())),
                      part.rank);
   }

@@ -113,7 +113,8 @@ class Transport {
  private:
   // Takes ownership of `own`.
   explicit Transport(MPI_Comm own) : comm_(own) {
-    check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), -1, no_peer, "MPI_Comm_set_errhandler");
+    check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), -1, no_peer,
+          "MPI_Comm_set_errhandler");
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
     // MPI guarantees tags up to MPI_TAG_UB >= 32767; Open MPI's UCX layer offers 2^23 - 1.

@@ -99,7 +99,9 @@ class Transport {
  public:
   // The communicator of the whole bootstrap group over a connected worker.
   explicit Transport(std::shared_ptr<Worker> worker)
-      : worker_(std::move(worker)), members_(static_cast<std::size_t>(worker_->size())), rank_(worker_->rank()) {
+      : worker_(std::move(worker)),
+        members_(static_cast<std::size_t>(worker_->size())),
+        rank_(worker_->rank()) {
     std::iota(members_.begin(), members_.end(), 0);
   }
 
@@ -131,7 +133,8 @@ class Transport {
     param.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
     ucs_status_ptr_t started = ucp_tag_recv_nbx(worker_->native(), buffer.data(), buffer.size(),
                                                 wire_tag(context_, link, tag), match_all, &param);
-    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag, buffer.size());
+    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag,
+                   buffer.size());
   }
 
   // Ranks with the same color form a new transport on the same worker, ordered by (key, rank).
@@ -195,8 +198,8 @@ struct Options {
 // to every other. `bootstrap` is not needed afterwards. Unless `options` says otherwise, the new
 // communicator keeps `bootstrap`'s timeout, which also bounds the flush when it is destroyed.
 template <class BootstrapTransport>
-Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, CommunicatorOptions options = {},
-                          Options ucx_options = {}) {
+Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
+                          CommunicatorOptions options = {}, Options ucx_options = {}) {
   if (!options.timeout) options.timeout = bootstrap.timeout();
   const auto p = static_cast<std::size_t>(bootstrap.size());
   const auto me = static_cast<std::size_t>(bootstrap.rank());
@@ -233,18 +236,21 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap, Com
 // and the exception is rethrown here, as inprocess::launch does.
 template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
-  inprocess::launch(ranks, [&](inprocess::Communicator& bootstrap) {
-    Communicator comm = communicator(bootstrap, options);
-    try {
-      fn(comm);
-    } catch (const std::exception& e) {
-      comm.transport().abort(e.what());
-      throw;
-    } catch (...) {
-      comm.transport().abort("unknown exception");
-      throw;
-    }
-  }, options);
+  inprocess::launch(
+      ranks,
+      [&](inprocess::Communicator& bootstrap) {
+        Communicator comm = communicator(bootstrap, options);
+        try {
+          fn(comm);
+        } catch (const std::exception& e) {
+          comm.transport().abort(e.what());
+          throw;
+        } catch (...) {
+          comm.transport().abort("unknown exception");
+          throw;
+        }
+      },
+      options);
 }
 
 }  // namespace colt::ucx

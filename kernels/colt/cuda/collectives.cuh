@@ -3,7 +3,8 @@
 // colt::all_reduce, reduce_scatter, all_gather, broadcast, reduce, scatter, gather and the v
 // forms on colt::device_span<T> buffers, with a stream as the last argument:
 //
-//   colt::all_reduce(comm, colt::device_span<const float>(d_in, n), colt::device_span<float>(d_out, n),
+//   colt::all_reduce(comm, colt::device_span<const float>(d_in, n), colt::device_span<float>(d_out,
+//   n),
 //                    colt::sum{}, colt::algo::automatic, stream);
 //
 // See colt/collectives/device.hpp for the paths (native through views in-process, staged

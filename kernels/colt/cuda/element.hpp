@@ -75,7 +75,8 @@ struct colt_element<__nv_bfloat16> {
   using type = bfloat16;
 };
 static_assert(sizeof(__half) == sizeof(half) && alignof(__half) == alignof(half));
-static_assert(sizeof(__nv_bfloat16) == sizeof(bfloat16) && alignof(__nv_bfloat16) == alignof(bfloat16));
+static_assert(sizeof(__nv_bfloat16) == sizeof(bfloat16) &&
+              alignof(__nv_bfloat16) == alignof(bfloat16));
 #endif
 template <class T>
 using colt_element_t = typename colt_element<std::remove_cv_t<T>>::type;

@@ -55,7 +55,9 @@ class GrowingBuffer {
   std::size_t capacity_ = 0;
 };
 
-inline cudaError_t allocate_pinned(void** p, std::size_t bytes) { return cudaHostAlloc(p, bytes, cudaHostAllocPortable); }
+inline cudaError_t allocate_pinned(void** p, std::size_t bytes) {
+  return cudaHostAlloc(p, bytes, cudaHostAllocPortable);
+}
 inline cudaError_t allocate_device(void** p, std::size_t bytes) { return cudaMalloc(p, bytes); }
 inline cudaError_t free_device(void* p) { return cudaFree(p); }
 using PinnedBuffer = GrowingBuffer<allocate_pinned, cudaFreeHost>;
@@ -98,7 +100,8 @@ struct Memory {
   template <class T>
   void copy(T* dst, const T* src, std::size_t count) {
     if (count == 0 || dst == src) return;
-    check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDefault, stream_), "cudaMemcpyAsync");
+    check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDefault, stream_),
+          "cudaMemcpyAsync");
   }
 
   // out = finish(in0 op ... op in(k-1)) in one kernel pass (k <= max_inputs; more inputs fold
@@ -109,14 +112,16 @@ struct Memory {
     std::vector<const T*> readable = readable_inputs(inputs, count);
     std::span<const T* const> rest(readable);
     const std::size_t first = std::min<std::size_t>(rest.size(), max_inputs);
-    reduce_many(op, out, rest.first(first), count, stream_, first == rest.size() ? ranks : unfinished);
+    reduce_many(op, out, rest.first(first), count, stream_,
+                first == rest.size() ? ranks : unfinished);
     rest = rest.subspan(first);
     while (!rest.empty()) {
       const std::size_t take = std::min<std::size_t>(rest.size(), max_inputs - 1);
       std::vector<const T*> group{out};
       group.insert(group.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(take));
       rest = rest.subspan(take);
-      reduce_many(op, out, std::span<const T* const>(group), count, stream_, rest.empty() ? ranks : unfinished);
+      reduce_many(op, out, std::span<const T* const>(group), count, stream_,
+                  rest.empty() ? ranks : unfinished);
     }
   }
 

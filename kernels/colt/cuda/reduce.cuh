@@ -41,7 +41,8 @@ inline int reduce_grid_limit() {
   static const int limit = [] {
     int device = 0, sms = 0, per_sm = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
-    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "querying SM count");
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+          "querying SM count");
     check(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, device),
           "querying threads per SM");
     return std::max(1, sms * (per_sm / reduce_block_threads));
@@ -77,10 +78,12 @@ void reduce_many(Op op, E* out, std::span<const E* const> inputs, std::size_t co
   args.count = count;
   args.ranks = ranks;
   plan_packs(args);
-  const std::size_t work = args.packs > 0 ? (args.packs + packs_per_trip - 1) / packs_per_trip + args.head + Pack<T>::size
+  const std::size_t work = args.packs > 0 ? (args.packs + packs_per_trip - 1) / packs_per_trip +
+                                                args.head + Pack<T>::size
                                           : count;
   const std::size_t blocks_needed = (work + reduce_block_threads - 1) / reduce_block_threads;
-  const int blocks = static_cast<int>(std::min<std::size_t>(blocks_needed, static_cast<std::size_t>(reduce_grid_limit())));
+  const int blocks = static_cast<int>(
+      std::min<std::size_t>(blocks_needed, static_cast<std::size_t>(reduce_grid_limit())));
   kernel::reduce<Op, T><<<blocks, reduce_block_threads, 0, stream>>>(op, args);
   check_launch("colt::cuda::kernel::reduce");
 }
@@ -96,7 +99,8 @@ void reduce_many(Op op, E* out, std::span<const E* const> inputs, std::size_t co
 // out = a op b (avg: (a + b) / 2).
 template <class Op, class E>
   requires ReductionFor<Op, colt_element_t<E>>
-void reduce(Op op, E* out, const E* a, const E* b, std::size_t count, cudaStream_t stream = nullptr) {
+void reduce(Op op, E* out, const E* a, const E* b, std::size_t count,
+            cudaStream_t stream = nullptr) {
   const E* inputs[] = {a, b};
   reduce_many(op, out, std::span<const E* const>(inputs), count, stream, 2);
 }

@@ -33,9 +33,9 @@ struct ReduceArgs {
   const T* in[max_inputs] = {};
   int inputs = 0;
   std::size_t count = 0;
-  int ranks = 0;            // > 0: apply the op's finish (avg divides by it); 0: leave unfinished
-  std::size_t head = 0;     // elements before the first pack
-  std::size_t packs = 0;    // whole 16-byte packs from `head` on
+  int ranks = 0;          // > 0: apply the op's finish (avg divides by it); 0: leave unfinished
+  std::size_t head = 0;   // elements before the first pack
+  std::size_t packs = 0;  // whole 16-byte packs from `head` on
 };
 
 // Fills head and packs: vectors only when every pointer shares the output's misalignment.
@@ -78,33 +78,32 @@ COLT_HOST_DEVICE void reduce_range(Op op, const ReduceArgs<T>& args, std::size_t
   for (std::size_t base = thread; base < args.packs; base += threads * u) {
     C acc[u][n];
     Pack<T> pack[u] = {};
-COLT_UNROLL
+    COLT_UNROLL
     for (std::size_t t = 0; t < u; ++t) {
       const std::size_t v = base + t * threads;
       if (v < args.packs) pack[t] = load_pack(in[0] + args.head + v * n);
     }
-COLT_UNROLL
-    for (std::size_t t = 0; t < u; ++t)
-COLT_UNROLL
-      for (std::size_t e = 0; e < n; ++e) acc[t][e] = to_compute(pack[t].element[e]);
+    COLT_UNROLL
+    for (std::size_t t = 0; t < u; ++t) COLT_UNROLL
+    for (std::size_t e = 0; e < n; ++e) acc[t][e] = to_compute(pack[t].element[e]);
     for (int j = 1; j < args.inputs; ++j) {
-COLT_UNROLL
+      COLT_UNROLL
       for (std::size_t t = 0; t < u; ++t) {
         const std::size_t v = base + t * threads;
         if (v < args.packs) pack[t] = load_pack(in[j] + args.head + v * n);
       }
-COLT_UNROLL
-      for (std::size_t t = 0; t < u; ++t)
-COLT_UNROLL
-        for (std::size_t e = 0; e < n; ++e) acc[t][e] = op(acc[t][e], to_compute(pack[t].element[e]));
+      COLT_UNROLL
+      for (std::size_t t = 0; t < u; ++t) COLT_UNROLL
+      for (std::size_t e = 0; e < n; ++e) acc[t][e] = op(acc[t][e], to_compute(pack[t].element[e]));
     }
-COLT_UNROLL
+    COLT_UNROLL
     for (std::size_t t = 0; t < u; ++t) {
       const std::size_t v = base + t * threads;
       if (v >= args.packs) continue;
       Pack<T> result;
-COLT_UNROLL
-      for (std::size_t e = 0; e < n; ++e) result.element[e] = reduce_finish<Op, T>(op, acc[t][e], args.ranks);
+      COLT_UNROLL
+      for (std::size_t e = 0; e < n; ++e)
+        result.element[e] = reduce_finish<Op, T>(op, acc[t][e], args.ranks);
       store_pack(args.out + args.head + v * n, result);
     }
   }

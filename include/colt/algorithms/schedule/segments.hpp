@@ -55,7 +55,8 @@ constexpr std::size_t chunk_count(std::size_t largest_count, std::size_t chunk_e
 
 // Chunk `c` of `chunks` of a range.
 constexpr partition::Range chunk_of(partition::Range range, std::size_t chunks, std::size_t c) {
-  const partition::Range piece = partition::even_part(range.size(), static_cast<int>(chunks), static_cast<int>(c));
+  const partition::Range piece =
+      partition::even_part(range.size(), static_cast<int>(chunks), static_cast<int>(c));
   return {range.begin + piece.begin, range.begin + piece.end};
 }
 

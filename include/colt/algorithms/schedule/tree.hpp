@@ -23,7 +23,8 @@ template <class Fn>
 constexpr void for_each_child(int rank, int root, int p, Fn&& fn) {
   const int v = relative(rank, root, p);
   const int limit = v == 0 ? p : lowest_bit(v);
-  for (int mask = 1; mask < limit && v + mask < p; mask <<= 1) fn(absolute(v + mask, root, p), mask);
+  for (int mask = 1; mask < limit && v + mask < p; mask <<= 1)
+    fn(absolute(v + mask, root, p), mask);
 }
 
 // Number of ranks in the subtree of `rank` (itself included): relative ranks [v, v + size).

@@ -15,8 +15,8 @@ template <class R>
 using element_t = std::remove_cv_t<std::ranges::range_value_t<R>>;
 
 template <class R>
-concept InputBuffer = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
-                      Element<element_t<R>>;
+concept InputBuffer =
+    std::ranges::contiguous_range<R> && std::ranges::sized_range<R> && Element<element_t<R>>;
 
 template <class R>
 concept OutputBuffer =

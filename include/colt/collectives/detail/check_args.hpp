@@ -38,11 +38,12 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   if (local_error) mine.flags |= CallDescriptor::flag_local_error;
   std::vector<std::byte> all(n * static_cast<std::size_t>(p));
   const auto encoded = encode(mine);
-  std::copy(encoded.begin(), encoded.end(), all.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(r)));
+  std::copy(encoded.begin(), encoded.end(),
+            all.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(r)));
   std::vector<CallDescriptor> calls(static_cast<std::size_t>(p));
   try {
-    exchange_with_all(plumbing.link(), std::span(all), n, Tag::make(CollectiveKind::argument_check, 0),
-                      comm.deadline());
+    exchange_with_all(plumbing.link(), std::span(all), n,
+                      Tag::make(CollectiveKind::argument_check, 0), comm.deadline());
     for (int q = 0; q < p; ++q)
       calls[static_cast<std::size_t>(q)] =
           q == r ? mine : decode(std::span(all).subspan(n * static_cast<std::size_t>(q), n), r, q);
@@ -62,7 +63,8 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   std::string text = local_error ? *local_error + "; " : std::string();
   text += "the ranks' calls differ (COLT_CHECK):";
   for (int q = 0; q < p; ++q)
-    text += " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
+    text +=
+        " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
   text.pop_back();
   throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer,
               text);
@@ -101,7 +103,8 @@ class ArgsCheck {
            std::to_string(expected) + " (" + expected_what + ")");
   }
 
-  void at_least(const char* what, std::size_t got, const char* expected_what, std::size_t expected) {
+  void at_least(const char* what, std::size_t got, const char* expected_what,
+                std::size_t expected) {
     if (got < expected)
       fail(std::string(what) + " has " + std::to_string(got) + " elements, too small for " +
            std::to_string(expected) + " (" + expected_what + ")");

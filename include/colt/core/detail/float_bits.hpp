@@ -14,7 +14,8 @@ template <class F>
 using float_uint_t = std::conditional_t<sizeof(F) == 4, std::uint32_t, std::uint64_t>;
 
 // x rounded to a 1+ExpBits+ManBits format, ties to even. Overflow gives Inf. NaN stays NaN, made
-// quiet, keeping sign and top payload bits (plain truncation would turn a low-payload NaN into Inf).
+// quiet, keeping sign and top payload bits (plain truncation would turn a low-payload NaN into
+// Inf).
 template <int ExpBits, int ManBits, class F>
 constexpr std::uint16_t narrow_rne(F x) noexcept {
   static_assert(std::numeric_limits<F>::is_iec559 && (sizeof(F) == 4 || sizeof(F) == 8));

@@ -38,16 +38,16 @@ enum class Status : std::uint8_t { ok, truncated };
 struct Posting {
   Kind kind = Kind::send;
   Status status = Status::ok;
-  int owner = 0;                    // rank that posted it
-  int peer = 0;                     // the other side
+  int owner = 0;  // rank that posted it
+  int peer = 0;   // the other side
   std::uint32_t tag = 0;
   const std::byte* send_data = nullptr;
   std::byte* receive_data = nullptr;
-  std::size_t size = 0;             // send: message bytes; receive: capacity
-  std::size_t transferred = 0;      // receive: bytes delivered
-  Posting* view_of = nullptr;       // receive_view: the send it reads
+  std::size_t size = 0;         // send: message bytes; receive: capacity
+  std::size_t transferred = 0;  // receive: bytes delivered
+  Posting* view_of = nullptr;   // receive_view: the send it reads
   std::atomic<std::uint32_t> state{0};
-  Posting* next = nullptr;          // mailbox list or pool free list
+  Posting* next = nullptr;  // mailbox list or pool free list
   Posting* prev = nullptr;
 
   void complete() {
@@ -150,9 +150,8 @@ class Group {
   void post_send(Posting* send) {
     Mailbox& box = mailbox(send->peer);
     std::unique_lock lock(box.mutex);
-    Posting* receive = box.receives.take_first([&](const Posting& r) {
-      return r.peer == send->owner && r.tag == send->tag;
-    });
+    Posting* receive = box.receives.take_first(
+        [&](const Posting& r) { return r.peer == send->owner && r.tag == send->tag; });
     if (!receive) {
       box.sends.push_back(send);
       return;
@@ -166,9 +165,8 @@ class Group {
   void post_receive(Posting* receive) {
     Mailbox& box = mailbox(receive->owner);
     std::unique_lock lock(box.mutex);
-    Posting* send = box.sends.take_first([&](const Posting& s) {
-      return s.owner == receive->peer && s.tag == receive->tag;
-    });
+    Posting* send = box.sends.take_first(
+        [&](const Posting& s) { return s.owner == receive->peer && s.tag == receive->tag; });
     if (!send) {
       box.receives.push_back(receive);
       return;

@@ -48,7 +48,8 @@ class Request {
     if (pieces > 1) more_.resize(pieces - 1, MPI_REQUEST_NULL);
     for (std::size_t i = 0; i < pieces; ++i) {
       const std::size_t offset = i * max_piece_bytes;
-      const int count = static_cast<int>(std::min(max_piece_bytes, bytes - std::min(bytes, offset)));
+      const int count =
+          static_cast<int>(std::min(max_piece_bytes, bytes - std::min(bytes, offset)));
       MPI_Request& slot = i == 0 ? first_ : more_[i - 1];
       const int code = kind == Kind::send
                            ? MPI_Isend(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &slot)
@@ -122,7 +123,8 @@ class Request {
                     "message larger than the receive buffer of " + std::to_string(expected_) +
                         " bytes while " + colt::detail::describe_message(false, peer_, tag_) +
                         " (mismatched counts on the ranks?)");
-      check(cause, rank_, peer_, "MPI_Test " + colt::detail::describe_message(kind_ == Kind::send, peer_, tag_));
+      check(cause, rank_, peer_,
+            "MPI_Test " + colt::detail::describe_message(kind_ == Kind::send, peer_, tag_));
     }
     if (!flag) return false;
     if (kind_ == Kind::receive) {

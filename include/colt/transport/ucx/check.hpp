@@ -21,12 +21,9 @@ constexpr ErrorKind kind_of(ucs_status_t status) {
     case UCS_ERR_ENDPOINT_TIMEOUT:
     case UCS_ERR_CONNECTION_RESET:
     case UCS_ERR_UNREACHABLE:
-    case UCS_ERR_REJECTED:
-      return ErrorKind::peer_failed;
-    case UCS_ERR_MESSAGE_TRUNCATED:
-      return ErrorKind::mismatch;
-    default:
-      return ErrorKind::transport;
+    case UCS_ERR_REJECTED: return ErrorKind::peer_failed;
+    case UCS_ERR_MESSAGE_TRUNCATED: return ErrorKind::mismatch;
+    default: return ErrorKind::transport;
   }
 }
 

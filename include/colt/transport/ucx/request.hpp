@@ -37,10 +37,16 @@ class Request {
   // `rank` and `peer` are ranks of the communicator (for messages); `link` is the peer's rank in
   // the worker's bootstrap group. `started` is what ucp_tag_send_nbx / ucp_tag_recv_nbx returned:
   // a request, an error, or (sends only) null for a send that completed at once.
-  Request(Worker& worker, Kind kind, ucs_status_ptr_t started, int rank, int peer, int link, Tag tag,
-          std::size_t bytes)
-      : worker_(&worker), kind_(kind), rank_(rank), peer_(peer), link_(link), tag_(tag),
-        expected_(bytes), transferred_(kind == Kind::send ? bytes : 0) {
+  Request(Worker& worker, Kind kind, ucs_status_ptr_t started, int rank, int peer, int link,
+          Tag tag, std::size_t bytes)
+      : worker_(&worker),
+        kind_(kind),
+        rank_(rank),
+        peer_(peer),
+        link_(link),
+        tag_(tag),
+        expected_(bytes),
+        transferred_(kind == Kind::send ? bytes : 0) {
     if (UCS_PTR_IS_ERR(started)) raise(UCS_PTR_STATUS(started));
     pending_ = started;
   }
@@ -129,7 +135,9 @@ class Request {
                 "UCX failed " + describe() + ": " + status_text(status));
   }
 
-  std::string describe() const { return colt::detail::describe_message(kind_ == Kind::send, peer_, tag_); }
+  std::string describe() const {
+    return colt::detail::describe_message(kind_ == Kind::send, peer_, tag_);
+  }
 
   // Destroying a pending request cancels it (an error path: some wait already threw). A
   // cancelled receive completes at once; a send may already be on the wire, and UCX finishes it

@@ -54,9 +54,11 @@ class Worker {
     ucp_worker_params_t params{};
     params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
     params.thread_mode = UCS_THREAD_MODE_SINGLE;  // one rank, one thread
-    check(ucp_worker_create(context_->native(), &params, &worker_), rank, no_peer, "ucp_worker_create");
+    check(ucp_worker_create(context_->native(), &params, &worker_), rank, no_peer,
+          "ucp_worker_create");
     if (ucp_worker_get_efd(worker_, &event_fd_) != UCS_OK) event_fd_ = -1;  // then waits yield
-    for (int peer = 0; peer < size; ++peer) links_[static_cast<std::size_t>(peer)] = Link{this, peer};
+    for (int peer = 0; peer < size; ++peer)
+      links_[static_cast<std::size_t>(peer)] = Link{this, peer};
   }
 
   Worker(const Worker&) = delete;
@@ -71,7 +73,8 @@ class Worker {
   std::vector<std::byte> address() const {
     ucp_address_t* address = nullptr;
     std::size_t length = 0;
-    check(ucp_worker_get_address(worker_, &address, &length), rank_, no_peer, "ucp_worker_get_address");
+    check(ucp_worker_get_address(worker_, &address, &length), rank_, no_peer,
+          "ucp_worker_get_address");
     const auto* bytes = reinterpret_cast<const std::byte*>(address);
     std::vector<std::byte> copy(bytes, bytes + length);
     ucp_worker_release_address(worker_, address);
@@ -86,7 +89,8 @@ class Worker {
       ucp_ep_params_t params{};
       params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                           UCP_EP_PARAM_FIELD_ERR_HANDLER;
-      params.address = reinterpret_cast<const ucp_address_t*>(addresses[static_cast<std::size_t>(peer)].data());
+      params.address =
+          reinterpret_cast<const ucp_address_t*>(addresses[static_cast<std::size_t>(peer)].data());
       params.err_mode = peer_errors_ ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE;
       params.err_handler.cb = &Worker::on_peer_error;
       params.err_handler.arg = &link;
@@ -140,8 +144,8 @@ class Worker {
       for (int peer = 0; peer < size_; ++peer) {
         if (peer == rank_ || !endpoint(peer) || peer_status(peer) != UCS_OK) continue;
         ucp_request_param_t param{};
-        ucs_status_ptr_t sent =
-            ucp_tag_send_nbx(endpoint(peer), notice_.data(), notice_.size(), abort_tag(rank_), &param);
+        ucs_status_ptr_t sent = ucp_tag_send_nbx(endpoint(peer), notice_.data(), notice_.size(),
+                                                 abort_tag(rank_), &param);
         if (UCS_PTR_IS_PTR(sent)) notices_.push_back(sent);
       }
     } catch (...) {  // out of memory while aborting: the peers fall back to their deadlines
@@ -156,7 +160,8 @@ class Worker {
     if (!message) return abort_cause_;
     std::string text(info.length, '\0');
     ucp_request_param_t param{};
-    ucs_status_ptr_t received = ucp_tag_msg_recv_nbx(worker_, text.data(), text.size(), message, &param);
+    ucs_status_ptr_t received =
+        ucp_tag_msg_recv_nbx(worker_, text.data(), text.size(), message, &param);
     if (UCS_PTR_IS_PTR(received)) {
       while (ucp_request_check_status(received) == UCS_INPROGRESS) progress();
       ucp_request_free(received);
@@ -203,7 +208,8 @@ class Worker {
         if (!message) return;
         scratch.resize(info.length);
         ucp_request_param_t param{};
-        finish(ucp_tag_msg_recv_nbx(worker_, scratch.data(), scratch.size(), message, &param), give_up);
+        finish(ucp_tag_msg_recv_nbx(worker_, scratch.data(), scratch.size(), message, &param),
+               give_up);
       }
     } catch (...) {  // out of memory: UCX frees them with the worker, and says so
     }
@@ -221,7 +227,8 @@ class Worker {
     discard_unread(Clock::now() + std::chrono::milliseconds(200));
     ucp_request_param_t close{};
     close.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    close.flags = peer_errors_ ? UCP_EP_CLOSE_FLAG_FORCE : 0;  // force needs peer mode on both sides
+    close.flags =
+        peer_errors_ ? UCP_EP_CLOSE_FLAG_FORCE : 0;  // force needs peer mode on both sides
     const auto give_up = Clock::now() + std::chrono::seconds(5);
     for (int peer = 0; peer < size_; ++peer) {
       Link& link = links_[static_cast<std::size_t>(peer)];
@@ -244,8 +251,8 @@ class Worker {
   std::uint32_t next_context_ = 1;  // 0 is the bootstrapped communicator
   bool failed_ = false;
   std::string abort_cause_;
-  std::string notice_;           // the text of this rank's abort notice, sent from here
-  std::vector<void*> notices_;   // abort notices still in flight
+  std::string notice_;          // the text of this rank's abort notice, sent from here
+  std::vector<void*> notices_;  // abort notices still in flight
 };
 
 }  // namespace colt::ucx
