@@ -113,15 +113,15 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   // A training loop repeats the same calls: the last plan of this thread is kept, so a hit costs
   // a comparison instead of a table scan (which costs about as much as a small in-process call).
   struct Key {
-    CollectiveKind kind;
-    std::size_t bytes;
-    int ranks;
-    bool zero_copy;
-    Algorithm requested;
-    Constraints constraints;
+    CollectiveKind kind = CollectiveKind::all_reduce;
+    std::size_t bytes = 0;
+    int ranks = 0;
+    bool zero_copy = false;
+    Algorithm requested = Algorithm::automatic;
+    Constraints constraints{};
     bool operator==(const Key&) const = default;
   };
-  thread_local Key last_key{CollectiveKind::all_reduce, 0, 0, false, Algorithm::automatic, {}};
+  thread_local Key last_key;
   thread_local Plan last_plan;
   const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
   if (key == last_key) return last_plan;
