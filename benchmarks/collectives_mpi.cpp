@@ -55,6 +55,9 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
       case Kind::gather:
         status = MPI_Gather(b.in.data(), per, type, b.out.data(), per, type, c.root, native);
         break;
+      case Kind::all_to_all:
+        status = MPI_Alltoall(b.in.data(), per, type, b.out.data(), per, type, native);
+        break;
       default:
         throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)),
                           comm.rank(), colt::no_peer, "not a benchmarked collective");

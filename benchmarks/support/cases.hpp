@@ -22,7 +22,7 @@ namespace colt::bench {
 using Kind = CollectiveKind;
 inline constexpr Kind all_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kind::all_gather,
                                      Kind::broadcast,  Kind::reduce,         Kind::scatter,
-                                     Kind::gather};
+                                     Kind::gather,     Kind::all_to_all};
 
 enum class Type : int { float32, bfloat16, int32 };
 
@@ -58,7 +58,7 @@ constexpr bool reduces(Kind kind) {
 // a multiple of the rank count (as nccl-tests does), but never below one element per rank.
 constexpr bool segmented(Kind kind) {
   return kind == Kind::reduce_scatter || kind == Kind::all_gather || kind == Kind::scatter ||
-         kind == Kind::gather;
+         kind == Kind::gather || kind == Kind::all_to_all;
 }
 
 // nccl-tests' bus-bandwidth factors.
@@ -84,7 +84,7 @@ constexpr double floor_traffic(Kind kind, double size, int ranks) {
     case Kind::reduce: return (p + 1) * size;      // p inputs read, one output written
     case Kind::all_gather: return (p + 1) * size;  // the segments read, p outputs written
     case Kind::broadcast: return p * size;         // the root's read, p - 1 copies written
-    default: return 2 * size;  // scatter, gather: each segment read and written once
+    default: return 2 * size;  // scatter, gather, all_to_all: each segment read, written once
   }
 }
 

@@ -86,6 +86,10 @@ Buffers<T> make_buffers(const Case& c, int rank) {
       fill(per);
       b.out.resize(root ? n : 0);
       break;
+    case Kind::all_to_all:
+      fill(n);
+      b.out.resize(n);
+      break;
     default: break;  // not timed (all_kinds lists the ones that are)
   }
   return b;
@@ -138,6 +142,12 @@ std::uint64_t count_wrong(const Buffers<T>& b, const Case& c, int rank) {
         return static_cast<double>(value(c.root, static_cast<std::size_t>(rank) * per + j));
       });
       break;
+    case Kind::all_to_all:  // segment q of the output is segment `rank` of rank q's input
+      expect(b.out, [&](std::size_t i) {
+        return static_cast<double>(
+            value(static_cast<int>(i / per), static_cast<std::size_t>(rank) * per + i % per));
+      });
+      break;
     default: break;
   }
   return wrong;
@@ -155,6 +165,7 @@ void colt_call(Comm& comm, const Case& c, Buffers<T>& b) {
     case Kind::reduce: return reduce(comm, b.in, b.out, c.root, sum{}, a);
     case Kind::scatter: return scatter(comm, b.in, b.out, c.root, a);
     case Kind::gather: return gather(comm, b.in, b.out, c.root, a);
+    case Kind::all_to_all: return all_to_all(comm, b.in, b.out);
     default:
       throw Error(ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), no_peer,
                   "not a benchmarked collective");

@@ -6,7 +6,7 @@
 // Our flags (Google Benchmark's own --benchmark_* flags work as usual):
 //   --ranks=2,4,8          rank counts (in-process binary; the MPI one uses the world's size)
 //   --collectives=a,b      any of all_reduce reduce_scatter all_gather broadcast reduce scatter
-//   gather
+//   gather all_to_all
 //   --types=float32,...    element types of all_reduce (float32 bfloat16 int32); the others use
 //   float32
 //   --min-bytes=N --max-bytes=N   sizes from min by factors of 4, and max (default 8 B to 256 MiB)

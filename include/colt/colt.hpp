@@ -8,6 +8,7 @@
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/all_reduce.hpp"
+#include "colt/collectives/all_to_all.hpp"
 #include "colt/collectives/barrier.hpp"
 #include "colt/collectives/broadcast.hpp"
 #include "colt/collectives/gather.hpp"

@@ -41,3 +41,7 @@ TEST_CASE("mpi send/recv: user tags keep messages apart, sizes are checked") {
 TEST_CASE("mpi split and dup: sub-communicators run collectives on their own") {
   suite::split_dup_part(mpi_suite_world());
 }
+
+TEST_CASE("mpi started calls: collectives outstanding at once, receives before sends") {
+  suite::started_part(mpi_suite_world());
+}

@@ -233,6 +233,33 @@ void movement_against_mpi(std::size_t count, std::uint64_t seed) {
                 c.root, native);
     CHECK_MESSAGE(same_bits<T>(at_root_ours, at_root_theirs), "gather_v");
   }
+  {  // all_to_all vs MPI_Alltoall
+    const auto source = std::span(inputs[r]).first(total);
+    std::vector<T> ours(total), theirs(total);
+    all_to_all(comm, source, ours);
+    MPI_Alltoall(source.data(), n, type, theirs.data(), n, type, native);
+    CHECK_MESSAGE(same_bits<T>(ours, theirs), "all_to_all");
+  }
+  {  // all_to_all_v vs MPI_Alltoallv: rank i sends rank j an uneven share, some none
+    auto share = [&](int i, int j) {
+      return static_cast<std::size_t>((i * 5 + j * 3 + static_cast<int>(seed % 4)) % 4) * count / 4;
+    };
+    std::vector<std::size_t> sends, receives;
+    for (int q = 0; q < p; ++q) {
+      sends.push_back(share(static_cast<int>(r), q));
+      receives.push_back(share(q, static_cast<int>(r)));
+    }
+    const std::size_t sent = std::accumulate(sends.begin(), sends.end(), std::size_t{0});
+    const std::size_t received = std::accumulate(receives.begin(), receives.end(), std::size_t{0});
+    const auto source = std::span(inputs[r]).first(sent);
+    std::vector<T> ours(received), theirs(received);
+    all_to_all_v(comm, source, sends, ours, receives);
+    const auto send_ints = as_ints(sends), receive_ints = as_ints(receives);
+    const auto send_offsets = displacements(sends), receive_offsets = displacements(receives);
+    MPI_Alltoallv(source.data(), send_ints.data(), send_offsets.data(), type, theirs.data(),
+                  receive_ints.data(), receive_offsets.data(), type, native);
+    CHECK_MESSAGE(same_bits<T>(ours, theirs), "all_to_all_v");
+  }
 }
 
 }  // namespace
@@ -248,7 +275,8 @@ TEST_CASE(
   });
 }
 
-TEST_CASE("oracle: broadcast, all_gather(_v), scatter(_v), gather(_v) equal MPI's") {
+TEST_CASE(
+    "oracle: broadcast, all_gather(_v), scatter(_v), gather(_v), all_to_all(_v) equal MPI's") {
   std::mt19937_64 rng(base_seed() ^ 0x0AC1F);
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for (std::size_t count : oracle_counts(2)) movement_against_mpi<T>(count, rng());

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "colt/colt.hpp"
@@ -385,6 +386,61 @@ void split_dup_part(W& w) {
   std::vector<float> one = {1.0f};
   all_reduce(copy, one, sum{});
   CHECK(one[0] == static_cast<float>(comm.size()));
+}
+
+// Started calls (core/request.hpp): several collectives outstanding at once give bit for bit the
+// blocking results, and every rank exchanges messages with both neighbours, receives posted
+// before the sends they wait for.
+template <class W>
+void started_part(W& w) {
+  auto& comm = w.comm();
+  const int p = comm.size(), r = comm.rank();
+  const auto n = static_cast<std::size_t>(1009);
+  std::mt19937_64 rng(base_seed() + 501 + static_cast<std::uint64_t>(r));
+  const auto in = random_buffer<float>(rng, n * static_cast<std::size_t>(p));
+  const std::span<const float> first(in.data(), n);
+  std::vector<float> sum_out(n), all(n * static_cast<std::size_t>(p)),
+      bcast(first.begin(), first.end()), max_out(n);
+  {
+    std::vector<Request> requests;
+    requests.push_back(iall_reduce(comm, first, sum_out, sum{}));
+    requests.push_back(iall_gather(comm, first, all));
+    requests.push_back(ibroadcast(comm, bcast, p - 1));
+    requests.push_back(ireduce(comm, first, max_out, 0, max{}));
+    requests.push_back(ibarrier(comm));
+    wait_all(requests);
+  }
+  std::vector<float> sum_ref(n), all_ref(all.size()), bcast_ref(first.begin(), first.end()),
+      max_ref(n);
+  all_reduce(comm, first, sum_ref, sum{});
+  all_gather(comm, first, all_ref);
+  broadcast(comm, bcast_ref, p - 1);
+  reduce(comm, first, max_ref, 0, max{});
+  CHECK(same_bits<float>(sum_out, sum_ref));
+  CHECK(same_bits<float>(all, all_ref));
+  CHECK(same_bits<float>(bcast, bcast_ref));
+  if (r == 0) CHECK(same_bits<float>(max_out, max_ref));
+  CHECK(w.identical(std::as_bytes(std::span<const float>(sum_out))));
+  if (p < 2) return;
+  // Ring exchange: receive from both neighbours first, then send to both.
+  const int left = (r + p - 1) % p, right = (r + 1) % p;
+  std::vector<double> from_left(311), from_right(313);
+  const auto to_right = random_buffer<double>(rng, 311), to_left = random_buffer<double>(rng, 313);
+  std::vector<Request> messages;
+  messages.push_back(irecv(comm, from_left, left, 1));
+  messages.push_back(irecv(comm, from_right, right, 2));
+  messages.push_back(isend(comm, to_right, right, 1));
+  messages.push_back(isend(comm, to_left, left, 2));
+  wait_all(messages);
+  // What the neighbours sent, drawn again from their seeds: (to their right, to their left).
+  auto drawn_by = [&](int q) {
+    std::mt19937_64 other(base_seed() + 501 + static_cast<std::uint64_t>(q));
+    (void)random_buffer<float>(other, n * static_cast<std::size_t>(p));
+    auto rightward = random_buffer<double>(other, 311);
+    return std::pair(rightward, random_buffer<double>(other, 313));
+  };
+  CHECK(same_bits<double>(from_left, drawn_by(left).first));
+  CHECK(same_bits<double>(from_right, drawn_by(right).second));
 }
 
 }  // namespace colt::test::suite

@@ -52,3 +52,7 @@ TEST_CASE("ucx send/recv and split/dup") {
     suite::split_dup_part(w);
   });
 }
+
+TEST_CASE("ucx started calls: collectives outstanding at once, receives before sends") {
+  on_every_rank_count([](UcxThreadWorld& w) { suite::started_part(w); });
+}

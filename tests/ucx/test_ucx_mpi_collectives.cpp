@@ -44,3 +44,4 @@ TEST_CASE("ucx over mpi: send/recv, split and dup") {
   suite::send_recv_part(suite_world());
   suite::split_dup_part(suite_world());
 }
+TEST_CASE("ucx over mpi: started calls") { suite::started_part(suite_world()); }

@@ -42,10 +42,11 @@
 #include "colt/core/partition.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/barrier.hpp"
+#include "colt/collectives/send_recv.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
-#include "colt/core/tag.hpp"
+#include "colt/core/request.hpp"
 #include "colt/core/types.hpp"
 
 namespace colt {
@@ -158,6 +159,8 @@ class Pipeline {
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
+  // Messages a failed step left pending are cancelled, not waited for until their deadline.
+  ~Pipeline() { cancel_pending(); }
 
   int stage() const { return comm_->rank(); }
   int stages() const { return comm_->size(); }
@@ -194,15 +197,11 @@ class Pipeline {
   }
 
  private:
-  using Request = detail::request_t<detail::link_t<X>>;
   using clock = std::chrono::steady_clock;
 
-  static Tag activation_tag(int m) {
-    return Tag::make(CollectiveKind::point_to_point, 0, static_cast<std::uint32_t>(m));
-  }
-  static Tag gradient_tag(int m) {
-    return Tag::make(CollectiveKind::point_to_point, 1, static_cast<std::uint32_t>(m));
-  }
+  // Between two stages, activations flow one way and gradients the other, each in micro-batch
+  // order; the two tags keep them apart should a stage ever send both ways to one peer.
+  static constexpr int activation_tag = 0, gradient_tag = 1;
 
   // The order of this stage's operations: m >= 0 is forward(m), ~m (negative) is backward(m).
   void build_order(int micro_batches) {
@@ -222,11 +221,23 @@ class Pipeline {
     for (int m = M - warmup; m < M; ++m) order_.push_back(~m);
   }
 
-  void expect_bytes(std::size_t got, std::size_t want, int peer, const char* what, int m) const {
-    if (got != want)
+  void cancel_pending() noexcept {
+    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_}) {
+      for (auto& r : *requests)
+        if (r) r->cancel();
+      requests->clear();  // waits for each to end: at once, once cancelled
+    }
+  }
+
+  // Waits for one of the step's messages; a size that differs names the micro-batch.
+  void finish(Request& message, int peer, const char* what, int m) const {
+    try {
+      message.wait();
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::mismatch) throw;
       throw Error(ErrorKind::mismatch, "pipeline", stage(), peer,
-                  std::string(what) + " of micro-batch " + std::to_string(m) + ": expected " +
-                      std::to_string(want) + " bytes, received " + std::to_string(got));
+                  std::string(what) + " of micro-batch " + std::to_string(m) + ": " + e.cause());
+    }
   }
 
   template <class S>
@@ -240,20 +251,18 @@ class Pipeline {
       inputs_.resize(n_slots);
       output_grads_.resize(n_slots);
     }
-    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_}) {
-      requests->clear();  // ends anything a failed step left pending
+    cancel_pending();  // what a failed step left
+    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_})
       requests->resize(n_slots);
-    }
     std::optional<Request> grad_send;
     build_order(M);
-    auto& transport = detail::plumbing(*comm_).link();
 
     int next_input = 0;
     auto post_input = [&](int m) {
       const auto slot = static_cast<std::size_t>(m % slots);
       inputs_[slot].resize(stage_object.input_count(m));
-      input_receives_[slot].emplace(transport.irecv(
-          s - 1, std::as_writable_bytes(std::span<T>(inputs_[slot])), activation_tag(m)));
+      input_receives_[slot].emplace(
+          irecv(*comm_, std::span<T>(inputs_[slot]), s - 1, activation_tag));
     };
 
     if (options_.measure) barrier(*comm_);
@@ -269,8 +278,7 @@ class Pipeline {
         const auto slot = static_cast<std::size_t>(m % slots);
         std::span<const T> input;
         if (!first) {
-          expect_bytes(input_receives_[slot]->wait(comm_->deadline()),
-                       inputs_[slot].size() * sizeof(T), s - 1, "activation", m);
+          finish(*input_receives_[slot], s - 1, "activation", m);
           input_receives_[slot].reset();
           input = inputs_[slot];
         }
@@ -279,27 +287,24 @@ class Pipeline {
         stats.busy_seconds += std::chrono::duration<double>(clock::now() - t).count();
         stats.peak_in_flight = std::max(stats.peak_in_flight, ++in_flight);
         if (!last) {
-          output_sends_[slot].emplace(
-              transport.isend(s + 1, std::as_bytes(output), activation_tag(m)));
+          output_sends_[slot].emplace(isend(*comm_, output, s + 1, activation_tag));
           output_grads_[slot].resize(output.size());
-          grad_receives_[slot].emplace(transport.irecv(
-              s + 1, std::as_writable_bytes(std::span<T>(output_grads_[slot])), gradient_tag(m)));
+          grad_receives_[slot].emplace(
+              irecv(*comm_, std::span<T>(output_grads_[slot]), s + 1, gradient_tag));
         }
       } else {
         const int m = ~op;
         const auto slot = static_cast<std::size_t>(m % slots);
         std::span<const T> output_grad;
         if (!last) {
-          expect_bytes(grad_receives_[slot]->wait(comm_->deadline()),
-                       output_grads_[slot].size() * sizeof(T), s + 1, "gradient", m);
-          output_sends_[slot]->wait(
-              comm_->deadline());  // our activation (the caller's memory) is free
+          finish(*grad_receives_[slot], s + 1, "gradient", m);
+          finish(*output_sends_[slot], s + 1, "activation", m);  // the caller's memory is free
           grad_receives_[slot].reset();
           output_sends_[slot].reset();
           output_grad = output_grads_[slot];
         }
         if (grad_send) {  // the caller's previous gradient buffer is about to be reused
-          grad_send->wait(comm_->deadline());
+          finish(*grad_send, s - 1, "gradient", m);
           grad_send.reset();
         }
         const auto t = clock::now();
@@ -313,12 +318,12 @@ class Pipeline {
                             std::to_string(input_grad.size()) +
                             " input-gradient elements for an input of " +
                             std::to_string(inputs_[slot].size()));
-          grad_send.emplace(transport.isend(s - 1, std::as_bytes(input_grad), gradient_tag(m)));
+          grad_send.emplace(isend(*comm_, input_grad, s - 1, gradient_tag));
           if (next_input < M) post_input(next_input++);  // this micro-batch's slot is free again
         }
       }
     }
-    if (grad_send) grad_send->wait(comm_->deadline());
+    if (grad_send) finish(*grad_send, s - 1, "gradient", M - 1);
     stats.seconds = std::chrono::duration<double>(clock::now() - started).count();
     return stats;
   }

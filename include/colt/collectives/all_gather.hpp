@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/ring.hpp"
@@ -12,6 +13,7 @@
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
 namespace colt {
@@ -87,13 +89,16 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather(Communicator<X>& comm, In&& in, Out&& out,
                 Algorithm algorithm = Algorithm::automatic) {
-  detail::all_gather_even(comm, detail::input_span(in), detail::output_span(out), algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::all_gather_even(comm, detail::input_span(in), detail::output_span(out), algorithm);
+  });
 }
 
 // In place: segment rank() of `data` is this rank's contribution; the others are filled in.
 template <Transport X, OutputBuffer Data>
 void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algorithm::automatic) {
-  detail::all_gather_in_place(comm, detail::output_span(data), algorithm);
+  detail::run_in_order(
+      comm, [&] { detail::all_gather_in_place(comm, detail::output_span(data), algorithm); });
 }
 
 // out = every rank's `in` back to back, rank j contributing counts[j] elements.
@@ -101,8 +106,39 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                   Algorithm algorithm = Algorithm::automatic) {
-  detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts,
-                            algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts,
+                              algorithm);
+  });
+}
+
+// Started forms (core/request.hpp); `counts` is copied.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+Request iall_gather(Communicator<X>& comm, In&& in, Out&& out,
+                    Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                              algorithm] { detail::all_gather_even(comm, i, o, algorithm); });
+}
+
+template <Transport X, OutputBuffer Data>
+Request iall_gather(Communicator<X>& comm, Data&& data,
+                    Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, d = detail::output_span(data), algorithm] {
+    detail::all_gather_in_place(comm, d, algorithm);
+  });
+}
+
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+Request iall_gather_v(Communicator<X>& comm, In&& in, Out&& out,
+                      std::span<const std::size_t> counts,
+                      Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(
+      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+             c = std::vector<std::size_t>(counts.begin(), counts.end()), algorithm] {
+        detail::all_gather_counts(comm, i, o, std::span<const std::size_t>(c), algorithm);
+      });
 }
 
 }  // namespace colt

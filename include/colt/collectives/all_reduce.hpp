@@ -11,6 +11,7 @@
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/reduce/host.hpp"
@@ -51,7 +52,9 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void all_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
-  detail::all_reduce(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::all_reduce(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
+  });
 }
 
 // In place: `data` is replaced by the reduction over all ranks.
@@ -59,8 +62,29 @@ template <Transport X, OutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 void all_reduce(Communicator<X>& comm, Data&& data, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
-  auto span = detail::output_span(data);
-  detail::all_reduce(comm, std::span<const element_t<Data>>(span), span, op, algorithm);
+  auto d = detail::output_span(data);
+  detail::run_in_order(comm, [&] {
+    detail::all_reduce(comm, std::span<const element_t<Data>>(d), d, op, algorithm);
+  });
+}
+
+// Started forms (core/request.hpp): the same arguments; the buffers are the call's until the
+// request is finished.
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+Request iall_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
+                    Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), op,
+                              algorithm] { detail::all_reduce(comm, i, o, op, algorithm); });
+}
+
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+Request iall_reduce(Communicator<X>& comm, Data&& data, Op op,
+                    Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, d = detail::output_span(data), op, algorithm] {
+    detail::all_reduce(comm, std::span<const element_t<Data>>(d), d, op, algorithm);
+  });
 }
 
 }  // namespace colt

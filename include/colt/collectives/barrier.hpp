@@ -6,13 +6,15 @@
 #include <span>
 
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/call_descriptor.hpp"
 #include "colt/core/communicator.hpp"
 
 namespace colt {
 
-template <Transport X>
-void barrier(Communicator<X>& comm) {
+namespace detail {
+template <class Comm>
+void barrier(Comm& comm) {
   detail::ArgsCheck(comm, describe_call<void>(CollectiveKind::barrier, 0)).agreed();
   detail::run_call(comm, CollectiveKind::barrier, [&](auto& call) {
     const int p = call.size(), r = call.rank();
@@ -22,6 +24,19 @@ void barrier(Communicator<X>& comm) {
       signal.wait(call.deadline());
     }
   });
+}
+}  // namespace detail
+
+// Returns once every rank has entered the barrier.
+template <Transport X>
+void barrier(Communicator<X>& comm) {
+  detail::run_in_order(comm, [&] { detail::barrier(comm); });
+}
+
+// Started form (core/request.hpp): finished once every rank has started its barrier.
+template <Transport X>
+Request ibarrier(Communicator<X>& comm) {
+  return detail::start(comm, [&comm] { detail::barrier(comm); });
 }
 
 }  // namespace colt

@@ -9,6 +9,7 @@
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
 namespace colt {
@@ -31,10 +32,21 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
 }
 }  // namespace detail
 
+// Every rank's `data` = the root's.
 template <Transport X, OutputBuffer Data>
 void broadcast(Communicator<X>& comm, Data&& data, int root,
                Algorithm algorithm = Algorithm::automatic) {
-  detail::broadcast(comm, detail::output_span(data), root, algorithm);
+  detail::run_in_order(
+      comm, [&] { detail::broadcast(comm, detail::output_span(data), root, algorithm); });
+}
+
+// Started form (core/request.hpp).
+template <Transport X, OutputBuffer Data>
+Request ibroadcast(Communicator<X>& comm, Data&& data, int root,
+                   Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, d = detail::output_span(data), root, algorithm] {
+    detail::broadcast(comm, d, root, algorithm);
+  });
 }
 
 }  // namespace colt

@@ -10,6 +10,7 @@
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/reduce/host.hpp"
@@ -46,11 +47,14 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
 }
 }  // namespace detail
 
+// The root's `out` = op-reduction of `in` over all ranks.
 template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
             Algorithm algorithm = Algorithm::automatic) {
-  detail::reduce(comm, detail::input_span(in), detail::output_span(out), root, op, algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::reduce(comm, detail::input_span(in), detail::output_span(out), root, op, algorithm);
+  });
 }
 
 // In place: the root's `data` is replaced by the reduction; other ranks' `data` is only read.
@@ -59,7 +63,27 @@ template <Transport X, OutputBuffer Data, class Op>
 void reduce(Communicator<X>& comm, Data&& data, int root, Op op,
             Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
+  });
+}
+
+// Started forms (core/request.hpp).
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+Request ireduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
+                Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), root,
+                              op, algorithm] { detail::reduce(comm, i, o, root, op, algorithm); });
+}
+
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+Request ireduce(Communicator<X>& comm, Data&& data, int root, Op op,
+                Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, d = detail::output_span(data), root, op, algorithm] {
+    detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
+  });
 }
 
 }  // namespace colt

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/ring.hpp"
@@ -12,6 +13,7 @@
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/reduce/host.hpp"
@@ -73,6 +75,21 @@ void reduce_scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
   reduce_scatter(comm, i, o, {}, schedule::Segments::from_counts(counts), op, algorithm,
                  std::move(memory));
 }
+
+// The in-place form's checks, then the call; returns this rank's segment of `d`.
+template <class Comm, class T, class Op>
+std::span<T> reduce_scatter_in_place(Comm& comm, std::span<T> d, Op op, Algorithm algorithm) {
+  ArgsCheck check(
+      comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, d.size(), no_root, algorithm));
+  check.divisible("data", d.size());
+  check.algorithm(algorithm);
+  check.agreed();
+  const auto segments = schedule::Segments::even(d.size(), comm.size());
+  const partition::Range mine = segments[comm.rank()];
+  auto result = d.subspan(mine.begin, mine.size());
+  reduce_scatter(comm, std::span<const T>(d), result, d, segments, op, algorithm);
+  return result;
+}
 }  // namespace detail
 
 // out (in.size() / size() elements) = segment rank() of the reduction of `in` over all ranks.
@@ -80,8 +97,10 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op,
-                              algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op,
+                                algorithm);
+  });
 }
 
 // In place: the result is left in segment rank() of `data` (returned); the other segments
@@ -91,16 +110,9 @@ template <Transport X, OutputBuffer Data, class Op>
 std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                                           Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  detail::ArgsCheck check(comm, describe_call<element_t<Data>, Op>(CollectiveKind::reduce_scatter,
-                                                                   d.size(), no_root, algorithm));
-  check.divisible("data", d.size());
-  check.algorithm(algorithm);
-  check.agreed();
-  const auto segments = schedule::Segments::even(d.size(), comm.size());
-  const partition::Range mine = segments[comm.rank()];
-  auto result = d.subspan(mine.begin, mine.size());
-  detail::reduce_scatter(comm, std::span<const element_t<Data>>(d), result, d, segments, op,
-                         algorithm);
+  std::span<element_t<Data>> result;
+  detail::run_in_order(comm,
+                       [&] { result = detail::reduce_scatter_in_place(comm, d, op, algorithm); });
   return result;
 }
 
@@ -111,8 +123,43 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
 void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
                       std::span<const std::size_t> counts, Op op,
                       Algorithm algorithm = Algorithm::automatic) {
-  detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, op,
-                                algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts,
+                                  op, algorithm);
+  });
+}
+
+// Started forms (core/request.hpp). In place, the result is segment rank() of `data`.
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+Request ireduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
+                        Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(
+      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), op, algorithm] {
+        detail::reduce_scatter_even(comm, i, o, op, algorithm);
+      });
+}
+
+template <Transport X, OutputBuffer Data, class Op>
+  requires ReductionFor<Op, element_t<Data>>
+Request ireduce_scatter(Communicator<X>& comm, Data&& data, Op op,
+                        Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, d = detail::output_span(data), op, algorithm] {
+    detail::reduce_scatter_in_place(comm, d, op, algorithm);
+  });
+}
+
+// `counts` is copied: it need not outlive the call.
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+  requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
+Request ireduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
+                          std::span<const std::size_t> counts, Op op,
+                          Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(
+      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+             c = std::vector<std::size_t>(counts.begin(), counts.end()), op, algorithm] {
+        detail::reduce_scatter_counts(comm, i, o, std::span<const std::size_t>(c), op, algorithm);
+      });
 }
 
 }  // namespace colt

@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
 namespace colt {
@@ -59,7 +61,9 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void scatter(Communicator<X>& comm, In&& in, Out&& out, int root,
              Algorithm algorithm = Algorithm::automatic) {
-  detail::scatter_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::scatter_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
+  });
 }
 
 // Segment j has counts[j] elements, back to back in the root's `in`.
@@ -67,8 +71,30 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                int root, Algorithm algorithm = Algorithm::automatic) {
-  detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
-                         algorithm);
+  detail::run_in_order(comm, [&] {
+    detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
+                           algorithm);
+  });
+}
+
+// Started forms (core/request.hpp); `counts` is copied.
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+Request iscatter(Communicator<X>& comm, In&& in, Out&& out, int root,
+                 Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), root,
+                              algorithm] { detail::scatter_even(comm, i, o, root, algorithm); });
+}
+
+template <Transport X, InputBuffer In, OutputBuffer Out>
+  requires std::same_as<element_t<In>, element_t<Out>>
+Request iscatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
+                   int root, Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(
+      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+             c = std::vector<std::size_t>(counts.begin(), counts.end()), root, algorithm] {
+        detail::scatter_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
+      });
 }
 
 }  // namespace colt

@@ -1,16 +1,26 @@
 #pragma once
-// Point-to-point: blocking send and receive of a typed buffer between two ranks, with a user tag
+// Point-to-point: send and receive of a typed buffer between two ranks, with a user tag
 // (0..65535) to keep streams apart. They use their own tag space, so they never meet collective
-// traffic. Like every colt wait, they end in a colt::Error at the communicator's timeout.
+// traffic; between two ranks, messages with the same tag arrive in the order they were sent.
+// Like every colt wait, they end in a colt::Error at the communicator's timeout.
+//
+// isend and irecv start the transfer and return a Request at once (core/request.hpp). The
+// message is posted by the communicator's progress engine, which also finishes it: a rank may
+// start its receive before, or at the same time as, the send it waits for (both ranks irecv,
+// then isend, then wait), as with MPI_Irecv and MPI_Isend.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "colt/collectives/detail/buffers.hpp"
+#include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/detail/check_peer.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/request.hpp"
 #include "colt/core/tag.hpp"
 
 namespace colt {
@@ -23,36 +33,124 @@ inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const 
                 "tag " + std::to_string(user_tag) + " is outside 0..65535");
   return Tag::make(CollectiveKind::point_to_point, static_cast<std::uint32_t>(user_tag));
 }
-}  // namespace detail
 
-template <Transport X, InputBuffer Data>
-void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
-  const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "send");
+// A receive that delivered `got` bytes where `expected` were wanted.
+inline void check_received(int rank, int peer, std::size_t expected, std::size_t got) {
+  if (got != expected)
+    throw Error(ErrorKind::mismatch, "recv", rank, peer,
+                "expected " + std::to_string(expected) + " bytes, received " + std::to_string(got));
+}
+
+template <Transport X>
+void send_now(Communicator<X>& comm, std::span<const std::byte> bytes, int peer, int tag) {
+  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, "send");
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken("send");
   try {
-    plumbing.link().isend(peer, std::as_bytes(detail::input_span(data)), t).wait(comm.deadline());
+    plumbing.link().isend(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
     throw plumbing.broken_by(e, "send");
   }
 }
 
-// Receives exactly data.size() elements.
-template <Transport X, OutputBuffer Data>
-void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
-  const Tag t = detail::point_to_point_tag(comm.rank(), comm.size(), peer, tag, "recv");
-  auto d = std::as_writable_bytes(detail::output_span(data));
-  std::size_t got = 0;
+template <Transport X>
+void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int tag) {
+  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, "recv");
   auto& plumbing = detail::plumbing(comm);
+  std::size_t got = 0;
   plumbing.throw_if_broken("recv");
   try {
-    got = plumbing.link().irecv(peer, d, t).wait(comm.deadline());
+    got = plumbing.link().irecv(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
     throw plumbing.broken_by(e, "recv");
   }
-  if (got != d.size())
-    throw Error(ErrorKind::mismatch, "recv", comm.rank(), peer,
-                "expected " + std::to_string(d.size()) + " bytes, received " + std::to_string(got));
+  check_received(comm.rank(), peer, bytes.size(), got);
+}
+
+// Runs on the progress engine: posts the message (`post(link, tag)`), then has the engine poll
+// it until it is done or its deadline passes. `expected` is a receive's size.
+template <Transport X, class Post>
+void post_message(Communicator<X>& comm, const std::shared_ptr<Operation>& operation,
+                  const char* what, int peer, int tag, std::optional<std::size_t> expected,
+                  Post post) noexcept {
+  auto& plumbing = detail::plumbing(comm);
+  try {
+    const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, what);
+    plumbing.throw_if_broken(what);
+    using Message = request_t<link_t<X>>;
+    std::shared_ptr<Message> message;
+    try {
+      message = std::make_shared<Message>(post(plumbing.link(), t));
+    } catch (const Error& e) {
+      throw plumbing.broken_by(e, what);
+    }
+    engine(comm).watch([&comm, operation, message, expected, what, peer,
+                        deadline = comm.deadline()]() mutable noexcept {
+      try {
+        std::size_t got = 0;
+        auto& plumbing = detail::plumbing(comm);
+        if (operation->cancel_requested.load(std::memory_order_relaxed) || plumbing.failure()) {
+          message.reset();  // cancels it where it has not finished
+          plumbing.throw_if_broken(what);
+          throw Error(ErrorKind::aborted, what, comm.rank(), peer, "cancelled");
+        }
+        try {
+          if (!message->test() && !deadline.passed()) return false;
+          got = message->wait(deadline);  // done: at once; else the deadline's error
+        } catch (const Error& e) {
+          throw plumbing.broken_by(e, what);
+        }
+        if (expected) check_received(comm.rank(), peer, *expected, got);
+        operation->finish(nullptr);
+      } catch (...) {
+        operation->finish(std::current_exception());
+      }
+      return true;
+    });
+  } catch (...) {
+    operation->finish(std::current_exception());
+  }
+}
+
+template <Transport X, class Post>
+Request start_message(Communicator<X>& comm, const char* what, int peer, int tag,
+                      std::optional<std::size_t> expected, Post post) {
+  auto operation = std::make_shared<Operation>();
+  engine(comm).submit([&comm, operation, what, peer, tag, expected, post]() noexcept {
+    post_message(comm, operation, what, peer, tag, expected, post);
+  });
+  return Request(std::move(operation));
+}
+}  // namespace detail
+
+template <Transport X, InputBuffer Data>
+void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
+  const auto bytes = std::as_bytes(detail::input_span(data));
+  detail::run_in_order(comm, [&] { detail::send_now(comm, bytes, peer, tag); });
+}
+
+// Receives exactly data.size() elements.
+template <Transport X, OutputBuffer Data>
+void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
+  const auto bytes = std::as_writable_bytes(detail::output_span(data));
+  detail::run_in_order(comm, [&] { detail::recv_now(comm, bytes, peer, tag); });
+}
+
+// Started forms: the buffer is the message's until the request is finished.
+template <Transport X, InputBuffer Data>
+Request isend(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
+  return detail::start_message(comm, "send", peer, tag, std::nullopt,
+                               [bytes = std::as_bytes(detail::input_span(data)), peer](
+                                   auto& link, Tag t) { return link.isend(peer, bytes, t); });
+}
+
+// Finishes with a colt::Error (mismatch) unless exactly data.size() elements arrive.
+template <Transport X, OutputBuffer Data>
+Request irecv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
+  const auto bytes = std::as_writable_bytes(detail::output_span(data));
+  return detail::start_message(
+      comm, "recv", peer, tag, bytes.size(),
+      [bytes, peer](auto& link, Tag t) { return link.irecv(peer, bytes, t); });
 }
 
 }  // namespace colt

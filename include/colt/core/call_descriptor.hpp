@@ -85,7 +85,7 @@ inline std::string op_name(std::uint32_t code) {
   return text;
 }
 
-inline constexpr int collective_kinds = static_cast<int>(CollectiveKind::argument_check) + 1;
+inline constexpr int collective_kinds = static_cast<int>(CollectiveKind::all_to_all) + 1;
 inline constexpr int algorithms = static_cast<int>(Algorithm::ordered) + 1;
 inline constexpr int data_types = static_cast<int>(DataType::bfloat16) + 1;
 

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@
 
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/plumbing.hpp"
+#include "colt/core/detail/progress_engine.hpp"
+#include "colt/core/request.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
@@ -76,6 +79,11 @@ namespace detail {
 // The communicator's plumbing, for the layers above (core/detail/plumbing.hpp).
 template <Transport T>
 Plumbing<T>& plumbing(Communicator<T>& comm);
+// Its progress engine (core/detail/progress_engine.hpp), started on first use; null before.
+template <Transport T>
+ProgressEngine* engine_if_started(Communicator<T>& comm);
+template <Transport T>
+ProgressEngine& engine(Communicator<T>& comm);
 }  // namespace detail
 
 template <Transport T>
@@ -90,8 +98,29 @@ class Communicator {
         check_(options.check ? *options.check : flag_from_environment("COLT_CHECK")),
         ordered_(options.ordered ? *options.ordered : flag_from_environment("COLT_ORDERED")) {}
 
-  Communicator(Communicator&&) noexcept = default;
-  Communicator& operator=(Communicator&&) noexcept = default;
+  // A communicator moves once its started calls have finished (they hold its address).
+  Communicator(Communicator&& other) noexcept
+      : plumbing_((other.drain(), std::move(other.plumbing_))),
+        workspace_(std::move(other.workspace_)),
+        timeout_(other.timeout_),
+        check_(other.check_),
+        ordered_(other.ordered_),
+        engine_(std::move(other.engine_)) {}
+  Communicator& operator=(Communicator&& other) noexcept {
+    if (this == &other) return *this;
+    drain();
+    other.drain();
+    engine_.reset();
+    plumbing_ = std::move(other.plumbing_);
+    workspace_ = std::move(other.workspace_);
+    timeout_ = other.timeout_;
+    check_ = other.check_;
+    ordered_ = other.ordered_;
+    engine_ = std::move(other.engine_);
+    return *this;
+  }
+  // Waits for the calls it started (the progress engine finishes them).
+  ~Communicator() = default;
 
   int rank() const { return plumbing_.link().rank(); }
   int size() const { return plumbing_.link().size(); }
@@ -134,13 +163,17 @@ class Communicator {
   Communicator split(int color, int key)
     requires SplittableTransport<T>
   {
-    plumbing_.throw_if_broken("split");
-    Tag tag = plumbing_.next_tag(CollectiveKind::split);
-    try {
-      return Communicator(transport().split(color, key, tag, deadline()), options());
-    } catch (const Error& e) {
-      throw plumbing_.broken_by(e, "split");
-    }
+    std::optional<Communicator> part;
+    detail::run_in_order(engine_.get(), [&] {  // after the calls started before it
+      plumbing_.throw_if_broken("split");
+      Tag tag = plumbing_.next_tag(CollectiveKind::split);
+      try {
+        part.emplace(transport().split(color, key, tag, deadline()), options());
+      } catch (const Error& e) {
+        throw plumbing_.broken_by(e, "split");
+      }
+    });
+    return std::move(*part);
   }
 
   // A communicator over the same ranks whose messages never meet this one's.
@@ -152,18 +185,35 @@ class Communicator {
 
  private:
   friend detail::Plumbing<T>& detail::plumbing<T>(Communicator<T>&);
+  friend detail::ProgressEngine* detail::engine_if_started<T>(Communicator<T>&);
+  friend detail::ProgressEngine& detail::engine<T>(Communicator<T>&);
+
+  void drain() noexcept {
+    if (engine_) engine_->drain();
+  }
 
   detail::Plumbing<T> plumbing_;
   Workspace workspace_;
   Clock::duration timeout_;
   bool check_;
   bool ordered_;
+  // Last, so it is destroyed (its thread joined, its queue run) before what its calls use.
+  std::unique_ptr<detail::ProgressEngine> engine_;
 };
 
 namespace detail {
 template <Transport T>
 Plumbing<T>& plumbing(Communicator<T>& comm) {
   return comm.plumbing_;
+}
+template <Transport T>
+ProgressEngine* engine_if_started(Communicator<T>& comm) {
+  return comm.engine_.get();
+}
+template <Transport T>
+ProgressEngine& engine(Communicator<T>& comm) {
+  if (!comm.engine_) comm.engine_ = std::make_unique<ProgressEngine>();
+  return *comm.engine_;
 }
 }  // namespace detail
 

@@ -27,7 +27,8 @@ enum class CollectiveKind : std::uint8_t {
   barrier,
   split,
   internal,
-  argument_check
+  argument_check,
+  all_to_all
 };
 
 constexpr std::string_view name_of(CollectiveKind kind) noexcept {
@@ -43,6 +44,7 @@ constexpr std::string_view name_of(CollectiveKind kind) noexcept {
     case CollectiveKind::barrier: return "barrier";
     case CollectiveKind::split: return "split";
     case CollectiveKind::internal: return "internal";
+    case CollectiveKind::all_to_all: return "all_to_all";
     case CollectiveKind::argument_check: return "argument_check";
   }
   return "unknown";

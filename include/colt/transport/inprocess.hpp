@@ -107,7 +107,18 @@ class PostingHandle {
   }
   ~PostingHandle() { reset(); }
 
-  bool test() const { return posting_->state.load(std::memory_order_acquire) & done; }
+  // Done; or, where wait() would fail at once (the group aborted, or the peer returned without
+  // matching this message), throws what wait() would: a poller learns of it as a waiter does.
+  bool test() const {
+    const std::uint32_t state = posting_->state.load(std::memory_order_acquire);
+    if (state & done) return true;
+    const bool peer_gone = !(state & matched) &&
+                           group_->mailbox(posting_->peer).finished.load(std::memory_order_acquire);
+    if (!group_->aborted() && !peer_gone) return false;
+    const Deadline now{Clock::now(), Clock::duration::zero()};
+    block_until_done(*group_, *posting_, &now);  // done meanwhile, or throws
+    return true;
+  }
 
  protected:
   void reset() noexcept {

@@ -130,6 +130,15 @@ class ArgsCheck {
            std::string(name_of(call_.kind)));
   }
 
+  // Input and output must not overlap at all (no in-place form).
+  template <class T>
+  void disjoint(std::span<const T> in, std::span<const T> out) {
+    const T* a = in.data();
+    const T* b = out.data();
+    if (in.empty() || out.empty()) return;
+    if (!(a + in.size() <= b || b + out.size() <= a)) fail("input and output buffers overlap");
+  }
+
   // Input and output must be the same memory (in place) or not overlap at all.
   template <class T>
   void no_partial_overlap(std::span<const T> in, std::span<const T> out) {

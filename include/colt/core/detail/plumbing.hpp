@@ -4,8 +4,10 @@
 // agreement, request arrays) and the broken state. Collectives, algorithms and transports reach
 // it through detail::plumbing(comm); users never need it.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -74,19 +76,32 @@ class Plumbing {
 
   // The tag of the next call. Every rank calls collectives in the same order, so the sequence
   // numbers agree without any communication.
-  Tag next_tag(CollectiveKind kind) { return Tag::make(kind, sequence_++); }
-  std::uint32_t calls() const { return sequence_; }
+  // Only the thread running the call writes it (the caller's, or the progress engine's, handed
+  // over through the engine's queue); others may read it at any time.
+  Tag next_tag(CollectiveKind kind) {
+    const std::uint32_t sequence = shared_->sequence.load(std::memory_order_relaxed);
+    shared_->sequence.store(sequence + 1, std::memory_order_relaxed);
+    return Tag::make(kind, sequence);
+  }
+  std::uint32_t calls() const { return shared_->sequence.load(std::memory_order_relaxed); }
   // Argument checking: the ranks agreed on the arguments of the call about to start.
   void set_agreed_call(std::uint32_t call) { agreed_call_ = call; }
-  bool next_call_agreed() const { return agreed_call_ == sequence_; }
+  bool next_call_agreed() const { return agreed_call_ == calls(); }
 
-  // The first failure that broke this communicator, or null while it is healthy.
-  const Error* failure() const noexcept { return failure_.get(); }
-  // Keeps `cause` as the reason this communicator is broken, unless it already is.
+  // The first failure that broke this communicator, or null while it is healthy. Set once and
+  // never changed, so the pointer stays valid as long as the communicator.
+  const Error* failure() const noexcept {
+    if (!shared_->broken.load(std::memory_order_acquire)) return nullptr;
+    return shared_->failure.get();
+  }
+  // Keeps `cause` as the reason this communicator is broken, unless it already is. Any thread
+  // (a call on the progress engine, or abort() on the caller's).
   void mark_broken(const Error& cause) noexcept {
-    if (failure_) return;
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->failure) return;
     try {
-      failure_ = std::make_shared<const Error>(cause);
+      shared_->failure = std::make_shared<const Error>(cause);
+      shared_->broken.store(true, std::memory_order_release);
     } catch (...) {  // out of memory: the next call fails its own way
     }
   }
@@ -102,19 +117,26 @@ class Plumbing {
   }
   // Throws the error every call on a broken communicator ends in.
   void throw_if_broken(std::string_view collective) const {
-    if (!failure_) return;
-    throw Error(
-        failure_->kind(), std::string(collective), rank(), failure_->peer(),
-        "the communicator is broken by an earlier failure: " + std::string(failure_->what()));
+    const Error* first = failure();
+    if (!first) return;
+    throw Error(first->kind(), std::string(collective), rank(), first->peer(),
+                "the communicator is broken by an earlier failure: " + std::string(first->what()));
   }
 
  private:
   link_type link_;
   RequestStore<link_type> requests_;
   std::vector<std::uint32_t> message_numbers_;
-  std::uint32_t sequence_ = 0;
+  // What the caller's thread may read while the progress engine runs a call; behind a pointer,
+  // so that the plumbing stays movable.
+  struct Shared {
+    std::atomic<std::uint32_t> sequence{0};
+    std::atomic<bool> broken{false};
+    std::mutex mutex;  // for setting `failure`
+    std::shared_ptr<const Error> failure;
+  };
+  std::unique_ptr<Shared> shared_ = std::make_unique<Shared>();
   std::uint32_t agreed_call_ = ~std::uint32_t{0};
-  std::shared_ptr<const Error> failure_;
 };
 
 }  // namespace colt::detail

@@ -53,7 +53,9 @@ class Worker {
                   "at most " + std::to_string(max_ranks) + " ranks, got " + std::to_string(size));
     ucp_worker_params_t params{};
     params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
-    params.thread_mode = UCS_THREAD_MODE_SINGLE;  // one rank, one thread
+    // Serialized: one thread at a time, not always the same one. A communicator's progress
+    // engine runs its started calls on a thread of its own, handed over through its queue.
+    params.thread_mode = UCS_THREAD_MODE_SERIALIZED;
     check(ucp_worker_create(context_->native(), &params, &worker_), rank, no_peer,
           "ucp_worker_create");
     if (ucp_worker_get_efd(worker_, &event_fd_) != UCS_OK) event_fd_ = -1;  // then waits yield
