@@ -2,8 +2,8 @@
 // parallel on in-process ranks, three ways:
 //   compute_only    forward + backward + Adam, no gradient averaging (the floor for a step);
 //   after_backward  DataParallel, buckets averaged in synchronize() after backward;
-//   overlapped      DataParallel, each bucket averaged by the helper thread as soon as backward
-//                   has marked its tensors, while backward computes the rest.
+//   overlapped      DataParallel, each bucket's all-reduce started (iall_reduce) as soon as
+//                   backward has marked its tensors, while backward computes the rest.
 // Time is the slowest rank's step (barrier before, so start skew is excluded). Counters, as shares
 // of the step: `comm_share`, the time the last rank to finish backward spends in synchronize()
 // (the communication left exposed: all of the averaging after backward, what overlap could not

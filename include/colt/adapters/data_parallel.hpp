@@ -10,8 +10,9 @@
 //   dp.synchronize();               // every gradient now holds the global average
 //
 // or simply `dp.average_gradients()` after backward. Gradients are packed into buckets (see
-// bucket.hpp); with overlap on, a helper thread reduces bucket b as soon as all its gradients are
-// marked, while backward goes on computing the rest, like PyTorch DDP's reducer.
+// bucket.hpp); with overlap on, bucket b's all-reduce is started (colt::iall_reduce) as soon as
+// all its gradients are marked, and the communicator's progress engine runs it while backward
+// goes on computing the rest, like PyTorch DDP's reducer. DataParallel has no thread of its own.
 //
 // Semantics an expert would ask about:
 // - Buckets are filled in reverse registration order, the order backward usually produces
@@ -30,7 +31,6 @@
 // - Constructing a DataParallel is collective (it duplicates the communicator so its traffic
 //   never meets the caller's); so are broadcast_parameters and synchronize.
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -39,7 +39,7 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "colt/adapters/bucket.hpp"
@@ -50,6 +50,7 @@
 #include "colt/core/communicator.hpp"
 #include "colt/core/detail/fnv1a.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/request.hpp"
 #include "colt/core/types.hpp"
 
 namespace colt {
@@ -73,9 +74,10 @@ struct DataParallelOptions {
   // Weight ranks by set_local_samples() (one more 8-byte all-reduce per step); else equally.
   bool weighted = false;
   LowPrecision low_precision = LowPrecision::accumulate_in_float;
-  // Reduce buckets on a helper thread as they become ready. Needs a transport that allows two
-  // communicators to be driven at once (MPI: MPI_THREAD_MULTIPLE); otherwise buckets are reduced
-  // in synchronize(), on the calling thread.
+  // Start each bucket's all-reduce as soon as it is ready (all-reduce aggregation). Its progress
+  // engine drives DataParallel's own communicator while the caller's thread may drive others, so
+  // it needs a transport that allows that (MPI: MPI_THREAD_MULTIPLE); otherwise, and for the
+  // parameter server, buckets are reduced in synchronize(), on the calling thread.
   bool overlap = true;
   Algorithm algorithm = Algorithm::automatic;  // for the all-reduce aggregation
 };
@@ -101,27 +103,22 @@ class DataParallel {
     } else {
       comm_ = &comm;
     }
-    overlapping_ = options_.overlap && concurrent_use_allowed(comm_->transport());
+    overlapping_ = options_.overlap && options_.aggregation == Aggregation::all_reduce &&
+                   concurrent_use_allowed(comm_->transport());
   }
 
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
 
-  // Ends the helper thread. Destroyed in the middle of a step (an exception in backward), the
-  // step's remaining buckets will never be reduced here: the group is aborted where the
-  // transport can (in-process), so peers fail at once instead of at their deadline.
+  // Destroyed in the middle of a step (an exception in backward), the step's remaining buckets
+  // will never be reduced here: the group is aborted where the transport can (in-process), so
+  // peers fail at once instead of at their deadline, and so do the buckets already started.
   ~DataParallel() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-      if (step_open_ && !step_done_) {
-        if constexpr (AbortableTransport<X>)
-          comm_->transport().abort("DataParallel on rank " + std::to_string(rank_) +
-                                   " was destroyed in the middle of a step");
-      }
+    if (step_open_) {
+      if constexpr (AbortableTransport<X>)
+        comm_->transport().abort("DataParallel on rank " + std::to_string(rank_) +
+                                 " was destroyed in the middle of a step");
     }
-    work_.notify_all();
-    if (helper_.joinable()) helper_.join();
   }
 
   int rank() const { return rank_; }
@@ -130,8 +127,8 @@ class DataParallel {
 
   // Registers a parameter and its gradient (same size); returns its index for mark_ready. Every
   // rank registers the same tensors in the same order, before the first step. Both spans must
-  // stay valid until this DataParallel is destroyed: declare it after the model, as its helper
-  // thread may still be writing a bucket back while the scope unwinds from an exception.
+  // stay valid until this DataParallel is destroyed: declare it after the model, as a started
+  // bucket may still be in flight while the scope unwinds from an exception.
   template <GradientElement T>
   std::size_t add(std::span<T> param, std::span<T> grad, std::string name = {}) {
     if (planned_) fail("add('" + name + "') after the first step: register every tensor first");
@@ -161,7 +158,6 @@ class DataParallel {
       fail("broadcast_parameters: root " + std::to_string(root) + " out of range for " +
            std::to_string(size_) + " ranks");
     plan();
-    std::unique_lock lock(mutex_);
     throw_if_broken();
     if (step_open_) fail("broadcast_parameters in the middle of a step (after mark_ready)");
     std::vector<detail::Contribution> read;
@@ -183,7 +179,6 @@ class DataParallel {
   // This rank's number of samples in the coming step (weighted averaging); kept until changed.
   void set_local_samples(std::int64_t samples) {
     if (samples < 0) fail("set_local_samples: negative count " + std::to_string(samples));
-    std::lock_guard lock(mutex_);
     if (step_open_) fail("set_local_samples after the step's first mark_ready");
     local_samples_ = samples;
   }
@@ -194,7 +189,6 @@ class DataParallel {
       fail("mark_ready(" + std::to_string(i) + "): only " + std::to_string(tensors_.size()) +
            " tensors registered");
     plan();
-    std::unique_lock lock(mutex_);
     throw_if_broken();
     if (no_sync_depth_ > 0) {
       used_[i] = true;
@@ -203,11 +197,10 @@ class DataParallel {
     if (marked_[i]) fail("tensor '" + tensors_[i].name + "' marked ready twice in one step");
     marked_[i] = true;
     open_step();
-    const std::size_t b = bucket_of_[i];
-    if (--missing_[b] == 0 && overlapping_ && b == next_bucket_) {
-      lock.unlock();
-      work_.notify_one();
-    }
+    --missing_[bucket_of_[i]];
+    // Buckets start in index order on every rank, whatever order the marks come in.
+    if (overlapping_)
+      while (next_bucket_ < buckets_.size() && missing_[next_bucket_] == 0) start_next();
   }
 
   // Waits until every bucket is averaged; gradients not marked ready contribute zeros (see top).
@@ -221,7 +214,6 @@ class DataParallel {
   class [[nodiscard]] NoSync {
    public:
     explicit NoSync(DataParallel& dp) : dp_(&dp) {
-      std::lock_guard lock(dp.mutex_);
       if (dp.step_open_) dp.fail("no_sync() in the middle of a step (after mark_ready)");
       ++dp.no_sync_depth_;
     }
@@ -229,7 +221,6 @@ class DataParallel {
     NoSync& operator=(NoSync&&) = delete;
     ~NoSync() {
       if (!dp_) return;
-      std::lock_guard lock(dp_->mutex_);
       --dp_->no_sync_depth_;
     }
 
@@ -251,11 +242,11 @@ class DataParallel {
     if constexpr (requires { transport.concurrent_communicators(); })
       return transport.concurrent_communicators();
     else
-      return SplittableTransport<T>;  // a helper thread needs a communicator of its own
+      return SplittableTransport<T>;  // the engine needs a communicator of its own
   }
 
-  // Runs a collective on the calling thread while the helper is idle; on failure the
-  // DataParallel is broken for good (its peers are out of step).
+  // Runs a collective (or waits for one); on failure the DataParallel is broken for good (its
+  // peers are out of step).
   template <class Fn>
   void guarded(Fn&& fn) {
     try {
@@ -306,12 +297,11 @@ class DataParallel {
       for (const auto& e : buckets_[b].entries) bucket_of_[e.tensor] = b;
     marked_.assign(tensors_.size(), false);
     used_.assign(tensors_.size(), false);
+    started_.resize(buckets_.size());
     reset_step();
     planned_ = true;
-    if (overlapping_) helper_ = std::thread([this] { helper_loop(); });
   }
 
-  // Under mutex_.
   void open_step() {
     if (step_open_) return;
     step_open_ = true;
@@ -323,10 +313,10 @@ class DataParallel {
     missing_.resize(buckets_.size());
     for (std::size_t b = 0; b < buckets_.size(); ++b) missing_[b] = buckets_[b].entries.size();
     next_bucket_ = 0;
-    step_open_ = step_done_ = flush_ = read_all_ = false;
+    step_open_ = read_all_ = false;
   }
 
-  // Under mutex_: what each of bucket b's tensors contributes.
+  // What each of bucket b's tensors contributes.
   std::vector<detail::Contribution> contributions_of(std::size_t b) const {
     std::vector<detail::Contribution> c;
     for (const auto& e : buckets_[b].entries)
@@ -337,79 +327,98 @@ class DataParallel {
 
   void finish_step(bool read_all) {
     plan();
-    std::unique_lock lock(mutex_);
     throw_if_broken();
     if (no_sync_depth_ > 0) return;
     open_step();
     read_all_ = read_all_ || read_all;
-    flush_ = true;
     if (overlapping_) {
-      work_.notify_one();
-      done_.wait(lock, [&] { return step_done_; });
+      while (next_bucket_ < buckets_.size()) start_next();
+      guarded([&] { finish_started(); });
     } else {
-      while (next_bucket_ < buckets_.size() && reduce_next(lock)) {
+      for (std::size_t b = 0; b < buckets_.size(); ++b) {
+        const auto contributions = contributions_of(b);
+        guarded([&] { reduce_bucket(b, contributions); });
       }
     }
     reset_step();
-    throw_if_broken();
   }
 
-  // Reduces bucket next_bucket_, with mutex_ released meanwhile (`lock` is held on entry and on
-  // return). A failure is kept in broken_, for good, and reported by returning false.
-  bool reduce_next(std::unique_lock<std::mutex>& lock) {
-    const std::size_t b = next_bucket_;
-    auto contributions = contributions_of(b);
-    lock.unlock();
-    std::exception_ptr failure;
-    try {
-      reduce_bucket(b, contributions);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    lock.lock();
-    if (failure) {
-      if (!broken_) broken_ = failure;
-      return false;
-    }
-    ++next_bucket_;
-    return true;
+  // The scale of each rank's contribution to bucket b before the sum, and of the sum. A 16-bit
+  // wire scales each term by its share first (the sum cannot overflow), which needs the step's
+  // total weight already; a float wire scales the sum, and reads the total weight only after it
+  // has arrived (a started all-reduce may still be writing it).
+  static bool narrow_wire(const detail::Bucket& bucket) {
+    return bucket.wire == DataType::float16 || bucket.wire == DataType::bfloat16;
+  }
+  double inverse_total() const {
+    return total_weight_ > 0 ? 1.0 / static_cast<double>(total_weight_) : 0.0;
+  }
+  double scale_before(const detail::Bucket& bucket) const {
+    const auto weight = static_cast<double>(options_.weighted ? step_samples_ : 1);
+    return narrow_wire(bucket) ? weight * inverse_total() : weight;
+  }
+  double scale_after(const detail::Bucket& bucket) const {
+    return narrow_wire(bucket) ? 1.0 : inverse_total();
   }
 
-  // The helper thread: reduces buckets in index order, each once it is complete (or the step is
-  // being flushed by synchronize), until told to stop. A failure ends the step and the thread;
-  // synchronize rethrows it.
-  void helper_loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      work_.wait(lock, [&] {
-        return stop_ || (step_open_ && !step_done_ && (flush_ || missing_[next_bucket_] == 0));
-      });
-      if (stop_) return;
-      const bool reduced = reduce_next(lock);
-      if (!reduced || next_bucket_ == buckets_.size()) {
-        step_done_ = true;
-        done_.notify_all();
-      }
-      if (!reduced) return;
-    }
+  // The step's total weight: the rank count, or, weighted, the sum of the ranks' sample counts,
+  // learnt before bucket 0 (started with it where no bucket needs it before its sum).
+  void learn_total_weight(bool start) {
+    if (!options_.weighted) return;
+    total_weight_ = step_samples_;
+    if (start)
+      weight_request_.emplace(
+          iall_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{}));
+    else
+      guarded([&] { all_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{}); });
+  }
+  bool needs_weight_before_sum() const {
+    for (const auto& bucket : buckets_)
+      if (narrow_wire(bucket)) return true;
+    return false;
   }
 
-  // Packs, averages and unpacks bucket b. On bucket 0 it first learns the step's total weight.
-  // Runs without mutex_ (on the helper thread or in synchronize); reduce_next records failures.
-  void reduce_bucket(std::size_t b, const std::vector<detail::Contribution>& contributions) {
-    const std::int64_t weight = options_.weighted ? step_samples_ : 1;
-    if (b == 0 && options_.weighted) {
-      total_weight_ = weight;
-      all_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{});
-    }
+  // Packs bucket next_bucket_ and starts its all-reduce (the overlapped path).
+  void start_next() {
+    const std::size_t b = next_bucket_++;
+    if (b == 0) learn_total_weight(/*start=*/!needs_weight_before_sum());
     detail::Bucket& bucket = buckets_[b];
-    // Scale before the sum (16-bit wire: each term a share, cannot overflow) or after it.
-    const bool narrow_wire = bucket.wire == DataType::float16 || bucket.wire == DataType::bfloat16;
-    const double inverse = total_weight_ > 0 ? 1.0 / static_cast<double>(total_weight_) : 0.0;
-    const double before =
-        narrow_wire ? static_cast<double>(weight) * inverse : static_cast<double>(weight);
-    const double after = narrow_wire ? 1.0 : inverse;
-    detail::pack(bucket, tensors_, contributions, before);
+    detail::pack(bucket, tensors_, contributions_of(b), scale_before(bucket));
+    detail::with_data_type(bucket.wire, [&]<class W>(detail::type_tag<W>) {
+      if constexpr (GradientElement<W>)
+        guarded([&] {
+          started_[b].emplace(iall_reduce(*comm_, bucket.view<W>(), sum{}, options_.algorithm));
+        });
+    });
+  }
+
+  // Waits for the started buckets in index order and unpacks each; every request is waited for
+  // even after a failure (the first failure is thrown), so none outlives the step.
+  void finish_started() {
+    std::exception_ptr first;
+    auto wait = [&](std::optional<Request>& request) {
+      try {
+        if (request) request->wait();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+      request.reset();
+    };
+    wait(weight_request_);
+    for (std::size_t b = 0; b < buckets_.size(); ++b) {
+      wait(started_[b]);
+      if (!first) detail::unpack(buckets_[b], tensors_, scale_after(buckets_[b]));
+    }
+    if (first) std::rethrow_exception(first);
+  }
+
+  // Packs, averages and unpacks bucket b on the calling thread. On bucket 0 it first learns the
+  // step's total weight.
+  void reduce_bucket(std::size_t b, const std::vector<detail::Contribution>& contributions) {
+    if (b == 0) learn_total_weight(/*start=*/false);
+    detail::Bucket& bucket = buckets_[b];
+    const double after = scale_after(bucket);
+    detail::pack(bucket, tensors_, contributions, scale_before(bucket));
     const int server = options_.server >= 0 ? options_.server
                                             : static_cast<int>(b % static_cast<std::size_t>(size_));
     detail::with_data_type(bucket.wire, [&]<class W>(detail::type_tag<W>) {
@@ -438,24 +447,19 @@ class DataParallel {
   std::vector<std::size_t> bucket_of_;
   bool planned_ = false;
 
-  // Step state, guarded by mutex_ (the helper thread reads it too).
-  std::mutex mutex_;
-  std::condition_variable work_;      // the helper waits here for a ready bucket
-  std::condition_variable done_;      // synchronize waits here for the step's end
-  std::vector<bool> marked_;          // marked ready in this step
-  std::vector<bool> used_;            // marked during no_sync since the last synchronize
-  std::vector<std::size_t> missing_;  // per bucket: tensors not yet marked
-  std::size_t next_bucket_ = 0;
+  // Step state (one thread drives a DataParallel, as a communicator).
+  std::vector<bool> marked_;                     // marked ready in this step
+  std::vector<bool> used_;                       // marked during no_sync since the last synchronize
+  std::vector<std::size_t> missing_;             // per bucket: tensors not yet marked
+  std::size_t next_bucket_ = 0;                  // the next bucket to start (overlapped path)
+  std::vector<std::optional<Request>> started_;  // per bucket, its started all-reduce
+  std::optional<Request> weight_request_;
   bool step_open_ = false;
-  bool step_done_ = false;
-  bool flush_ = false;
   bool read_all_ = false;
-  bool stop_ = false;
   int no_sync_depth_ = 0;
   std::int64_t local_samples_ = 1;
   std::int64_t step_samples_ = 1;
   std::exception_ptr broken_;
-  std::thread helper_;
 
   // The step's total weight over all ranks: the rank count, or, weighted, the sum of sample
   // counts learnt on bucket 0 by the thread reducing buckets.

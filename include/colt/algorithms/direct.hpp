@@ -257,30 +257,51 @@ void gather(Call& call, std::span<const T> in, std::span<T> out, const schedule:
 
 // Segment j of this rank's `in` goes to rank j, which keeps it as its segment `rank` of `out`.
 // Pairwise: at step k a rank sends to rank + k and receives from rank - k, so no rank is
-// everybody's first target; all p - 1 receives and sends are posted at once. In-process, each
-// message is one copy from the sender's buffer into the receiver's.
+// everybody's first target; all p - 1 sends and receives are posted before any is waited for.
+// With views (in-process), each rank copies its incoming segments straight out of the senders'
+// buffers, so every rank copies its own share at once; otherwise the transport delivers them.
 template <class Call, class T>
 void all_to_all(Call& call, std::span<const T> in, const schedule::Segments& sends,
                 std::span<T> out, const schedule::Segments& receives) {
   const int p = call.size(), r = call.rank();
   auto& store = call.request_store();
-  const partition::Range own_in = sends[r], own_out = receives[r];
-  std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+  auto segment_of = [](auto buffer, const partition::Range& range) {
+    return buffer.subspan(range.begin, range.size());
+  };
   store.sends.clear();
-  store.receives.clear();
-  for (int k = 1; k < p; ++k) {
-    const int to = (r + k) % p, from = (r - k + p) % p;
-    const partition::Range from_range = receives[from], to_range = sends[to];
-    store.receives.push_back(call.irecv(from, out.subspan(from_range.begin, from_range.size())));
-    store.sends.push_back(call.isend(to, in.subspan(to_range.begin, to_range.size())));
-  }
-  for (int k = 1; k < p; ++k) {
-    const int from = (r - k + p) % p;
-    call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
-                     receives[from].size() * sizeof(T));
+  if constexpr (Call::has_views) {
+    store.views.clear();
+    for (int k = 1; k < p; ++k) {
+      const int to = (r + k) % p, from = (r - k + p) % p;
+      store.sends.push_back(call.isend(to, segment_of(in, sends[to])));
+      store.views.push_back(call.irecv_view(from));
+    }
+    const partition::Range own_in = sends[r], own_out = receives[r];
+    std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+    for (int k = 1; k < p; ++k) {
+      const int from = (r - k + p) % p;
+      call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from,
+                          segment_of(out, receives[from]));
+    }
+    call.memory().wait();
+    store.views.clear();
+  } else {
+    store.receives.clear();
+    for (int k = 1; k < p; ++k) {
+      const int to = (r + k) % p, from = (r - k + p) % p;
+      store.receives.push_back(call.irecv(from, segment_of(out, receives[from])));
+      store.sends.push_back(call.isend(to, segment_of(in, sends[to])));
+    }
+    const partition::Range own_in = sends[r], own_out = receives[r];
+    std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+    for (int k = 1; k < p; ++k) {
+      const int from = (r - k + p) % p;
+      call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,
+                       receives[from].size() * sizeof(T));
+    }
+    store.receives.clear();
   }
   finish_sends(call);
-  store.receives.clear();
 }
 
 }  // namespace colt::algorithms::direct
