@@ -45,3 +45,5 @@ TEST_CASE("mpi split and dup: sub-communicators run collectives on their own") {
 TEST_CASE("mpi started calls: collectives outstanding at once, receives before sends") {
   suite::started_part(mpi_suite_world());
 }
+
+TEST_CASE("mpi all_to_all and all_to_all_v") { suite::all_to_all_part(mpi_suite_world()); }

@@ -443,4 +443,56 @@ void started_part(W& w) {
   CHECK(same_bits<double>(from_right, drawn_by(right).second));
 }
 
+// all_to_all and all_to_all_v (and their started forms) against the reference: segment j of
+// rank i's input is segment i of rank j's output. Every rank draws every rank's input from its
+// seed, so it can check what it received without any other channel.
+template <class W>
+void all_to_all_part(W& w) {
+  auto& comm = w.comm();
+  const int p = comm.size(), r = comm.rank();
+  auto input_of = [&](int q, std::size_t count) {
+    std::mt19937_64 rng(base_seed() + 777 + static_cast<std::uint64_t>(q));
+    return random_buffer<std::int64_t>(rng, count);
+  };
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1009}}) {
+    CAPTURE(n);
+    const auto total = n * static_cast<std::size_t>(p);
+    const auto in = input_of(r, total);
+    std::vector<std::int64_t> out(total), started(total), expected(total);
+    all_to_all(comm, in, out);
+    iall_to_all(comm, in, started).wait();
+    for (int q = 0; q < p; ++q) {
+      const auto theirs = input_of(q, total);
+      std::copy_n(theirs.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r) * n), n,
+                  expected.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(q) * n));
+    }
+    CHECK(out == expected);
+    CHECK(started == expected);
+  }
+  // Uneven: rank i sends rank j (i + 2j) % 3 x 101 elements (some pairs none).
+  auto share = [](int i, int j) { return static_cast<std::size_t>((i + 2 * j) % 3) * 101; };
+  std::vector<std::size_t> sends, receives;
+  for (int q = 0; q < p; ++q) {
+    sends.push_back(share(r, q));
+    receives.push_back(share(q, r));
+  }
+  std::size_t sent = 0, received = 0;
+  for (int q = 0; q < p; ++q)
+    sent += sends[static_cast<std::size_t>(q)], received += receives[static_cast<std::size_t>(q)];
+  const auto in = input_of(r, sent);
+  std::vector<std::int64_t> out(received), expected;
+  all_to_all_v(comm, in, sends, out, receives);
+  for (int q = 0; q < p; ++q) {
+    std::size_t total_q = 0, offset = 0;
+    for (int j = 0; j < p; ++j) {
+      if (j < r) offset += share(q, j);
+      total_q += share(q, j);
+    }
+    const auto theirs = input_of(q, total_q);
+    expected.insert(expected.end(), theirs.begin() + static_cast<std::ptrdiff_t>(offset),
+                    theirs.begin() + static_cast<std::ptrdiff_t>(offset + share(q, r)));
+  }
+  CHECK(out == expected);
+}
+
 }  // namespace colt::test::suite

@@ -56,3 +56,7 @@ TEST_CASE("ucx send/recv and split/dup") {
 TEST_CASE("ucx started calls: collectives outstanding at once, receives before sends") {
   on_every_rank_count([](UcxThreadWorld& w) { suite::started_part(w); });
 }
+
+TEST_CASE("ucx all_to_all and all_to_all_v") {
+  on_every_rank_count([](UcxThreadWorld& w) { suite::all_to_all_part(w); });
+}

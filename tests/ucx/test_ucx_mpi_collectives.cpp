@@ -45,3 +45,4 @@ TEST_CASE("ucx over mpi: send/recv, split and dup") {
   suite::split_dup_part(suite_world());
 }
 TEST_CASE("ucx over mpi: started calls") { suite::started_part(suite_world()); }
+TEST_CASE("ucx over mpi: all_to_all and all_to_all_v") { suite::all_to_all_part(suite_world()); }
