@@ -103,12 +103,12 @@ void post_message(Communicator<X>& comm, const std::shared_ptr<Operation>& opera
         if (expected) check_received(comm.rank(), peer, *expected, got);
         operation->finish(nullptr);
       } catch (...) {
-        operation->finish(std::current_exception());
+        operation->finish(outcome_of_current_exception());
       }
       return true;
     });
   } catch (...) {
-    operation->finish(std::current_exception());
+    operation->finish(outcome_of_current_exception());
   }
 }
 

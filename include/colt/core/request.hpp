@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "colt/core/deadline.hpp"
+#include "colt/core/error.hpp"
 #include "colt/core/detail/progress_engine.hpp"
 
 namespace colt {
@@ -143,6 +144,19 @@ void wait_all(Requests& requests) {
 
 namespace detail {
 
+// The exception being handled, for another thread to rethrow: a colt::Error is copied into an
+// exception of its own, so the thread that threw it keeps nothing the waiting thread reads (the
+// thrown object is destroyed here, at the end of the handler).
+inline std::exception_ptr outcome_of_current_exception() noexcept {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return std::make_exception_ptr(e);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 // Queues `body` (which owns what it needs; the buffers it points to stay the caller's) on
 // `engine`, behind everything started before it. Its outcome goes to the returned request.
 template <class Body>
@@ -153,7 +167,7 @@ Request start_on(ProgressEngine& engine, Body body) {
       body();
       operation->finish(nullptr);
     } catch (...) {
-      operation->finish(std::current_exception());
+      operation->finish(outcome_of_current_exception());
     }
   });
   return Request(std::move(operation));
