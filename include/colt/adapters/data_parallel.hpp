@@ -298,6 +298,8 @@ class DataParallel {
     marked_.assign(tensors_.size(), false);
     used_.assign(tensors_.size(), false);
     started_.resize(buckets_.size());
+    for (const auto& bucket : buckets_)
+      weight_before_sum_ = weight_before_sum_ || narrow_wire(bucket);
     reset_step();
     planned_ = true;
   }
@@ -372,16 +374,11 @@ class DataParallel {
     else
       guarded([&] { all_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{}); });
   }
-  bool needs_weight_before_sum() const {
-    for (const auto& bucket : buckets_)
-      if (narrow_wire(bucket)) return true;
-    return false;
-  }
 
   // Packs bucket next_bucket_ and starts its all-reduce (the overlapped path).
   void start_next() {
     const std::size_t b = next_bucket_++;
-    if (b == 0) learn_total_weight(/*start=*/!needs_weight_before_sum());
+    if (b == 0) learn_total_weight(/*start=*/!weight_before_sum_);
     detail::Bucket& bucket = buckets_[b];
     detail::pack(bucket, tensors_, contributions_of(b), scale_before(bucket));
     detail::with_data_type(bucket.wire, [&]<class W>(detail::type_tag<W>) {
@@ -453,6 +450,7 @@ class DataParallel {
   std::vector<std::size_t> missing_;             // per bucket: tensors not yet marked
   std::size_t next_bucket_ = 0;                  // the next bucket to start (overlapped path)
   std::vector<std::optional<Request>> started_;  // per bucket, its started all-reduce
+  bool weight_before_sum_ = false;  // a 16-bit bucket scales by the total weight before its sum
   std::optional<Request> weight_request_;
   bool step_open_ = false;
   bool read_all_ = false;

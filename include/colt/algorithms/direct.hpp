@@ -268,6 +268,11 @@ void all_to_all(Call& call, std::span<const T> in, const schedule::Segments& sen
   auto segment_of = [](auto buffer, const partition::Range& range) {
     return buffer.subspan(range.begin, range.size());
   };
+  // This rank's own segment, copied while the peers' messages are under way.
+  auto copy_own = [&] {
+    const partition::Range own_in = sends[r], own_out = receives[r];
+    std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+  };
   store.sends.clear();
   if constexpr (Call::has_views) {
     store.views.clear();
@@ -276,8 +281,7 @@ void all_to_all(Call& call, std::span<const T> in, const schedule::Segments& sen
       store.sends.push_back(call.isend(to, segment_of(in, sends[to])));
       store.views.push_back(call.irecv_view(from));
     }
-    const partition::Range own_in = sends[r], own_out = receives[r];
-    std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+    copy_own();
     for (int k = 1; k < p; ++k) {
       const int from = (r - k + p) % p;
       call.copy_from_view(store.views[static_cast<std::size_t>(k - 1)], from,
@@ -292,8 +296,7 @@ void all_to_all(Call& call, std::span<const T> in, const schedule::Segments& sen
       store.receives.push_back(call.irecv(from, segment_of(out, receives[from])));
       store.sends.push_back(call.isend(to, segment_of(in, sends[to])));
     }
-    const partition::Range own_in = sends[r], own_out = receives[r];
-    std::copy_n(in.data() + own_in.begin, own_in.size(), out.data() + own_out.begin);
+    copy_own();
     for (int k = 1; k < p; ++k) {
       const int from = (r - k + p) % p;
       call.finish_recv(store.receives[static_cast<std::size_t>(k - 1)], from,

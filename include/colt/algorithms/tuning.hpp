@@ -34,7 +34,7 @@ struct Entry {
 // The pipeline chunk of ring and tree.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
 
-// clang-format off: one measured entry per line, as benchmarks/tune prints them.
+// One measured entry each, as benchmarks/tune prints them (wrapped at 100 columns).
 inline constexpr Entry table[] = {
     // In-process ranks (zero-copy): build/benchmarks/tune --ranks=2,4,8 --max-bytes=67108864
     // --batches=15
@@ -110,6 +110,5 @@ inline constexpr Entry table[] = {
     {CollectiveKind::reduce, Algorithm::tree, false, 2, 5.112e-07, 1.862e-10, 1.319e-10, 2097152},
     {CollectiveKind::reduce, Algorithm::direct, false, 2, 3.598e-07, 1.952e-10, 2.97e-10, 2097152},
 };
-// clang-format on
 
 }  // namespace colt::tuning
