@@ -4,6 +4,7 @@
 #include "colt/adapters/data_parallel.hpp"
 #include "colt/core/partition.hpp"
 #include "colt/adapters/pipeline.hpp"
+#include "colt/adapters/sharded_data_parallel.hpp"
 #include "colt/adapters/tensor_split.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_gather.hpp"

@@ -17,7 +17,7 @@ struct Tensor {
 
 class Adam {
  public:
-  explicit Adam(std::vector<Tensor> tensors, double beta1 = 0.9, double beta2 = 0.999,
+  explicit Adam(std::vector<Tensor> tensors = {}, double beta1 = 0.9, double beta2 = 0.999,
                 double epsilon = 1e-8)
       : tensors_(std::move(tensors)), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
     for (const Tensor& t : tensors_) {
@@ -27,23 +27,39 @@ class Adam {
   }
 
   void step(double lr) {
+    const Coefficients c = next(lr);
+    for (std::size_t t = 0; t < tensors_.size(); ++t)
+      apply(c, tensors_[t].value, tensors_[t].grad, m_[t].data(), v_[t].data());
+  }
+
+  // One step's constants (the bias corrections of step `steps_`, counted from 1).
+  struct Coefficients {
+    float a, b1, b2, eps;
+  };
+  Coefficients next(double lr) {
     ++steps_;
     const double c1 = 1.0 - std::pow(beta1_, static_cast<double>(steps_));
     const double c2 = 1.0 - std::pow(beta2_, static_cast<double>(steps_));
-    const auto a = static_cast<float>(lr * std::sqrt(c2) / c1);
-    const auto b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
-    const auto eps = static_cast<float>(epsilon_ * std::sqrt(c2));
-    for (std::size_t t = 0; t < tensors_.size(); ++t) {
-      std::span<float> p = tensors_[t].value;
-      std::span<const float> g = tensors_[t].grad;
-      float* m = m_[t].data();
-      float* v = v_[t].data();
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        m[i] = b1 * m[i] + (1 - b1) * g[i];
-        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        p[i] -= a * m[i] / (std::sqrt(v[i]) + eps);
-      }
+    return {static_cast<float>(lr * std::sqrt(c2) / c1), static_cast<float>(beta1_),
+            static_cast<float>(beta2_), static_cast<float>(epsilon_ * std::sqrt(c2))};
+  }
+
+  // The update of one run of parameters with its moments m and v: elementwise, so a shard
+  // updated on its own ends bitwise equal to the same elements of a whole tensor.
+  static void apply(const Coefficients& c, std::span<float> p, std::span<const float> g, float* m,
+                    float* v) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      m[i] = c.b1 * m[i] + (1 - c.b1) * g[i];
+      v[i] = c.b2 * v[i] + (1 - c.b2) * g[i] * g[i];
+      p[i] -= c.a * m[i] / (std::sqrt(v[i]) + c.eps);
     }
+  }
+
+  std::size_t state_bytes() const {
+    std::size_t n = 0;
+    for (std::size_t t = 0; t < m_.size(); ++t)
+      n += (m_[t].capacity() + v_[t].capacity()) * sizeof(float);
+    return n;
   }
 
   // Plain SGD over the same tensors: p -= lr * g.

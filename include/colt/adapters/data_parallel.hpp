@@ -152,6 +152,16 @@ class DataParallel {
     return bucket_of_.at(i);
   }
 
+  // Bytes of the gradient buckets' staging buffers: what DataParallel holds beyond the model's
+  // own memory (the parameter buckets hold memory only during broadcast_parameters).
+  std::size_t buffer_bytes() {
+    plan();
+    std::size_t n = 0;
+    for (const auto* list : {&buckets_, &param_buckets_})
+      for (const detail::Bucket& b : *list) n += b.storage.capacity();
+    return n;
+  }
+
   // Every rank's parameters become root's: replicas start identical.
   void broadcast_parameters(int root = 0) {
     if (root < 0 || root >= size_)
@@ -164,6 +174,7 @@ class DataParallel {
     for (detail::Bucket& b : param_buckets_) {
       read.assign(b.entries.size(), detail::Contribution::read);
       const bool packed = b.entries.size() > 1;
+      if (packed) b.storage.resize(b.count * detail::size_of(b.wire));
       if (packed && rank_ == root) detail::pack(b, tensors_, read, 1.0, /*from_params=*/true);
       detail::with_data_type(b.wire, [&]<class W>(detail::type_tag<W>) {
         std::span<W> data =
@@ -173,6 +184,7 @@ class DataParallel {
         guarded([&] { broadcast(*comm_, data, root); });
       });
       if (packed && rank_ != root) detail::unpack(b, tensors_, 1.0, /*to_params=*/true);
+      std::vector<std::byte>().swap(b.storage);  // a whole copy of the model: not kept
     }
   }
 
@@ -292,6 +304,7 @@ class DataParallel {
     param_buckets_ =
         detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
                              options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
+    for (detail::Bucket& b : param_buckets_) std::vector<std::byte>().swap(b.storage);
     bucket_of_.assign(tensors_.size(), 0);
     for (std::size_t b = 0; b < buckets_.size(); ++b)
       for (const auto& e : buckets_[b].entries) bucket_of_[e.tensor] = b;
