@@ -257,17 +257,22 @@ inline char_mlp::TrainConfig small_training(char_mlp::Optimizer optimizer, Aggre
   return config;
 }
 
-// Trains the sample's model and returns its parameters (the result bytes) and losses.
-template <class Comm>
-char_mlp::TrainResult train_small(Comm& comm, const char_mlp::TrainConfig& config) {
+// The training tests' examples, from test_words() with 3 characters of context.
+inline const char_mlp::Dataset& small_dataset() {
   static const char_mlp::Dataset data = [] {
     char_mlp::Dataset d = char_mlp::make_dataset(test_words(), 3, 11);
     d.train.resize(
         std::min<std::size_t>(d.train.size(), 555));  // 555 = 5 * 101 + 50: epochs end short
     return d;
   }();
+  return data;
+}
+
+// Trains the sample's model and returns its parameters (the result bytes) and losses.
+template <class Comm>
+char_mlp::TrainResult train_small(Comm& comm, const char_mlp::TrainConfig& config) {
   char_mlp::Model model(config.shape, config.seed);
-  return char_mlp::train(comm, data, config, model, [](const char_mlp::Progress&) {});
+  return char_mlp::train(comm, small_dataset(), config, model, [](const char_mlp::Progress&) {});
 }
 
 // Largest |a - b| / (1 + |b|) over the parameters.

@@ -1,0 +1,235 @@
+// ShardedDataParallel on in-process ranks: the averaged step for every stage and option against
+// a reference computed here, stages 1-3 against DataParallel over 50 training steps (bitwise on
+// ordered communicators), split sub-groups, checkpoints saved on p ranks and loaded onto
+// others, held memory, and bad use.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "colt/colt.hpp"
+#include "sharded_cases.hpp"
+
+using namespace colt;
+using namespace colt::test;
+
+namespace {
+
+// fn(comm) on every rank; every rank's problems are reported, labelled.
+template <class Fn>
+void on_ranks(int ranks, const std::string& label, Fn fn, bool ordered = false) {
+  std::vector<std::string> problems(static_cast<std::size_t>(ranks));
+  inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
+    comm.set_ordered(ordered);
+    try {
+      problems[static_cast<std::size_t>(comm.rank())] = fn(comm);
+    } catch (const std::exception& e) {
+      problems[static_cast<std::size_t>(comm.rank())] = std::string("threw: ") + e.what();
+    }
+  });
+  for (int r = 0; r < ranks; ++r)
+    CHECK_MESSAGE(problems[static_cast<std::size_t>(r)].empty(),
+                  label << ", " << ranks << " ranks, rank " << r << ": "
+                        << problems[static_cast<std::size_t>(r)]);
+}
+
+std::string temporary_prefix(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("colt_shards_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+}  // namespace
+
+TEST_CASE("ShardedDataParallel: one averaged step, every stage and option, exact when ordered") {
+  for (int ranks = 1; ranks <= 4; ++ranks)
+    for (int stage = 1; stage <= 3; ++stage)
+      for (int variant = 0; variant < 4; ++variant) {
+        sharded::AverageCase c;
+        c.options.stage = stage;
+        c.options.bucket_cap_bytes = variant % 2 ? 64 : 4096;  // units of 16 or 1024 floats
+        c.options.overlap = variant != 3;
+        c.options.weighted = variant == 1 || variant == 2;
+        c.unequal_weights = c.options.weighted;
+        c.unused = variant == 2 || variant == 3;
+        c.accumulate = variant == 3;
+        c.seed = static_cast<std::uint64_t>(ranks * 10 + variant);
+        const std::string label =
+            "stage " + std::to_string(stage) + " variant " + std::to_string(variant);
+        on_ranks(
+            ranks, label + ", ordered",
+            [&](auto& comm) { return sharded::average_step(comm, c, 0.0); }, true);
+        // Unordered: the ring's partial sums differ in order, not in size.
+        on_ranks(ranks, label, [&](auto& comm) { return sharded::average_step(comm, c, 1e-6); });
+      }
+}
+
+TEST_CASE("ShardedDataParallel: bfloat16 wire with float32 master shards") {
+  for (int ranks = 1; ranks <= 4; ++ranks)
+    for (int stage = 1; stage <= 3; ++stage) {
+      sharded::AverageCase c;
+      c.options.stage = stage;
+      c.options.wire = ShardWire::bfloat16;
+      c.options.bucket_cap_bytes = 64;
+      c.options.weighted = true;
+      c.unequal_weights = true;
+      // Each term is rounded to bfloat16 (2^-8 relative) before a sum that rounds again at
+      // every step, and forward reads parameters rounded to bfloat16 from the master shards.
+      on_ranks(ranks, "bfloat16 stage " + std::to_string(stage),
+               [&](auto& comm) { return sharded::average_step(comm, c, 0.02); });
+    }
+}
+
+TEST_CASE("ShardedDataParallel: stages 1-3 train like DataParallel for 50 steps") {
+  for (int ranks = 1; ranks <= 4; ++ranks)
+    for (int stage = 1; stage <= 3; ++stage) {
+      const std::string label = "stage " + std::to_string(stage);
+      on_ranks(
+          ranks, label + ", ordered: bitwise",
+          [&](auto& comm) { return sharded::against_plain(comm, stage, 0.0); }, true);
+      on_ranks(ranks, label, [&](auto& comm) { return sharded::against_plain(comm, stage, 1e-4); });
+    }
+  on_ranks(
+      3, "stage 3 without prefetch",
+      [](auto& comm) { return sharded::against_plain(comm, 3, 0.0, ShardWire::float32, false); },
+      true);
+  on_ranks(2, "stage 3, bfloat16 wire",
+           [](auto& comm) { return sharded::against_plain(comm, 3, 0.05, ShardWire::bfloat16); });
+}
+
+TEST_CASE("ShardedDataParallel over split sub-groups: a 2 x 2 grid of data x tensor groups") {
+  on_ranks(
+      4, "data-parallel groups of a 2 x 2 grid",
+      [](auto& comm) {
+        // Ranks with the same tensor-parallel index (rank % 2) form a data-parallel group, each
+        // group training on its own seed, as each tensor shard of a grid would.
+        auto group = comm.split(comm.rank() % 2, comm.rank());
+        return sharded::against_plain(group, 3, 0.0, ShardWire::float32, true,
+                                      static_cast<std::uint64_t>(1 + comm.rank() % 2));
+      },
+      true);
+}
+
+TEST_CASE("ShardedDataParallel checkpoints: save on p ranks, load onto q, through a root too") {
+  for (int saved = 1; saved <= 4; saved += 3)  // 1 and 4
+    for (int stage = 1; stage <= 3; ++stage) {
+      const std::string prefix = temporary_prefix("s" + std::to_string(stage));
+      ModelState expected;
+      on_ranks(saved, "save", [&](auto& comm) {
+        ModelState state = sharded::train_and_save(comm, stage, prefix);
+        if (comm.rank() == 0) expected = std::move(state);
+        return std::string();
+      });
+      REQUIRE(expected.parameters.size() == 1331);
+      for (int loading = 1; loading <= 3; ++loading)
+        on_ranks(loading, "load " + std::to_string(saved) + " -> " + std::to_string(loading),
+                 [&](auto& comm) {
+                   return sharded::load_and_compare(comm, 4 - stage, prefix, saved, expected);
+                 });
+      for (int r = 0; r < saved; ++r) std::filesystem::remove(shard_file_name(prefix, r, saved));
+    }
+}
+
+TEST_CASE("ShardedDataParallel checkpoints: missing, stale and foreign files fail on every rank") {
+  const std::string prefix = temporary_prefix("bad");
+  on_ranks(2, "save", [&](auto& comm) {
+    sharded::train_and_save(comm, 2, prefix);
+    return std::string();
+  });
+  const auto load = [&](int ranks, int saved_ranks, std::size_t extra_tensor) {
+    on_ranks(ranks, "bad load", [&](auto& comm) {
+      ShardedDataParallel<inprocess::InProcess> sdp(comm, {});
+      std::vector<std::vector<float>> zeros;
+      for (std::size_t s : sharded::sizes) zeros.emplace_back(s, 0.0f);
+      if (extra_tensor) zeros.emplace_back(extra_tensor, 0.0f);
+      for (auto& z : zeros) sdp.add(z, [](std::span<float>, std::span<float>) {});
+      return sharded::expect_error("load", [&] { sdp.load_shards(prefix, saved_ranks); });
+    });
+  };
+  load(2, 3, 0);  // no files for 3 ranks under the prefix
+  load(3, 2, 5);  // another model (one more tensor)
+  // A leftover file of another run: rank 1's file holds rank 0 of 2.
+  std::filesystem::copy_file(shard_file_name(prefix, 0, 2), shard_file_name(prefix, 1, 2),
+                             std::filesystem::copy_options::overwrite_existing);
+  load(2, 2, 0);
+  std::ofstream(shard_file_name(prefix, 0, 2), std::ios::trunc) << "truncated";
+  load(1, 2, 0);
+  for (int r = 0; r < 2; ++r) std::filesystem::remove(shard_file_name(prefix, r, 2));
+}
+
+TEST_CASE("ShardedDataParallel holds 1/p of the model state, counted as it allocates") {
+  // 8 equal layers of 4096 floats, Adam (2 state floats per parameter), p = 4.
+  on_ranks(4, "held memory", [](auto& comm) {
+    std::ostringstream problems;
+    const std::size_t layer = 4096, layers = 8, psi = layer * layers;
+    for (int stage = 1; stage <= 3; ++stage) {
+      ShardedDataParallelOptions options;
+      options.stage = stage;
+      std::vector<float> initial(layer, 0.5f);
+      std::vector<std::span<float>> grads(layers);
+      ShardedDataParallel<inprocess::InProcess> sdp(comm, options);
+      for (std::size_t t = 0; t < layers; ++t) {
+        sdp.add(initial, [&, t](std::span<float>, std::span<float> g) { grads[t] = g; });
+        sdp.end_unit();
+      }
+      for (int step = 0; step < 2; ++step) {
+        for (std::size_t t = 0; t < layers; ++t) sdp.gather_for_forward(t);
+        for (std::size_t t = layers; t-- > 0;) {
+          sdp.gather_for_backward(t);
+          grads[t][0] += 1.0f;
+          sdp.mark_ready(t);
+        }
+        sdp.synchronize();
+        sdp.step([](const Shard&) {});
+      }
+      const HeldMemory& m = sdp.memory();
+      const std::size_t f = sizeof(float), shard = psi / 4 * f, unit = layer * f;
+      const auto expect = [&](Holding kind, std::size_t lo, std::size_t hi) {
+        if (m.peak(kind) < lo || m.peak(kind) > hi)
+          problems << "stage " << stage << ": " << holding_name(kind) << " peak " << m.peak(kind)
+                   << " not in [" << lo << ", " << hi << "]; ";
+      };
+      expect(Holding::optimizer_state, 2 * shard, 2 * shard);
+      if (stage == 1) expect(Holding::gradients, psi * f + shard, psi * f + shard);
+      // Stage 2 and 3: the shard, the unit being written, and at most one still reducing.
+      if (stage >= 2) expect(Holding::gradients, shard + unit, shard + 2 * unit);
+      if (stage < 3) expect(Holding::parameters, psi * f, psi * f);
+      // Stage 3: the shard, the unit in use and the one prefetched.
+      if (stage == 3) expect(Holding::parameters, shard + unit, shard + 2 * unit);
+      if (m.now(Holding::buffers) != 0) problems << "staging buffers left held; ";
+    }
+    return problems.str();
+  });
+}
+
+TEST_CASE("ShardedDataParallel: bad use is a clear error, never a hang") {
+  on_ranks(2, "bad use", [](auto& comm) {
+    std::string problems;
+    ShardedDataParallelOptions bad;
+    bad.stage = 4;
+    problems += sharded::expect_error(
+        "stage 4", [&] { ShardedDataParallel<inprocess::InProcess> s(comm, bad); });
+    std::vector<float> initial(comm.rank() == 0 ? 5 : 6, 1.0f);
+    {
+      ShardedDataParallel<inprocess::InProcess> s(comm, {});
+      s.add(initial, [](std::span<float>, std::span<float>) {});
+      problems += sharded::expect_error("different tensors", [&] { s.unit_count(); });
+    }
+    std::vector<float> same(5, 1.0f);
+    ShardedDataParallel<inprocess::InProcess> s(comm, {});
+    problems += sharded::expect_error("end_unit first", [&] { s.end_unit(); });
+    s.add(same, [](std::span<float>, std::span<float>) {});
+    problems += sharded::expect_error("tensor index", [&] { s.mark_ready(3); });
+    s.gather_for_backward(0);
+    s.mark_ready(0);
+    problems += sharded::expect_error("marked twice", [&] { s.mark_ready(0); });
+    problems +=
+        sharded::expect_error("step before synchronize", [&] { s.step([](const Shard&) {}); });
+    s.synchronize();
+    problems += sharded::expect_error("bad root", [&] { s.gather_state(2); });
+    return problems;
+  });
+}
