@@ -3,11 +3,13 @@
 // process on a one-rank in-process communicator).
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "colt/colt.hpp"
 #include "data_parallel_cases.hpp"
+#include "sharded_cases.hpp"
 #include "mpi_world.hpp"
 
 using namespace colt;
@@ -75,4 +77,61 @@ TEST_CASE("mpi data-parallel training equals one rank training on the whole batc
       CHECK_MESSAGE(identical_on_all_ranks(std::span<const float>(mine.parameters)),
                     label << ": replicas differ");
     }
+}
+
+// ShardedDataParallel over MPI processes: the properties of the in-process tests
+// (tests/support/sharded_cases.hpp) on the world, and a checkpoint written by every process
+// read back by each process alone.
+namespace {
+
+void check_problems(const std::string& problems, const std::string& label) {
+  CHECK_MESSAGE(
+      all_ranks(problems.empty()),
+      label << ": " << (problems.empty() ? std::string("another rank failed") : problems));
+}
+
+}  // namespace
+
+TEST_CASE("mpi ShardedDataParallel: averaged step and 50 training steps against DataParallel") {
+  auto ordered = world().dup();
+  ordered.set_ordered(true);
+  for (int stage = 1; stage <= 3; ++stage) {
+    const std::string label = "stage " + std::to_string(stage);
+    for (int variant = 0; variant < 3; ++variant) {
+      sharded::AverageCase c;
+      c.options.stage = stage;
+      c.options.bucket_cap_bytes = variant == 0 ? 4096 : 64;
+      c.options.weighted = c.unequal_weights = variant >= 1;
+      c.unused = variant == 2;
+      c.accumulate = variant == 2;
+      check_problems(sharded::average_step(ordered, c, 0.0),
+                     label + " averaged step, variant " + std::to_string(variant));
+    }
+    check_problems(sharded::against_plain(ordered, stage, 0.0), label + ", ordered: bitwise");
+    check_problems(sharded::against_plain(world(), stage, 1e-4), label);
+  }
+}
+
+TEST_CASE("mpi ShardedDataParallel: shards saved by every process load onto one process") {
+  const std::string prefix = shared_temporary_directory() + "/shards";
+  for (int stage = 1; stage <= 3; ++stage) {
+    const ModelState saved = sharded::train_and_save(world(), stage, prefix);
+    std::vector<float> expected_flat = saved.parameters;
+    // Rank 0 holds the state; every process loads the files alone and compares with it.
+    std::int64_t n = static_cast<std::int64_t>(expected_flat.size());
+    broadcast(world(), std::span<std::int64_t>(&n, 1), 0);
+    ModelState expected = saved;
+    expected.parameters.resize(static_cast<std::size_t>(n));
+    expected.optimizer_state.resize(2 * static_cast<std::size_t>(n));
+    expected.state_per_parameter = 2;
+    broadcast(world(), std::span<float>(expected.parameters), 0);
+    broadcast(world(), std::span<float>(expected.optimizer_state), 0);
+    auto alone = world().split(world().rank(), 0);
+    check_problems(sharded::load_and_compare(alone, stage, prefix, world().size(), expected),
+                   "stage " + std::to_string(stage) + ": load onto one process");
+    barrier(world());
+    if (world().rank() == 0)
+      for (int r = 0; r < world().size(); ++r)
+        std::filesystem::remove(shard_file_name(prefix, r, world().size()));
+  }
 }

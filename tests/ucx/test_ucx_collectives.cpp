@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "rank_suite.hpp"
+#include "sharded_cases.hpp"
 #include "ucx_world.hpp"
 
 using namespace colt;
@@ -59,4 +60,35 @@ TEST_CASE("ucx started calls: collectives outstanding at once, receives before s
 
 TEST_CASE("ucx all_to_all and all_to_all_v") {
   on_every_rank_count([](UcxThreadWorld& w) { suite::all_to_all_part(w); });
+}
+
+// ShardedDataParallel over UCX (tests/support/sharded_cases.hpp). UCX communicators are not
+// driven from two threads, so this is the adapter's path without started calls: gathers in the
+// hooks, reduce-scatters at hooks and in synchronize, all blocking, in the same order on every
+// rank.
+TEST_CASE("ucx sharded data parallel: averaged step, training against DataParallel, checkpoint") {
+  for (int ranks = 2; ranks <= 3; ++ranks) {
+    INFO("ranks=" << ranks);
+    run_ucx_world(ranks, [](UcxThreadWorld& w) {
+      w.ucx.set_ordered(true);
+      for (int stage = 1; stage <= 3; ++stage) {
+        sharded::AverageCase c;
+        c.options.stage = stage;
+        c.options.bucket_cap_bytes = 64;
+        c.options.weighted = c.unequal_weights = true;
+        c.unused = true;
+        const std::string label = "stage " + std::to_string(stage);
+        const std::string step = sharded::average_step(w.ucx, c, 0.0);
+        CHECK_MESSAGE(step.empty(), label << " averaged step: " << step);
+        const std::string training = sharded::against_plain(w.ucx, stage, 0.0);
+        CHECK_MESSAGE(training.empty(), label << " training: " << training);
+        const std::string prefix = w.shared_directory() + "/shards" + std::to_string(stage);
+        const ModelState saved = sharded::train_and_save(w.ucx, stage, prefix);
+        // The files load onto the in-process group of the same threads, compared at rank 0.
+        const std::string loaded =
+            sharded::load_and_compare(w.bootstrap, 4 - stage, prefix, w.ucx.size(), saved);
+        CHECK_MESSAGE(loaded.empty(), label << " checkpoint: " << loaded);
+      }
+    });
+  }
 }

@@ -135,8 +135,10 @@ class ShardedDataParallel {
     if constexpr (SplittableTransport<X>) {
       own_.emplace(comm.dup());
       comm_ = &*own_;
+      own_gather_.emplace(comm.dup());
+      gather_comm_ = &*own_gather_;
     } else {
-      comm_ = &comm;
+      comm_ = gather_comm_ = &comm;
     }
     overlapping_ = options_.overlap && concurrent_use_allowed(comm_->transport());
   }
@@ -214,19 +216,34 @@ class ShardedDataParallel {
   // Before tensor `t`'s parameters are read or its gradient written in backward: gathers its
   // unit's parameters (stage 3, prefetching the unit before it) and gives it a zeroed gradient
   // (stages 2 and 3, where gradients exist only between backward and their reduce-scatter).
+  // Backward visits units in descending order, as FSDP's post-backward hooks assume: reaching
+  // unit u, every unit above it is done, so their reduce-scatters start here if marks have not
+  // started them (a tensor still unmarked counts as unused). Starting them at a hook, the same
+  // on every rank, rather than only at marks, which differ where ranks leave different tensors
+  // unused, lets a rank wait for an old reduce-scatter without waiting on a peer's future marks.
   void gather_for_backward(std::size_t t) {
     check_tensor(t, "gather_for_backward");
     plan();
     throw_if_broken();
     const std::size_t u = layout_.unit_of[t];
-    if (no_sync_depth_ == 0) open_step();
+    if (no_sync_depth_ == 0) {
+      if (units_[u].reduced || reduced_before(u))
+        fail("gather_for_backward('" + tensors_[t].name +
+             "'): its unit was already reduce-scattered; backward must visit units in "
+             "descending order");
+      open_step();
+    }
     guarded([&] {
       if (options_.stage == 3) {
         ensure_gathered(u);
         release_gathered_except(u, u == 0 ? u : u - 1);
         if (prefetching() && u > 0) start_gather(u - 1);
       }
-      if (no_sync_depth_ == 0) retire_reduces(1);
+      if (no_sync_depth_ == 0) {
+        while (reduces_started_ < units_.size() && next_to_reduce() > u)
+          start_reduce(next_to_reduce());
+        retire_reduces(u, 1);
+      }
       ensure_gradients(u);
     });
   }
@@ -248,6 +265,9 @@ class ShardedDataParallel {
       return;
     }
     if (marked_[t]) fail("tensor '" + tensors_[t].name + "' marked ready twice in one step");
+    if (reduced_before(layout_.unit_of[t]))
+      fail("tensor '" + tensors_[t].name +
+           "' marked ready after its unit was reduce-scattered (backward had moved below it)");
     marked_[t] = true;
     open_step();
     --missing_[layout_.unit_of[t]];
@@ -631,17 +651,19 @@ class ShardedDataParallel {
       const std::span<float> full = s.params.span();
       const std::span<float> mine = full.subspan(unit.shard.begin, unit.shard.size());
       if (!master_is_view()) std::copy(master(u).begin(), master(u).end(), mine.begin());
-      s.gathering.emplace(
-          overlapping_ ? iall_gather_v(*comm_, mine, full, counts, options_.algorithm) : Request());
-      if (!overlapping_) all_gather_v(*comm_, mine, full, counts, options_.algorithm);
+      s.gathering.emplace(overlapping_
+                              ? iall_gather_v(*gather_comm_, mine, full, counts, options_.algorithm)
+                              : Request());
+      if (!overlapping_) all_gather_v(*gather_comm_, mine, full, counts, options_.algorithm);
     } else {
       s.wire.allocate_zeroed(unit.count);
       const std::span<bfloat16> full = s.wire.span();
       const std::span<bfloat16> mine = full.subspan(unit.shard.begin, unit.shard.size());
       detail::convert_scaled(mine.data(), master(u).data(), mine.size(), 1.0);
-      s.gathering.emplace(
-          overlapping_ ? iall_gather_v(*comm_, mine, full, counts, options_.algorithm) : Request());
-      if (!overlapping_) all_gather_v(*comm_, mine, full, counts, options_.algorithm);
+      s.gathering.emplace(overlapping_
+                              ? iall_gather_v(*gather_comm_, mine, full, counts, options_.algorithm)
+                              : Request());
+      if (!overlapping_) all_gather_v(*gather_comm_, mine, full, counts, options_.algorithm);
     }
   }
 
@@ -780,21 +802,27 @@ class ShardedDataParallel {
     bind(u);
   }
 
-  // Stages 2-3, during backward: finishes the reduce-scatters that are done, and waits for all
-  // but the latest `keep`, so full gradients do not pile up until synchronize().
-  void retire_reduces(std::size_t keep) {
+  // Stages 2-3, in the backward hook of unit u: finishes the reduce-scatters of units above u
+  // that are done, and waits for all but the latest `keep` of them, so full gradients do not
+  // pile up until synchronize(). Every rank has started those by this hook (see above).
+  void retire_reduces(std::size_t u, std::size_t keep) {
     if (options_.stage == 1) return;
     std::size_t pending = 0;
-    for (std::size_t u = 0; u < units_.size(); ++u) pending += units_[u].reduced ? 1 : 0;
+    for (std::size_t v = u + 1; v < units_.size(); ++v) pending += units_[v].reduced ? 1 : 0;
     // Started in descending unit order: the oldest is the highest unit.
-    for (std::size_t u = units_.size(); u-- > 0 && pending > 0;) {
-      UnitState& s = units_[u];
+    for (std::size_t v = units_.size(); v-- > u + 1 && pending > 0;) {
+      UnitState& s = units_[v];
       if (!s.reduced) continue;
       if (pending > keep || !s.reducing || s.reducing->test()) {
-        finish_reduce(u);
+        finish_reduce(v);
         --pending;
       }
     }
+  }
+
+  // Whether unit u's reduce-scatter has been started in this step (finished or not).
+  bool reduced_before(std::size_t u) const {
+    return reduces_started_ > 0 && u >= units_.size() - reduces_started_;
   }
 
   // Finishes every reduce-scatter, each one even after a failure (so none outlives the step);
@@ -867,8 +895,15 @@ class ShardedDataParallel {
   ShardedDataParallelOptions options_;
   int rank_;
   int size_;
+  // Two communicators: reduce-scatters start when backward's marks complete a unit, gathers
+  // when hooks ask for one, and with unused tensors the marks differ between ranks, so the two
+  // kinds would interleave in a different order on each rank. Each kind on a communicator of
+  // its own is started in the same order everywhere. (A transport that cannot split runs
+  // both, blocking, in hook and synchronize order on the caller's communicator.)
   std::optional<Communicator<X>> own_;
-  Communicator<X>* comm_ = nullptr;
+  std::optional<Communicator<X>> own_gather_;
+  Communicator<X>* comm_ = nullptr;         // reductions, agreement, checkpoints
+  Communicator<X>* gather_comm_ = nullptr;  // parameter all-gathers
   bool overlapping_ = false;
 
   std::vector<TensorEntry> tensors_;
