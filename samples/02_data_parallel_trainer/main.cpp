@@ -46,7 +46,8 @@ constexpr const char* own_usage =
     "  --shard S            0 (plain DataParallel) or ZeRO stage 1, 2, 3, on the layered MLP\n"
     "  --layers L           tanh layers of the layered MLP (default 1; with --shard)\n"
     "  --no-prefetch        stage 3: gather each layer only when it is needed\n"
-    "  --wire W             float32 (default) or bfloat16: the sharded stages' wire type\n";
+    "  --wire W             float32 (default) or bfloat16: the sharded stages' wire type\n"
+    "  --eval N             with --shard: final losses over the first N examples (0: all)\n";
 
 struct ShardFlags {
   bool given = false;
@@ -71,6 +72,8 @@ samples::Options parse(int argc, char** argv, ShardFlags& shard) {
         } else if (flag == "--layers") {
           shard.config.layers = static_cast<int>(samples::number(value, flag, fail));
           if (shard.config.layers < 1) fail("--layers must be at least 1");
+        } else if (flag == "--eval") {
+          shard.config.eval_examples = static_cast<std::size_t>(samples::number(value, flag, fail));
         } else if (flag == "--wire") {
           if (a == "float32")
             shard.config.wire = colt::ShardWire::float32;

@@ -32,6 +32,9 @@ struct ShardingConfig {
   colt::ShardWire wire = colt::ShardWire::float32;
   // Units end at layer boundaries (end_unit); the cap only splits what is larger.
   std::size_t unit_cap_bytes = std::size_t{64} << 20;
+  // Examples of each set the final losses are measured on (0: all): a large model's forward
+  // over the whole dictionary takes longer than its training run.
+  std::size_t eval_examples = 0;
 };
 
 // Peak bytes held by one rank, by kind (colt::Holding order), and all kinds at once.
@@ -207,6 +210,11 @@ ShardedResult train_sharded(Comm& comm, const Dataset& data, const TrainConfig& 
     }
   }
 
+  const auto first = [&](const std::vector<Example>& set) {
+    const std::size_t n =
+        sharding.eval_examples ? std::min(sharding.eval_examples, set.size()) : set.size();
+    return std::span<const Example>(set.data(), n);
+  };
   HeldPeak mine;
   if (dp) {
     mine.parameters = model.owned_parameter_bytes();
@@ -215,8 +223,8 @@ ShardedResult train_sharded(Comm& comm, const Dataset& data, const TrainConfig& 
     mine.buffers = dp->buffer_bytes();
     mine.total = mine.parameters + mine.gradients + mine.optimizer_state + mine.buffers;
     NoHooks none;
-    result.train.train_loss = layered_loss(comm, model, none, data.train);
-    result.train.validation_loss = layered_loss(comm, model, none, data.validation);
+    result.train.train_loss = layered_loss(comm, model, none, first(data.train));
+    result.train.validation_loss = layered_loss(comm, model, none, first(data.validation));
     for (std::size_t t = 0; t < tensors; ++t)
       result.train.parameters.insert(result.train.parameters.end(), model.param(t).begin(),
                                      model.param(t).end());
@@ -226,8 +234,8 @@ ShardedResult train_sharded(Comm& comm, const Dataset& data, const TrainConfig& 
             held.peak(colt::Holding::optimizer_state), held.peak(colt::Holding::buffers),
             held.peak_total()};
     detail::AdapterHooks<std::remove_reference_t<decltype(*sdp)>> hooks{*sdp};
-    result.train.train_loss = layered_loss(comm, model, hooks, data.train);
-    result.train.validation_loss = layered_loss(comm, model, hooks, data.validation);
+    result.train.train_loss = layered_loss(comm, model, hooks, first(data.train));
+    result.train.validation_loss = layered_loss(comm, model, hooks, first(data.validation));
     sdp->release_gathered();
     result.train.parameters = sdp->full_parameters();
   }

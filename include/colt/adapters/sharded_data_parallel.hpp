@@ -198,14 +198,16 @@ class ShardedDataParallel {
   const HeldMemory& memory() const { return memory_; }
   HeldMemory& memory() { return memory_; }
 
-  // Before tensor `t`'s parameters are read in forward. Stage 3 gathers its unit (waiting for
-  // the prefetch that is usually already running), frees units behind it, and starts the next.
+  // Before tensor `t`'s parameters are read in forward. Stages 1-2 wait for the unit's
+  // all-gather that the last step() started (it overlaps the forward of the units before);
+  // stage 3 gathers its unit (waiting for the prefetch that is usually already running), frees
+  // the units behind it, and starts the next.
   void gather_for_forward(std::size_t t) {
     check_tensor(t, "gather_for_forward");
     plan();
     throw_if_broken();
-    if (options_.stage < 3) return;
     const std::size_t u = layout_.unit_of[t];
+    if (options_.stage < 3) return guarded([&] { finish_gather(u); });
     guarded([&] {
       ensure_gathered(u);
       release_gathered_except(u, u + 1);
@@ -234,6 +236,7 @@ class ShardedDataParallel {
       open_step();
     }
     guarded([&] {
+      if (options_.stage < 3) finish_gather(u);
       if (options_.stage == 3) {
         ensure_gathered(u);
         release_gathered_except(u, u == 0 ? u : u - 1);
@@ -309,6 +312,7 @@ class ShardedDataParallel {
     plan();
     throw_if_broken();
     if (step_open_) fail("step() before synchronize(): the gradients are not averaged yet");
+    guarded([&] { finish_all_gathers(); });  // the optimizer writes what a gather may read
     for (std::size_t u = 0; u < units_.size(); ++u) {
       const ShardUnit& unit = layout_.units[u];
       if (unit.shard.size() == 0) continue;
@@ -847,8 +851,10 @@ class ShardedDataParallel {
     if (first) std::rethrow_exception(first);
   }
 
-  // After the master shards changed: stages 1-2 all-gather every unit (started together, so
-  // the engine pipelines them); stage 3 drops stale gathers and, with prefetch, starts unit 0.
+  // After the master shards changed: stages 1-2 start the all-gather of every unit, in unit
+  // order, and leave them running: the forward hooks wait for each unit's, so the gathers
+  // overlap the next forward (the models' views are empty meanwhile). Stage 3 drops stale
+  // gathers and, with prefetch, starts unit 0.
   void publish() {
     if (options_.stage == 3) {
       release_gathered_except(none, none);
@@ -857,8 +863,14 @@ class ShardedDataParallel {
     }
     for (std::size_t u = 0; u < units_.size(); ++u) {
       units_[u].gathered = false;
+      bind(u);
       start_gather(u);
     }
+    if (!overlapping_) finish_all_gathers();
+  }
+
+  // Waits for every gather in flight, each even after a failure; the first failure is thrown.
+  void finish_all_gathers() {
     std::exception_ptr first;
     for (std::size_t u = 0; u < units_.size(); ++u) {
       try {
@@ -874,7 +886,10 @@ class ShardedDataParallel {
   void settle() {
     throw_if_broken();
     if (step_open_) fail("a checkpoint call in the middle of a step");
-    guarded([&] { release_gathered_except(none, none); });
+    guarded([&] {
+      finish_all_gathers();
+      release_gathered_except(none, none);
+    });
   }
 
   void open_step() {
