@@ -4,13 +4,19 @@
 // others, held memory, and bad use.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <optional>
+#include <tuple>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "colt/colt.hpp"
+#include "03_train_tensor_parallel/tensor_parallel_mlp.hpp"
+#include "common/naive_gemm.hpp"
 #include "sharded_cases.hpp"
 
 using namespace colt;
@@ -232,4 +238,105 @@ TEST_CASE("ShardedDataParallel: bad use is a clear error, never a hang") {
     problems += sharded::expect_error("bad root", [&] { s.gather_state(2); });
     return problems;
   });
+}
+
+TEST_CASE("ShardedDataParallel composes with TensorSplit: a 2 x 2 data x tensor-parallel grid") {
+  // Ranks {0, 1} and {2, 3} split a ParallelMlp's hidden layer (tensor parallel); ranks {0, 2}
+  // and {1, 3} hold the same shards and train on different data (data parallel, stage 3 over
+  // the data-parallel group). Five SGD steps, compared bitwise with DataParallel on the same
+  // grid (ordered communicators).
+  constexpr std::size_t batch = 3, in = 5, hidden = 7, out = 4, steps = 5;
+  on_ranks(
+      4, "grid",
+      [&](auto& comm) {
+        auto tensor_group = comm.split(comm.rank() / 2, comm.rank());
+        auto data_group = comm.split(comm.rank() % 2, comm.rank());
+        TensorSplit split(tensor_group);
+        ParallelMlp<inprocess::InProcess, float, tensor_parallel::Tanh> mlp(split, in, hidden, out);
+        const partition::Range c = split.share(hidden);
+        const std::size_t sizes[4] = {in * c.size(), c.size(), c.size() * out, out};
+        const auto value = [](std::size_t t, std::size_t i, int salt) {
+          return static_cast<float>(dp::contribution(9, salt, t, i)) * 0.25f;
+        };
+        const auto train = [&](bool sharded) {
+          std::vector<std::vector<float>> initial(4), own_p(4), own_g(4);
+          std::vector<std::span<float>> p(4), g(4);
+          for (std::size_t t = 0; t < 4; ++t)
+            for (std::size_t i = 0; i < sizes[t]; ++i)
+              initial[t].push_back(value(t, i, 100 + tensor_group.rank()));
+          std::optional<DataParallel<inprocess::InProcess>> plain;
+          std::optional<ShardedDataParallel<inprocess::InProcess>> sdp;
+          if (sharded) {
+            sdp.emplace(data_group, ShardedDataParallelOptions{});
+            for (std::size_t t = 0; t < 4; ++t)
+              sdp->add(initial[t], [&, t](std::span<float> a, std::span<float> b) {
+                p[t] = a;
+                g[t] = b;
+              });
+          } else {
+            plain.emplace(data_group);
+            for (std::size_t t = 0; t < 4; ++t) {
+              own_p[t] = initial[t];
+              own_g[t].assign(sizes[t], 0.0f);
+              p[t] = own_p[t];
+              g[t] = own_g[t];
+              plain->add(p[t], g[t]);
+            }
+          }
+          std::vector<float> x(batch * in), dy(batch * out), y(batch * out);
+          std::vector<float> pre(batch * c.size()), post(pre.size()), scratch(pre.size());
+          const ParallelMlpBuffers<float> buffers{pre, post, scratch};
+          for (std::size_t step = 0; step < steps; ++step) {
+            for (std::size_t i = 0; i < x.size(); ++i)
+              x[i] = value(4, i + step * 100, data_group.rank());
+            for (std::size_t i = 0; i < dy.size(); ++i)
+              dy[i] = value(5, i + step * 100, data_group.rank());
+            if (sdp)
+              for (std::size_t t = 0; t < 4; ++t) sdp->gather_for_forward(t);
+            const auto shards = [&] {
+              return std::pair{LinearShard<float>{p[0], p[1], g[0], g[1]},
+                               LinearShard<float>{p[2], p[3], g[2], g[3]}};
+            };
+            auto [first, second] = shards();
+            mlp.forward(std::span<const float>(x), batch, first, second, buffers,
+                        std::span<float>(y), samples::NaiveGemm{});
+            if (sdp) {
+              for (std::size_t t = 4; t-- > 0;) sdp->gather_for_backward(t);
+            } else {
+              for (auto& grad : own_g) std::fill(grad.begin(), grad.end(), 0.0f);
+            }
+            std::tie(first, second) = shards();
+            mlp.backward(std::span<const float>(x), batch, first, second, buffers,
+                         std::span<const float>(dy), std::span<float>(), samples::NaiveGemm{});
+            for (std::size_t t = 4; t-- > 0;) {
+              if (sdp) sdp->mark_ready(t);
+              if (plain) plain->mark_ready(t);
+            }
+            if (plain) {
+              plain->synchronize();
+              for (std::size_t t = 0; t < 4; ++t)
+                for (std::size_t i = 0; i < sizes[t]; ++i) p[t][i] -= 0.1f * g[t][i];
+            } else {
+              sdp->synchronize();
+              sdp->step([](const Shard& s) {
+                for (std::size_t i = 0; i < s.parameters.size(); ++i)
+                  s.parameters[i] -= 0.1f * s.gradients[i];
+              });
+            }
+          }
+          if (sdp) return sdp->full_parameters();
+          std::vector<float> all;
+          for (const auto& v : own_p) all.insert(all.end(), v.begin(), v.end());
+          return all;
+        };
+        const std::vector<float> with_plain = train(false);
+        const std::vector<float> with_shards = train(true);
+        if (with_plain == with_shards &&
+            with_plain.size() == sizes[0] + sizes[1] + sizes[2] + sizes[3])
+          return std::string();
+        return "sharded parameters differ from DataParallel's after " + std::to_string(steps) +
+               " steps (max difference " +
+               std::to_string(dp::parameter_difference(with_shards, with_plain)) + ")";
+      },
+      true);
 }

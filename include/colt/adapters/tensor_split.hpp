@@ -153,7 +153,7 @@ class TensorSplit {
   void column_forward(std::span<const T> x, std::size_t batch, std::size_t in, std::size_t out,
                       const LinearShard<T>& w, std::span<T> y_part, G&& gemm) {
     const std::size_t cols = share(out).size();
-    check_linear("TensorSplit::column_forward", w, in * cols, cols, true);
+    check_linear("TensorSplit::column_forward", w, in * cols, cols, true, /*forward=*/true);
     check_room("TensorSplit::column_forward", "x", x.size(), batch * in);
     check_room("TensorSplit::column_forward", "y_part", y_part.size(), batch * cols);
     gemm(Gemm<T>{false, false, batch, cols, in, x.data(), in, w.weight.data(), cols, y_part.data(),
@@ -212,7 +212,7 @@ class TensorSplit {
                    const LinearShard<T>& w, std::span<T> y, G&& gemm) {
     const char* what = "TensorSplit::row_forward";
     const std::size_t rows = share(in).size();
-    check_linear(what, w, rows * out, out, false);
+    check_linear(what, w, rows * out, out, false, /*forward=*/true);
     check_room(what, "x_part", x_part.size(), batch * rows);
     check_room(what, "y", y.size(), batch * out);
     gemm(Gemm<T>{false, false, batch, out, rows, x_part.data(), rows, w.weight.data(), out,
@@ -257,15 +257,19 @@ class TensorSplit {
                       std::to_string(need));
   }
 
+  // Forward reads no gradient: there, gradient spans may also be empty (a sharded data-parallel
+  // adapter gives a layer its gradient buffers only in backward).
   template <class T>
   void check_linear(const char* what, const LinearShard<T>& w, std::size_t weights,
-                    std::size_t bias, bool bias_is_sliced) const {
-    if (w.weight.size() != weights || w.weight_grad.size() != weights)
+                    std::size_t bias, bool bias_is_sliced, bool forward = false) const {
+    const bool no_gradients = forward && w.weight_grad.empty() && w.bias_grad.empty();
+    if (w.weight.size() != weights || (!no_gradients && w.weight_grad.size() != weights))
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "this rank's weight part holds " + std::to_string(w.weight.size()) +
                       " elements and its gradient " + std::to_string(w.weight_grad.size()) +
                       ", both must hold " + std::to_string(weights));
-    if (w.bias.size() != w.bias_grad.size() || (!w.bias.empty() && w.bias.size() != bias))
+    if ((!no_gradients && w.bias.size() != w.bias_grad.size()) ||
+        (!w.bias.empty() && w.bias.size() != bias))
       throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
                   "bias holds " + std::to_string(w.bias.size()) + " elements and its gradient " +
                       std::to_string(w.bias_grad.size()) + ", both must hold " +
