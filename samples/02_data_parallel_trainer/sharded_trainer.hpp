@@ -157,8 +157,7 @@ ShardedResult train_sharded(Comm& comm, const Dataset& data, const TrainConfig& 
   std::vector<Example> local;
   ShardedResult result;
   std::vector<double> step_seconds;
-  double window[2] = {0, 0};
-  auto window_started = clock::now();
+  ReportWindow window;
   for (int step = 0; step < config.steps; ++step) {
     const auto step_started = clock::now();
     const std::span<const std::size_t> global = batches.next(config.batch);
@@ -196,18 +195,7 @@ ShardedResult train_sharded(Comm& comm, const Dataset& data, const TrainConfig& 
     }
     step_seconds.push_back(std::chrono::duration<double>(clock::now() - step_started).count());
 
-    window[0] += loss * static_cast<double>(local.size());
-    window[1] += static_cast<double>(local.size());
-    if ((step + 1) % config.report_every == 0 || step + 1 == config.steps) {
-      colt::all_reduce(comm, std::span<double>(window), colt::sum{});
-      const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
-      Progress p{step + 1, config.steps, window[1] > 0 ? window[0] / window[1] : 0.0,
-                 seconds > 0 ? window[1] / seconds : 0.0, batches.epoch()};
-      result.train.curve.push_back(p);
-      if (comm.rank() == 0) report(p);
-      window[0] = window[1] = 0;
-      window_started = clock::now();
-    }
+    window.add(comm, config, step, batches.epoch(), loss, local.size(), result.train.curve, report);
   }
 
   const auto first = [&](const std::vector<Example>& set) {

@@ -68,6 +68,32 @@ double distributed_loss(Comm& comm, AnyModel& model, std::span<const Example> ex
   return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
 }
 
+// Progress reports: every report_every steps (and at the last), the mean loss and samples per
+// second since the previous report, over all ranks (a 16-byte all-reduce), reported by rank 0.
+class ReportWindow {
+ public:
+  template <class Comm, class Report>
+  void add(Comm& comm, const TrainConfig& config, int step, int epoch, double loss,
+           std::size_t samples, std::vector<Progress>& curve, Report& report) {
+    sums_[0] += loss * static_cast<double>(samples);
+    sums_[1] += static_cast<double>(samples);
+    if ((step + 1) % config.report_every != 0 && step + 1 != config.steps) return;
+    colt::all_reduce(comm, std::span<double>(sums_), colt::sum{});
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const Progress p{step + 1, config.steps, sums_[1] > 0 ? sums_[0] / sums_[1] : 0.0,
+                     seconds > 0 ? sums_[1] / seconds : 0.0, epoch};
+    curve.push_back(p);
+    if (comm.rank() == 0) report(p);
+    sums_[0] = sums_[1] = 0;
+    started_ = std::chrono::steady_clock::now();
+  }
+
+ private:
+  double sums_[2] = {0, 0};  // loss sum and samples since the last report, this rank
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
 template <class Comm, class Report>
 TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Model& model,
                   Report&& report) {
@@ -87,8 +113,7 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
   samples::BatchOrder batches(data.train.size(), config.seed);
   std::vector<Example> local;
   TrainResult result;
-  double window[2] = {0, 0};  // loss sum and samples since the last report, this rank
-  auto window_started = clock::now();
+  ReportWindow window;
 
   for (int step = 0; step < config.steps; ++step) {
     const std::span<const std::size_t> global = batches.next(config.batch);
@@ -107,18 +132,7 @@ TrainResult train(Comm& comm, const Dataset& data, const TrainConfig& config, Mo
     else
       adam.sgd_step(lr);
 
-    window[0] += loss * static_cast<double>(local.size());
-    window[1] += static_cast<double>(local.size());
-    if ((step + 1) % config.report_every == 0 || step + 1 == config.steps) {
-      colt::all_reduce(comm, std::span<double>(window), colt::sum{});
-      const double seconds = std::chrono::duration<double>(clock::now() - window_started).count();
-      Progress p{step + 1, config.steps, window[1] > 0 ? window[0] / window[1] : 0.0,
-                 seconds > 0 ? window[1] / seconds : 0.0, batches.epoch()};
-      result.curve.push_back(p);
-      if (comm.rank() == 0) report(p);
-      window[0] = window[1] = 0;
-      window_started = clock::now();
-    }
+    window.add(comm, config, step, batches.epoch(), loss, local.size(), result.curve, report);
   }
   result.train_loss = distributed_loss(comm, model, data.train);
   result.validation_loss = distributed_loss(comm, model, data.validation);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "colt/adapters/bucket.hpp"
+#include "colt/adapters/detail/step_guard.hpp"
 #include "colt/adapters/parameter_server.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_reduce.hpp"
@@ -104,7 +105,7 @@ class DataParallel {
       comm_ = &comm;
     }
     overlapping_ = options_.overlap && options_.aggregation == Aggregation::all_reduce &&
-                   concurrent_use_allowed(comm_->transport());
+                   detail::concurrent_use_allowed(comm_->transport());
   }
 
   DataParallel(const DataParallel&) = delete;
@@ -249,28 +250,11 @@ class DataParallel {
     throw Error(ErrorKind::invalid_argument, "DataParallel", rank_, no_peer, cause);
   }
 
-  template <class T>
-  static bool concurrent_use_allowed(T& transport) {
-    if constexpr (requires { transport.concurrent_communicators(); })
-      return transport.concurrent_communicators();
-    else
-      return SplittableTransport<T>;  // the engine needs a communicator of its own
-  }
-
-  // Runs a collective (or waits for one); on failure the DataParallel is broken for good (its
-  // peers are out of step).
   template <class Fn>
   void guarded(Fn&& fn) {
-    try {
-      fn();
-    } catch (...) {
-      if (!broken_) broken_ = std::current_exception();
-      throw;
-    }
+    step_guard_.guarded(std::forward<Fn>(fn));
   }
-  void throw_if_broken() const {
-    if (broken_) std::rethrow_exception(broken_);
-  }
+  void throw_if_broken() const { step_guard_.throw_if_broken(); }
 
   DataType wire_of(const detail::TensorSlot& t) const {
     const bool narrow = t.type == DataType::float16 || t.type == DataType::bfloat16;
@@ -470,7 +454,7 @@ class DataParallel {
   int no_sync_depth_ = 0;
   std::int64_t local_samples_ = 1;
   std::int64_t step_samples_ = 1;
-  std::exception_ptr broken_;
+  detail::StepGuard step_guard_;
 
   // The step's total weight over all ranks: the rank count, or, weighted, the sum of sample
   // counts learnt on bucket 0 by the thread reducing buckets.

@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "colt/adapters/bucket.hpp"
+#include "colt/adapters/detail/step_guard.hpp"
 #include "colt/adapters/held_memory.hpp"
 #include "colt/adapters/shard_file.hpp"
 #include "colt/adapters/shard_layout.hpp"
@@ -127,7 +128,8 @@ class ShardedDataParallel {
  public:
   class NoSync;
 
-  explicit ShardedDataParallel(Communicator<X>& comm, ShardedDataParallelOptions options = {})
+  explicit ShardedDataParallel(Communicator<X>& comm,
+                               const ShardedDataParallelOptions& options = {})
       : options_(options), rank_(comm.rank()), size_(comm.size()) {
     if (options_.stage < 1 || options_.stage > 3)
       fail("stage " + std::to_string(options_.stage) + " is not 1, 2 or 3");
@@ -140,7 +142,7 @@ class ShardedDataParallel {
     } else {
       comm_ = gather_comm_ = &comm;
     }
-    overlapping_ = options_.overlap && concurrent_use_allowed(comm_->transport());
+    overlapping_ = options_.overlap && detail::concurrent_use_allowed(comm_->transport());
   }
 
   ShardedDataParallel(const ShardedDataParallel&) = delete;
@@ -514,26 +516,11 @@ class ShardedDataParallel {
            std::to_string(size_) + " ranks");
   }
 
-  template <class T>
-  static bool concurrent_use_allowed(T& transport) {
-    if constexpr (requires { transport.concurrent_communicators(); })
-      return transport.concurrent_communicators();
-    else
-      return SplittableTransport<T>;
-  }
-
   template <class Fn>
   void guarded(Fn&& fn) {
-    try {
-      fn();
-    } catch (...) {
-      if (!broken_) broken_ = std::current_exception();
-      throw;
-    }
+    step_guard_.guarded(std::forward<Fn>(fn));
   }
-  void throw_if_broken() const {
-    if (broken_) std::rethrow_exception(broken_);
-  }
+  void throw_if_broken() const { step_guard_.throw_if_broken(); }
 
   // A local problem on some rank (a bad file, a bad state at the root) fails every rank, with
   // the same kind, before any rank goes on to a collective the others would never join.
@@ -938,7 +925,7 @@ class ShardedDataParallel {
   std::int64_t local_samples_ = 1;
   std::int64_t step_samples_ = 1;
   std::int64_t total_weight_ = 1;
-  std::exception_ptr broken_;
+  detail::StepGuard step_guard_;
 };
 
 }  // namespace colt

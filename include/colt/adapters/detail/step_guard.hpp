@@ -1,0 +1,44 @@
+#pragma once
+// What DataParallel and ShardedDataParallel share about running collectives for a step:
+// whether their transport lets a progress engine drive a communicator while the caller's thread
+// drives another, and the rule that after one failed collective the adapter is broken for good
+// (its peers are out of step), every later call rethrowing that first failure.
+
+#include <exception>
+#include <utility>
+
+#include "colt/core/transport_concepts.hpp"
+
+namespace colt::detail {
+
+// A transport says so (MPI: MPI_THREAD_MULTIPLE); otherwise a splittable one can, since the
+// engine then drives a communicator of its own.
+template <class T>
+bool concurrent_use_allowed(T& transport) {
+  if constexpr (requires { transport.concurrent_communicators(); })
+    return transport.concurrent_communicators();
+  else
+    return SplittableTransport<T>;
+}
+
+class StepGuard {
+ public:
+  // Runs a collective (or waits for one); a failure breaks the adapter, and is rethrown.
+  template <class Fn>
+  void guarded(Fn&& fn) {
+    try {
+      std::forward<Fn>(fn)();
+    } catch (...) {
+      if (!broken_) broken_ = std::current_exception();
+      throw;
+    }
+  }
+  void throw_if_broken() const {
+    if (broken_) std::rethrow_exception(broken_);
+  }
+
+ private:
+  std::exception_ptr broken_;
+};
+
+}  // namespace colt::detail
