@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -339,4 +341,34 @@ TEST_CASE("ShardedDataParallel composes with TensorSplit: a 2 x 2 data x tensor-
                std::to_string(dp::parameter_difference(with_shards, with_plain)) + ")";
       },
       true);
+}
+
+TEST_CASE("ShardedDataParallel destroyed in the middle of a step aborts both of its groups") {
+  const auto started = std::chrono::steady_clock::now();
+  on_ranks(2, "abandoned step", [](auto& comm) -> std::string {
+    try {
+      ShardedDataParallel<inprocess::InProcess> s(comm, {});  // stage 3, prefetching
+      const std::vector<float> initial(100, 1.0f);
+      for (int t = 0; t < 3; ++t) {
+        s.add(initial, [](std::span<float>, std::span<float>) {});
+        s.end_unit();
+      }
+      for (std::size_t t = 0; t < 3; ++t) s.gather_for_forward(t);
+      s.gather_for_backward(2);
+      s.mark_ready(2);  // its reduce-scatter is started
+      if (comm.rank() == 1) throw std::runtime_error("backward failed");
+      s.gather_for_backward(1);  // a gather on the other communicator
+      s.mark_ready(1);
+      s.gather_for_backward(0);
+      s.mark_ready(0);
+      s.synchronize();
+      return "finished a step its peer abandoned";
+    } catch (const Error& e) {
+      return comm.rank() == 0 ? std::string() : std::string("rank 1: ") + e.what();
+    } catch (const std::runtime_error&) {
+      return comm.rank() == 1 ? std::string() : "rank 0 saw the other rank's exception";
+    }
+  });
+  // COLT_TIMEOUT_S is 30 in the suite: the survivor learns by the abort, not the deadline.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }

@@ -115,11 +115,7 @@ class DataParallel {
   // will never be reduced here: the group is aborted where the transport can (in-process), so
   // peers fail at once instead of at their deadline, and so do the buckets already started.
   ~DataParallel() {
-    if (step_open_) {
-      if constexpr (AbortableTransport<X>)
-        comm_->transport().abort("DataParallel on rank " + std::to_string(rank_) +
-                                 " was destroyed in the middle of a step");
-    }
+    if (step_open_) detail::abort_unfinished_step(*comm_, "DataParallel", rank_);
   }
 
   int rank() const { return rank_; }

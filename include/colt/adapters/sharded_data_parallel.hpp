@@ -148,14 +148,13 @@ class ShardedDataParallel {
   ShardedDataParallel(const ShardedDataParallel&) = delete;
   ShardedDataParallel& operator=(const ShardedDataParallel&) = delete;
 
-  // As DataParallel: abandoned in the middle of a step, the group is aborted where it can be,
-  // so peers fail at once instead of at their deadline.
+  // As DataParallel: abandoned in the middle of a step, both of its groups are aborted where
+  // they can be, so peers fail at once instead of at their deadline.
   ~ShardedDataParallel() {
-    if (step_open_) {
-      if constexpr (AbortableTransport<X>)
-        comm_->transport().abort("ShardedDataParallel on rank " + std::to_string(rank_) +
-                                 " was destroyed in the middle of a step");
-    }
+    if (!step_open_) return;
+    detail::abort_unfinished_step(*comm_, "ShardedDataParallel", rank_);
+    if (gather_comm_ != comm_)
+      detail::abort_unfinished_step(*gather_comm_, "ShardedDataParallel", rank_);
   }
 
   int rank() const { return rank_; }

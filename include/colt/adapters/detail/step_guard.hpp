@@ -5,6 +5,7 @@
 // (its peers are out of step), every later call rethrowing that first failure.
 
 #include <exception>
+#include <string>
 #include <utility>
 
 #include "colt/core/transport_concepts.hpp"
@@ -19,6 +20,16 @@ bool concurrent_use_allowed(T& transport) {
     return transport.concurrent_communicators();
   else
     return SplittableTransport<T>;
+}
+
+// An adapter destroyed in the middle of a step (an exception in backward) will never make the
+// step's remaining collectives: the group is aborted where the transport can (in-process), so
+// peers fail at once instead of at their deadline, and so do the collectives already started.
+template <class Comm>
+void abort_unfinished_step(Comm& comm, const char* adapter, int rank) {
+  if constexpr (AbortableTransport<typename Comm::transport_type>)
+    comm.transport().abort(std::string(adapter) + " on rank " + std::to_string(rank) +
+                           " was destroyed in the middle of a step");
 }
 
 class StepGuard {
