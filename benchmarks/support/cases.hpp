@@ -24,7 +24,7 @@ inline constexpr Kind all_kinds[] = {Kind::all_reduce, Kind::reduce_scatter, Kin
                                      Kind::broadcast,  Kind::reduce,         Kind::scatter,
                                      Kind::gather,     Kind::all_to_all};
 
-enum class Type : int { float32, bfloat16, int32 };
+enum class Type : int { float32, bfloat16, int32, float16 };
 
 // Who runs the collective: one of colt's algorithms (automatic included) or the MPI library.
 struct Implementation {
@@ -33,17 +33,19 @@ struct Implementation {
 };
 
 constexpr std::string_view name_of(Type type) {
-  constexpr std::string_view names[] = {"float32", "bfloat16", "int32"};
+  constexpr std::string_view names[] = {"float32", "bfloat16", "int32", "float16"};
   return names[static_cast<int>(type)];
 }
 
 // nccl-tests' short type names, for --format nccl-tests.
 constexpr std::string_view nccl_name_of(Type type) {
-  constexpr std::string_view names[] = {"float", "bfloat16", "int32"};
+  constexpr std::string_view names[] = {"float", "bfloat16", "int32", "half"};
   return names[static_cast<int>(type)];
 }
 
-constexpr std::size_t size_of(Type type) { return type == Type::bfloat16 ? 2 : 4; }
+constexpr std::size_t size_of(Type type) {
+  return type == Type::bfloat16 || type == Type::float16 ? 2 : 4;
+}
 
 inline std::string name_of(Implementation who) {
   if (who.mpi) return "mpi";

@@ -31,15 +31,15 @@ struct RowResult {
 
 template <class T>
 T element(int v) {
-  if constexpr (std::is_same_v<T, bfloat16>)
-    return bfloat16(static_cast<float>(v));
+  if constexpr (NarrowFloat<T>)
+    return T(static_cast<float>(v));
   else
     return static_cast<T>(v);
 }
 
 template <class T>
 double as_double(T x) {
-  if constexpr (std::is_same_v<T, bfloat16>)
+  if constexpr (NarrowFloat<T>)
     return static_cast<double>(static_cast<float>(x));
   else
     return static_cast<double>(x);
@@ -235,6 +235,7 @@ template <class Fn>
 decltype(auto) with_type(Type type, Fn&& fn) {
   switch (type) {
     case Type::bfloat16: return fn(bfloat16{});
+    case Type::float16: return fn(half{});
     case Type::int32: return fn(std::int32_t{});
     default: return fn(float{});
   }

@@ -7,8 +7,8 @@
 //   --ranks=2,4,8          rank counts (in-process binary; the MPI one uses the world's size)
 //   --collectives=a,b      any of all_reduce reduce_scatter all_gather broadcast reduce scatter
 //   gather all_to_all
-//   --types=float32,...    element types of all_reduce (float32 bfloat16 int32); the others use
-//   float32
+//   --types=float32,...    element types of all_reduce (float32 bfloat16 int32 float16); the
+//   others use float32
 //   --min-bytes=N --max-bytes=N   sizes from min by factors of 4, and max (default 8 B to 256 MiB)
 //   --huge                 up to 1 GiB
 //   --batches=N            timed batches per row (default 20); the median is reported
@@ -97,7 +97,7 @@ inline Options parse_options(int& argc, char** argv) {
       for (auto& k : detail::split_list(v)) o.kinds.push_back(detail::parse_enum(k, all_kinds));
     } else if (auto v = value("--types"); !v.empty()) {
       o.all_reduce_types.clear();
-      constexpr Type types[] = {Type::float32, Type::bfloat16, Type::int32};
+      constexpr Type types[] = {Type::float32, Type::bfloat16, Type::int32, Type::float16};
       for (auto& t : detail::split_list(v))
         o.all_reduce_types.push_back(detail::parse_enum(t, types));
     } else if (auto v = value("--min-bytes"); !v.empty()) {
@@ -144,8 +144,8 @@ inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi) 
     for (Type type : types) {
       std::vector<Implementation> who;
       for (Algorithm a : algorithms_for(kind)) who.push_back({false, a});
-      if (with_mpi && type != Type::bfloat16)
-        who.push_back({true, Algorithm::automatic});  // MPI has no bfloat16
+      if (with_mpi && type != Type::bfloat16 && type != Type::float16)
+        who.push_back({true, Algorithm::automatic});  // MPI has no 16-bit floats
       // Size outermost: the contenders of one size run back to back, so a slow spell of a
       // shared machine hits them alike and their ratios stay meaningful.
       for (std::size_t bytes : o.sizes)

@@ -169,3 +169,22 @@ TEST_CASE("bfloat16: random doubles against the reference, incl. double-rounding
   CHECK(trap_mismatches == 0);
   CHECK(via_float_wrong > 10'000);  // the traps do catch double rounding
 }
+
+TEST_CASE("bfloat16: the branch-free float narrowing equals narrow_rne, NaN payloads included") {
+  // Every 251st bit pattern of all 2^32 (all exponents, signs and payload shapes), and every
+  // pattern in the ranges where rounding changes shape: around zero, the largest finite values
+  // and the NaN boundary, of both signs. (Checked exhaustively over all 2^32 when written.)
+  std::uint64_t mismatches = 0;
+  std::uint32_t first_bad = 0;
+  const auto check = [&](std::uint32_t u) {
+    const float f = std::bit_cast<float>(u);
+    if (colt::detail::narrow_bfloat16(f) != colt::detail::narrow_rne<8, 7>(f) && mismatches++ == 0)
+      first_bad = u;
+  };
+  for (std::uint64_t u = 0; u <= 0xFFFFFFFFu; u += 251) check(static_cast<std::uint32_t>(u));
+  for (std::uint32_t sign : {0u, 0x80000000u})
+    for (std::uint32_t start : {0u, 0x7F7F0000u, 0x7F800000u - 0x20000u})
+      for (std::uint32_t u = start; u < start + 0x40000u; ++u) check(sign | u);
+  CAPTURE(first_bad);
+  CHECK(mismatches == 0);
+}

@@ -180,3 +180,29 @@ TEST_CASE("half: random doubles against the reference, incl. double-rounding tra
   CHECK(trap_mismatches == 0);
   CHECK(via_float_wrong > 10'000);  // the traps do catch double rounding
 }
+
+TEST_CASE("half: the branch-free conversions equal the general ones, NaN payloads included") {
+  // Widening: all 65536 patterns, compared as bits (NaN payloads too).
+  int bad_widening = 0;
+  for (std::uint32_t b = 0; b <= 0xFFFF; ++b)
+    if (std::bit_cast<std::uint32_t>(colt::detail::widen_half(std::uint16_t(b))) !=
+        std::bit_cast<std::uint32_t>(colt::detail::widen_to_float<5, 10>(std::uint16_t(b))))
+      ++bad_widening;
+  CHECK(bad_widening == 0);
+  // Narrowing: every 251st float bit pattern, and every pattern where rounding changes shape:
+  // the subnormal range and its edge, the largest finite values and the overflow to Inf, the
+  // NaN boundary, of both signs. (Checked exhaustively over all 2^32 when written.)
+  std::uint64_t mismatches = 0;
+  std::uint32_t first_bad = 0;
+  const auto check = [&](std::uint32_t u) {
+    const float f = std::bit_cast<float>(u);
+    if (colt::detail::narrow_half(f) != colt::detail::narrow_rne<5, 10>(f) && mismatches++ == 0)
+      first_bad = u;
+  };
+  for (std::uint64_t u = 0; u <= 0xFFFFFFFFu; u += 251) check(static_cast<std::uint32_t>(u));
+  for (std::uint32_t sign : {0u, 0x80000000u})
+    for (std::uint32_t start : {0x32800000u, 0x38780000u, 0x477F0000u, 0x7F800000u - 0x20000u})
+      for (std::uint32_t u = start; u < start + 0x40000u; ++u) check(sign | u);
+  CAPTURE(first_bad);
+  CHECK(mismatches == 0);
+}

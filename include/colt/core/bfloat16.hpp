@@ -15,7 +15,7 @@ struct bfloat16 {
   std::uint16_t bits = 0;
 
   bfloat16() = default;
-  explicit constexpr bfloat16(float f) noexcept : bits(detail::narrow_rne<8, 7>(f)) {}
+  explicit constexpr bfloat16(float f) noexcept : bits(detail::narrow_bfloat16(f)) {}
   // Rounded directly from double: going through float would round twice.
   explicit constexpr bfloat16(double d) noexcept : bits(detail::narrow_rne<8, 7>(d)) {}
 

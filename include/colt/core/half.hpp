@@ -15,7 +15,7 @@ struct half {
   std::uint16_t bits = 0;
 
   half() = default;
-  explicit constexpr half(float f) noexcept : bits(detail::narrow_rne<5, 10>(f)) {}
+  explicit constexpr half(float f) noexcept : bits(detail::narrow_half(f)) {}
   // Rounded directly from double: going through float would round twice.
   explicit constexpr half(double d) noexcept : bits(detail::narrow_rne<5, 10>(d)) {}
 
@@ -27,7 +27,7 @@ struct half {
   constexpr std::uint16_t to_bits() const noexcept { return bits; }
 
   // Exact: every binary16 value is a float.
-  explicit constexpr operator float() const noexcept { return detail::widen_to_float<5, 10>(bits); }
+  explicit constexpr operator float() const noexcept { return detail::widen_half(bits); }
   explicit constexpr operator double() const noexcept { return double(float(*this)); }
 };
 

@@ -56,6 +56,62 @@ constexpr std::uint16_t narrow_rne(F x) noexcept {
   return static_cast<std::uint16_t>(sign | (base + q));
 }
 
+// All ones if `condition`, else zero: a select without a branch.
+constexpr std::uint32_t mask_if(bool condition) noexcept { return 0u - std::uint32_t{condition}; }
+
+// float -> bfloat16 bits: exactly narrow_rne<8, 7>(x), without a branch. bfloat16 is float's
+// top half, with the same exponent range, so rounding the bit pattern at bit 16 is rounding the
+// value: through subnormals, and the largest finite up into Inf. NaN is chosen by a select, not
+// a jump, so a loop over it vectorises (the 16-bit reductions run at float's speed, not at the
+// general narrow_rne's, which GCC keeps scalar). tests/core/test_bfloat16.cpp compares the two.
+constexpr std::uint16_t narrow_bfloat16(float x) noexcept {
+  const auto u = std::bit_cast<std::uint32_t>(x);
+  const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t quiet_nan = (u >> 16) | 0x40u;  // sign, all-ones exponent, top payload
+  const bool nan = (u & 0x7FFFFFFFu) > 0x7F800000u;
+  return static_cast<std::uint16_t>(nan ? quiet_nan : rounded);
+}
+
+// float -> binary16 bits: exactly narrow_rne<5, 10>(x), branch-free (selects) for the same
+// reason. Normal results round the bit pattern at bit 13 and rebias the exponent; subnormal
+// ones come from adding 0.5f, whose float ulp is binary16's smallest subnormal (2^-24), so the
+// FPU rounds to nearest even; NaN keeps sign and top payload, quiet; overflow gives Inf. Needs
+// the default rounding mode (as all of colt's float arithmetic).
+constexpr std::uint16_t narrow_half(float x) noexcept {
+  const auto u = std::bit_cast<std::uint32_t>(x);
+  const std::uint32_t sign = (u >> 16) & 0x8000u;
+  const std::uint32_t a = u & 0x7FFFFFFFu;
+  const std::uint32_t normal = ((a + 0xFFFu + ((a >> 13) & 1u)) >> 13) - (112u << 10);
+  const std::uint32_t subnormal =
+      std::bit_cast<std::uint32_t>(std::bit_cast<float>(a) + 0.5f) - 0x3F000000u;
+  const std::uint32_t nan = 0x7E00u | ((a >> 13) & 0x3FFu);
+  // Selects as masks, not ?:, so no branch is ever formed around the float addition (GCC will
+  // not if-convert a branch holding a float operation under its default -ftrapping-math).
+  const std::uint32_t is_nan = mask_if(a > 0x7F800000u);
+  const std::uint32_t is_inf = mask_if(a >= 0x477FF000u) & ~is_nan;  // past 65504: Inf
+  const std::uint32_t is_sub = mask_if(a < 0x38800000u);
+  const std::uint32_t finite = (subnormal & is_sub) | (normal & ~is_sub);
+  const std::uint32_t magnitude =
+      (nan & is_nan) | (0x7C00u & is_inf) | (finite & ~(is_nan | is_inf));
+  return static_cast<std::uint16_t>(sign | magnitude);
+}
+
+// binary16 bits -> float, exact and branch-free: normals rebias the exponent, Inf/NaN keep
+// their payload under an all-ones exponent, subnormals are m * 2^-24 (an exact float
+// subtraction).
+constexpr float widen_half(std::uint16_t h) noexcept {
+  const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
+  const std::uint32_t shifted = std::uint32_t{h & 0x7FFFu} << 13;
+  const std::uint32_t exponent = h & 0x7C00u;
+  const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(
+      std::bit_cast<float>(0x38800000u | shifted) - std::bit_cast<float>(0x38800000u));
+  const std::uint32_t is_special = mask_if(exponent == 0x7C00u);
+  const std::uint32_t is_sub = mask_if(exponent == 0);
+  const std::uint32_t magnitude = ((shifted | 0x7F800000u) & is_special) | (subnormal & is_sub) |
+                                  ((shifted + 0x38000000u) & ~(is_special | is_sub));
+  return std::bit_cast<float>(sign | magnitude);
+}
+
 // Exact widening of a 1+ExpBits+ManBits format with a narrower exponent range than float (so
 // its subnormals become float normals). NaN payloads are kept.
 template <int ExpBits, int ManBits>
