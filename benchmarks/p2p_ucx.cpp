@@ -92,6 +92,15 @@ double ping_pong(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf(
+          "usage: mpiexec -n 2 p2p_ucx [--smoke] [--no-peer-errors]\n"
+          "  --smoke            a few sizes, results checked, not timed\n"
+          "  --no-peer-errors   endpoints without UCX's peer error handling (then UCX may use\n"
+          "                     shared memory)\n");
+      return 0;
+    }
   colt::mpi::Environment mpi(argc, argv);
   bool smoke = false;
   colt::ucx::Options options;

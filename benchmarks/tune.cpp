@@ -221,6 +221,13 @@ int main(int argc, char** argv) {
       mpi = true;
     else
       argv[kept++] = argv[i];
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::printf(
+          "usage: tune [--mpi] [options]\n"
+          "  --mpi                  time MPI processes (run under mpiexec)\n%s",
+          colt::bench::detail::flags_help);
+      return 0;
+    }
   }
   argc = kept;
   Options options = parse_options(argc, argv);

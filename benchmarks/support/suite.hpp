@@ -55,10 +55,31 @@ inline std::vector<std::string> split_list(std::string_view text) {
   return items;
 }
 
+inline constexpr const char* flags_help =
+    "  --ranks=2,4,8          rank counts (in-process binaries; under MPI, the world's size)\n"
+    "  --collectives=a,b      any of all_reduce reduce_scatter all_gather broadcast reduce\n"
+    "                         scatter gather all_to_all (default: all)\n"
+    "  --types=float32,...    all_reduce's element types: float32 bfloat16 int32 float16\n"
+    "                         (default float32,bfloat16,int32); the others use float32\n"
+    "  --min-bytes=N          smallest size (default 8); sizes grow by factors of 4\n"
+    "  --max-bytes=N          largest size, always included (default 268435456)\n"
+    "  --huge                 up to 1 GiB\n"
+    "  --batches=N            timed batches per row (default 20); the median is reported\n"
+    "  --batch-ms=X           calls per batch: enough to fill X ms (default 2)\n"
+    "  --smoke                every row at three sizes, once: results checked, not timed\n"
+    "  --format=nccl-tests    rows as nccl-tests prints them\n"
+    "  --help                 this text\n"
+    "Google Benchmark's --benchmark_* flags work as usual (--benchmark_filter=regex, ...).\n";
+
 [[noreturn]] inline void usage(std::string_view arg) {
-  std::fprintf(stderr, "unknown or malformed option '%.*s' (see benchmarks/support/suite.hpp)\n",
-               static_cast<int>(arg.size()), arg.data());
+  std::fprintf(stderr, "unknown or malformed option '%.*s'; the options are:\n%s",
+               static_cast<int>(arg.size()), arg.data(), flags_help);
   std::exit(2);
+}
+
+[[noreturn]] inline void help(const char* program) {
+  std::printf("usage: %s [options]\n%s", program, flags_help);
+  std::exit(0);
 }
 
 template <class Enum, std::size_t N>
@@ -89,6 +110,7 @@ inline Options parse_options(int& argc, char** argv) {
       if (s.empty() || *end) detail::usage(arg);
       return v;
     };
+    if (arg == "--help" || arg == "-h") detail::help(argv[0]);
     if (auto v = value("--ranks"); !v.empty()) {
       o.ranks.clear();
       for (auto& r : detail::split_list(v)) o.ranks.push_back(static_cast<int>(number(r)));
