@@ -86,14 +86,11 @@ class HeldBuffer {
   }
   ~HeldBuffer() { release(); }
 
-  // Holds n elements, value-initialised (zeros), replacing what was held.
-  void allocate_zeroed(std::size_t n) {
-    release();
-    if (n == 0) return;
-    data_ = std::make_unique<T[]>(n);
-    size_ = n;
-    if (ledger_) ledger_->add(kind_, n * sizeof(T));
-  }
+  // Holds n elements, zeros, replacing what was held.
+  void allocate_zeroed(std::size_t n) { hold(n, std::make_unique<T[]>(n)); }
+  // Holds n elements left unwritten, for a buffer its next user fills in full (a gather's
+  // output): zeroing it first would be one more pass over memory on every step.
+  void allocate_for_overwrite(std::size_t n) { hold(n, std::make_unique_for_overwrite<T[]>(n)); }
   void release() {
     if (!data_) return;
     if (ledger_) ledger_->remove(kind_, size_ * sizeof(T));
@@ -107,6 +104,14 @@ class HeldBuffer {
   std::span<const T> span() const { return {data_.get(), size_}; }
 
  private:
+  void hold(std::size_t n, std::unique_ptr<T[]> data) {
+    release();
+    if (n == 0) return;
+    data_ = std::move(data);
+    size_ = n;
+    if (ledger_) ledger_->add(kind_, n * sizeof(T));
+  }
+
   HeldMemory* ledger_ = nullptr;
   Holding kind_ = Holding::buffers;
   std::unique_ptr<T[]> data_;

@@ -43,7 +43,7 @@ struct ShardLayout {
 
 // `ends_unit[t]`: a unit ends after tensor t (empty: by the cap alone).
 inline ShardLayout plan_shard_layout(std::span<const std::size_t> tensor_sizes,
-                                     std::span<const bool> ends_unit, std::size_t cap_elements,
+                                     const std::vector<bool>& ends_unit, std::size_t cap_elements,
                                      int ranks, int rank) {
   ShardLayout layout;
   const auto close = [&](ShardUnit& u) {

@@ -54,7 +54,6 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -578,11 +577,9 @@ class ShardedDataParallel {
     if (extremes[0] != -extremes[1])
       fail("ranks registered different tensors (this rank: " + std::to_string(tensors_.size()) +
            " tensors); every rank must add the same sizes in the same order");
-    const std::unique_ptr<bool[]> ends_unit(new bool[ends.size()]);
-    std::copy(ends.begin(), ends.end(), ends_unit.get());
-    layout_ = plan_shard_layout(
-        std::span<const std::size_t>(sizes_), std::span<const bool>(ends_unit.get(), ends.size()),
-        std::max<std::size_t>(1, options_.bucket_cap_bytes / sizeof(float)), size_, rank_);
+    layout_ = plan_shard_layout(std::span<const std::size_t>(sizes_), ends,
+                                std::max<std::size_t>(1, options_.bucket_cap_bytes / sizeof(float)),
+                                size_, rank_);
     units_.resize(layout_.units.size());
     const std::size_t k = options_.state_per_parameter;
     for (std::size_t u = 0; u < units_.size(); ++u) {
@@ -636,7 +633,7 @@ class ShardedDataParallel {
     if (s.gathered || s.gathering) return;
     const ShardUnit& unit = layout_.units[u];
     const auto counts = std::span<const std::size_t>(unit.counts);
-    if (!s.params.held()) s.params.allocate_zeroed(unit.count);
+    if (!s.params.held()) s.params.allocate_for_overwrite(unit.count);  // the gather fills it
     if (float_wire()) {
       const std::span<float> full = s.params.span();
       const std::span<float> mine = full.subspan(unit.shard.begin, unit.shard.size());
@@ -646,7 +643,7 @@ class ShardedDataParallel {
                               : Request());
       if (!overlapping_) all_gather_v(*gather_comm_, mine, full, counts, options_.algorithm);
     } else {
-      s.wire.allocate_zeroed(unit.count);
+      s.wire.allocate_for_overwrite(unit.count);  // the gather fills it
       const std::span<bfloat16> full = s.wire.span();
       const std::span<bfloat16> mine = full.subspan(unit.shard.begin, unit.shard.size());
       detail::convert_scaled(mine.data(), master(u).data(), mine.size(), 1.0);
@@ -755,7 +752,7 @@ class ShardedDataParallel {
                          options_.algorithm);
     } else {
       s.wire.allocate_zeroed(unit.count);
-      s.wire_shard.allocate_zeroed(unit.shard.size());
+      s.wire_shard.allocate_for_overwrite(unit.shard.size());  // the reduce-scatter's output
       const double scale = weight * inverse_total();
       if (scale != 0.0)
         detail::convert_scaled(s.wire.span().data(), full.data(), full.size(), scale);
