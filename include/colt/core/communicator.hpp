@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/plumbing.hpp"
@@ -70,6 +71,12 @@ struct CommunicatorOptions {
   // Reductions fold the ranks' values in rank order, bit for bit the same whatever the
   // algorithm, chunking or transport (colt::ordered per call). Unset: COLT_ORDERED.
   std::optional<bool> ordered{};
+  // On a transport that can shrink (in-process, UCX), a call that fails in a way a lost rank
+  // would cause (a timeout, a failed or silent peer, an abort) ends every peer's wait, and the
+  // survivors agree on which ranks failed: the error is then peer_failed naming them, and
+  // `shrink` goes on without them. Bounded by the timeout (docs/fault-tolerance.md).
+  // Unset: COLT_IDENTIFY_FAILURES.
+  std::optional<bool> identify_failures{};
 };
 
 template <Transport T>
@@ -96,7 +103,12 @@ class Communicator {
                   options.checksum ? *options.checksum : flag_from_environment("COLT_CHECKSUM")),
         timeout_(options.timeout ? *options.timeout : timeout_from_environment()),
         check_(options.check ? *options.check : flag_from_environment("COLT_CHECK")),
-        ordered_(options.ordered ? *options.ordered : flag_from_environment("COLT_ORDERED")) {}
+        ordered_(options.ordered ? *options.ordered : flag_from_environment("COLT_ORDERED")) {
+    plumbing_.set_failure_identification(options.identify_failures
+                                             ? *options.identify_failures
+                                             : flag_from_environment("COLT_IDENTIFY_FAILURES"),
+                                         timeout_);
+  }
 
   // A communicator moves once its started calls have finished (they hold its address).
   Communicator(Communicator&& other) noexcept
@@ -131,7 +143,10 @@ class Communicator {
   Workspace& workspace() { return workspace_; }
 
   Clock::duration timeout() const { return timeout_; }
-  void set_timeout(Clock::duration timeout) { timeout_ = timeout; }
+  void set_timeout(Clock::duration timeout) {
+    timeout_ = timeout;
+    plumbing_.set_failure_identification(plumbing_.identifies_failures(), timeout);
+  }
   Deadline deadline() const { return Deadline::after(timeout_); }
 
   bool checking() const { return check_; }
@@ -139,7 +154,10 @@ class Communicator {
   bool ordered() const { return ordered_; }
   void set_ordered(bool ordered) { ordered_ = ordered; }
   // The options a communicator split from this one inherits.
-  CommunicatorOptions options() const { return {timeout_, check_, checksum(), ordered_}; }
+  CommunicatorOptions options() const {
+    return {timeout_, check_, checksum(), ordered_, plumbing_.identifies_failures()};
+  }
+  bool identifies_failures() const { return plumbing_.identifies_failures(); }
 
   // The first failure that broke this communicator, or null while it is healthy.
   const Error* failure() const noexcept { return plumbing_.failure(); }
@@ -181,6 +199,31 @@ class Communicator {
     requires SplittableTransport<T>
   {
     return split(0, rank());
+  }
+
+  // The ranks the survivors of a failure agreed have failed (ascending ranks of this
+  // communicator); empty until a failed call (with identify_failures) or `shrink` agreed.
+  std::vector<int> failed_ranks() const {
+    const detail::AgreedFailures* agreed = plumbing_.agreed();
+    return agreed ? agreed->failed : std::vector<int>{};
+  }
+
+  // A communicator of the ranks that have not failed, renumbered in this one's order: after a
+  // failed call, what the survivors agreed; otherwise they agree now (every live rank calls
+  // shrink; a rank still inside a call on this communicator is ended first). Bounded by the
+  // timeout, and more failures during it are tolerated. This communicator is broken afterwards.
+  // Throws peer_failed on a rank that the others declared failed (it answered too late).
+  Communicator shrink()
+    requires ShrinkableTransport<T>
+  {
+    std::optional<Communicator> survivors;
+    detail::run_in_order(engine_.get(), [&] {
+      const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
+      const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
+      plumbing_.mark_broken(cause);
+      survivors.emplace(transport().without(agreed.failed, agreed.proposal), options());
+    });
+    return std::move(*survivors);
   }
 
  private:

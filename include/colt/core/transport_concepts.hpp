@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -70,5 +71,21 @@ template <class T>
 concept AbortableTransport = Transport<T> && requires(T& t, const std::string& cause) {
   { t.abort(cause) } noexcept;
 };
+
+// A transport whose survivors can go on without the ranks that failed:
+//  - `recovery_channel()`: point-to-point messages among the same ranks (isend, irecv, rank,
+//    size) that an abort does not end, and whose sends complete without a receiver; the
+//    survivors agree on who failed over it (core/detail/failure_agreement.hpp);
+//  - `successor_proposal()`: what this rank proposes for the new transport (UCX: an unused
+//    context id); the survivors take the largest;
+//  - `without(failed, proposal)`: the transport of every rank but `failed` (ascending ranks),
+//    renumbered in the old order, made without messages from what the survivors agreed.
+template <class T>
+concept ShrinkableTransport =
+    Transport<T> && requires(T& t, std::span<const int> failed, std::uint32_t proposal) {
+      t.recovery_channel();
+      { t.successor_proposal() } -> std::convertible_to<std::uint32_t>;
+      { t.without(failed, proposal) } -> std::same_as<T>;
+    };
 
 }  // namespace colt

@@ -24,6 +24,7 @@
 #include "colt/core/communicator.hpp"
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/check_peer.hpp"
+#include "colt/core/detail/fnv1a.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
@@ -67,7 +68,7 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
     state = p.state.load(std::memory_order_acquire);
     if (state & done) return;
     if constexpr (!cleanup) {  // a cleanup wait's transfer is under way and will finish
-      const bool peer_finished = group.mailbox(p.peer).finished.load(std::memory_order_acquire);
+      const bool peer_finished = group.finished(p.peer);
       const bool aborted = group.aborted();
       if (peer_finished || aborted || deadline->passed()) {
         // The peer may have matched and completed this posting after `state` was read and before
@@ -112,8 +113,7 @@ class PostingHandle {
   bool test() const {
     const std::uint32_t state = posting_->state.load(std::memory_order_acquire);
     if (state & done) return true;
-    const bool peer_gone = !(state & matched) &&
-                           group_->mailbox(posting_->peer).finished.load(std::memory_order_acquire);
+    const bool peer_gone = !(state & matched) && group_->finished(posting_->peer);
     if (!group_->aborted() && !peer_gone) return false;
     const Deadline now{Clock::now(), Clock::duration::zero()};
     block_until_done(*group_, *posting_, &now);  // done meanwhile, or throws
@@ -178,6 +178,79 @@ class ViewRequest : public detail::PostingHandle {
   void release() { reset(); }
 };
 
+namespace detail {
+
+// A receive from the notice board, or a send already posted there (which needs no receiver).
+class NoteRequest {
+ public:
+  NoteRequest() = default;
+  NoteRequest(Group* group, int rank, int peer, Tag tag, std::span<std::byte> buffer)
+      : group_(group), rank_(rank), peer_(peer), tag_(tag), buffer_(buffer), pending_(true) {}
+
+  // True once the note has arrived; throws colt::Error when it never can: the peer's thread has
+  // ended without posting it (peer_failed), or it is larger than the buffer (mismatch).
+  bool test() {
+    if (!pending_) return true;
+    std::ptrdiff_t size = group_->board().take(peer_, rank_, tag_.value, buffer_);
+    if (size < 0 && group_->finished(peer_))  // posted just before it ended?
+      size = group_->board().take(peer_, rank_, tag_.value, buffer_);
+    if (size < 0 && group_->finished(peer_))
+      throw Error(ErrorKind::peer_failed, "", rank_, peer_,
+                  "peer's thread ended while " +
+                      colt::detail::describe_message(false, peer_, tag_));
+    if (size < 0) return false;
+    if (static_cast<std::size_t>(size) > buffer_.size())
+      throw Error(ErrorKind::mismatch, "", rank_, peer_,
+                  "note of " + std::to_string(size) + " bytes does not fit " +
+                      std::to_string(buffer_.size()));
+    transferred_ = static_cast<std::size_t>(size);
+    pending_ = false;
+    return true;
+  }
+  std::size_t wait(const Deadline& deadline) {
+    for (auto nap = std::chrono::microseconds(20); !test();
+         nap = std::min(2 * nap, std::chrono::microseconds(1000))) {
+      if (deadline.passed())
+        throw Error(ErrorKind::timeout, "", rank_, peer_,
+                    "timed out after " + deadline.budget_text() + " " +
+                        colt::detail::describe_message(false, peer_, tag_));
+      std::this_thread::sleep_for(nap);
+    }
+    return transferred_;
+  }
+
+ private:
+  Group* group_ = nullptr;
+  int rank_ = 0, peer_ = 0;
+  Tag tag_{};
+  std::span<std::byte> buffer_{};
+  bool pending_ = false;
+  std::size_t transferred_ = 0;
+};
+
+// The point-to-point messages of a failure agreement, over the group's notice board.
+class RecoveryChannel {
+ public:
+  RecoveryChannel(Group* group, int rank) : group_(group), rank_(rank) {}
+  int rank() const { return rank_; }
+  int size() const { return group_->size(); }
+  NoteRequest isend(int peer, std::span<const std::byte> data, Tag tag) {
+    colt::detail::check_peer("", rank_, peer, size());
+    group_->board().post(rank_, peer, tag.value, data);
+    return NoteRequest();
+  }
+  NoteRequest irecv(int peer, std::span<std::byte> buffer, Tag tag) {
+    colt::detail::check_peer("", rank_, peer, size());
+    return NoteRequest(group_, rank_, peer, tag, buffer);
+  }
+
+ private:
+  Group* group_;
+  int rank_;
+};
+
+}  // namespace detail
+
 class InProcess {
  public:
   InProcess(std::shared_ptr<detail::Group> group, int rank)
@@ -226,8 +299,32 @@ class InProcess {
     const colt::detail::SplitPart part = colt::detail::split_part(entries, 2, rank_);
     std::uint64_t key_of_group =
         (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
-    return InProcess(group_->join_subgroup(key_of_group, static_cast<int>(part.members.size())),
-                     part.rank);
+    return InProcess(group_->join_subgroup(key_of_group, part.members), part.rank);
+  }
+
+  // Failure agreement (core/detail/failure_agreement.hpp): its messages go over the group's
+  // notice board, which an abort does not end; a peer whose thread has ended fails at once.
+  detail::RecoveryChannel recovery_channel() { return {group_.get(), rank_}; }
+  // Nothing to propose: the survivors' group is found by the set of ranks that failed.
+  std::uint32_t successor_proposal() const { return 0; }
+  // The group of every rank but `failed` (sorted ranks of this group, agreed by the survivors),
+  // in this group's order, made without messages. It is no child of this group: an abort of this
+  // group (how its failure reached every rank) leaves it working.
+  InProcess without(std::span<const int> failed, std::uint32_t) {
+    std::vector<int> survivors;
+    int new_rank = -1;
+    for (int r = 0; r < size(); ++r) {
+      if (std::binary_search(failed.begin(), failed.end(), r)) continue;
+      if (r == rank_) new_rank = static_cast<int>(survivors.size());
+      survivors.push_back(r);
+    }
+    if (new_rank < 0)
+      throw Error(ErrorKind::invalid_argument, "shrink", rank_, no_peer,
+                  "this rank is among the failed ranks");
+    std::uint64_t key = colt::detail::fnv1a_basis;
+    for (const int r : failed) key = colt::detail::fnv1a_u64(static_cast<std::uint64_t>(r), key);
+    key |= std::uint64_t{1} << 63;  // split keys have a 31-bit tag in the high word
+    return InProcess(group_->join_subgroup(key, survivors, false), new_rank);
   }
 
   detail::Group& group() { return *group_; }
@@ -262,17 +359,24 @@ static_assert(AbortableTransport<InProcess>);
 
 using Communicator = colt::Communicator<InProcess>;
 
-// Runs fn(Communicator&) on `ranks` threads. If a rank throws, the group is aborted so every
-// other rank's pending wait ends in a colt::Error, all threads are joined, and the cause is
-// rethrown: the exception of the rank that aborted the group (a failing rank may abort it
-// before its exception reaches here, so the others' echoes can arrive first), else the first.
+namespace detail {
+
+// What became of a launch's threads: each rank's exception (null for a rank that returned), and
+// the rank whose failure aborted the group first (-1 when none did).
+struct LaunchOutcome {
+  std::vector<std::exception_ptr> failures;
+  int cause = -1;
+};
+
+// Runs fn(Communicator&) on `ranks` threads and joins them. A rank that throws aborts the group,
+// so every other rank's pending wait ends in a colt::Error at once.
 template <class Fn>
-void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
+LaunchOutcome run_ranks(int ranks, Fn& fn, const CommunicatorOptions& options) {
   if (ranks < 1)
     throw Error(ErrorKind::invalid_argument, "launch", 0, no_peer,
                 "needs at least one rank, got " + std::to_string(ranks));
-  auto group = std::make_shared<detail::Group>(ranks);
-  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(ranks));
+  auto group = std::make_shared<Group>(ranks);
+  LaunchOutcome outcome{std::vector<std::exception_ptr>(static_cast<std::size_t>(ranks)), -1};
   std::atomic<int> first_failed{-1};
   auto run_rank = [&](int rank) {
     try {
@@ -286,12 +390,12 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
         what = e.what();
       } catch (...) {
       }
-      failures[static_cast<std::size_t>(rank)] = std::current_exception();
+      outcome.failures[static_cast<std::size_t>(rank)] = std::current_exception();
       int none = -1;
       first_failed.compare_exchange_strong(none, rank);
       group->abort("rank " + std::to_string(rank) + " failed: " + what, rank);
     }
-    group->mailbox(rank).finished.store(true);
+    group->liveness().finish(rank);
   };
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(ranks - 1));
@@ -299,8 +403,31 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   run_rank(0);
   for (auto& t : threads) t.join();
   int cause = group->abort_rank();
-  if (cause < 0 || !failures[static_cast<std::size_t>(cause)]) cause = first_failed.load();
-  if (cause >= 0) std::rethrow_exception(failures[static_cast<std::size_t>(cause)]);
+  if (cause < 0 || !outcome.failures[static_cast<std::size_t>(cause)]) cause = first_failed.load();
+  outcome.cause = cause;
+  return outcome;
+}
+
+}  // namespace detail
+
+// Runs fn(Communicator&) on `ranks` threads. If a rank throws, the group is aborted so every
+// other rank's pending wait ends in a colt::Error, all threads are joined, and the cause is
+// rethrown: the exception of the rank that aborted the group (a failing rank may abort it
+// before its exception reaches here, so the others' echoes can arrive first), else the first.
+template <class Fn>
+void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
+  const detail::LaunchOutcome outcome = detail::run_ranks(ranks, fn, options);
+  if (outcome.cause >= 0) std::rethrow_exception(outcome.failures[static_cast<std::size_t>(outcome.cause)]);
+}
+
+// As launch, for programs that survive a lost rank (Communicator::shrink, adapters/elastic.hpp):
+// a rank that throws ends its thread only, as a process that dies ends only itself. The group is
+// aborted as in launch, so the survivors learn of it at once. Returns each rank's exception
+// (null for the ranks that returned), for the caller to judge.
+template <class Fn>
+std::vector<std::exception_ptr> launch_surviving(int ranks, Fn&& fn,
+                                                 CommunicatorOptions options = {}) {
+  return detail::run_ranks(ranks, fn, options).failures;
 }
 
 }  // namespace colt::inprocess

@@ -4,7 +4,9 @@
 // agreement, request arrays) and the broken state. Collectives, algorithms and transports reach
 // it through detail::plumbing(comm); users never need it.
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +18,8 @@
 #include <vector>
 
 #include "colt/core/checksummed.hpp"
+#include "colt/core/deadline.hpp"
+#include "colt/core/detail/failure_agreement.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
@@ -107,13 +111,49 @@ class Plumbing {
   }
   // `cause`, named after the call it ended (unless a transport named it already), kept as the
   // reason this communicator is broken; the caller throws it.
+  // With failure identification on, a failure that may mean a lost rank first ends the peers'
+  // waits (the transport's abort: ULFM's revoke), then the survivors agree on who failed, and
+  // the error becomes peer_failed naming them.
   Error broken_by(const Error& cause, std::string_view call) {
     Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
     if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank
       named = Error(cause.kind(), std::string(call), rank(), cause.peer(),
                     (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
+    if constexpr (ShrinkableTransport<T>)
+      if (identify_ && may_mean_lost_rank(named.kind()) && !agreed()) named = identified(named);
     mark_broken(named);
     return named;
+  }
+
+  // Failure identification (CommunicatorOptions::identify_failures), bounded by `timeout`.
+  void set_failure_identification(bool on, Clock::duration timeout) {
+    identify_ = on;
+    timeout_ = timeout;
+  }
+  bool identifies_failures() const { return identify_; }
+
+  // What the survivors agreed failed, once they have; null before.
+  const AgreedFailures* agreed() const {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->agreed.get();
+  }
+
+  // The agreement on who failed: the one already reached on this communicator, or a new one,
+  // which first ends every peer's wait on it (so they join). `cause` says why.
+  const AgreedFailures& agree(const Error& cause, std::span<const int> known, bool waited)
+    requires ShrinkableTransport<T>
+  {
+    if (const AgreedFailures* done = agreed()) return *done;
+    if constexpr (AbortableTransport<T>)
+      link_.inner().abort("rank " + std::to_string(rank()) + ": " + cause.what());
+    auto channel = link_.inner().recovery_channel();
+    const auto grace = std::min<Clock::duration>(timeout_, std::chrono::seconds(1));
+    AgreedFailures result = agree_on_failures(
+        channel, AgreementStart{known, static_cast<std::uint32_t>(link_.inner().successor_proposal()),
+                                waited, timeout_, grace});
+    std::lock_guard lock(shared_->mutex);
+    shared_->agreed = std::make_shared<const AgreedFailures>(std::move(result));
+    return *shared_->agreed;
   }
   // Throws the error every call on a broken communicator ends in.
   void throw_if_broken(std::string_view collective) const {
@@ -132,11 +172,43 @@ class Plumbing {
   struct Shared {
     std::atomic<std::uint32_t> sequence{0};
     std::atomic<bool> broken{false};
-    std::mutex mutex;  // for setting `failure`
+    mutable std::mutex mutex;  // for setting `failure` and `agreed`
     std::shared_ptr<const Error> failure;
+    std::shared_ptr<const AgreedFailures> agreed;
   };
   std::unique_ptr<Shared> shared_ = std::make_unique<Shared>();
   std::uint32_t agreed_call_ = ~std::uint32_t{0};
+  bool identify_ = false;
+  Clock::duration timeout_{};
+
+  static constexpr bool may_mean_lost_rank(ErrorKind kind) {
+    return kind == ErrorKind::timeout || kind == ErrorKind::peer_failed ||
+           kind == ErrorKind::aborted || kind == ErrorKind::mismatch ||
+           kind == ErrorKind::transport;
+  }
+
+  // `failure`, after the survivors agreed: peer_failed naming the ranks that failed, if any.
+  Error identified(const Error& failure) {
+    std::vector<int> known;
+    if (failure.kind() == ErrorKind::peer_failed && failure.peer() >= 0)
+      known.push_back(failure.peer());
+    const AgreedFailures* result = nullptr;
+    try {
+      result = &agree(failure, known, failure.kind() == ErrorKind::timeout);
+    } catch (const Error& excluded) {  // the others declared this rank failed
+      return Error(ErrorKind::peer_failed, failure.collective(), rank(), no_peer,
+                   excluded.cause() + " (this rank's call had failed: " + failure.cause() + ")");
+    }
+    if (result->failed.empty()) return failure;
+    std::string ranks;
+    for (const int r : result->failed) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    const std::size_t survivors = static_cast<std::size_t>(link_.size()) - result->failed.size();
+    return Error(ErrorKind::peer_failed, failure.collective(), rank(), result->failed.front(),
+                 (result->failed.size() == 1 ? "rank " : "ranks ") + ranks + " failed, as the " +
+                     std::to_string(survivors) + " surviving ranks agreed (this rank's call " +
+                     "ended with: " + std::string(name_of(failure.kind())) + ": " +
+                     failure.cause() + ")");
+  }
 };
 
 }  // namespace colt::detail

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/futex.hpp"
+#include "colt/transport/detail/inprocess_board.hpp"
 
 namespace colt::inprocess::detail {
 
@@ -124,13 +126,37 @@ struct Mailbox {
   PostingList sends;     // addressed to this rank, not yet received
   PostingList receives;  // posted by this rank, not yet matched
   PostingPool pool;      // postings owned by this rank
-  std::atomic<bool> finished{false};
+};
+
+// Which threads of a launch have returned (or died by an exception), by their rank in the launch.
+// Every group split or shrunk from the launch's group shares it, so a wait on a peer that is
+// gone ends at once in any of them.
+class Liveness {
+ public:
+  explicit Liveness(int ranks) : finished_(static_cast<std::size_t>(ranks)) {}
+  void finish(int launch_rank) {
+    finished_[static_cast<std::size_t>(launch_rank)].store(true, std::memory_order_release);
+  }
+  bool finished(int launch_rank) const {
+    return finished_[static_cast<std::size_t>(launch_rank)].load(std::memory_order_acquire);
+  }
+
+ private:
+  std::vector<std::atomic<bool>> finished_;
 };
 
 class Group {
  public:
+  // A launch's group of `size` ranks.
   explicit Group(int size)
-      : mailboxes_(static_cast<std::size_t>(size)), spin_iterations_(spin_budget(size)) {
+      : Group(std::make_shared<Liveness>(size), identity(size)) {}
+  // A group of some of a launch's threads: launch_ranks[r] is rank r's rank in the launch.
+  Group(std::shared_ptr<Liveness> liveness, std::vector<int> launch_ranks)
+      : mailboxes_(launch_ranks.size()),
+        spin_iterations_(spin_budget(static_cast<int>(launch_ranks.size()))),
+        liveness_(std::move(liveness)),
+        launch_ranks_(std::move(launch_ranks)),
+        board_(std::make_unique<Board>()) {
     for (auto& box : mailboxes_) box = std::make_unique<Mailbox>();
   }
 
@@ -145,6 +171,16 @@ class Group {
 
   int size() const { return static_cast<int>(mailboxes_.size()); }
   Mailbox& mailbox(int rank) { return *mailboxes_[static_cast<std::size_t>(rank)]; }
+
+  // Whether rank's thread has returned from the launch's function (or died in it).
+  bool finished(int rank) const { return liveness_->finished(launch_rank(rank)); }
+  int launch_rank(int rank) const { return launch_ranks_[static_cast<std::size_t>(rank)]; }
+  // The launch's record of finished threads (launch marks them).
+  Liveness& liveness() { return *liveness_; }
+
+  // The notice board of this group's failure agreement (inprocess_board.hpp): messages there
+  // outlive an abort, which is what the survivors agree over after one.
+  Board& board() { return *board_; }
 
   // Post a send from `owner` to `peer`, or complete a receive already waiting for it.
   void post_send(Posting* send) {
@@ -215,18 +251,27 @@ class Group {
     return abort_cause_;
   }
 
-  // A sub-group being formed by `split`: the first member to arrive creates it, the others find
-  // it under the same key; the entry is dropped when the last member has taken it.
-  std::shared_ptr<Group> join_subgroup(std::uint64_t key, int members) {
+  // A sub-group being formed by `split` or `without`: the first member to arrive creates it, the
+  // others find it under the same key; the entry is dropped when the last member has taken it.
+  // `members` are the new group's ranks in this group. A split is this group's child (aborted
+  // with it); a successor (`child` false: the survivors of a failure) lives on after this group
+  // was aborted.
+  std::shared_ptr<Group> join_subgroup(std::uint64_t key, std::span<const int> members,
+                                       bool child = true) {
     std::lock_guard lock(subgroups_mutex_);
-    auto [entry, created] = subgroups_.try_emplace(key, nullptr, members);
+    const int count = static_cast<int>(members.size());
+    auto [entry, created] = subgroups_.try_emplace(key, nullptr, count);
     if (created) {
-      entry->second.first = std::make_shared<Group>(members);
-      std::erase_if(children_, [](const std::weak_ptr<Group>& w) { return w.expired(); });
-      children_.push_back(entry->second.first);
+      std::vector<int> launch_ranks;
+      for (const int r : members) launch_ranks.push_back(launch_rank(r));
+      entry->second.first = std::make_shared<Group>(liveness_, std::move(launch_ranks));
+      if (child) {
+        std::erase_if(children_, [](const std::weak_ptr<Group>& w) { return w.expired(); });
+        children_.push_back(entry->second.first);
+      }
     }
     auto group = entry->second.first;
-    if (created && aborted()) group->abort(abort_cause(), abort_rank());
+    if (created && child && aborted()) group->abort(abort_cause(), abort_rank());
     if (--entry->second.second == 0) subgroups_.erase(entry);
     return group;
   }
@@ -249,8 +294,17 @@ class Group {
     receive->complete();
   }
 
+  static std::vector<int> identity(int size) {
+    std::vector<int> ranks(static_cast<std::size_t>(size));
+    for (int r = 0; r < size; ++r) ranks[static_cast<std::size_t>(r)] = r;
+    return ranks;
+  }
+
   std::vector<std::unique_ptr<Mailbox>> mailboxes_;
   int spin_iterations_;
+  std::shared_ptr<Liveness> liveness_;
+  std::vector<int> launch_ranks_;  // rank in this group -> rank in the launch
+  std::unique_ptr<Board> board_;
   std::atomic<bool> aborted_{false};
   mutable std::mutex abort_mutex_;
   std::string abort_cause_;
