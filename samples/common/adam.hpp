@@ -55,6 +55,18 @@ class Adam {
     }
   }
 
+  // What a checkpoint or a rollback keeps besides the parameters: the steps taken (the bias
+  // corrections depend on them) and both moments of every tensor.
+  long& steps_taken() { return steps_; }
+  std::vector<std::span<float>> moments() {
+    std::vector<std::span<float>> all;
+    for (std::size_t t = 0; t < m_.size(); ++t) {
+      all.emplace_back(m_[t]);
+      all.emplace_back(v_[t]);
+    }
+    return all;
+  }
+
   std::size_t state_bytes() const {
     std::size_t n = 0;
     for (std::size_t t = 0; t < m_.size(); ++t)

@@ -25,9 +25,8 @@ CommunicatorOptions surviving(double timeout_s = 10) {
 }
 
 auto inprocess_launch(CommunicatorOptions options) {
-  return [options](int ranks, auto&& fn) {
-    return inprocess::launch_surviving(ranks, fn, options);
-  };
+  return
+      [options](int ranks, auto&& fn) { return inprocess::launch_surviving(ranks, fn, options); };
 }
 
 }  // namespace

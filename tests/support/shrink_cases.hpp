@@ -46,8 +46,11 @@ struct LossOutcome {
 template <class Launch>
 LossOutcome lose_ranks(Launch&& launch, const LossCase& c) {
   const auto n = static_cast<std::size_t>(c.ranks);
-  LossOutcome out{std::vector<std::optional<Error>>(n), std::vector<int>(n, -1),
-                  std::vector<std::vector<float>>(n), {}, 0};
+  LossOutcome out{std::vector<std::optional<Error>>(n),
+                  std::vector<int>(n, -1),
+                  std::vector<std::vector<float>>(n),
+                  {},
+                  0};
   const std::uint64_t seed = base_seed();
   const auto started = std::chrono::steady_clock::now();
   out.failures = launch(c.ranks, [&](auto& comm) {

@@ -20,6 +20,7 @@
 #include "errors.hpp"
 #include "random.hpp"
 #include "reference.hpp"
+#include "shrink_cases.hpp"
 
 using namespace colt;
 using namespace colt::test;
@@ -314,4 +315,23 @@ TEST_CASE(
     });
   });
   CHECK_MESSAGE(text.empty(), text);
+}
+
+TEST_CASE("ucx shrink: ranks whose workers vanish are named by every survivor, who go on") {
+  // A rank that dies here ends its thread and its worker without a word, as a killed process
+  // does; the survivors learn of it from UCX (the closed connection), not from their deadline.
+  CommunicatorOptions options;
+  options.identify_failures = true;
+  options.timeout = std::chrono::seconds(10);
+  const auto launch = [&](int ranks, auto&& fn) {
+    return ucx::launch_surviving(ranks, fn, options);
+  };
+  const LossCase cases[] = {{4, {2}, -1}, {4, {1}, 3}, {2, {0}, -1}};
+  for (const auto& c : cases) {
+    CAPTURE(c.ranks);
+    CAPTURE(c.die_in_recovery);
+    const LossOutcome out = lose_ranks(launch, c);
+    check_loss(c, out);
+    CHECK(out.seconds < 2 * (10 + 1));  // never a hang; the recovery-time goal is a benchmark's
+  }
 }

@@ -154,9 +154,9 @@ class Communicator {
   bool ordered() const { return ordered_; }
   void set_ordered(bool ordered) { ordered_ = ordered; }
   // The options a communicator split from this one inherits.
-  CommunicatorOptions options() const {
-    return {timeout_, check_, checksum(), ordered_, plumbing_.identifies_failures()};
-  }
+  // Failure identification is not inherited: the survivors of a failure agree once, over the
+  // communicator they will shrink, while calls on the others just fail.
+  CommunicatorOptions options() const { return {timeout_, check_, checksum(), ordered_, false}; }
   bool identifies_failures() const { return plumbing_.identifies_failures(); }
 
   // The first failure that broke this communicator, or null while it is healthy.
@@ -221,7 +221,9 @@ class Communicator {
       const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
-      survivors.emplace(transport().without(agreed.failed, agreed.proposal), options());
+      CommunicatorOptions same = options();
+      same.identify_failures = plumbing_.identifies_failures();
+      survivors.emplace(transport().without(agreed.failed, agreed.proposal), same);
     });
     return std::move(*survivors);
   }

@@ -195,9 +195,9 @@ class NoteRequest {
     if (size < 0 && group_->finished(peer_))  // posted just before it ended?
       size = group_->board().take(peer_, rank_, tag_.value, buffer_);
     if (size < 0 && group_->finished(peer_))
-      throw Error(ErrorKind::peer_failed, "", rank_, peer_,
-                  "peer's thread ended while " +
-                      colt::detail::describe_message(false, peer_, tag_));
+      throw Error(
+          ErrorKind::peer_failed, "", rank_, peer_,
+          "peer's thread ended while " + colt::detail::describe_message(false, peer_, tag_));
     if (size < 0) return false;
     if (static_cast<std::size_t>(size) > buffer_.size())
       throw Error(ErrorKind::mismatch, "", rank_, peer_,
@@ -417,7 +417,8 @@ LaunchOutcome run_ranks(int ranks, Fn& fn, const CommunicatorOptions& options) {
 template <class Fn>
 void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
   const detail::LaunchOutcome outcome = detail::run_ranks(ranks, fn, options);
-  if (outcome.cause >= 0) std::rethrow_exception(outcome.failures[static_cast<std::size_t>(outcome.cause)]);
+  if (outcome.cause >= 0)
+    std::rethrow_exception(outcome.failures[static_cast<std::size_t>(outcome.cause)]);
 }
 
 // As launch, for programs that survive a lost rank (Communicator::shrink, adapters/elastic.hpp):

@@ -95,6 +95,45 @@ inline std::uint32_t agreed_context(std::span<const std::int64_t> records,
 
 }  // namespace detail
 
+class Transport;
+
+// The point-to-point messages of a communicator's failure agreement (Transport::recovery_channel).
+class RecoveryChannel {
+ public:
+  explicit RecoveryChannel(Transport& transport);
+  int rank() const { return rank_; }
+  int size() const { return static_cast<int>(members_.size()); }
+  Request isend(int peer, std::span<const std::byte> data, Tag tag) {
+    const int link = link_of(peer);
+    ucp_request_param_t param{};
+    ucs_status_ptr_t started =
+        ucp_tag_send_nbx(worker_->endpoint(link), data.data(), data.size(),
+                         recovery_tag(context_, worker_->rank(), tag), &param);
+    return Request(*worker_, Request::Kind::send, started, rank_, peer, link, tag, data.size(),
+                   context_, false);
+  }
+  Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
+    const int link = link_of(peer);
+    ucp_request_param_t param{};
+    param.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL;  // as Transport::irecv: the length is known
+    ucs_status_ptr_t started =
+        ucp_tag_recv_nbx(worker_->native(), buffer.data(), buffer.size(),
+                         recovery_tag(context_, link, tag), match_all, &param);
+    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag, buffer.size(),
+                   context_, false);
+  }
+
+ private:
+  int link_of(int peer) const {
+    colt::detail::check_peer("", rank_, peer, size());
+    return members_[static_cast<std::size_t>(peer)];
+  }
+  Worker* worker_;
+  std::vector<int> members_;
+  int rank_;
+  std::uint32_t context_;
+};
+
 class Transport {
  public:
   // The communicator of the whole bootstrap group over a connected worker.
@@ -115,14 +154,16 @@ class Transport {
   bool concurrent_communicators() const { return false; }
 
   void note_failure() noexcept { worker_->note_failure(); }
-  void abort(const std::string& cause) noexcept { worker_->abort(cause); }
+  // Ends every rank's waits on this communicator and on those split from it.
+  void abort(const std::string& cause) noexcept { worker_->abort(cause, context_); }
 
   Request isend(int peer, std::span<const std::byte> data, Tag tag) {
     const int link = link_of(peer);
     ucp_request_param_t param{};
     ucs_status_ptr_t started = ucp_tag_send_nbx(worker_->endpoint(link), data.data(), data.size(),
                                                 wire_tag(context_, worker_->rank(), tag), &param);
-    return Request(*worker_, Request::Kind::send, started, rank_, peer, link, tag, data.size());
+    return Request(*worker_, Request::Kind::send, started, rank_, peer, link, tag, data.size(),
+                   context_);
   }
 
   Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
@@ -133,8 +174,8 @@ class Transport {
     param.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
     ucs_status_ptr_t started = ucp_tag_recv_nbx(worker_->native(), buffer.data(), buffer.size(),
                                                 wire_tag(context_, link, tag), match_all, &param);
-    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag,
-                   buffer.size());
+    return Request(*worker_, Request::Kind::receive, started, rank_, peer, link, tag, buffer.size(),
+                   context_);
   }
 
   // Ranks with the same color form a new transport on the same worker, ordered by (key, rank).
@@ -153,6 +194,7 @@ class Transport {
     const colt::detail::SplitPart chosen = colt::detail::split_part(entries, 3, rank_);
     const std::uint32_t context = detail::agreed_context(entries, chosen.members, rank_);
     worker_->claim_context(context);
+    worker_->set_parent(context, context_);
     Transport part(worker_, context);
     for (const int q : chosen.members)
       part.members_.push_back(members_[static_cast<std::size_t>(q)]);
@@ -160,7 +202,31 @@ class Transport {
     return part;
   }
 
+  // Failure agreement (core/detail/failure_agreement.hpp): messages on the worker's recovery
+  // channel, which an abort of this communicator does not end; a dead peer fails them through
+  // UCX's peer error handling, or at the deadline.
+  RecoveryChannel recovery_channel() { return RecoveryChannel(*this); }
+  // A context id no communicator of this rank uses; the survivors take the largest proposal.
+  std::uint32_t successor_proposal() const { return worker_->unused_context(); }
+  // The communicator of every rank but `failed` (ascending), in this one's order, on the same
+  // worker and endpoints: no messages needed. No descendant of this communicator, so the abort
+  // that ended this one leaves it working.
+  Transport without(std::span<const int> failed, std::uint32_t context) {
+    if (std::binary_search(failed.begin(), failed.end(), rank_))
+      throw Error(ErrorKind::invalid_argument, "shrink", rank_, no_peer,
+                  "this rank is among the failed ranks");
+    worker_->claim_context(context);
+    Transport part(worker_, context);
+    for (int r = 0; r < size(); ++r) {
+      if (std::binary_search(failed.begin(), failed.end(), r)) continue;
+      if (r == rank_) part.rank_ = static_cast<int>(part.members_.size());
+      part.members_.push_back(members_[static_cast<std::size_t>(r)]);
+    }
+    return part;
+  }
+
  private:
+  friend class RecoveryChannel;
   Transport(std::shared_ptr<Worker> worker, std::uint32_t context)
       : worker_(std::move(worker)), context_(context) {}
 
@@ -176,7 +242,14 @@ class Transport {
   int rank_ = 0;
 };
 
+inline RecoveryChannel::RecoveryChannel(Transport& transport)
+    : worker_(transport.worker_.get()),
+      members_(transport.members_),
+      rank_(transport.rank_),
+      context_(transport.context_) {}
+
 static_assert(colt::Transport<Transport>);
+static_assert(ShrinkableTransport<Transport>);
 static_assert(SplittableTransport<Transport>);
 static_assert(!ViewTransport<Transport>);
 static_assert(FailureAwareTransport<Transport>);
@@ -249,6 +322,21 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
           comm.transport().abort("unknown exception");
           throw;
         }
+      },
+      options);
+}
+
+// As launch, for programs that survive a lost rank: a rank that throws ends its thread and its
+// worker without telling anyone, as a killed process would, and the survivors find out through
+// UCX (the closed connection) or their deadline. Returns each rank's exception.
+template <class Fn>
+std::vector<std::exception_ptr> launch_surviving(int ranks, Fn&& fn,
+                                                 CommunicatorOptions options = {}) {
+  return inprocess::launch_surviving(
+      ranks,
+      [&](inprocess::Communicator& bootstrap) {
+        Communicator comm = communicator(bootstrap, options);
+        fn(comm);
       },
       options);
 }

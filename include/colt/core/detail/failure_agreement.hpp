@@ -32,8 +32,8 @@
 namespace colt::detail {
 
 struct AgreedFailures {
-  std::vector<int> failed;      // ranks of the communicator, ascending
-  std::uint32_t proposal = 0;   // the largest proposal of the ranks that agreed
+  std::vector<int> failed;     // ranks of the communicator, ascending
+  std::uint32_t proposal = 0;  // the largest proposal of the ranks that agreed
 };
 
 // A round's record, in 64-bit words: flags, proposal, then a bit per rank (set: failed).
@@ -132,8 +132,7 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
   for (int q = 0; q < size; ++q)
     if (q != me)
       decision_receives[static_cast<std::size_t>(q)].emplace(channel.irecv(
-          q, std::as_writable_bytes(decisions[static_cast<std::size_t>(q)].words()),
-          decision_tag));
+          q, std::as_writable_bytes(decisions[static_cast<std::size_t>(q)].words()), decision_tag));
   // A decision that has arrived, if any.
   const auto find_decision = [&]() -> const FailureRecord* {
     for (int q = 0; q < size; ++q) {

@@ -149,8 +149,9 @@ class Plumbing {
     auto channel = link_.inner().recovery_channel();
     const auto grace = std::min<Clock::duration>(timeout_, std::chrono::seconds(1));
     AgreedFailures result = agree_on_failures(
-        channel, AgreementStart{known, static_cast<std::uint32_t>(link_.inner().successor_proposal()),
-                                waited, timeout_, grace});
+        channel,
+        AgreementStart{known, static_cast<std::uint32_t>(link_.inner().successor_proposal()),
+                       waited, timeout_, grace});
     std::lock_guard lock(shared_->mutex);
     shared_->agreed = std::make_shared<const AgreedFailures>(std::move(result));
     return *shared_->agreed;

@@ -148,8 +148,7 @@ class Liveness {
 class Group {
  public:
   // A launch's group of `size` ranks.
-  explicit Group(int size)
-      : Group(std::make_shared<Liveness>(size), identity(size)) {}
+  explicit Group(int size) : Group(std::make_shared<Liveness>(size), identity(size)) {}
   // A group of some of a launch's threads: launch_ranks[r] is rank r's rank in the launch.
   Group(std::shared_ptr<Liveness> liveness, std::vector<int> launch_ranks)
       : mailboxes_(launch_ranks.size()),

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <utility>
@@ -36,9 +37,10 @@ class Request {
   Request() = default;
   // `rank` and `peer` are ranks of the communicator (for messages); `link` is the peer's rank in
   // the worker's bootstrap group. `started` is what ucp_tag_send_nbx / ucp_tag_recv_nbx returned:
-  // a request, an error, or (sends only) null for a send that completed at once.
+  // a request, an error, or (sends only) null for a send that completed at once. An abort of
+  // communicator `context` ends the wait, unless `revocable` is false (the recovery channel).
   Request(Worker& worker, Kind kind, ucs_status_ptr_t started, int rank, int peer, int link,
-          Tag tag, std::size_t bytes)
+          Tag tag, std::size_t bytes, std::uint32_t context, bool revocable = true)
       : worker_(&worker),
         kind_(kind),
         rank_(rank),
@@ -46,7 +48,9 @@ class Request {
         link_(link),
         tag_(tag),
         expected_(bytes),
-        transferred_(kind == Kind::send ? bytes : 0) {
+        transferred_(kind == Kind::send ? bytes : 0),
+        context_(context),
+        revocable_(revocable) {
     if (UCS_PTR_IS_ERR(started)) raise(UCS_PTR_STATUS(started));
     pending_ = started;
   }
@@ -63,6 +67,8 @@ class Request {
       tag_ = other.tag_;
       expected_ = other.expected_;
       transferred_ = other.transferred_;
+      context_ = other.context_;
+      revocable_ = other.revocable_;
       pending_ = std::exchange(other.pending_, nullptr);
     }
     return *this;
@@ -113,7 +119,7 @@ class Request {
   // Throws when the request can no longer complete: the group was aborted, the peer's endpoint
   // failed, or the deadline passed.
   void check_still_possible(const Deadline& deadline) {
-    if (const std::string& cause = worker_->abort_cause(); !cause.empty())
+    if (const std::string& cause = worker_->abort_cause(context_); revocable_ && !cause.empty())
       throw Error(ErrorKind::aborted, "", rank_, peer_,
                   "aborted while " + describe() + ": " + cause);
     if (const ucs_status_t status = worker_->peer_status(link_); status != UCS_OK)
@@ -159,6 +165,8 @@ class Request {
   Tag tag_{};
   std::size_t expected_ = 0;
   std::size_t transferred_ = 0;
+  std::uint32_t context_ = 0;
+  bool revocable_ = true;
   void* pending_ = nullptr;
 };
 

@@ -7,9 +7,10 @@
 //  - Endpoints are created in peer error-handling mode: a peer that dies or resets the connection
 //    calls `on_peer_error`, which records UCX's status. Requests to it complete with that status,
 //    and a receive waiting on it asks `peer_status` and ends with a colt::Error.
-//  - `abort(cause)` sends a short notice to every peer on a channel of its own (wire_tag.hpp);
-//    every rank's waits poll for notices, so one failed rank ends the others' waits at once
-//    instead of at their deadline, in one process or across many.
+//  - `abort(cause, context)` sends a short notice to every peer on a channel of its own
+//    (wire_tag.hpp) naming the communicator; every rank's waits on that communicator (or one
+//    split from it) poll for notices, so one failed rank ends the others' waits at once instead
+//    of at their deadline, in one process or across many.
 //
 // Shutdown never needs the peers: flush what this rank sent (so it reaches the peers), close
 // every endpoint without a handshake (UCP_EP_CLOSE_FLAG_FORCE, allowed because both sides use
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -135,45 +137,64 @@ class Worker {
   // shutdown does not wait to flush to them.
   void note_failure() noexcept { failed_ = true; }
 
-  // Ends every pending and later wait of every rank of the bootstrap group with a colt::Error
-  // naming `cause` (best effort: peers already gone are skipped).
-  void abort(const std::string& cause) noexcept {
-    if (!abort_cause_.empty()) return;
+  // Communicator `child` was split from `parent` (context ids): aborting the parent aborts it.
+  void set_parent(std::uint32_t child, std::uint32_t parent) { parents_[child] = parent; }
+
+  // Ends every pending and later wait on communicator `context` (and on those split from it) of
+  // every rank of the bootstrap group with a colt::Error naming `cause` (best effort: peers
+  // already gone are skipped). The communicators of the survivors of a failure (`without`) are
+  // no descendants: they go on.
+  void abort(const std::string& cause, std::uint32_t context = 0) noexcept {
+    if (aborted_.count(context)) return;
     try {
-      abort_cause_ = "rank " + std::to_string(rank_) + " aborted: " + cause;
-      notice_ = cause.substr(0, 1024);
+      aborted_[context] = "rank " + std::to_string(rank_) + " aborted: " + cause;
+      notices_text_.push_back(std::make_unique<std::string>(cause.substr(0, 1024)));
+      const std::string& notice = *notices_text_.back();
       failed_ = true;
       for (int peer = 0; peer < size_; ++peer) {
         if (peer == rank_ || !endpoint(peer) || peer_status(peer) != UCS_OK) continue;
         ucp_request_param_t param{};
-        ucs_status_ptr_t sent = ucp_tag_send_nbx(endpoint(peer), notice_.data(), notice_.size(),
-                                                 abort_tag(rank_), &param);
+        ucs_status_ptr_t sent = ucp_tag_send_nbx(endpoint(peer), notice.data(), notice.size(),
+                                                 abort_tag(rank_, context), &param);
         if (UCS_PTR_IS_PTR(sent)) notices_.push_back(sent);
       }
     } catch (...) {  // out of memory while aborting: the peers fall back to their deadlines
     }
   }
 
-  // Why the group was aborted, or empty. Polls for a peer's notice (a cheap probe).
-  const std::string& abort_cause() {
-    if (!abort_cause_.empty() || size_ == 1) return abort_cause_;
-    ucp_tag_recv_info_t info{};
-    ucp_tag_message_h message = ucp_tag_probe_nb(worker_, abort_tag(0), abort_mask, 1, &info);
-    if (!message) return abort_cause_;
-    std::string text(info.length, '\0');
-    ucp_request_param_t param{};
-    ucs_status_ptr_t received =
-        ucp_tag_msg_recv_nbx(worker_, text.data(), text.size(), message, &param);
-    if (UCS_PTR_IS_PTR(received)) {
-      while (ucp_request_check_status(received) == UCS_INPROGRESS) progress();
-      ucp_request_free(received);
+  // Why communicator `context` was aborted (or one it was split from), or empty. Reads the
+  // peers' notices that have arrived (a cheap probe).
+  const std::string& abort_cause(std::uint32_t context = 0) {
+    if (size_ > 1) read_notices();
+    for (std::uint32_t c = context;;) {
+      if (auto found = aborted_.find(c); found != aborted_.end()) return found->second;
+      auto up = parents_.find(c);
+      if (up == parents_.end()) return no_cause_;
+      c = up->second;
     }
-    abort_cause_ = "rank " + std::to_string(sender_of(info.sender_tag)) + " aborted: " + text;
-    failed_ = true;
-    return abort_cause_;
   }
 
  private:
+  void read_notices() {
+    for (;;) {
+      ucp_tag_recv_info_t info{};
+      ucp_tag_message_h message = ucp_tag_probe_nb(worker_, abort_tag(0), abort_mask, 1, &info);
+      if (!message) return;
+      std::string text(info.length, '\0');
+      ucp_request_param_t param{};
+      ucs_status_ptr_t received =
+          ucp_tag_msg_recv_nbx(worker_, text.data(), text.size(), message, &param);
+      if (UCS_PTR_IS_PTR(received)) {
+        while (ucp_request_check_status(received) == UCS_INPROGRESS) progress();
+        ucp_request_free(received);
+      }
+      aborted_.try_emplace(
+          aborted_context_of(info.sender_tag),
+          "rank " + std::to_string(sender_of(info.sender_tag)) + " aborted: " + text);
+      failed_ = true;
+    }
+  }
+
   struct Link {
     Worker* owner = nullptr;
     int peer = -1;
@@ -252,9 +273,11 @@ class Worker {
   bool peer_errors_ = true;
   std::uint32_t next_context_ = 1;  // 0 is the bootstrapped communicator
   bool failed_ = false;
-  std::string abort_cause_;
-  std::string notice_;          // the text of this rank's abort notice, sent from here
-  std::vector<void*> notices_;  // abort notices still in flight
+  std::map<std::uint32_t, std::string> aborted_;    // context id -> why it was aborted
+  std::map<std::uint32_t, std::uint32_t> parents_;  // context id -> the one it was split from
+  const std::string no_cause_;
+  std::vector<std::unique_ptr<std::string>> notices_text_;  // sent from here: kept until shutdown
+  std::vector<void*> notices_;                              // abort notices still in flight
 };
 
 }  // namespace colt::ucx
