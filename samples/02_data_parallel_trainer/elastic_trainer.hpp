@@ -31,7 +31,9 @@ struct ElasticResult {
   std::vector<colt::Recovery> recoveries;
   int ranks_at_end = 0;
   int first_rank = 0;                 // this rank in the first communicator
+  int rank_at_end = 0;                // and in the last
   std::uint64_t parameters_hash = 0;  // FNV-1a of the final parameters' bytes
+  bool survivors_agree = false;       // every survivor's hash is the same
 };
 
 // before_step(first_rank, step) runs before every step: the sample kills a rank there.
@@ -93,10 +95,15 @@ ElasticResult train_elastic(Comm& comm, const Dataset& data, const TrainConfig& 
     result.train.parameters.insert(result.train.parameters.end(), model.param(t).begin(),
                                    model.param(t).end());
   result.parameters_hash = colt::detail::fnv1a(std::as_bytes(std::span(result.train.parameters)));
+  std::int64_t low = static_cast<std::int64_t>(result.parameters_hash), high = low;
+  colt::all_reduce(last, std::span(&low, 1), colt::min{});
+  colt::all_reduce(last, std::span(&high, 1), colt::max{});
+  result.survivors_agree = low == high;
   result.train.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.recoveries = elastic.recoveries();
   result.ranks_at_end = last.size();
+  result.rank_at_end = last.rank();
   result.first_rank = elastic.first_rank();
   return result;
 }

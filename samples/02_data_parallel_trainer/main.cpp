@@ -6,7 +6,9 @@
 //                            [--aggregation allreduce|parameter-server] [--optimizer adam|sgd]
 //                            [--lr 0.01] [--no-overlap] [--words /usr/share/dict/words]
 //                            [--shard 0|1|2|3 [--layers L] [--no-prefetch] [--wire bfloat16]]
+//                            [--elastic] [--kill-rank R --kill-at-step S] [--commit-every K]
 //   mpiexec -n 4 02_data_parallel_trainer --transport mpi ...
+//   for r in 0 1 2; do 02_data_parallel_trainer --rank $r --world 3 --rendezvous DIR ... & done
 //
 // In-process ranks are threads of this process (the default); with --transport mpi every MPI
 // process is one rank. Each rank reads the word list, builds the same examples, and trains on
@@ -16,9 +18,22 @@
 // ranks (ZeRO stage 1, 2 or 3, colt::ShardedDataParallel) or, with 0, replicated by plain
 // DataParallel, and prints the bytes each rank held at its peak: parameters, gradients and
 // optimizer state, as the adapters counted them.
+//
+// --elastic trains with colt::ElasticTraining: the state is committed every --commit-every
+// steps, and when ranks die the survivors shrink, roll back and finish the run on fewer ranks.
+// --kill-rank R --kill-at-step S (implies --elastic) makes rank R die abruptly before step S: its
+// thread ends by an exception in-process; its process kills itself with SIGKILL when the ranks
+// are processes. --rank R --world N --rendezvous DIR runs this process as rank R of N UCX
+// processes that meet through the directory DIR, started by any launcher (implies --elastic).
 
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
@@ -29,12 +44,16 @@
 
 #include "char_mlp.hpp"
 #include "colt/colt.hpp"
+#include "elastic_trainer.hpp"
 #include "sharded_trainer.hpp"
 #include "trainer.hpp"
 #include "words.hpp"
 #include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
+#ifdef COLT_SAMPLE_WITH_UCX
+#include "colt/transport/ucx.hpp"
+#endif
 
 namespace {
 
@@ -47,22 +66,53 @@ constexpr const char* own_usage =
     "  --layers L           tanh layers of the layered MLP (default 1; with --shard)\n"
     "  --no-prefetch        stage 3: gather each layer only when it is needed\n"
     "  --wire W             float32 (default) or bfloat16: the sharded stages' wire type\n"
-    "  --eval N             with --shard: final losses over the first N examples (0: all)\n";
+    "  --eval N             with --shard: final losses over the first N examples (0: all)\n"
+    "  --elastic            survive lost ranks: commit, shrink, roll back, go on\n"
+    "  --commit-every K     --elastic: steps between in-memory commits (default 10)\n"
+    "  --kill-rank R        --elastic: rank R dies abruptly before step --kill-at-step\n"
+    "  --kill-at-step S     (a thread that ends in-process; SIGKILL for processes)\n"
+    "  --rank R --world N --rendezvous DIR\n"
+    "                       run as rank R of N UCX processes meeting in directory DIR\n";
+
+struct ElasticFlags {
+  bool on = false;
+  int commit_every = 10;
+  int kill_rank = -1;
+  int kill_at_step = -1;
+  int rank = -1;
+  int world = 0;
+  std::string rendezvous;
+};
 
 struct ShardFlags {
   bool given = false;
   char_mlp::ShardingConfig config;
 };
 
-samples::Options parse(int argc, char** argv, ShardFlags& shard) {
+samples::Options parse(int argc, char** argv, ShardFlags& shard, ElasticFlags& elastic) {
   char_mlp::TrainConfig extra;
   samples::Options o = samples::parse(
-      argc, argv, program, own_usage, {"--no-overlap", "--no-prefetch"},
+      argc, argv, program, own_usage, {"--no-overlap", "--no-prefetch", "--elastic"},
       [&](std::string_view flag, const char* value) {
         const std::string_view a = value ? value : "";
         const auto fail = [&](const char* problem) { samples::usage(program, own_usage, problem); };
+        const auto count = [&] { return static_cast<int>(samples::number(value, flag, fail)); };
         if (flag == "--no-overlap")
           extra.overlap = false;
+        else if (flag == "--elastic")
+          elastic.on = true;
+        else if (flag == "--commit-every")
+          elastic.commit_every = count();
+        else if (flag == "--kill-rank")
+          elastic.kill_rank = count();
+        else if (flag == "--kill-at-step")
+          elastic.kill_at_step = count();
+        else if (flag == "--rank")
+          elastic.rank = count();
+        else if (flag == "--world")
+          elastic.world = count();
+        else if (flag == "--rendezvous")
+          elastic.rendezvous = a;
         else if (flag == "--no-prefetch")
           shard.config.prefetch = false;
         else if (flag == "--shard") {
@@ -104,6 +154,15 @@ samples::Options parse(int argc, char** argv, ShardFlags& shard) {
   o.train.aggregation = extra.aggregation;
   o.train.optimizer = extra.optimizer;
   if (!o.lr_given && o.train.optimizer == char_mlp::Optimizer::sgd) o.train.learning_rate = 0.5;
+  const auto fail = [&](const char* problem) { samples::usage(program, own_usage, problem); };
+  if (elastic.kill_rank >= 0 || !elastic.rendezvous.empty()) elastic.on = true;
+  if ((elastic.kill_rank >= 0) != (elastic.kill_at_step >= 0))
+    fail("--kill-rank and --kill-at-step go together");
+  if (elastic.commit_every < 1) fail("--commit-every must be at least 1");
+  if (!elastic.rendezvous.empty() && (elastic.rank < 0 || elastic.world < 1))
+    fail("--rendezvous needs --rank R and --world N");
+  if (elastic.on && (shard.given || o.transport == "mpi"))
+    fail("--elastic runs plain data parallelism on in-process ranks or UCX processes");
   return o;
 }
 
@@ -157,11 +216,120 @@ void run_sharded(Comm& comm, const samples::Options& o, const char_mlp::Sharding
   }
 }
 
+// The planned death's time (steady clock, ns): in-process, beside the survivors; across
+// processes, in DIR/killed-at (the steady clock is the machine's, so one machine only).
+std::atomic<std::int64_t> killed_at_ns{-1};
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Killed : std::runtime_error {
+  Killed() : std::runtime_error("killed by --kill-rank") {}
+};
+
+// Dies abruptly when this is the rank and step to kill.
+void maybe_die(const ElasticFlags& e, int first_rank, int step) {
+  if (first_rank != e.kill_rank || step != e.kill_at_step) return;
+  std::printf("rank %d: dying abruptly before step %d\n", first_rank, step);
+  std::fflush(stdout);
+  killed_at_ns.store(now_ns());
+  if (e.rendezvous.empty()) throw Killed();
+  std::ofstream(e.rendezvous + "/killed-at") << killed_at_ns.load() << "\n";
+  raise(SIGKILL);
+}
+
+std::int64_t kill_time(const ElasticFlags& e) {
+  if (e.rendezvous.empty()) return killed_at_ns.load();
+  std::int64_t at = -1;
+  const std::string path = e.rendezvous + "/killed-at";
+  std::ifstream(path) >> at;
+  std::remove(path.c_str());
+  return at;
+}
+
+template <class Comm>
+void run_elastic(Comm& comm, const samples::Options& o, const ElasticFlags& e,
+                 const char_mlp::Dataset& data) {
+  samples::ProgressPrinter printer(o.train.steps, o.train.report_every);
+  const char_mlp::ElasticResult r = char_mlp::train_elastic(
+      comm, data, o.train, {e.commit_every},
+      [&](int first_rank, int step) { maybe_die(e, first_rank, step); }, printer);
+  if (r.rank_at_end != 0) return;
+  std::printf("trained %d steps of %zu examples in %.1f s; %d of %d ranks at the end\n",
+              o.train.steps, o.train.batch, r.train.seconds, r.ranks_at_end, comm.size());
+  for (const colt::Recovery& recovery : r.recoveries) {
+    std::string ranks;
+    for (const int q : recovery.failed) ranks += (ranks.empty() ? "" : ", ") + std::to_string(q);
+    const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::printf(
+        "rank %s died during step %d: %d ranks training again from the commit of step %d, "
+        "%.1f ms after this rank's call failed; %d steps redone\n",
+        ranks.c_str(), recovery.failed_at_step, recovery.ranks, recovery.resumed_at_step,
+        ms(recovery.resumed - recovery.noticed),
+        recovery.failed_at_step - recovery.resumed_at_step);
+    std::printf("  (this rank's failed call: %s)\n", recovery.cause.c_str());
+    if (const std::int64_t killed = kill_time(e); killed >= 0)
+      std::printf("from the kill to training again: %.1f ms\n",
+                  (static_cast<double>(recovery.resumed.time_since_epoch().count()) -
+                   static_cast<double>(killed)) /
+                      1e6);
+  }
+  std::printf("train loss %.4f   validation loss %.4f\n", r.train.train_loss,
+              r.train.validation_loss);
+  std::printf("survivors' parameters %s (FNV-1a %016llx)\n",
+              r.survivors_agree ? "bitwise identical" : "DIFFER",
+              static_cast<unsigned long long>(r.parameters_hash));
+  if (!r.survivors_agree) throw std::runtime_error("the survivors' parameters differ");
+}
+
+int elastic_main(const samples::Options& o, const ElasticFlags& e) {
+  try {
+    const auto words = char_mlp::read_words(o.words);
+    const char_mlp::Dataset data =
+        char_mlp::make_dataset(words, o.train.shape.context, o.train.seed);
+    colt::CommunicatorOptions options;
+    options.identify_failures = true;
+    if (!e.rendezvous.empty()) {
+#ifdef COLT_SAMPLE_WITH_UCX
+      colt::FileRendezvous rendezvous(e.rendezvous, e.rank, e.world);
+      auto comm = colt::ucx::communicator(rendezvous, options);
+      if (comm.rank() == 0)
+        std::printf("%zu words, %d UCX processes met in %s\n", words.size(), comm.size(),
+                    e.rendezvous.c_str());
+      run_elastic(comm, o, e, data);
+#else
+      samples::usage(program, own_usage, "this build has no UCX: install libucx-dev, rebuild");
+#endif
+    } else {
+      std::printf("%zu words, %d in-process ranks, elastic\n", words.size(), o.ranks);
+      const auto failures = colt::inprocess::launch_surviving(
+          o.ranks, [&](colt::inprocess::Communicator& comm) { run_elastic(comm, o, e, data); },
+          options);
+      for (const auto& failure : failures) {
+        if (!failure) continue;
+        try {
+          std::rethrow_exception(failure);
+        } catch (const Killed&) {  // the planned death
+        }
+      }
+    }
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "%s: %s\n", program, ex.what());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ShardFlags shard;
-  const samples::Options o = parse(argc, argv, shard);
+  ElasticFlags elastic;
+  const samples::Options o = parse(argc, argv, shard, elastic);
+  if (elastic.on) return elastic_main(o, elastic);
   return samples::run_on_ranks(argc, argv, program, own_usage, o,
                                [&](auto& comm, const char_mlp::Dataset& data) {
                                  if (shard.given)

@@ -57,6 +57,7 @@ struct Recovery {
   int failed_at_step = 0;       // the step that failed
   int resumed_at_step = 0;      // the committed step training went back to
   int ranks = 0;                // ranks training afterwards
+  std::string cause;            // the error that started the recovery, on this rank
   Clock::time_point noticed{};  // when this rank's failed call returned its error
   Clock::time_point resumed{};  // when the state was restored and `reset` had run
 };
@@ -164,6 +165,7 @@ class ElasticTraining {
     Recovery recovery;
     recovery.noticed = Clock::now();
     recovery.failed_at_step = failed_step;
+    recovery.cause = first_error.what();
     Error error = first_error;
     for (int attempt = 0;; ++attempt) {
       if (!may_mean_lost_rank(error) ||

@@ -36,6 +36,7 @@
 #include "colt/core/transport_concepts.hpp"
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/split_part.hpp"
+#include "colt/transport/file_rendezvous.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/request.hpp"
@@ -301,6 +302,23 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
   } catch (const Error& e) {
     throw plumbing.broken_by(e, "ucx bootstrap");
   }
+  return Communicator(Transport(std::move(worker)), options);
+}
+
+// A UCX communicator of the processes that meet through `rendezvous` (file_rendezvous.hpp):
+// each publishes its worker's address there and connects to every other. Started by any
+// launcher (a shell loop, srun), so a process killed by a signal ends only itself, and the
+// survivors can shrink (docs/fault-tolerance.md). The exchange, and the cleanup of the
+// directory, are bounded by the timeout.
+inline Communicator communicator(FileRendezvous& rendezvous, CommunicatorOptions options = {},
+                                 Options ucx_options = {}) {
+  if (!options.timeout) options.timeout = timeout_from_environment();
+  auto worker = std::make_shared<Worker>(rendezvous.rank(), rendezvous.size(), *options.timeout,
+                                         ucx_options.peer_error_handling);
+  const std::vector<std::byte> mine = worker->address();
+  const Deadline deadline = Deadline::after(*options.timeout);
+  worker->connect(rendezvous.exchange(mine, deadline));
+  rendezvous.finish(deadline);
   return Communicator(Transport(std::move(worker)), options);
 }
 

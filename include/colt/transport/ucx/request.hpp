@@ -75,11 +75,15 @@ class Request {
   }
   ~Request() { cancel(); }
 
-  // True once complete (after one turn of the progress engine). Throws colt::Error on failure.
+  // True once complete (after one turn of the progress engine). Throws colt::Error on failure,
+  // and where a wait would fail at once (an abort, a failed peer): a poller learns of it as a
+  // waiter does.
   bool test() {
     if (!pending_) return true;
     worker_->progress();
-    return poll();
+    if (poll()) return true;
+    check_still_possible(Deadline{Clock::time_point::max(), Clock::duration::zero()});
+    return false;
   }
 
   // Bytes sent, or received (which may be fewer than the buffer holds).
