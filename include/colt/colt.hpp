@@ -2,6 +2,7 @@
 // Everything a user of colt needs, in one include. colt's own headers never include this file.
 
 #include "colt/adapters/data_parallel.hpp"
+#include "colt/adapters/elastic.hpp"
 #include "colt/core/partition.hpp"
 #include "colt/adapters/pipeline.hpp"
 #include "colt/adapters/sharded_data_parallel.hpp"
@@ -21,4 +22,5 @@
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/types.hpp"
+#include "colt/transport/file_rendezvous.hpp"
 #include "colt/transport/inprocess.hpp"

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,26 +100,31 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
   using Request = decltype(channel.irecv(0, std::span<std::byte>{}, Tag{}));
 
   // Sends `record` to every rank it does not list as failed, or with `to_all` to every rank.
-  const auto send_to_live = [&](const FailureRecord& record, Tag tag, bool to_all) {
+  // The copy sent stays alive with the sends (a transport may read it until they complete).
+  struct Outgoing {
+    std::unique_ptr<FailureRecord> record;
     std::vector<Request> sends;
-    FailureRecord copy = record;  // the channel copies it (its sends need no receiver)
+  };
+  const auto send_to_live = [&](const FailureRecord& record, Tag tag, bool to_all) {
+    Outgoing out{std::make_unique<FailureRecord>(record), {}};
     for (int q = 0; q < size; ++q) {
       if (q == me || (!to_all && record.failed(q))) continue;
       try {
-        sends.push_back(channel.isend(q, std::as_bytes(copy.words()), tag));
+        out.sends.push_back(channel.isend(q, std::as_bytes(out.record->words()), tag));
       } catch (const Error&) {  // a dead peer: the receive side finds it
       }
     }
-    return sends;
+    return out;
   };
-  const auto finish_sends = [&](std::vector<Request>& sends) {
+  const auto finish_sends = [&](Outgoing& out) {
     const Deadline flush = Deadline::after(grace);
-    for (auto& s : sends) {
+    for (auto& s : out.sends) {
       try {
         s.wait(flush);
       } catch (const Error&) {  // its receiver is gone; nothing to tell it
       }
     }
+    out.sends.clear();
   };
 
   // A rank that decides posts its decision under a tag of its own to every other rank, even
@@ -158,7 +164,7 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
   for (std::uint32_t round = 0; round < max_rounds; ++round) {
     if (mine.failed(me)) throw excluded();
     const FailureRecord start = mine;
-    std::vector<Request> sends = send_to_live(start, Tag{round}, false);
+    Outgoing sends = send_to_live(start, Tag{round}, false);
     std::vector<FailureRecord> records(static_cast<std::size_t>(size), FailureRecord(size));
     std::vector<std::optional<Request>> receives(static_cast<std::size_t>(size));
     for (int q = 0; q < size; ++q)
@@ -219,7 +225,7 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
       mine.adopt(*decision);
       if (mine.failed(me)) throw excluded();
     }
-    std::vector<Request> last = send_to_live(mine, decision_tag, true);
+    Outgoing last = send_to_live(mine, decision_tag, true);
     finish_sends(last);
     AgreedFailures agreed;
     for (int r = 0; r < size; ++r)
