@@ -147,7 +147,7 @@ class Plumbing {
     if constexpr (AbortableTransport<T>)
       link_.inner().abort("rank " + std::to_string(rank()) + ": " + cause.what());
     auto channel = link_.inner().recovery_channel();
-    const auto grace = std::min<Clock::duration>(timeout_, std::chrono::seconds(1));
+    const auto grace = std::min<Clock::duration>(timeout_, std::chrono::milliseconds(500));
     AgreedFailures result = agree_on_failures(
         channel,
         AgreementStart{known, static_cast<std::uint32_t>(link_.inner().successor_proposal()),
