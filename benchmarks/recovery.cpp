@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "colt/colt.hpp"
+#include "support/number_flag.hpp"
 #ifdef COLT_BENCH_WITH_UCX
 #include "colt/transport/ucx.hpp"
 #endif
@@ -119,12 +120,8 @@ Config parse(int argc, char** argv) {
   Config c;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    const auto value = [&](std::string_view flag) -> long {
-      if (a.substr(0, flag.size()) != flag) return -1;
-      char* end = nullptr;
-      const long v = std::strtol(a.data() + flag.size(), &end, 10);
-      if (*end != '\0' || v < 0) usage((std::string(flag) + " needs a number").c_str());
-      return v;
+    const auto value = [&](std::string_view flag) {
+      return colt::bench::number_flag(a, flag, usage);
     };
     long v = 0;
     if (a == "--help" || a == "-h") usage(nullptr);
