@@ -10,6 +10,8 @@
 #include <colt/reduce/host.hpp>
 #include <colt/reduce/memory.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -291,4 +293,62 @@ TEST_CASE("reduce: narrow types round once, not per step") {
   CHECK(o[0] == 3);
   CHECK(o[1] == -3);
   CHECK(o[2] == -1073741824);  // INT32_MIN / 2
+}
+
+// Every 16-bit pattern against shuffled partners, through the loops this CPU runs (16 at a time
+// with AVX2/F16C where it has them) and through the portable loops, for every op, finished or
+// not: bitwise equal, infinities, subnormals, rounding ties and single NaNs included. Where two
+// or more inputs of an element are NaN and the result is NaN, IEEE 754 leaves its payload open
+// (x86 keeps the first operand's, and the compiler may order a commutative op either way), so
+// there both must give a NaN.
+TEST_CASE_TEMPLATE("reduce: half and bfloat16 take the same bits on every path", T, colt::half,
+                   colt::bfloat16) {
+  const std::string wide =
+      colt::detail::wide_16bit_available() ? "yes (AVX2 + F16C)" : "no (portable only)";
+  MESSAGE("8-wide 16-bit path on this CPU: " << wide);
+  constexpr std::size_t n = 1 << 16;
+  std::vector<T> a(n), b(n), c(n);
+  std::mt19937_64 rng(colt::test::base_seed() + 3);
+  for (std::size_t i = 0; i < n; ++i) a[i] = T::from_bits(static_cast<std::uint16_t>(i));
+  b = a;
+  c = a;
+  std::shuffle(b.begin(), b.end(), rng);
+  std::shuffle(c.begin(), c.end(), rng);
+  const auto is_nan = [](T x) { return std::isnan(static_cast<float>(x)); };
+  // The first element that differs (-1: none), given how many of its inputs are NaN.
+  const auto first_difference = [&](const std::vector<T>& x, const std::vector<T>& y,
+                                    std::size_t count, auto nan_inputs) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool same =
+          x[i].to_bits() == y[i].to_bits() || (nan_inputs(i) >= 2 && is_nan(x[i]) && is_nan(y[i]));
+      if (!same) return static_cast<long>(i);
+    }
+    return -1L;
+  };
+  for_each_op([&](auto op) {
+    using Op = decltype(op);
+    const std::string name(Op::name);
+    for (int ranks : {colt::unfinished, 1, 3}) {
+      CAPTURE(name);
+      CAPTURE(ranks);
+      std::vector<T> fast(n), portable(n);
+      const std::size_t pairs = n - 5;  // a ragged tail
+      colt::reduce_pair(op, fast.data(), a.data(), b.data(), pairs, ranks);
+      colt::reduce_pair_portable(op, portable.data(), a.data(), b.data(), pairs, ranks);
+      CHECK(first_difference(fast, portable, pairs, [&](std::size_t i) {
+              return int{is_nan(a[i])} + int{is_nan(b[i])};
+            }) == -1);
+      const T* inputs[] = {a.data(), b.data(), c.data()};
+      const std::size_t triples = n - 3;
+      colt::reduce_many(op, fast.data(), std::span<const T* const>(inputs), triples, ranks);
+      for (std::size_t i = 0; i < triples; ++i) {  // the portable fold, element by element
+        float acc = static_cast<float>(a[i]);
+        acc = op(op(acc, static_cast<float>(b[i])), static_cast<float>(c[i]));
+        portable[i] = T(ranks > 0 ? colt::finish(op, acc, ranks) : acc);
+      }
+      CHECK(first_difference(fast, portable, triples, [&](std::size_t i) {
+              return int{is_nan(a[i])} + int{is_nan(b[i])} + int{is_nan(c[i])};
+            }) == -1);
+    }
+  });
 }

@@ -9,18 +9,16 @@
 
 #include "colt/core/ops.hpp"
 #include "colt/core/types.hpp"
+#include "colt/reduce/detail/wide_16bit.hpp"
 
 namespace colt {
 
 inline constexpr int unfinished = 0;
 
-// Never inlined: the loop is compiled once per (op, type), the same whatever the caller. Inlined
-// into a large caller (an algorithm inlined into its front door), GCC vectorised it worse and
-// the 256 MiB ring all_reduce lost 6% (measured). One call per chunk costs nothing.
+// reduce_pair's portable loops (what every CPU runs).
 template <class Op, Element T>
   requires ReductionFor<Op, T>
-[[gnu::noinline]] void reduce_pair(Op op, T* out, const T* a, const T* b, std::size_t count,
-                                   int ranks) {
+void reduce_pair_portable(Op op, T* out, const T* a, const T* b, std::size_t count, int ranks) {
   using C = compute_type_t<T>;
   if (ranks > 0) {
     for (std::size_t i = 0; i < count; ++i)
@@ -29,6 +27,25 @@ template <class Op, Element T>
     for (std::size_t i = 0; i < count; ++i)
       out[i] = static_cast<T>(op(static_cast<C>(a[i]), static_cast<C>(b[i])));
   }
+}
+
+// Never inlined: the loop is compiled once per (op, type), the same whatever the caller. Inlined
+// into a large caller (an algorithm inlined into its front door), GCC vectorised it worse and
+// the 256 MiB ring all_reduce lost 6% (measured). One call per chunk costs nothing.
+//
+// half and bfloat16 with the built-in ops go 16 at a time where the CPU can
+// (detail/wide_16bit.hpp, bitwise the same results); the rest, and the tail, take these loops.
+template <class Op, Element T>
+  requires ReductionFor<Op, T>
+[[gnu::noinline]] void reduce_pair(Op op, T* out, const T* a, const T* b, std::size_t count,
+                                   int ranks) {
+  if constexpr (detail::has_wide_16bit<Op, T>) {
+    if (detail::wide_16bit_available()) {
+      const std::size_t done = detail::reduce_pair_wide<Op>(out, a, b, count, ranks);
+      out += done, a += done, b += done, count -= done;
+    }
+  }
+  reduce_pair_portable(op, out, a, b, count, ranks);
 }
 
 // out = finish(in(0) op in(1) op ... op in(k-1)) in one pass over memory, in input order, so the
@@ -40,8 +57,16 @@ void reduce_many_at(Op op, T* out, std::size_t k, InputAt&& input, std::size_t c
   using C = compute_type_t<T>;
   constexpr std::size_t block = 1024;  // accumulators stay in L1 while inputs stream through
   C acc[block];
-  for (std::size_t base = 0; base < count; base += block) {
-    const std::size_t m = std::min(block, count - base);
+  const bool wide = detail::has_wide_16bit<Op, T> && detail::wide_16bit_available();
+  for (std::size_t start = 0; start < count; start += block) {
+    std::size_t base = start, m = std::min(block, count - start);
+    if constexpr (detail::has_wide_16bit<Op, T>) {
+      if (wide) {  // the block's first elements 16 at a time; the loops below do the rest
+        const std::size_t done = detail::reduce_many_wide<Op>(out, k, input, base, m, ranks);
+        base += done;
+        m -= done;
+      }
+    }
     const T* first = input(0) + base;
     for (std::size_t i = 0; i < m; ++i) acc[i] = static_cast<C>(first[i]);
     for (std::size_t j = 1; j < k; ++j) {

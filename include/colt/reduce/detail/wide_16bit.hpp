@@ -1,0 +1,188 @@
+#pragma once
+// The half and bfloat16 reduce loops sixteen elements at a time, for x86-64 CPUs with AVX2 and
+// F16C, chosen at run time (the CPU is asked once): colt is header-only and built without -march,
+// so the compiler's own vectorisation of the portable loops (host.hpp) stops at SSE2, where the
+// 16-bit conversions cost more than the memory traffic they save.
+//
+// - half: F16C converts 8 values each way in one instruction (vcvtph2ps, vcvtps2ph with
+//   round-to-nearest-even).
+// - bfloat16: widening interleaves zeros below the 16 bits; narrowing rounds the float's bit
+//   pattern at bit 16 and selects the quiet NaN, as detail::narrow_bfloat16 does, in integer
+//   lanes, then packs 16 results into one store.
+// - The ops are the built-in ones, as vector instructions that give what the scalar operators
+//   give (min and max select exactly as `b < a ? b : a` and `a < b ? b : a`); other ops take the
+//   portable loop. Results are bitwise those of the portable loops (tests/reduce/test_host.cpp
+//   compares every 16-bit pattern, every op): rounding, infinities, subnormals, and a NaN input
+//   whose payload comes out quiet in both (F16C quiets a signalling NaN on the way in, the
+//   portable narrowing on the way out). One freedom IEEE 754 leaves, and the portable loop takes
+//   too: when two NaNs meet in a sum or product, which payload survives.
+// Elsewhere (other CPUs, other compilers) `wide_16bit_available()` is false and nothing here is
+// compiled.
+
+#include <concepts>
+#include <cstddef>
+
+#include "colt/core/ops.hpp"
+#include "colt/core/types.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
+namespace colt::detail {
+
+// The op has a vector form here.
+template <class Op>
+inline constexpr bool wide_op =
+    std::same_as<Op, sum> || std::same_as<Op, prod> || std::same_as<Op, min> ||
+    std::same_as<Op, max> || std::same_as<Op, avg>;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+template <class Op, class T>
+inline constexpr bool has_wide_16bit = NarrowFloat<T> && wide_op<Op>;
+
+// Whether this CPU runs the loops below. Asked once: AVX2 (with the operating system's support
+// for its registers, which __builtin_cpu_supports checks), and F16C (CPUID leaf 1, ECX bit 29).
+inline bool wide_16bit_available() noexcept {
+  static const bool available = [] {
+    __builtin_cpu_init();
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+    return f16c && __builtin_cpu_supports("avx2");
+  }();
+  return available;
+}
+
+namespace wide {
+
+// GCC's vector extensions, compiled for AVX2 by the target attribute below, and the two F16C
+// conversions as builtins: no <immintrin.h>, which would cost every program that includes the
+// reducers half a second of parsing.
+using f32x8 = float __attribute__((vector_size(32)));
+using u32x8 = std::uint32_t __attribute__((vector_size(32)));
+using i32x8 = std::int32_t __attribute__((vector_size(32)));
+using i16x8 = short __attribute__((vector_size(16)));
+using i16x16 = short __attribute__((vector_size(32)));
+
+// 16 elements as two vectors of 8 floats. Which element sits in which lane is each type's
+// business: the same for every input and the output, so elementwise ops need not care.
+struct Block {
+  f32x8 lo, hi;
+};
+
+template <class V, class T>
+[[gnu::target("avx2,f16c")]] inline V load_bits(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T, class V>
+[[gnu::target("avx2,f16c")]] inline void store_bits(T* p, V v) {
+  std::memcpy(static_cast<void*>(p), &v, sizeof v);  // trivially copyable 16-bit values
+}
+
+[[gnu::target("avx2,f16c")]] inline Block load(const half* p) {
+  return {__builtin_ia32_vcvtph2ps256(load_bits<i16x8>(p)),
+          __builtin_ia32_vcvtph2ps256(load_bits<i16x8>(p + 8))};
+}
+[[gnu::target("avx2,f16c")]] inline void store(half* p, Block v) {
+  store_bits(p, __builtin_ia32_vcvtps2ph256(v.lo, 0));  // 0: round to nearest even
+  store_bits(p + 8, __builtin_ia32_vcvtps2ph256(v.hi, 0));
+}
+
+// bfloat16 is the top half of a float: interleaving zeros below each value widens it exactly
+// (vpunpck{l,h}wd, which work within 128-bit halves: elements 0-3 and 8-11 in `lo`, 4-7 and
+// 12-15 in `hi`), and vpackusdw puts them back in order.
+[[gnu::target("avx2,f16c")]] inline Block load(const bfloat16* p) {
+  const i16x16 v = load_bits<i16x16>(p), zero{};
+  return {reinterpret_cast<f32x8>(__builtin_ia32_punpcklwd256(zero, v)),
+          reinterpret_cast<f32x8>(__builtin_ia32_punpckhwd256(zero, v))};
+}
+// detail::narrow_bfloat16 on 8 lanes: the bit pattern rounded at bit 16 (ties to even), or the
+// quiet NaN keeping sign and top payload; each result in the low 16 bits of its lane.
+[[gnu::target("avx2,f16c")]] inline i32x8 narrow_bfloat16(f32x8 v) {
+  const u32x8 u = reinterpret_cast<u32x8>(v);
+  const u32x8 rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const u32x8 quiet_nan = (u >> 16) | 0x40u;
+  const i32x8 is_nan = reinterpret_cast<i32x8>(u & 0x7FFFFFFFu) > 0x7F800000;
+  return reinterpret_cast<i32x8>(is_nan ? quiet_nan : rounded);
+}
+[[gnu::target("avx2,f16c")]] inline void store(bfloat16* p, Block v) {
+  store_bits(p, __builtin_ia32_packusdw256(narrow_bfloat16(v.lo), narrow_bfloat16(v.hi)));
+}
+
+template <class Op>
+[[gnu::target("avx2,f16c")]] inline f32x8 apply(f32x8 a, f32x8 b) {
+  if constexpr (std::same_as<Op, sum> || std::same_as<Op, avg>)
+    return a + b;
+  else if constexpr (std::same_as<Op, prod>)
+    return a * b;
+  else if constexpr (std::same_as<Op, min>)
+    return b < a ? b : a;
+  else  // max
+    return a < b ? b : a;
+}
+template <class Op>
+[[gnu::target("avx2,f16c")]] inline Block apply(Block a, Block b) {
+  return {apply<Op>(a.lo, b.lo), apply<Op>(a.hi, b.hi)};
+}
+
+// finish(op, v, ranks): avg divides (one correctly rounded float division, as the scalar form).
+template <class Op>
+[[gnu::target("avx2,f16c")]] inline Block finish(Block v, int ranks) {
+  if constexpr (AveragingOp<Op>) {
+    if (ranks > 0) return {v.lo / static_cast<float>(ranks), v.hi / static_cast<float>(ranks)};
+  }
+  return v;
+}
+
+}  // namespace wide
+
+// reduce_pair's body, 16 at a time; returns how many elements it did (a multiple of 16), the
+// rest is the caller's.
+template <class Op, NarrowFloat T>
+[[gnu::target("avx2,f16c")]] std::size_t reduce_pair_wide(T* out, const T* a, const T* b,
+                                                          std::size_t count, int ranks) {
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    wide::store(out + i,
+                wide::finish<Op>(wide::apply<Op>(wide::load(a + i), wide::load(b + i)), ranks));
+  return i;
+}
+
+// reduce_many_at's block: out[0, m) = finish(in(0) op ... op in(k-1)), 16 at a time, in input
+// order; returns how many it did (a multiple of 16).
+template <class Op, NarrowFloat T, class InputAt>
+[[gnu::target("avx2,f16c")]] std::size_t reduce_many_wide(T* out, std::size_t k, InputAt& input,
+                                                          std::size_t base, std::size_t m,
+                                                          int ranks) {
+  std::size_t i = 0;
+  for (; i + 16 <= m; i += 16) {
+    wide::Block acc = wide::load(input(0) + base + i);
+    for (std::size_t j = 1; j < k; ++j) acc = wide::apply<Op>(acc, wide::load(input(j) + base + i));
+    wide::store(out + base + i, wide::finish<Op>(acc, ranks));
+  }
+  return i;
+}
+
+#else
+
+template <class Op, class T>
+inline constexpr bool has_wide_16bit = false;
+inline bool wide_16bit_available() noexcept { return false; }
+template <class Op, NarrowFloat T>
+std::size_t reduce_pair_wide(T*, const T*, const T*, std::size_t, int) {
+  return 0;
+}
+template <class Op, NarrowFloat T, class InputAt>
+std::size_t reduce_many_wide(T*, std::size_t, InputAt&, std::size_t, std::size_t, int) {
+  return 0;
+}
+
+#endif
+
+}  // namespace colt::detail
