@@ -58,6 +58,7 @@ double trial(const Config& c, Death death, Launch&& launch) {
         .count();
   };
   launch(c.ranks, [&](auto& comm) {
+    comm.identify_failures();
     std::vector<float> data(1024, 1.0f);
     try {
       for (int i = 0;; ++i) {
@@ -146,7 +147,6 @@ Config parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Config c = parse(argc, argv);
   colt::CommunicatorOptions options;
-  options.identify_failures = true;
   options.timeout = std::chrono::milliseconds(c.timeout_ms);
   std::printf("%d ranks lose rank %d; timeout %d ms; %d trials\n", c.ranks, c.ranks - 1,
               c.timeout_ms, c.trials);

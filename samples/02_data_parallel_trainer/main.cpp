@@ -290,8 +290,7 @@ int elastic_main(const samples::Options& o, const ElasticFlags& e) {
     const auto words = char_mlp::read_words(o.words);
     const char_mlp::Dataset data =
         char_mlp::make_dataset(words, o.train.shape.context, o.train.seed);
-    colt::CommunicatorOptions options;
-    options.identify_failures = true;
+    colt::CommunicatorOptions options;  // colt::ElasticTraining identifies failures
     if (!e.rendezvous.empty()) {
 #ifdef COLT_SAMPLE_WITH_UCX
       colt::FileRendezvous rendezvous(e.rendezvous, e.rank, e.world);

@@ -19,7 +19,6 @@ namespace {
 
 CommunicatorOptions surviving(double timeout_s = 10) {
   CommunicatorOptions o;
-  o.identify_failures = true;
   o.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
   return o;
 }
@@ -56,6 +55,7 @@ TEST_CASE("shrink in-process: a rank that stops answering is declared failed at 
   auto failures = inprocess::launch_surviving(
       3,
       [&](inprocess::Communicator& comm) {
+        comm.identify_failures();
         const auto me = static_cast<std::size_t>(comm.rank());
         if (comm.rank() == 1) {
           std::this_thread::sleep_for(2500ms);
@@ -99,8 +99,6 @@ TEST_CASE("shrink in-process: with nobody failed, shrink keeps every rank") {
 }
 
 TEST_CASE("shrink in-process: without identify_failures the error stays as the transport saw it") {
-  CommunicatorOptions plain;
-  plain.identify_failures = false;
   std::vector<std::optional<Error>> errors(3);
   inprocess::launch_surviving(
       3,
@@ -111,7 +109,7 @@ TEST_CASE("shrink in-process: without identify_failures the error stays as the t
             test::error_from([&] { all_reduce(comm, std::span(data), sum{}); });
         CHECK(comm.failed_ranks().empty());
       },
-      plain);
+      surviving());
   for (std::size_t r : {0u, 1u}) {
     REQUIRE(errors[r].has_value());
     CHECK(errors[r]->kind() == ErrorKind::aborted);

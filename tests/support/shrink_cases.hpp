@@ -54,6 +54,7 @@ LossOutcome lose_ranks(Launch&& launch, const LossCase& c) {
   const std::uint64_t seed = base_seed();
   const auto started = std::chrono::steady_clock::now();
   out.failures = launch(c.ranks, [&](auto& comm) {
+    comm.identify_failures();
     const int me = comm.rank();
     const auto mine = static_cast<std::size_t>(me);
     std::mt19937_64 rng(seed + static_cast<std::uint64_t>(me));

@@ -321,7 +321,6 @@ TEST_CASE("ucx shrink: ranks whose workers vanish are named by every survivor, w
   // A rank that dies here ends its thread and its worker without a word, as a killed process
   // does; the survivors learn of it from UCX (the closed connection), not from their deadline.
   CommunicatorOptions options;
-  options.identify_failures = true;
   options.timeout = std::chrono::seconds(10);
   const auto launch = [&](int ranks, auto&& fn) {
     return ucx::launch_surviving(ranks, fn, options);

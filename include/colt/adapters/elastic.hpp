@@ -22,8 +22,8 @@
 //   state: data order by step, not by how many steps ran (the loop redoes steps).
 // - A rank that the others declared failed (it answered too late) ends with colt::Error
 //   (peer_failed), as a process declared dead should; so does the loop after `max_recoveries`.
-// - The communicator must identify failures (CommunicatorOptions::identify_failures), on a
-//   transport that can shrink (in-process, UCX). A failed call on any communicator the step
+// - It turns on the communicator's failure identification (Communicator::identify_failures), on
+//   a transport that can shrink (in-process, UCX). A failed call on any communicator the step
 //   uses (DataParallel's own, say) starts the recovery; the survivors agree over this one. A
 //   failure that no lost rank explains (a mismatch, a slow rank) is rethrown.
 
@@ -65,16 +65,14 @@ struct Recovery {
 template <ShrinkableTransport T>
 class ElasticTraining {
  public:
-  // `comm` is the first communicator; its successors are owned here. Not collective.
+  // `comm` is the first communicator; its successors are owned here. Not collective; every rank
+  // makes one.
   explicit ElasticTraining(Communicator<T>& comm, ElasticOptions options = {})
       : options_(options), first_(&comm) {
     if (options_.commit_every < 1)
       throw Error(ErrorKind::invalid_argument, "elastic", comm.rank(), no_peer,
                   "commit_every must be at least 1");
-    if (!comm.identifies_failures())
-      throw Error(ErrorKind::invalid_argument, "elastic", comm.rank(), no_peer,
-                  "the communicator must identify failures (CommunicatorOptions::"
-                  "identify_failures or COLT_IDENTIFY_FAILURES=1)");
+    comm.identify_failures();
     for (int r = 0; r < comm.size(); ++r) first_ranks_.push_back(r);
   }
 

@@ -71,12 +71,6 @@ struct CommunicatorOptions {
   // Reductions fold the ranks' values in rank order, bit for bit the same whatever the
   // algorithm, chunking or transport (colt::ordered per call). Unset: COLT_ORDERED.
   std::optional<bool> ordered{};
-  // On a transport that can shrink (in-process, UCX), a call that fails in a way a lost rank
-  // would cause (a timeout, a failed or silent peer, an abort) ends every peer's wait, and the
-  // survivors agree on which ranks failed: the error is then peer_failed naming them, and
-  // `shrink` goes on without them. Bounded by the timeout (docs/fault-tolerance.md).
-  // Unset: COLT_IDENTIFY_FAILURES.
-  std::optional<bool> identify_failures{};
 };
 
 template <Transport T>
@@ -104,10 +98,7 @@ class Communicator {
         timeout_(options.timeout ? *options.timeout : timeout_from_environment()),
         check_(options.check ? *options.check : flag_from_environment("COLT_CHECK")),
         ordered_(options.ordered ? *options.ordered : flag_from_environment("COLT_ORDERED")) {
-    plumbing_.set_failure_identification(options.identify_failures
-                                             ? *options.identify_failures
-                                             : flag_from_environment("COLT_IDENTIFY_FAILURES"),
-                                         timeout_);
+    plumbing_.set_timeout(timeout_);
   }
 
   // A communicator moves once its started calls have finished (they hold its address).
@@ -145,7 +136,7 @@ class Communicator {
   Clock::duration timeout() const { return timeout_; }
   void set_timeout(Clock::duration timeout) {
     timeout_ = timeout;
-    plumbing_.set_failure_identification(plumbing_.identifies_failures(), timeout);
+    plumbing_.set_timeout(timeout);
   }
   Deadline deadline() const { return Deadline::after(timeout_); }
 
@@ -154,9 +145,19 @@ class Communicator {
   bool ordered() const { return ordered_; }
   void set_ordered(bool ordered) { ordered_ = ordered; }
   // The options a communicator split from this one inherits.
-  // Failure identification is not inherited: the survivors of a failure agree once, over the
-  // communicator they will shrink, while calls on the others just fail.
-  CommunicatorOptions options() const { return {timeout_, check_, checksum(), ordered_, false}; }
+  CommunicatorOptions options() const { return {timeout_, check_, checksum(), ordered_}; }
+
+  // On a transport that can shrink (in-process, UCX): from now on, a call that fails in a way a
+  // lost rank would cause (a timeout, a failed or silent peer, an abort) first ends every peer's
+  // wait, then the survivors agree on which ranks failed; the error is peer_failed naming them,
+  // and `shrink` goes on without them. Bounded by the timeout (docs/fault-tolerance.md). Every
+  // rank turns it on. Not inherited by split or dup: the survivors of a failure agree once, over
+  // the communicator they will shrink, while calls on the others just fail.
+  void identify_failures()
+    requires ShrinkableTransport<T>
+  {
+    plumbing_.identify_failures();
+  }
   bool identifies_failures() const { return plumbing_.identifies_failures(); }
 
   // The first failure that broke this communicator, or null while it is healthy.
@@ -202,7 +203,7 @@ class Communicator {
   }
 
   // The ranks the survivors of a failure agreed have failed (ascending ranks of this
-  // communicator); empty until a failed call (with identify_failures) or `shrink` agreed.
+  // communicator); empty until a failed call (after identify_failures) or `shrink` agreed.
   std::vector<int> failed_ranks() const {
     const detail::AgreedFailures* agreed = plumbing_.agreed();
     return agreed ? agreed->failed : std::vector<int>{};
@@ -221,9 +222,8 @@ class Communicator {
       const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
-      CommunicatorOptions same = options();
-      same.identify_failures = plumbing_.identifies_failures();
-      survivors.emplace(transport().without(agreed.failed, agreed.proposal), same);
+      survivors.emplace(transport().without(agreed.failed, agreed.proposal), options());
+      if (plumbing_.identifies_failures()) survivors->identify_failures();
     });
     return std::move(*survivors);
   }

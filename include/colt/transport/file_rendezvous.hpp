@@ -77,6 +77,7 @@ inline std::uint64_t get(std::span<const std::byte> in, std::size_t at, int byte
 // A session file's bytes, or a rank file's header when `record` is set.
 inline std::vector<std::byte> encode(const Header& h, bool record) {
   std::vector<std::byte> out;
+  out.reserve(sizeof magic + 32);
   for (char c : magic) out.push_back(static_cast<std::byte>(c));
   put(out, version, 4);
   put(out, h.world, 4);

@@ -119,18 +119,21 @@ class Plumbing {
     if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank
       named = Error(cause.kind(), std::string(call), rank(), cause.peer(),
                     (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
-    if constexpr (ShrinkableTransport<T>)
-      if (identify_ && may_mean_lost_rank(named.kind()) && !agreed()) named = identified(named);
+    if (identify_ && may_mean_lost_rank(named.kind()) && !agreed()) named = identify_(*this, named);
     mark_broken(named);
     return named;
   }
 
-  // Failure identification (CommunicatorOptions::identify_failures), bounded by `timeout`.
-  void set_failure_identification(bool on, Clock::duration timeout) {
-    identify_ = on;
-    timeout_ = timeout;
+  // Failure identification (Communicator::identify_failures), bounded by the timeout. Reached
+  // through a pointer set only by code that turns it on, so that the agreement is compiled only
+  // into programs that use it, not into every one that makes a communicator.
+  void identify_failures()
+    requires ShrinkableTransport<T>
+  {
+    identify_ = [](Plumbing& self, const Error& failure) { return self.identified(failure); };
   }
-  bool identifies_failures() const { return identify_; }
+  bool identifies_failures() const { return identify_ != nullptr; }
+  void set_timeout(Clock::duration timeout) { timeout_ = timeout; }
 
   // What the survivors agreed failed, once they have; null before.
   const AgreedFailures* agreed() const {
@@ -179,7 +182,7 @@ class Plumbing {
   };
   std::unique_ptr<Shared> shared_ = std::make_unique<Shared>();
   std::uint32_t agreed_call_ = ~std::uint32_t{0};
-  bool identify_ = false;
+  Error (*identify_)(Plumbing&, const Error&) = nullptr;
   Clock::duration timeout_{};
 
   static constexpr bool may_mean_lost_rank(ErrorKind kind) {
@@ -189,7 +192,9 @@ class Plumbing {
   }
 
   // `failure`, after the survivors agreed: peer_failed naming the ranks that failed, if any.
-  Error identified(const Error& failure) {
+  Error identified(const Error& failure)
+    requires ShrinkableTransport<T>
+  {
     std::vector<int> known;
     if (failure.kind() == ErrorKind::peer_failed && failure.peer() >= 0)
       known.push_back(failure.peer());

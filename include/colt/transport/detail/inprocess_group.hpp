@@ -154,8 +154,7 @@ class Group {
       : mailboxes_(launch_ranks.size()),
         spin_iterations_(spin_budget(static_cast<int>(launch_ranks.size()))),
         liveness_(std::move(liveness)),
-        launch_ranks_(std::move(launch_ranks)),
-        board_(std::make_unique<Board>()) {
+        launch_ranks_(std::move(launch_ranks)) {
     for (auto& box : mailboxes_) box = std::make_unique<Mailbox>();
   }
 
@@ -178,8 +177,12 @@ class Group {
   Liveness& liveness() { return *liveness_; }
 
   // The notice board of this group's failure agreement (inprocess_board.hpp): messages there
-  // outlive an abort, which is what the survivors agree over after one.
-  Board& board() { return *board_; }
+  // outlive an abort, which is what the survivors agree over after one. Made on first use, so
+  // that programs that never agree never compile it.
+  Board& board() {
+    std::call_once(board_made_, [this] { board_ = std::make_shared<Board>(); });
+    return *board_;
+  }
 
   // Post a send from `owner` to `peer`, or complete a receive already waiting for it.
   void post_send(Posting* send) {
@@ -303,7 +306,8 @@ class Group {
   int spin_iterations_;
   std::shared_ptr<Liveness> liveness_;
   std::vector<int> launch_ranks_;  // rank in this group -> rank in the launch
-  std::unique_ptr<Board> board_;
+  std::once_flag board_made_;
+  std::shared_ptr<Board> board_;  // shared: its destructor is compiled where it is made
   std::atomic<bool> aborted_{false};
   mutable std::mutex abort_mutex_;
   std::string abort_cause_;
