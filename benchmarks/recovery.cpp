@@ -23,7 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "colt/colt.hpp"
+#include "colt/collectives/all_reduce.hpp"
+#include "colt/transport/inprocess.hpp"
 #include "support/number_flag.hpp"
 #ifdef COLT_BENCH_WITH_UCX
 #include "colt/transport/ucx.hpp"

@@ -110,7 +110,9 @@ TEST_CASE("elastic: 4 ranks to 3, 4 to 2 (the second lost while recovering), 2 t
         named.insert(recovery.failed.begin(), recovery.failed.end());
         CHECK(recovery.resumed_at_step == c.resumed);
         CHECK(recovery.resumed >= recovery.noticed);
-        CHECK(recovery.resumed - recovery.noticed < std::chrono::seconds(1));
+        // Well under the 10 s timeout: no wait ran into it (the time itself is measured by
+        // benchmarks/recovery, not asserted here).
+        CHECK(recovery.resumed - recovery.noticed < std::chrono::seconds(5));
       }
       CHECK(named == c.dead);
       if (!reference) reference = &result;

@@ -42,7 +42,7 @@ TEST_CASE("shrink in-process: 4 ranks lose one, then two, then 2 lose one; each 
     CAPTURE(c.die_in_recovery);
     const test::LossOutcome out = test::lose_ranks(inprocess_launch(surviving()), c);
     test::check_loss(c, out);
-    CHECK(out.seconds < 2.0);  // the timeout is 10 s: nothing waited for it
+    CHECK(out.seconds < 5.0);  // the timeout is 10 s: nothing waited for it
   }
 }
 
