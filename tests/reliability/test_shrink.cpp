@@ -30,7 +30,7 @@ auto inprocess_launch(CommunicatorOptions options) {
 
 }  // namespace
 
-TEST_CASE("shrink in-process: 4 ranks lose one, then two, then 2 lose one; none waits for the timeout") {
+TEST_CASE("shrink in-process: 4 ranks to 3, 4 to 2, 2 to 1, 5 to 3; none waits for the timeout") {
   const test::LossCase cases[] = {
       {4, {2}, -1},  // 4 -> 3
       {4, {1}, 3},   // 4 -> 2: the second dies while the others recover
