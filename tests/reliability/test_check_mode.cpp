@@ -12,6 +12,7 @@
 
 #include "colt/colt.hpp"
 #include "errors.hpp"
+#include "wall_time.hpp"
 
 using namespace colt;
 using colt::test::error_from;
@@ -41,7 +42,7 @@ void expect_every_rank_fails(int p, Bad bad, std::vector<std::string> expected) 
                       }
                       const double seconds =
                           std::chrono::duration<double>(Clock::now() - start).count();
-                      CHECK(seconds < 1.0);
+                      CHECK(seconds < test::scheduling_slack_s);  // not the 20 s timeout
                       CHECK(!comm.broken());
                       std::vector<int> ok(3, comm.rank() + 1);
                       all_reduce(comm, ok, sum{});

@@ -15,10 +15,13 @@
 #include "colt/colt.hpp"
 #include "colt/transport/fault_injection.hpp"
 #include "errors.hpp"
+#include "wall_time.hpp"
 
 using namespace colt;
 using colt::test::error_from;
 using colt::test::error_kind;
+using colt::test::scheduling_slack_s;
+using colt::test::within;
 using namespace std::chrono_literals;
 
 namespace {
@@ -133,7 +136,7 @@ TEST_CASE("fault: a dropped message ends in a timeout error on every rank within
       // Each rank's own wait timed out, or it was told at once of a rank whose wait did.
       CHECK(o.failed);
       CHECK(!o.correct);
-      CHECK(o.seconds < 1.0 + 1.0);
+      CHECK(o.seconds < within(1.0));
       CHECK((o.kind == ErrorKind::timeout || o.kind == ErrorKind::aborted));
       CHECK(o.collective == "all_reduce");
       if (o.kind == ErrorKind::timeout) ++own_timeouts;
@@ -152,7 +155,7 @@ TEST_CASE("fault: a corrupted message is caught by the integrity option, naming 
     int named = 0;
     for (const auto& o : outcomes) {
       CHECK(o.failed);
-      CHECK(o.seconds < 2.0);  // the group is aborted at once, not at the timeout
+      CHECK(o.seconds < scheduling_slack_s);  // aborted at once, not at the 10 s timeout
       CHECK((o.kind == ErrorKind::corrupt || o.kind == ErrorKind::aborted));
       // The receiver itself names the sender; the others were told by the receiver.
       if (o.peer == 2 && o.kind == ErrorKind::corrupt) ++named;
@@ -202,7 +205,7 @@ TEST_CASE(
     for (const auto& o : outcomes) {
       // The copy arrives where the trailer was expected. Ranks that finished first are right.
       CHECK((o.failed || o.correct));
-      CHECK(o.seconds < 2.0);
+      CHECK(o.seconds < scheduling_slack_s);
       failed += o.failed;
     }
     CHECK(failed >= 1);
@@ -247,7 +250,7 @@ TEST_CASE("fault: a rank that dies is reported on all others, at once") {
     CAPTURE(o.what);
     CHECK(o.failed);
     CHECK(o.injected == 3);  // every rank stopped in the call rank 2 died in
-    CHECK(o.seconds < 1.0);
+    CHECK(o.seconds < scheduling_slack_s);  // not the 20 s timeout
     CHECK(o.kind == ErrorKind::aborted);  // and the cause it cites is rank 2's death:
     CHECK(o.what.find("rank 2") != std::string::npos);
     CHECK(o.what.find("died") != std::string::npos);
@@ -260,7 +263,8 @@ TEST_CASE(
   std::vector<std::string> first(2), later(2);
   std::vector<double> later_seconds(2, 99);
   inprocess::launch(2, [&](inprocess::Communicator& world) {
-    Faulty comm(faults::Injector(world.transport(), plan), {.timeout = 500ms});
+    // The timeout outlasts the scheduling slack, so that "at once" is told from "waited for it".
+    Faulty comm(faults::Injector(world.transport(), plan), {.timeout = 4s});
     const auto r = static_cast<std::size_t>(comm.rank());
     std::vector<double> data(100, 1.0);
     try {
@@ -290,7 +294,7 @@ TEST_CASE(
     CHECK(!first[r].empty());
     CHECK(later[r].find("colt::reduce: rank " + std::to_string(r)) == 0);
     CHECK(later[r].find("broken by an earlier failure: " + first[r]) != std::string::npos);
-    CHECK(later_seconds[r] < 0.05);
+    CHECK(later_seconds[r] < scheduling_slack_s);
   }
 }
 
