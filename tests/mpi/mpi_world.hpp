@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "colt/core/detail/fnv1a.hpp"
 #include "colt/transport/mpi.hpp"
+#include "fingerprint.hpp"
 #include "matrix.hpp"
 
 namespace colt::test {
@@ -46,7 +46,7 @@ inline void release_world() {
 // through MPI_Allgather on MPI_COMM_WORLD, not through colt).
 template <class T>
 bool identical_on_all_ranks(std::span<const T> data) {
-  std::uint64_t mine[2] = {colt::detail::fnv1a(std::as_bytes(data)), data.size()};
+  std::uint64_t mine[2] = {fingerprint(std::as_bytes(data)), data.size()};
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   std::vector<std::uint64_t> all(2 * static_cast<std::size_t>(size));

@@ -1,9 +1,12 @@
 #pragma once
 // The collective property suite as seen from one rank, for jobs where every rank runs the same
-// code on its own: MPI processes, or the threads of a UCX job. Each rank computes every rank's
-// seeded random input, runs the collective on the communicator under test, checks its own result
-// against the reference, and asks the world (through a channel other than the one under test)
-// whether results are bitwise identical on every rank.
+// code on its own: MPI processes, or the threads of a UCX job. Each rank makes its own seeded
+// random input (LazyInputs, tests/support/ranks.hpp), runs the collective on the communicator
+// under test, and asks the world (through a channel other than the one under test) whether
+// results are bitwise identical on every rank. A result that every rank holds (all_reduce,
+// all_gather) is checked against the reference by one rank, the case's root, which makes every
+// rank's input; the others' equal it bit for bit. A rank's own result (reduce_scatter, scatter,
+// broadcast) is checked by that rank, from the blocks of the inputs it covers.
 //
 // A world W provides:
 //   w.comm()                  the communicator under test
@@ -86,17 +89,20 @@ void check_all_reduce(W& w, const Case& c) {
   INFO(describe(c, name_of(data_type_of<T>), Op::name));
   auto& comm = w.comm();
   const auto r = static_cast<std::size_t>(comm.rank());
-  const auto inputs = random_inputs<T, Op>(c, [&](int) { return c.count; });
+  const LazyInputs<T, Op> inputs(c, [&](int) { return c.count; });
+  const std::vector<T> own = inputs.of(comm.rank());
   std::vector<T> out;
   if (c.in_place) {
-    out = inputs[r];
+    out = own;
     all_reduce(comm, out, Op{}, c.algorithm);
   } else {
     out = poisoned<T>(c.count, c.seed + r);
-    all_reduce(comm, inputs[r], out, Op{}, c.algorithm);
+    all_reduce(comm, own, out, Op{}, c.algorithm);
   }
-  const std::string wrong = Reference<T, Op>(inputs, 0, c.count).check(out);
-  CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
+  if (comm.rank() == c.root) {
+    const std::string wrong = Reference<T, Op>(inputs.all(), 0, c.count).check(out);
+    CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
+  }
   CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))),
                 "results differ between ranks");
 }
@@ -108,21 +114,23 @@ void check_reduce_scatter(W& w, const Case& c, bool v) {
   const auto r = static_cast<std::size_t>(comm.rank());
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto inputs = random_inputs<T, Op>(c, [&](int) { return offsets.back(); });
+  const LazyInputs<T, Op> inputs(c, [&](int) { return offsets.back(); });
+  const std::vector<T> own = inputs.of(comm.rank());
   std::vector<T> out;
   if (v) {
     out = poisoned<T>(counts[r], c.seed + r);
-    reduce_scatter_v(comm, inputs[r], out, counts, Op{}, c.algorithm);
+    reduce_scatter_v(comm, own, out, counts, Op{}, c.algorithm);
   } else if (c.in_place) {
-    std::vector<T> data = inputs[r];
+    std::vector<T> data = own;
     auto own = reduce_scatter(comm, data, Op{}, c.algorithm);
     CHECK(own.data() == data.data() + offsets[r]);
     out.assign(own.begin(), own.end());
   } else {
     out = poisoned<T>(counts[r], c.seed + r);
-    reduce_scatter(comm, inputs[r], out, Op{}, c.algorithm);
+    reduce_scatter(comm, own, out, Op{}, c.algorithm);
   }
-  const std::string wrong = Reference<T, Op>(inputs, offsets[r], counts[r]).check(out);
+  const std::string wrong =
+      Reference<T, Op>(inputs.blocks(offsets[r], counts[r]), 0, counts[r]).check(out);
   CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
 }
 
@@ -133,22 +141,22 @@ void check_all_gather(W& w, const Case& c, bool v) {
   const auto r = static_cast<std::size_t>(comm.rank());
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto inputs =
-      random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const LazyInputs<T> inputs(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const std::vector<T> own = inputs.of(comm.rank());
   std::vector<T> out = poisoned<T>(offsets.back(), c.seed + r);
   if (c.in_place) {  // own block already in place
-    std::copy(inputs[r].begin(), inputs[r].end(),
-              out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    std::copy(own.begin(), own.end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
     if (v)
       all_gather_v(comm, std::span(out).subspan(offsets[r], counts[r]), out, counts, c.algorithm);
     else
       all_gather(comm, out, c.algorithm);
   } else if (v) {
-    all_gather_v(comm, inputs[r], out, counts, c.algorithm);
+    all_gather_v(comm, own, out, counts, c.algorithm);
   } else {
-    all_gather(comm, inputs[r], out, c.algorithm);
+    all_gather(comm, own, out, c.algorithm);
   }
-  CHECK_MESSAGE(same_bits<T>(out, concatenated(inputs)), "rank " << r);
+  if (comm.rank() == c.root)
+    CHECK_MESSAGE(same_bits<T>(out, concatenated(inputs.all())), "rank " << r);
   CHECK_MESSAGE(w.identical(std::as_bytes(std::span<const T>(out))),
                 "results differ between ranks");
 }
@@ -158,10 +166,10 @@ void check_broadcast(W& w, const Case& c) {
   INFO(describe(c, name_of(data_type_of<T>)));
   auto& comm = w.comm();
   const auto r = static_cast<std::size_t>(comm.rank());
-  const auto inputs = random_inputs<T>(c, [&](int) { return c.count; });
-  std::vector<T> data = inputs[r];
+  const LazyInputs<T> inputs(c, [&](int) { return c.count; });
+  std::vector<T> data = inputs.of(comm.rank());
   broadcast(comm, data, c.root, c.algorithm);
-  CHECK_MESSAGE(same_bits<T>(data, inputs[static_cast<std::size_t>(c.root)]), "rank " << r);
+  CHECK_MESSAGE(same_bits<T>(data, inputs.of(c.root)), "rank " << r);
 }
 
 template <class T, class Op, class W>
@@ -169,17 +177,18 @@ void check_reduce(W& w, const Case& c) {
   INFO(describe(c, name_of(data_type_of<T>), Op::name));
   auto& comm = w.comm();
   const auto r = static_cast<std::size_t>(comm.rank());
-  const auto inputs = random_inputs<T, Op>(c, [&](int) { return c.count; });
+  const LazyInputs<T, Op> inputs(c, [&](int) { return c.count; });
+  const std::vector<T> own = inputs.of(comm.rank());
   std::vector<T> out, untouched;
   if (c.in_place) {
-    out = untouched = inputs[r];
+    out = untouched = own;
     reduce(comm, out, c.root, Op{}, c.algorithm);
   } else {
     out = untouched = poisoned<T>(c.count, c.seed + r);
-    reduce(comm, inputs[r], out, c.root, Op{}, c.algorithm);
+    reduce(comm, own, out, c.root, Op{}, c.algorithm);
   }
   if (comm.rank() == c.root) {
-    const std::string wrong = Reference<T, Op>(inputs, 0, c.count).check(out);
+    const std::string wrong = Reference<T, Op>(inputs.all(), 0, c.count).check(out);
     CHECK_MESSAGE(wrong.empty(), wrong);
   } else {
     CHECK_MESSAGE(same_bits<T>(out, untouched), "non-root rank " << r << " buffer was written");
@@ -194,8 +203,10 @@ void check_scatter(W& w, const Case& c, bool v) {
   const bool root = comm.rank() == c.root;
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto source = random_inputs<T>(c, [&](int) { return offsets.back(); });
-  const std::vector<T>& root_data = source[static_cast<std::size_t>(c.root)];
+  const LazyInputs<T> source(c, [&](int) { return offsets.back(); });
+  // The root scatters its whole buffer; the others need only the block they receive.
+  const std::vector<T> root_data = root ? source.of(c.root) : std::vector<T>();
+  const std::vector<T> expected = source.block(c.root, offsets[r], counts[r]);
   std::vector<T> out = poisoned<T>(counts[r], c.seed + r);
   std::vector<T> none;
   if (root && c.in_place && !v) {
@@ -208,8 +219,7 @@ void check_scatter(W& w, const Case& c, bool v) {
   } else {
     scatter(comm, root ? root_data : none, out, c.root, c.algorithm);
   }
-  CHECK_MESSAGE(same_bits<T>(out, std::span(root_data).subspan(offsets[r], counts[r])),
-                "rank " << r);
+  CHECK_MESSAGE(same_bits<T>(out, expected), "rank " << r);
 }
 
 template <class T, class W>
@@ -220,23 +230,22 @@ void check_gather(W& w, const Case& c, bool v) {
   const bool root = comm.rank() == c.root;
   const auto counts = block_counts(c, v);
   const auto offsets = offsets_of(counts);
-  const auto inputs =
-      random_inputs<T>(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const LazyInputs<T> inputs(c, [&](int k) { return counts[static_cast<std::size_t>(k)]; });
+  const std::vector<T> own = inputs.of(comm.rank());
   std::vector<T> out = poisoned<T>(root ? offsets.back() : 0, c.seed + r);
   if (root && c.in_place) {
-    std::copy(inputs[r].begin(), inputs[r].end(),
-              out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
+    std::copy(own.begin(), own.end(), out.begin() + static_cast<std::ptrdiff_t>(offsets[r]));
     std::span<T> own = std::span(out).subspan(offsets[r], counts[r]);
     if (v)
       gather_v(comm, own, out, counts, c.root, c.algorithm);
     else
       gather(comm, own, out, c.root, c.algorithm);
   } else if (v) {
-    gather_v(comm, inputs[r], out, counts, c.root, c.algorithm);
+    gather_v(comm, own, out, counts, c.root, c.algorithm);
   } else {
-    gather(comm, inputs[r], out, c.root, c.algorithm);
+    gather(comm, own, out, c.root, c.algorithm);
   }
-  if (root) CHECK(same_bits<T>(out, concatenated(inputs)));
+  if (root) CHECK(same_bits<T>(out, concatenated(inputs.all())));
 }
 
 inline const std::vector<Algorithm> all_reduce_algorithms = {algo::ring, algo::tree, algo::direct,

@@ -3,6 +3,7 @@
 // on the main thread after every rank has finished.
 
 #include <cstddef>
+#include <cstdint>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -32,6 +33,50 @@ std::vector<std::vector<T>> random_inputs(const Case& c, Counts&& counts) {
     inputs[static_cast<std::size_t>(r)] = random_buffer<T, Op>(rng, counts(r));
   return inputs;
 }
+
+// The same inputs as random_inputs, made on demand: a rank of a job (tests/support/rank_suite.hpp)
+// makes its own buffer, and only the blocks of the others that its checks read, instead of every
+// rank's whole buffer (which grew with the square of the rank count on every rank). Rank k's
+// buffer is a SplitMix64 stream from the k-th draw of the case's generator, so any block of it
+// can be made without the values before it.
+template <class T, class Op = sum>
+class LazyInputs {
+ public:
+  template <class Counts>
+  LazyInputs(const Case& c, Counts&& counts) {
+    std::mt19937_64 rng(c.seed);
+    for (int r = 0; r < c.ranks; ++r) {
+      seeds_.push_back(rng());
+      counts_.push_back(counts(r));
+    }
+  }
+  int ranks() const { return static_cast<int>(seeds_.size()); }
+  std::size_t count(int k) const { return counts_[static_cast<std::size_t>(k)]; }
+  // Elements [offset, offset + n) of rank k's buffer.
+  std::vector<T> block(int k, std::size_t offset, std::size_t n) const {
+    constexpr std::uint64_t step = 0x9e3779b97f4a7c15ULL;  // SplitMix64's increment
+    partition::SplitMix64 bits(seeds_[static_cast<std::size_t>(k)] + offset * step);
+    std::vector<T> v(n);
+    for (auto& x : v) x = value_from_bits<T, Op>(bits());
+    return v;
+  }
+  std::vector<T> of(int k) const { return block(k, 0, count(k)); }
+  // Elements [offset, offset + n) of every rank's buffer, by rank.
+  std::vector<std::vector<T>> blocks(std::size_t offset, std::size_t n) const {
+    std::vector<std::vector<T>> all;
+    for (int k = 0; k < ranks(); ++k) all.push_back(block(k, offset, n));
+    return all;
+  }
+  std::vector<std::vector<T>> all() const {
+    std::vector<std::vector<T>> every;
+    for (int k = 0; k < ranks(); ++k) every.push_back(of(k));
+    return every;
+  }
+
+ private:
+  std::vector<std::uint64_t> seeds_;
+  std::vector<std::size_t> counts_;
+};
 
 // Random per-rank counts around `typical`, zeros included.
 inline std::vector<std::size_t> random_counts(std::uint64_t seed, int ranks, std::size_t typical) {

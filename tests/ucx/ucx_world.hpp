@@ -11,9 +11,9 @@
 
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/barrier.hpp"
-#include "colt/core/detail/fnv1a.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx.hpp"
+#include "fingerprint.hpp"
 #include "matrix.hpp"
 
 namespace colt::test {
@@ -32,7 +32,7 @@ struct UcxThreadWorld {
     const auto p = static_cast<std::size_t>(bootstrap.size());
     std::vector<std::int64_t> all(2 * p, 0);
     const auto me = 2 * static_cast<std::size_t>(bootstrap.rank());
-    all[me] = static_cast<std::int64_t>(colt::detail::fnv1a(bytes));
+    all[me] = static_cast<std::int64_t>(fingerprint(bytes));
     all[me + 1] = static_cast<std::int64_t>(bytes.size());
     all_gather(bootstrap, std::span(all));
     for (std::size_t r = 0; r < p; ++r)
