@@ -7,7 +7,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tests/install-deps.sh"
 cd "$here"
 build=${BUILD_DIR:-build-tests}
-# The samples at -O1: their smoke tests check results, and -O3 doubles their build time.
-[ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=enabled -Dsamples_optimization=1 "$@" >/dev/null
+# The samples and benchmarks at -O1: their smoke tests check results, not speed, and -O3 doubles
+# the samples' build time and adds half to the benchmarks'.
+[ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=enabled -Dsamples_optimization=1 \
+  -Dbenchmarks_optimization=1 "$@" >/dev/null
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}
