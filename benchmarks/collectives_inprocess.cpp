@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   if (!initialize(argc, argv)) return 2;
   Suite suite(measure_memory_bandwidth());
   for (int ranks : options.ranks) {
-    const std::vector<Case> cases = make_cases(options, ranks, false);
+    const std::vector<Case> cases = make_cases(options, ranks, false, true);
     colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
       lead_or_follow(comm, options, cases, suite,
                      [&](auto& cm, const Case& c, benchmark::State* state, int batches) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Merges the benchmark binaries' Google Benchmark JSON (inprocess.json, mpi.json) into
-results.csv, results.json, summary.md (per collective: colt's best and automatic choice, colt
-over MPI, MPI's own collective, their ratio, and achieved / floor) and busbw-vs-size PNG plots
-drawn with gnuplot. Usage: report.py OUT_DIR"""
+"""Merges the benchmark binaries' Google Benchmark JSON (inprocess*.json; mpi.json from MPICH;
+openmpi*.json from Open MPI) into results.csv, results.json, summary.md (per collective: colt's
+best and automatic choice, colt over MPI, MPICH's and Open MPI's own collectives, their ratios,
+and achieved / floor; then how many rows meet the automatic choice's goal) and busbw-vs-size PNG
+plots drawn with gnuplot. Usage: report.py OUT_DIR"""
 
 import csv
 import json
@@ -52,17 +53,23 @@ def summary(rows, context):
         index[(r["transport"], r["collective"], r["type"], r["who"], r["ranks"], r["bytes"])] = r
     keys = sorted({(r["collective"], r["type"], r["ranks"]) for r in rows if r["transport"] == "inprocess"})
     mpi_ranks = {r["ranks"] for r in rows if r["transport"] == "mpi"}
+    ompi_ranks = {r["ranks"] for r in rows if r["transport"] == "openmpi"}
+    auto_rows = auto_met = 0
     for collective, type_, ranks in keys:
         sizes = sorted({r["bytes"] for r in rows if r["transport"] == "inprocess" and
                         (r["collective"], r["type"], r["ranks"]) == (collective, type_, ranks)})
         with_mpi = ranks in mpi_ranks
+        with_ompi = ranks in ompi_ranks
         lines.append(f"## {collective}, {type_}, {ranks} ranks")
         lines.append("")
         head = "| size | colt best (in-process) | colt auto | auto / best | auto busbw GB/s | auto vs floor |"
         rule = "|---|---|---|---|---|---|"
         if with_mpi:
-            head += " colt over MPI (auto) | MPI | MPI / colt auto | MPI / colt over MPI |"
+            head += " colt over MPICH (auto) | MPICH | MPICH / colt auto | MPICH / colt over MPICH |"
             rule += "---|---|---|---|"
+        if with_ompi:
+            head += " Open MPI | Open MPI / colt auto |"
+            rule += "---|---|"
         lines += [head, rule]
         for size in sizes:
             forced = [r for r in rows if r["transport"] == "inprocess" and r["who"] not in ("auto", "mpi") and
@@ -71,6 +78,8 @@ def summary(rows, context):
             if not forced or not auto:
                 continue
             best = min(forced, key=lambda r: r["time_us"])
+            auto_rows += 1
+            auto_met += auto["time_us"] <= 1.1 * best["time_us"]
             line = (f"| {human(size)} | {best['time_us']:.2f} ({best['who']}) | {auto['time_us']:.2f} | "
                     f"{auto['time_us'] / best['time_us']:.2f} | {auto['busbw']:.2f} | {auto['vs_floor']:.2f} |")
             if with_mpi:
@@ -81,8 +90,12 @@ def summary(rows, context):
                              f" {lib['time_us'] / over['time_us']:.2f} |")
                 else:
                     line += " | | | |"
+            if with_ompi:
+                lib = index.get(("openmpi", collective, type_, "mpi", ranks, size))
+                line += f" {lib['time_us']:.2f} | {lib['time_us'] / auto['time_us']:.2f} |" if lib else " | |"
             lines.append(line)
         lines.append("")
+    lines.append(f"Automatic choice within 10% of the best forced algorithm: {auto_met} of {auto_rows} rows.")
     return "\n".join(lines)
 
 
@@ -94,8 +107,8 @@ def plots(rows, out):
     groups = sorted({(r["collective"], r["ranks"]) for r in rows if r["type"] == "float32" and r["transport"] == "inprocess"})
     for collective, ranks in groups:
         series = []
-        for transport, who, title in [("inprocess", w, f"colt {w} (in-process)") for w in ("ring", "tree", "direct", "auto")] + \
-                [("mpi", "auto", "colt auto over MPI"), ("mpi", "mpi", "MPI library")]:
+        for transport, who, title in [("inprocess", w, f"colt {w} (in-process)") for w in ("ring", "tree", "direct", "slots", "auto")] + \
+                [("mpi", "auto", "colt auto over MPICH"), ("mpi", "mpi", "MPICH"), ("openmpi", "mpi", "Open MPI")]:
             pts = sorted((r["bytes"], r["busbw"]) for r in rows if (r["transport"], r["collective"], r["type"], r["who"], r["ranks"]) ==
                          (transport, collective, "float32", who, ranks))
             if pts:
@@ -128,8 +141,10 @@ def main():
     out = sys.argv[1]
     rows, context = load(os.path.join(out, "inprocess.json"), "inprocess")
     rows += load(os.path.join(out, "inprocess_oversubscribed.json"), "inprocess")[0]
-    mpi_rows, _ = load(os.path.join(out, "mpi.json"), "mpi")
-    rows += mpi_rows
+    rows += load(os.path.join(out, "mpi.json"), "mpi")[0]
+    # Open MPI's own collectives only: colt over Open MPI is the MPI stage of CI's business.
+    for name in ("openmpi.json", "openmpi_oversubscribed.json"):
+        rows += [r for r in load(os.path.join(out, name), "openmpi")[0] if r["who"] == "mpi"]
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()

@@ -194,7 +194,8 @@ template <class Comm>
 void measure(Comm& comm, const Options& o, std::vector<Series>& all) {
   for (Kind kind : tuned_kinds) {
     if (std::find(o.kinds.begin(), o.kinds.end(), kind) == o.kinds.end()) continue;
-    for (colt::Algorithm a : algorithms_for(kind)) {
+    // Not slots: plan() runs it for whatever fits one round, before the cost model is asked.
+    for (colt::Algorithm a : algorithms_for(kind, false)) {
       if (a == colt::Algorithm::automatic) continue;
       Series s{kind, a, comm.size(), {}, {}, {}};
       for (std::size_t bytes : o.sizes) {

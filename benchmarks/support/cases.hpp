@@ -117,11 +117,12 @@ struct Case {
   }
 };
 
-// The algorithms colt implements for `kind`, automatic last.
-inline std::vector<Algorithm> algorithms_for(Kind kind) {
+// The algorithms colt implements for `kind`, automatic last; slots where the transport has shared
+// slots (in-process).
+inline std::vector<Algorithm> algorithms_for(Kind kind, bool with_slots) {
   std::vector<Algorithm> result;
-  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct})
-    if (supports(kind, a)) result.push_back(a);
+  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots})
+    if (supports(kind, a) && (a != Algorithm::slots || with_slots)) result.push_back(a);
   result.push_back(Algorithm::automatic);
   return result;
 }

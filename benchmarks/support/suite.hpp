@@ -158,14 +158,14 @@ inline Options parse_options(int& argc, char** argv) {
 }
 
 // The rows for one rank count: collective, type, size, then who runs it.
-inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi) {
+inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi, bool with_slots) {
   std::vector<Case> cases;
   for (Kind kind : o.kinds) {
     std::vector<Type> types{Type::float32};
     if (kind == Kind::all_reduce) types = o.all_reduce_types;
     for (Type type : types) {
       std::vector<Implementation> who;
-      for (Algorithm a : algorithms_for(kind)) who.push_back({false, a});
+      for (Algorithm a : algorithms_for(kind, with_slots)) who.push_back({false, a});
       if (with_mpi && type != Type::bfloat16 && type != Type::float16)
         who.push_back({true, Algorithm::automatic});  // MPI has no 16-bit floats
       // Size outermost: the contenders of one size run back to back, so a slow spell of a

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <vector>
 
@@ -15,7 +16,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> all_algorithms = {algo::ring, algo::tree, algo::direct,
+const std::vector<Algorithm> all_algorithms = {algo::ring, algo::tree, algo::direct, algo::slots,
                                                algo::automatic};
 
 // Runs one case; returns every rank's result.
@@ -98,7 +99,7 @@ TEST_CASE("all_reduce: mismatched lengths on different ranks raise colt::Error, 
   // Usually a rank sees a wrong-sized message at once and the others are released. When every
   // rank is already waiting for a step the others never take, the timeout ends it: keep it short.
   const CommunicatorOptions short_timeout{std::chrono::seconds(5)};
-  for (Algorithm algorithm : {algo::ring, algo::tree, algo::direct}) {
+  for (Algorithm algorithm : {algo::ring, algo::tree, algo::direct, algo::slots}) {
     CAPTURE(name_of(algorithm));
     bool raised = false;
     try {
@@ -116,6 +117,68 @@ TEST_CASE("all_reduce: mismatched lengths on different ranks raise colt::Error, 
     }
     CHECK(raised);
   }
+}
+
+TEST_CASE("all_reduce slots: the bits of direct (both fold in rank order), in one round or many") {
+  // 1 and 7 elements: one round; 1100 float64 (8800 bytes): three rounds of a 4 KiB slot.
+  for (int p = 2; p <= 8; p += 3)
+    for (std::size_t count : {std::size_t{1}, std::size_t{7}, std::size_t{1100}})
+      for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+        for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+          Case c{p, count, false, algo::slots, 0, base_seed() + count};
+          INFO(describe(c, name_of(data_type_of<T>), Op::name));
+          std::mt19937_64 rng(c.seed);
+          std::vector<std::vector<T>> inputs(static_cast<std::size_t>(p));
+          for (auto& in : inputs) in = random_buffer<T, Op>(rng, count);
+          const auto by_slots = run_case<T, Op>(c, inputs);
+          c.algorithm = algo::direct;
+          const auto by_direct = run_case<T, Op>(c, inputs);
+          CHECK(same_bits<T>(by_slots[0], by_direct[0]));
+        });
+      });
+}
+
+TEST_CASE("all_reduce slots: counts that differ fail as a mismatch naming a peer, at once") {
+  // Both fit one round: every rank reads the others' sizes from their slots.
+  std::vector<std::optional<Error>> errors(3);
+  try {
+    inprocess::launch(3,
+                      [&](inprocess::Communicator& comm) {
+                        std::vector<float> data(comm.rank() == 1 ? 10 : 12, 1.5f);
+                        errors[static_cast<std::size_t>(comm.rank())] =
+                            error_from([&] { all_reduce(comm, data, sum{}); });
+                      },
+                      {.timeout = std::chrono::seconds(20)});
+  } catch (const Error&) {
+  }
+  for (std::size_t r = 0; r < 3; ++r) {
+    CAPTURE(r);
+    REQUIRE(errors[r]);
+    CHECK(errors[r]->kind() == ErrorKind::mismatch);
+    CHECK(errors[r]->peer() == (r == 1 ? 0 : 1));
+  }
+}
+
+TEST_CASE("all_reduce slots: a rank that returns without calling is a mismatch naming it") {
+  std::vector<std::optional<Error>> errors(3);
+  inprocess::launch(3,
+                    [&](inprocess::Communicator& comm) {
+                      if (comm.rank() == 2) return;  // returns without calling: a mismatch of calls
+                      std::vector<double> data(4, 1.0);
+                      errors[static_cast<std::size_t>(comm.rank())] =
+                          error_from([&] { all_reduce(comm, data, sum{}, algo::slots); });
+                    },
+                    {.timeout = std::chrono::seconds(20)});
+  // The first rank to see that rank 2 returned without taking part names it; its failure aborts
+  // the group, which may reach the other rank first.
+  int named = 0;
+  for (std::size_t r = 0; r < 2; ++r) {
+    CAPTURE(r);
+    REQUIRE(errors[r]);
+    CHECK((errors[r]->kind() == ErrorKind::mismatch || errors[r]->kind() == ErrorKind::aborted));
+    named += errors[r]->kind() == ErrorKind::mismatch && errors[r]->peer() == 2;
+  }
+  CHECK(named >= 1);
 }
 
 TEST_CASE("all_reduce: bad arguments are reported before any traffic") {

@@ -7,6 +7,7 @@
 
 #include "colt/colt.hpp"
 #include "copy_transport.hpp"
+#include "errors.hpp"
 #include "matrix.hpp"
 #include "ranks.hpp"
 #include "reference.hpp"
@@ -117,4 +118,14 @@ TEST_CASE("copying transport: large counts use the workspace staging in chunks")
     Case c{3 + static_cast<int>(a), 350003, false, a, 1, base_seed() + 99};
     check_reductions<float, sum>(c);
   }
+}
+
+TEST_CASE("copying transport: slots, named on a transport without shared slots, is refused") {
+  launch_copying(2, [&](CopyCommunicator& comm) {
+    std::vector<float> data(3, 1.0f);
+    CHECK(error_kind([&] { all_reduce(comm, data, sum{}, algo::slots); }) ==
+          ErrorKind::invalid_argument);
+    all_reduce(comm, data, sum{});  // refused before any traffic: the communicator still works
+    CHECK(data[0] == 2.0f);
+  });
 }

@@ -77,7 +77,8 @@ class SendWindow {
 template <class Comm, class Memory = HostMemory>
 class Call {
  public:
-  using link_type = link_t<typename Comm::transport_type>;
+  using transport_type = typename Comm::transport_type;
+  using link_type = link_t<transport_type>;
   using request_type = request_t<link_type>;
   using memory_type = Memory;
   static constexpr bool has_views = ViewTransport<link_type>;
@@ -104,6 +105,8 @@ class Call {
   // Request and pointer arrays of the communicator, reused across calls (direct algorithms).
   RequestStore<link_type>& request_store() { return plumbing(comm_).request_store(); }
   Memory& memory() { return memory_; }
+  // The transport itself, for what it offers beyond messages (shared slots).
+  transport_type& transport() { return link_.inner(); }
 
   // Every message of a call carries its number among this call's messages between the same two
   // ranks in the same direction (in the tag's step field, modulo 1024), so a receive matches

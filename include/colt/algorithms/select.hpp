@@ -4,10 +4,14 @@
 // its arguments, then switches on `plan(...).algorithm`. In order:
 // 1. Device buffers on the native path run direct: one fused pass over the peers' buffers, the
 //    only schedule that never touches device memory from the host (collectives/device.hpp).
-// 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct: it
-//    folds the ranks' values in rank order, whatever the size (docs/reliability.md).
+// 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct, or
+//    slots where the call fits one round of them: both fold the ranks' values in rank order,
+//    whatever the size (docs/reliability.md).
 // 3. An algorithm named by the call, else by COLT_ALGO (for every call that supports it).
-// 4. Otherwise the fastest by an alpha-beta cost model whose constants were measured on the
+// 4. A call that fits one round of the transport's shared slots runs slots: one hand-off among
+//    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
+//    fastest there at 2 to 8 ranks).
+// 5. Otherwise the fastest by an alpha-beta cost model whose constants were measured on the
 //    development machine (tuning.hpp, docs/performance.md); where it has no entry, `fallback`.
 
 #include <algorithm>
@@ -29,6 +33,7 @@ namespace colt {
 // The algorithms each collective implements (what a call may name).
 constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
   if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
+  if (algorithm == Algorithm::slots) return kind == CollectiveKind::all_reduce;
   if (algorithm == Algorithm::ordered)
     return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
            kind == CollectiveKind::reduce;
@@ -47,12 +52,13 @@ inline Algorithm algorithm_from_environment() {
   static const Algorithm value = [] {
     const char* text = std::getenv("COLT_ALGO");
     std::string_view name = text ? text : "";
-    for (Algorithm a : {Algorithm::automatic, Algorithm::ring, Algorithm::tree, Algorithm::direct})
+    for (Algorithm a : {Algorithm::automatic, Algorithm::ring, Algorithm::tree, Algorithm::direct,
+                        Algorithm::slots})
       if (name == name_of(a)) return a;
     if (name.empty()) return Algorithm::automatic;
     throw Error(
         ErrorKind::invalid_argument, "", -1, no_peer,
-        "COLT_ALGO='" + std::string(name) + "' is not one of automatic, ring, tree, direct");
+        "COLT_ALGO='" + std::string(name) + "' is not one of automatic, ring, tree, direct, slots");
   }();
   return value;
 }
@@ -69,6 +75,15 @@ constexpr Algorithm fallback(CollectiveKind kind, bool zero_copy) {
   }
 }
 
+// What one round of X's shared slots carries per rank; 0 where X has none.
+template <class X>
+constexpr std::size_t slot_bytes_of() {
+  if constexpr (SlotTransport<X>)
+    return X::slot_capacity();
+  else
+    return 0;
+}
+
 struct Plan {
   Algorithm algorithm = Algorithm::direct;
   std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
@@ -79,6 +94,8 @@ struct Plan {
 struct Constraints {
   bool device = false;   // its buffers are device memory, moved natively (through views)
   bool ordered = false;  // the communicator's ordered option is on
+  // What one round of the transport's shared slots carries per rank; 0: it has none.
+  std::size_t slot_bytes = 0;
   bool operator==(const Constraints&) const = default;
 };
 
@@ -126,12 +143,18 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
   if (key == last_key) return last_plan;
   const bool reducing = supports(kind, Algorithm::ordered);
-  if (constraints.device || requested == Algorithm::ordered || (constraints.ordered && reducing))
-    requested = Algorithm::direct;  // rules 1 and 2: direct folds in rank order, in one pass
+  const bool one_round =
+      !constraints.device && supports(kind, Algorithm::slots) && bytes <= constraints.slot_bytes;
+  if (constraints.device)
+    requested = Algorithm::direct;  // rule 1
+  else if (requested == Algorithm::ordered || (constraints.ordered && reducing))
+    requested = one_round ? Algorithm::slots : Algorithm::direct;  // rule 2: both in rank order
   else if (requested == Algorithm::automatic)
     if (Algorithm forced = algorithm_from_environment();
-        forced != Algorithm::automatic && supports(kind, forced))
+        forced != Algorithm::automatic && supports(kind, forced) &&
+        (forced != Algorithm::slots || constraints.slot_bytes > 0))
       requested = forced;
+  if (requested == Algorithm::automatic && one_round) requested = Algorithm::slots;  // rule 4
   Plan chosen;
   if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
@@ -159,7 +182,8 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
 template <Transport X>
 Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
           Algorithm requested = Algorithm::automatic) {
-  return plan(kind, bytes, comm.size(), ViewTransport<X>, requested, {.ordered = comm.ordered()});
+  return plan(kind, bytes, comm.size(), ViewTransport<X>, requested,
+              {.ordered = comm.ordered(), .slot_bytes = slot_bytes_of<X>()});
 }
 
 // The plan for a collective call in progress (algorithms/primitives.hpp's Call): its kind, its
@@ -167,7 +191,9 @@ Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
 template <class Call>
 Plan plan_call(Call& call, std::size_t bytes, Algorithm requested) {
   return plan(call.kind(), bytes, call.size(), Call::has_views, requested,
-              {.device = Call::on_device, .ordered = call.comm().ordered()});
+              {.device = Call::on_device,
+               .ordered = call.comm().ordered(),
+               .slot_bytes = slot_bytes_of<typename Call::transport_type>()});
 }
 
 }  // namespace colt

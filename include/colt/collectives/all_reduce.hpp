@@ -8,6 +8,7 @@
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/slots.hpp"
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -41,6 +42,10 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
         return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
       case Algorithm::tree:
         return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
+      case Algorithm::slots:
+        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+          return algorithms::slots::all_reduce(call, in, out, op);
+        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::all_reduce(call, in, out, op);
     }
   });

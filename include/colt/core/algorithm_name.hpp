@@ -12,7 +12,9 @@ namespace colt {
 // ranks' values in rank order, x0 op x1 op ... op x(p-1), so its bits do not depend on message
 // size, chunking or transport (docs/reliability.md). The communicator option of the same name
 // makes every reducing call ordered, whatever algorithm it names.
-enum class Algorithm : std::uint8_t { automatic, ring, tree, direct, ordered };
+// `slots` runs on a transport with shared slots (in-process): one hand-off among all ranks per
+// round of a few KiB, the tiny-message algorithm (algorithms/slots.hpp).
+enum class Algorithm : std::uint8_t { automatic, ring, tree, direct, ordered, slots };
 
 namespace algo {
 inline constexpr Algorithm automatic = Algorithm::automatic;
@@ -20,6 +22,7 @@ inline constexpr Algorithm ring = Algorithm::ring;
 inline constexpr Algorithm tree = Algorithm::tree;
 inline constexpr Algorithm direct = Algorithm::direct;
 inline constexpr Algorithm ordered = Algorithm::ordered;
+inline constexpr Algorithm slots = Algorithm::slots;
 }  // namespace algo
 
 inline constexpr Algorithm ordered = Algorithm::ordered;
@@ -31,6 +34,7 @@ constexpr std::string_view name_of(Algorithm algorithm) noexcept {
     case Algorithm::tree: return "tree";
     case Algorithm::direct: return "direct";
     case Algorithm::ordered: return "ordered";
+    case Algorithm::slots: return "slots";
   }
   return "unknown";
 }

@@ -72,6 +72,16 @@ concept AbortableTransport = Transport<T> && requires(T& t, const std::string& c
   { t.abort(cause) } noexcept;
 };
 
+// Shared slots (in-process): every rank writes a small slot that every other rank reads, one
+// hand-off among all ranks per round instead of a message per pair (algorithms/slots.hpp).
+// `slot_capacity()` is the bytes a round carries per rank; `begin_slot_round()` gives the next
+// round, with mine(), publish(bytes), wait(deadline) and of(rank).
+template <class T>
+concept SlotTransport = Transport<T> && requires(T& t) {
+  { T::slot_capacity() } -> std::convertible_to<std::size_t>;
+  t.begin_slot_round();
+};
+
 // A transport whose survivors can go on without the ranks that failed:
 //  - `recovery_channel()`: point-to-point messages among the same ranks (isend, irecv, rank,
 //    size) that an abort does not end, and whose sends complete without a receiver; the

@@ -249,6 +249,96 @@ class RecoveryChannel {
   int rank_;
 };
 
+// One round on the group's shared slots (detail/inprocess_slots.hpp): write mine(), publish(),
+// wait(), then read of(peer) for any rank, until this rank begins its next round.
+class SlotRound {
+ public:
+  SlotRound(Group& group, int rank)
+      : group_(group), slots_(group.slots()), rank_(rank), round_(++slots_.owner(rank).rounds) {}
+
+  std::span<std::byte> mine() { return {slots_.data(rank_, round_), slot_capacity}; }
+
+  // Makes the first `bytes` of mine() this rank's part of the round, and counts it in; the last
+  // rank in wakes the ranks asleep in wait().
+  void publish(std::size_t bytes) {
+    Slots::Owner& me = slots_.owner(rank_);
+    me.bytes[round_ & 1] = static_cast<std::uint32_t>(bytes);
+    me.published[round_ & 1].store(round_, std::memory_order_release);
+    // seq_cst here and in wait(): either this rank sees a sleeper, or the sleeper sees this count.
+    const std::uint32_t in = slots_.arrivals.fetch_add(1, std::memory_order_seq_cst) + 1;
+    if (in == target() && slots_.sleepers.load(std::memory_order_seq_cst) != 0)
+      colt::detail::futex_wake_all(slots_.arrivals);
+  }
+
+  // Until every rank has published this round. Spins while the others are likely running (a rank
+  // per core), then yields the core (more ranks than cores: the ranks still to come may need this
+  // one, and a wake from sleep costs a scheduler round trip), then sleeps in slices, checking
+  // between them for an abort, a rank that returned without taking part, and the deadline.
+  void wait(const Deadline& deadline) {
+    for (int i = 0, spins = group_.spin_iterations(); i < spins; ++i) {
+      if (complete()) return;
+      colt::detail::cpu_relax();
+    }
+    for (int i = 0, yields = group_.yield_iterations(); i < yields; ++i) {
+      std::this_thread::yield();
+      if (complete()) return;
+    }
+    constexpr auto slice = std::chrono::milliseconds(10);
+    while (!complete()) {
+      slots_.sleepers.fetch_add(1, std::memory_order_seq_cst);
+      const std::uint32_t seen = slots_.arrivals.load(std::memory_order_seq_cst);
+      if (!reached(seen)) {
+        const auto nap = std::min(std::chrono::nanoseconds(slice),
+                                  std::chrono::nanoseconds(deadline.at - Clock::now()));
+        if (nap.count() > 0) colt::detail::futex_wait(slots_.arrivals, seen, nap);
+      }
+      slots_.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+      if (complete()) return;
+      fail_if_stuck(deadline);
+    }
+  }
+
+  // Rank `peer`'s part of this round (after wait()).
+  std::span<const std::byte> of(int peer) {
+    return {slots_.data(peer, round_), slots_.owner(peer).bytes[round_ & 1]};
+  }
+
+ private:
+  std::uint32_t target() const { return round_ * slots_.ranks(); }
+  bool reached(std::uint32_t arrivals) const {
+    return static_cast<std::int32_t>(arrivals - target()) >= 0;
+  }
+  // Acquire: the count that completes the round is the last of a chain of read-modify-writes
+  // that began with each rank's publish, so reading it makes every rank's slot visible.
+  bool complete() const { return reached(slots_.arrivals.load(std::memory_order_acquire)); }
+
+  void fail_if_stuck(const Deadline& deadline) {
+    int missing = no_peer;
+    for (int r = 0; r < static_cast<int>(slots_.ranks()) && missing == no_peer; ++r)
+      if (slots_.owner(r).published[round_ & 1].load(std::memory_order_acquire) != round_)
+        missing = r;
+    const std::string waiting =
+        missing == no_peer ? std::string("waiting for the shared slots")
+                           : "waiting for rank " + std::to_string(missing) + "'s shared slot";
+    if (group_.aborted())
+      throw Error(ErrorKind::aborted, "", rank_, missing,
+                  "aborted while " + waiting + ": " + group_.abort_cause());
+    if (missing != no_peer && group_.finished(missing) &&
+        slots_.owner(missing).published[round_ & 1].load(std::memory_order_acquire) != round_)
+      throw Error(ErrorKind::mismatch, "", rank_, missing,
+                  "peer returned without taking part while " + waiting +
+                      " (mismatched calls on the ranks?)");
+    if (deadline.passed())
+      throw Error(ErrorKind::timeout, "", rank_, missing,
+                  "timed out after " + deadline.budget_text() + " " + waiting);
+  }
+
+  Group& group_;
+  Slots& slots_;
+  int rank_;
+  std::uint32_t round_;
+};
+
 }  // namespace detail
 
 class InProcess {
@@ -327,6 +417,11 @@ class InProcess {
     return InProcess(group_->join_subgroup(key, survivors, false), new_rank);
   }
 
+  // Shared slots (algorithms/slots.hpp): what a round carries per rank, and a new round. Every
+  // rank of the group begins the same rounds in the same order.
+  static constexpr std::size_t slot_capacity() { return detail::slot_capacity; }
+  detail::SlotRound begin_slot_round() { return detail::SlotRound(*group_, rank_); }
+
   detail::Group& group() { return *group_; }
 
   // Ends every wait of every member of this group (and of groups split from it) in an Error.
@@ -356,6 +451,7 @@ static_assert(Transport<InProcess>);
 static_assert(ViewTransport<InProcess>);
 static_assert(SplittableTransport<InProcess>);
 static_assert(AbortableTransport<InProcess>);
+static_assert(SlotTransport<InProcess>);
 
 using Communicator = colt::Communicator<InProcess>;
 

@@ -128,6 +128,8 @@ class ArgsCheck {
     if (!supports(call_.kind, algorithm))
       fail("algorithm '" + std::string(name_of(algorithm)) + "' is not available for " +
            std::string(name_of(call_.kind)));
+    if (algorithm == Algorithm::slots && !SlotTransport<typename Comm::transport_type>)
+      fail("algorithm 'slots' needs a transport with shared slots (in-process ranks)");
   }
 
   // Input and output must not overlap at all (no in-place form).

@@ -26,6 +26,7 @@
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_board.hpp"
+#include "colt/transport/detail/inprocess_slots.hpp"
 
 namespace colt::inprocess::detail {
 
@@ -162,9 +163,14 @@ class Group {
   // answers within microseconds, cheaper than a futex wake (tens of microseconds on a VM); with
   // more ranks than cores the peer may need this very core, so a waiter yields almost at once.
   int spin_iterations() const { return spin_iterations_; }
-  static int spin_budget(int ranks) {
+  static int spin_budget(int ranks) { return oversubscribed(ranks) ? 1 << 6 : 1 << 14; }
+  // How many times a waiter on the shared slots yields its core before it sleeps: with more ranks
+  // than cores, the ranks it waits for are runnable and need a core, and a yield hands it over in
+  // about a microsecond where a futex wake costs tens.
+  int yield_iterations() const { return oversubscribed(size()) ? 256 : 1; }
+  static bool oversubscribed(int ranks) {
     const unsigned cores = std::thread::hardware_concurrency();
-    return cores != 0 && static_cast<unsigned>(ranks) <= cores ? 1 << 14 : 1 << 6;
+    return cores == 0 || static_cast<unsigned>(ranks) > cores;
   }
 
   int size() const { return static_cast<int>(mailboxes_.size()); }
@@ -182,6 +188,12 @@ class Group {
   Board& board() {
     std::call_once(board_made_, [this] { board_ = std::make_shared<Board>(); });
     return *board_;
+  }
+
+  // The group's shared slots (inprocess_slots.hpp), made on first use.
+  Slots& slots() {
+    std::call_once(slots_made_, [this] { slots_ = std::make_unique<Slots>(size()); });
+    return *slots_;
   }
 
   // Post a send from `owner` to `peer`, or complete a receive already waiting for it.
@@ -308,6 +320,8 @@ class Group {
   std::vector<int> launch_ranks_;  // rank in this group -> rank in the launch
   std::once_flag board_made_;
   std::shared_ptr<Board> board_;  // shared: its destructor is compiled where it is made
+  std::once_flag slots_made_;
+  std::unique_ptr<Slots> slots_;
   std::atomic<bool> aborted_{false};
   mutable std::mutex abort_mutex_;
   std::string abort_cause_;
