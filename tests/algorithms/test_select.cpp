@@ -81,6 +81,39 @@ TEST_CASE("plan for a communicator: its size and its transport's class") {
   });
 }
 
+TEST_CASE("plan: calls that fit one round of shared slots run slots") {
+  // Under COLT_ALGO=tree (the second registration) the environment's choice comes first: the
+  // first test case checks that.
+  if (algorithm_from_environment() != Algorithm::automatic) return;
+  const Constraints slots_of_4k{.slot_bytes = 4096};
+  for (CollectiveKind kind : {CollectiveKind::all_reduce, CollectiveKind::all_gather,
+                              CollectiveKind::broadcast, CollectiveKind::reduce}) {
+    CAPTURE(name_of(kind));
+    CHECK(plan(kind, 8, 2, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
+    CHECK(plan(kind, 4096, 8, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
+    // Beyond one round, or without slots, the model decides; a call's own choice wins.
+    CHECK(plan(kind, 4097, 2, true, algo::automatic, slots_of_4k).algorithm != Algorithm::slots);
+    CHECK(plan(kind, 8, 2, true).algorithm != Algorithm::slots);
+    CHECK(plan(kind, 8, 2, true, algo::direct, slots_of_4k).algorithm == Algorithm::direct);
+  }
+  // Ordered reductions fold in rank order either way: slots where one round holds the call.
+  const Constraints ordered_slots{.ordered = true, .slot_bytes = 4096};
+  CHECK(plan(CollectiveKind::all_reduce, 64, 4, true, algo::ring, ordered_slots).algorithm ==
+        Algorithm::slots);
+  CHECK(plan(CollectiveKind::all_reduce, 8192, 4, true, algo::ring, ordered_slots).algorithm ==
+        Algorithm::direct);
+  // Device buffers never: the host cannot copy them into a slot.
+  CHECK(plan(CollectiveKind::all_reduce, 8, 2, true, algo::automatic,
+             {.device = true, .slot_bytes = 4096})
+            .algorithm == Algorithm::direct);
+  CHECK_FALSE(supports(CollectiveKind::reduce_scatter, algo::slots));
+  CHECK_FALSE(supports(CollectiveKind::scatter, algo::slots));
+  // An in-process communicator has them.
+  colt::inprocess::launch(2, [](colt::inprocess::Communicator& comm) {
+    CHECK(plan(CollectiveKind::all_reduce, 8, comm).algorithm == Algorithm::slots);
+  });
+}
+
 TEST_CASE("supports: which collective has which algorithm") {
   for (auto kind : every_kind) {
     CHECK(supports(kind, algo::automatic));

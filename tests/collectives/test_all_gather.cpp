@@ -13,7 +13,8 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> ag_algorithms = {algo::ring, algo::direct, algo::automatic};
+const std::vector<Algorithm> ag_algorithms = {algo::ring, algo::direct, algo::slots,
+                                              algo::automatic};
 
 // Every rank must hold all inputs back to back, bit for bit.
 template <class T>

@@ -12,7 +12,8 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> bcast_algorithms = {algo::tree, algo::direct, algo::automatic};
+const std::vector<Algorithm> bcast_algorithms = {algo::tree, algo::direct, algo::slots,
+                                                 algo::automatic};
 
 template <class T>
 void check_case(const Case& c) {

@@ -13,7 +13,8 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> reduce_algorithms = {algo::tree, algo::direct, algo::automatic};
+const std::vector<Algorithm> reduce_algorithms = {algo::tree, algo::direct, algo::slots,
+                                                  algo::automatic};
 
 template <class T, class Op>
 void check_case(const Case& c) {

@@ -33,7 +33,9 @@ namespace colt {
 // The algorithms each collective implements (what a call may name).
 constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
   if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
-  if (algorithm == Algorithm::slots) return kind == CollectiveKind::all_reduce;
+  if (algorithm == Algorithm::slots)
+    return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce ||
+           kind == CollectiveKind::broadcast || kind == CollectiveKind::all_gather;
   if (algorithm == Algorithm::ordered)
     return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
            kind == CollectiveKind::reduce;

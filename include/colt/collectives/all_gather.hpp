@@ -1,6 +1,6 @@
 #pragma once
 // all_gather: every rank ends with every rank's buffer, laid out in rank order. all_gather_v
-// takes per-rank counts. Algorithms: ring, direct.
+// takes per-rank counts. Algorithms: ring, direct, slots (in-process).
 
 #include <algorithm>
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
@@ -32,6 +33,10 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
     switch (plan.algorithm) {
       case Algorithm::ring:
         return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
+      case Algorithm::slots:
+        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+          return algorithms::slots::all_gather(call, out, segments);
+        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::all_gather(call, out, segments);
     }
   });

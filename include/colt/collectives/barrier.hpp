@@ -1,10 +1,12 @@
 #pragma once
 // barrier: no rank leaves before every rank has entered. Dissemination: in round k each rank
 // signals rank + 2^k and waits for rank - 2^k, so after ceil(log2 p) rounds every rank has
-// heard, directly or transitively, from every other.
+// heard, directly or transitively, from every other. On a transport with shared slots
+// (in-process), one round of them: every rank counts in, and leaves once all have.
 
 #include <span>
 
+#include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/call_descriptor.hpp"
@@ -17,6 +19,8 @@ template <class Comm>
 void barrier(Comm& comm) {
   detail::ArgsCheck(comm, describe_call<void>(CollectiveKind::barrier, 0)).agreed();
   detail::run_call(comm, CollectiveKind::barrier, [&](auto& call) {
+    if constexpr (SlotTransport<typename Comm::transport_type>)
+      if (call.size() > 1) return algorithms::slots::barrier(call);
     const int p = call.size(), r = call.rank();
     for (int distance = 1; distance < p; distance <<= 1) {
       auto signal = call.isend((r + distance) % p, std::span<const std::byte>{});

@@ -1,11 +1,12 @@
 #pragma once
 // broadcast: the root's buffer to every rank. Algorithms: tree (binomial, chunk-pipelined),
-// direct (the root sends to each rank).
+// direct (the root sends to each rank), slots (in-process: the others copy the root's slot).
 
 #include <span>
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/slots.hpp"
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -26,6 +27,10 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
     const Plan plan = plan_call(call, d.size_bytes(), algorithm);
     switch (plan.algorithm) {
       case Algorithm::tree: return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
+      case Algorithm::slots:
+        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+          return algorithms::slots::broadcast(call, d, root);
+        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::broadcast(call, d, root);
     }
   });

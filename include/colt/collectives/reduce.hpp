@@ -1,12 +1,13 @@
 #pragma once
 // reduce: the root ends with the reduction of every rank's buffer; other ranks' output is not
 // touched (and may be empty). Algorithms: tree (binomial), direct (the root reduces all ranks'
-// buffers in one pass).
+// buffers in one pass), slots (in-process: the root folds every rank's slot).
 
 #include <span>
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/slots.hpp"
 #include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
@@ -41,6 +42,10 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
       case Algorithm::tree:
         return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
                                         op, plan.chunk_bytes);
+      case Algorithm::slots:
+        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+          return algorithms::slots::reduce(call, in, out, root, op);
+        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::reduce(call, in, out, root, op);
     }
   });

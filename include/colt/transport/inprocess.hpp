@@ -312,25 +312,31 @@ class SlotRound {
   // that began with each rank's publish, so reading it makes every rank's slot visible.
   bool complete() const { return reached(slots_.arrivals.load(std::memory_order_acquire)); }
 
+  // Throws when the round cannot complete: the group was aborted, a rank that has not published
+  // returned, or the deadline passed. Allocates nothing unless it throws (a steady training loop
+  // stays allocation-free, tests/reliability/test_soak.cpp).
   void fail_if_stuck(const Deadline& deadline) {
     int missing = no_peer;
     for (int r = 0; r < static_cast<int>(slots_.ranks()) && missing == no_peer; ++r)
-      if (slots_.owner(r).published[round_ & 1].load(std::memory_order_acquire) != round_)
-        missing = r;
+      if (!published(r)) missing = r;
+    const bool aborted = group_.aborted();
+    const bool returned = missing != no_peer && group_.finished(missing) && !published(missing);
+    if (!aborted && !returned && !deadline.passed()) return;
     const std::string waiting =
         missing == no_peer ? std::string("waiting for the shared slots")
                            : "waiting for rank " + std::to_string(missing) + "'s shared slot";
-    if (group_.aborted())
+    if (aborted)
       throw Error(ErrorKind::aborted, "", rank_, missing,
                   "aborted while " + waiting + ": " + group_.abort_cause());
-    if (missing != no_peer && group_.finished(missing) &&
-        slots_.owner(missing).published[round_ & 1].load(std::memory_order_acquire) != round_)
+    if (returned)
       throw Error(ErrorKind::mismatch, "", rank_, missing,
                   "peer returned without taking part while " + waiting +
                       " (mismatched calls on the ranks?)");
-    if (deadline.passed())
-      throw Error(ErrorKind::timeout, "", rank_, missing,
-                  "timed out after " + deadline.budget_text() + " " + waiting);
+    throw Error(ErrorKind::timeout, "", rank_, missing,
+                "timed out after " + deadline.budget_text() + " " + waiting);
+  }
+  bool published(int r) const {
+    return slots_.owner(r).published[round_ & 1].load(std::memory_order_acquire) == round_;
   }
 
   Group& group_;
