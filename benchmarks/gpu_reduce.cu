@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <string_view>
 #include <exception>
 #include <limits>
 #include <map>
@@ -391,6 +392,16 @@ void print_summary(const Session& session) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--help") {  // before the device probe: works anywhere
+      std::printf(
+          "usage: gpu_reduce [--benchmark_* flags]\n"
+          "  rows per type (float, bfloat16, half) and size (1 MiB .. 1 GiB per buffer):\n"
+          "  reduce2, copy, thrust, chained7, fused8; then all_reduce_8ranks (256 MiB float)\n"
+          "  Google Benchmark's flags work as usual (--benchmark_filter=fused8, ...);\n"
+          "  without a CUDA device it prints SKIPPED and exits 0\n");
+      return 0;
+    }
   if (colt::cuda::device_count() == 0) {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
