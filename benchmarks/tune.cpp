@@ -11,6 +11,8 @@
 //
 //   build/benchmarks/tune --ranks=2,4,8                   in-process ranks
 //   mpiexec.mpich -n 2 build/benchmarks/tune --mpi         MPI processes (when built with MPI)
+//   build/benchmarks/tune --ranks=2,4,8 --out=FILE         also a tuning file for this machine:
+//                                                          COLT_TUNING=FILE loads it at run time
 
 #include <array>
 #include <cmath>
@@ -120,9 +122,9 @@ std::string human(std::size_t bytes) {
 const char* enum_name(Kind kind) { return name_of(kind).data(); }
 const char* enum_name(colt::Algorithm a) { return colt::name_of(a).data(); }
 
-// Prints the measurements, the fit, the regret and crossovers, then the table; returns the
-// worst regret.
-double report(std::vector<Series>& all, bool zero_copy) {
+// Prints the measurements, the fit, the regret and crossovers, then the table, whose entries
+// it appends to `fitted`; returns the worst regret.
+double report(std::vector<Series>& all, bool zero_copy, std::vector<colt::tuning::Entry>& fitted) {
   const double candidates[] = {256.0 * 1024, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20};
   double cache = candidates[0], best_total = INFINITY;
   for (double c : candidates) {
@@ -177,10 +179,13 @@ double report(std::vector<Series>& all, bool zero_copy) {
   std::printf("\nworst regret of the model's pick: %.1f%% (%s)\n", worst * 100,
               worst_where.c_str());
   std::printf("\n// The table to keep (include/colt/algorithms/tuning.hpp):\n");
-  for (const Series& s : all)
+  for (const Series& s : all) {
     std::printf("    {CollectiveKind::%s, Algorithm::%s, %s, %d, %.4g, %.4g, %.4g, %.0f},\n",
                 enum_name(s.kind), enum_name(s.algorithm), zero_copy ? "true" : "false", s.ranks,
                 s.fit[0], s.fit[1], s.fit[2], cache);
+    fitted.push_back(
+        {s.kind, s.algorithm, zero_copy, s.ranks, s.fit[0], s.fit[1], s.fit[2], cache});
+  }
   return worst;
 }
 
@@ -214,18 +219,51 @@ void measure(Comm& comm, const Options& o, std::vector<Series>& all) {
 
 }  // namespace
 
+// Writes `fitted` as a tuning file at `path` (COLT_TUNING=path loads it) and reads it back: a
+// file plan() would read differently is an error here, not a silent misfit later.
+int write_tuning(const std::string& path, const std::vector<colt::tuning::Entry>& fitted) {
+  if (path.empty()) return 0;
+  const std::string text = colt::tuning::format(fitted);
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0) {
+    std::fprintf(stderr, "tune: cannot write %s\n", path.c_str());
+    return 1;
+  }
+  const auto back = colt::tuning::parse(colt::tuning::read_file(path), path);
+  bool same = back.size() == fitted.size();
+  for (std::size_t i = 0; same && i < back.size(); ++i)
+    same = back[i].kind == fitted[i].kind && back[i].algorithm == fitted[i].algorithm &&
+           back[i].zero_copy == fitted[i].zero_copy && back[i].ranks == fitted[i].ranks &&
+           back[i].alpha == fitted[i].alpha && back[i].beta == fitted[i].beta &&
+           back[i].beta_memory == fitted[i].beta_memory &&
+           back[i].cache_bytes == fitted[i].cache_bytes;
+  if (!same) {
+    std::fprintf(stderr, "tune: %s does not read back as written\n", path.c_str());
+    return 1;
+  }
+  std::printf("\n# wrote %zu entries to %s: COLT_TUNING=%s makes plan() use them\n", fitted.size(),
+              path.c_str(), path.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   bool mpi = false;
+  std::string out;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--mpi")
+    const std::string arg = argv[i];
+    if (arg == "--mpi")
       mpi = true;
+    else if (arg.rfind("--out=", 0) == 0)
+      out = arg.substr(6);
     else
       argv[kept++] = argv[i];
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+    if (arg == "--help" || arg == "-h") {
       std::printf(
-          "usage: tune [--mpi] [options]\n"
-          "  --mpi                  time MPI processes (run under mpiexec)\n%s",
+          "usage: tune [--mpi] [--out=FILE] [options]\n"
+          "  --mpi                  time MPI processes (run under mpiexec)\n"
+          "  --out=FILE             also write the fitted table as a tuning file, which\n"
+          "                         COLT_TUNING=FILE makes plan() use on this machine\n%s",
           colt::bench::detail::flags_help);
       return 0;
     }
@@ -241,8 +279,9 @@ int main(int argc, char** argv) {
     measure(comm, options, all);
     if (comm.rank() != 0) return 0;
     std::printf("# tune: %d MPI processes\n", comm.size());
-    report(all, false);
-    return failures ? 1 : 0;
+    std::vector<colt::tuning::Entry> fitted;
+    report(all, false, fitted);
+    return write_tuning(out, fitted) || failures ? 1 : 0;
 #else
     std::fprintf(stderr, "tune was built without MPI\n");
     return 2;
@@ -255,6 +294,7 @@ int main(int argc, char** argv) {
       measure(comm, options, mine);
       if (comm.rank() == 0) all.insert(all.end(), mine.begin(), mine.end());
     });
-  report(all, true);
-  return failures ? 1 : 0;
+  std::vector<colt::tuning::Entry> fitted;
+  report(all, true, fitted);
+  return write_tuning(out, fitted) || failures ? 1 : 0;
 }

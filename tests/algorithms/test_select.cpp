@@ -1,9 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <iterator>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/tuning_file.hpp"
 #include "colt/transport/inprocess.hpp"
 
 using namespace colt;
@@ -125,4 +130,69 @@ TEST_CASE("supports: which collective has which algorithm") {
   CHECK_FALSE(supports(CollectiveKind::reduce_scatter, algo::tree));
   CHECK_FALSE(supports(CollectiveKind::broadcast, algo::ring));
   CHECK_FALSE(supports(CollectiveKind::scatter, algo::tree));
+}
+
+TEST_CASE("tuning file: written, read back to the last digit, and refused when malformed") {
+  const std::string text = tuning::format(tuning::table);
+  const std::vector<tuning::Entry> back = tuning::parse(text, "compiled table");
+  REQUIRE(back.size() == std::size(tuning::table));
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    const tuning::Entry& a = back[i];
+    const tuning::Entry& b = tuning::table[i];
+    CHECK((a.kind == b.kind && a.algorithm == b.algorithm && a.zero_copy == b.zero_copy &&
+           a.ranks == b.ranks && a.alpha == b.alpha && a.beta == b.beta &&
+           a.beta_memory == b.beta_memory && a.cache_bytes == b.cache_bytes));
+  }
+  // Comments and blank lines are allowed anywhere.
+  CHECK(tuning::parse("# made by hand\n\ncolt-tuning 1\n  # nothing yet\n", "x").empty());
+  const std::string good = "all_reduce ring in-process 2 1e-6 1e-10 0 4194304\n";
+  CHECK(tuning::parse("colt-tuning 1\n" + good, "x").size() == 1);
+  const char* bad[] = {
+      "",                                                    // no header
+      "colt-tuning 2\n",                                     // another version
+      "tuning 1\n",                                          // not a tuning file
+      "colt-tuning 1\nall_reduce ring in-process 2 1e-6\n",  // fields missing
+      "colt-tuning 1\nallreduce ring in-process 2 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce slots in-process 2 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ring shared 2 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ring in-process 0 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ring in-process 2.5 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ring in-process 2 -1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ring in-process 2 1 nan 0 0\n",
+      "colt-tuning 1\nall_reduce ring in-process 2 1 1 0 4MiB\n",
+  };
+  for (const char* t : bad) {
+    CAPTURE(t);
+    const auto error = [&]() -> std::optional<Error> {
+      try {
+        tuning::parse(t, "bad.tuning");
+      } catch (const Error& e) {
+        return e;
+      }
+      return std::nullopt;
+    }();
+    REQUIRE(error);
+    CHECK(error->kind() == ErrorKind::invalid_argument);
+    CHECK(std::string(error->cause()).find("tuning file bad.tuning, line ") == 0);
+  }
+  CHECK_THROWS_AS(tuning::read_file("/nonexistent/colt.tuning"), Error);
+}
+
+// Registered twice by meson: as it is, where plan() uses the compiled table, and with
+// COLT_TUNING=tests/algorithms/tuning_fixture.tuning, where direct all_reduce is cheap at every
+// size on 2 in-process ranks.
+TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
+  const char* path = std::getenv("COLT_TUNING");
+  if (!path || !*path) {
+    REQUIRE(tuning::active().size() == std::size(tuning::table));
+    CHECK(tuning::active()[0].alpha == tuning::table[0].alpha);
+    return;
+  }
+  REQUIRE(tuning::active().size() == 3);
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm == Algorithm::direct);
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).predicted_seconds ==
+        doctest::Approx(1e-7 + 1e-12 * 64 * MiB));
+  // Collectives the file has no entries for fall back to the bandwidth-optimal algorithm.
+  CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false).algorithm == Algorithm::ring);
 }

@@ -12,7 +12,9 @@
 //    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
 //    fastest there at 2 to 8 ranks).
 // 5. Otherwise the fastest by an alpha-beta cost model whose constants were measured on the
-//    development machine (tuning.hpp, docs/performance.md); where it has no entry, `fallback`.
+//    development machine (tuning.hpp, docs/performance.md), or on the machine in use where
+//    COLT_TUNING names a file benchmarks/tune wrote (tuning_file.hpp); where it has no entry,
+//    `fallback`.
 
 #include <algorithm>
 #include <cstddef>
@@ -22,6 +24,7 @@
 #include <string_view>
 
 #include "colt/algorithms/tuning.hpp"
+#include "colt/algorithms/tuning_file.hpp"
 #include "colt/core/algorithm_name.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
@@ -112,7 +115,7 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
   auto distance = [&](int measured) {
     return measured > ranks ? double(measured) / ranks : double(ranks) / measured;
   };
-  for (const tuning::Entry& e : tuning::table)
+  for (const tuning::Entry& e : tuning::active())
     if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
         (!best || distance(e.ranks) < distance(best->ranks) ||
          (distance(e.ranks) == distance(best->ranks) && e.ranks > best->ranks)))

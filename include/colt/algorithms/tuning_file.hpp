@@ -1,0 +1,155 @@
+#pragma once
+// A tuning file: the cost model's constants measured on the machine in use. `benchmarks/tune
+// --out=FILE` writes one; `COLT_TUNING=FILE` makes plan() use it in place of the table compiled
+// into tuning.hpp, which was fitted on the development machine and stays the fallback.
+//
+// The file is text, one entry per line, '#' to the end of a line is a comment:
+//   colt-tuning 1
+//   <collective> <algorithm> <in-process|messages> <ranks> <alpha s> <beta s/B>
+//       <beta_memory s/B> <cache bytes>
+// The first line is the format and its version: a file of another version is refused rather
+// than guessed at. Any line that does not parse is an error naming the file and the line, and a
+// collective call that would plan with it fails with that error (as a bad COLT_ALGO does).
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "colt/algorithms/tuning.hpp"
+#include "colt/core/error.hpp"
+
+namespace colt::tuning {
+
+inline constexpr std::string_view file_magic = "colt-tuning";
+inline constexpr int file_version = 1;
+
+namespace detail {
+
+inline std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+// A finite, non-negative number, all of `word`; false otherwise.
+inline bool number(std::string_view word, double& value) {
+  const std::string text(word);
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(value) && value >= 0;
+}
+
+}  // namespace detail
+
+// The entries of a tuning file's `text`; `source` names it in errors.
+inline std::vector<Entry> parse(std::string_view text, std::string_view source) {
+  std::vector<Entry> entries;
+  bool header = false;
+  int line_number = 0;
+  auto fail = [&](const std::string& why) {
+    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+                "tuning file " + std::string(source) + ", line " + std::to_string(line_number) +
+                    ": " + why);
+  };
+  while (!text.empty()) {
+    ++line_number;
+    const std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (const std::size_t hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
+    const std::vector<std::string_view> w = detail::words(line);
+    if (w.empty()) continue;
+    if (!header) {
+      if (w.size() != 2 || w[0] != file_magic)
+        fail("expected '" + std::string(file_magic) + " " + std::to_string(file_version) + "'");
+      if (w[1] != std::to_string(file_version))
+        fail("version " + std::string(w[1]) + " is not this colt's (" +
+             std::to_string(file_version) + "): run benchmarks/tune --out again");
+      header = true;
+      continue;
+    }
+    if (w.size() != 8) fail("expected 8 fields, found " + std::to_string(w.size()));
+    Entry e{};
+    bool kind_found = false, algorithm_found = false;
+    for (int k = 0; k <= static_cast<int>(CollectiveKind::all_to_all); ++k)
+      if (w[0] == name_of(static_cast<CollectiveKind>(k))) {
+        e.kind = static_cast<CollectiveKind>(k);
+        kind_found = true;
+      }
+    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct})
+      if (w[1] == name_of(a)) {
+        e.algorithm = a;
+        algorithm_found = true;
+      }
+    if (!kind_found) fail("unknown collective '" + std::string(w[0]) + "'");
+    if (!algorithm_found) fail("'" + std::string(w[1]) + "' is not one of ring, tree, direct");
+    if (w[2] != "in-process" && w[2] != "messages")
+      fail("transport class '" + std::string(w[2]) + "' is not in-process or messages");
+    e.zero_copy = w[2] == "in-process";
+    double ranks = 0;
+    if (!detail::number(w[3], ranks) || ranks < 1 || ranks != std::floor(ranks) || ranks > 1e6)
+      fail("ranks '" + std::string(w[3]) + "' is not a positive whole number");
+    e.ranks = static_cast<int>(ranks);
+    double* fields[] = {&e.alpha, &e.beta, &e.beta_memory, &e.cache_bytes};
+    for (std::size_t f = 0; f < std::size(fields); ++f)
+      if (!detail::number(w[4 + f], *fields[f]))
+        fail("'" + std::string(w[4 + f]) + "' is not a non-negative number");
+    entries.push_back(e);
+  }
+  if (!header) fail("empty: expected '" + std::string(file_magic) + " 1' and entries");
+  return entries;
+}
+
+// The text of a tuning file holding `entries` (what parse reads back, to the last digit).
+inline std::string format(std::span<const Entry> entries) {
+  std::string text = std::string(file_magic) + " " + std::to_string(file_version) + "\n" +
+                     "# collective algorithm class ranks alpha_s beta_s_per_byte "
+                     "beta_memory_s_per_byte cache_bytes\n";
+  for (const Entry& e : entries) {
+    char line[256];
+    (void)std::snprintf(line, sizeof line, "%s %s %s %d %.17g %.17g %.17g %.17g\n",
+                        std::string(name_of(e.kind)).c_str(),
+                        std::string(name_of(e.algorithm)).c_str(),
+                        e.zero_copy ? "in-process" : "messages", e.ranks, e.alpha, e.beta,
+                        e.beta_memory, e.cache_bytes);
+    text += line;
+  }
+  return text;
+}
+
+// The whole of the file at `path`; an Error naming it when it cannot be read.
+inline std::string read_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+                "tuning file " + path + " (COLT_TUNING) cannot be opened");
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) text.append(buffer, n);
+  (void)std::fclose(f);  // read-only: nothing is lost if closing fails
+  return text;
+}
+
+// The entries plan() uses: COLT_TUNING's file, read once per process, else the compiled table.
+inline std::span<const Entry> active() {
+  static const std::vector<Entry> entries = [] {
+    const char* path = std::getenv("COLT_TUNING");
+    if (!path || !*path) return std::vector<Entry>(std::begin(table), std::end(table));
+    return parse(read_file(path), path);
+  }();
+  return entries;
+}
+
+}  // namespace colt::tuning
