@@ -229,15 +229,7 @@ int write_tuning(const std::string& path, const std::vector<colt::tuning::Entry>
     std::fprintf(stderr, "tune: cannot write %s\n", path.c_str());
     return 1;
   }
-  const auto back = colt::tuning::parse(colt::tuning::read_file(path), path);
-  bool same = back.size() == fitted.size();
-  for (std::size_t i = 0; same && i < back.size(); ++i)
-    same = back[i].kind == fitted[i].kind && back[i].algorithm == fitted[i].algorithm &&
-           back[i].zero_copy == fitted[i].zero_copy && back[i].ranks == fitted[i].ranks &&
-           back[i].alpha == fitted[i].alpha && back[i].beta == fitted[i].beta &&
-           back[i].beta_memory == fitted[i].beta_memory &&
-           back[i].cache_bytes == fitted[i].cache_bytes;
-  if (!same) {
+  if (colt::tuning::parse(colt::tuning::read_file(path), path) != fitted) {
     std::fprintf(stderr, "tune: %s does not read back as written\n", path.c_str());
     return 1;
   }

@@ -58,15 +58,23 @@ T random_value(std::mt19937_64& rng) {
   return value_from_bits<T, Op>(rng());
 }
 
-// A buffer takes one draw from `rng` as the seed of a SplitMix64 stream (colt's own, from
-// partition.hpp): a few operations per value where the Mersenne Twister's state update is not
-// inlined at -Og.
+// Elements [offset, offset + count) of the buffer whose SplitMix64 stream (colt's own, from
+// partition.hpp) starts at `seed`: each value is one draw, so any block is made without the
+// values before it.
 template <Element T, class Op = sum>
-std::vector<T> random_buffer(std::mt19937_64& rng, std::size_t count) {
-  partition::SplitMix64 bits(rng());
+std::vector<T> random_block(std::uint64_t seed, std::size_t offset, std::size_t count) {
+  constexpr std::uint64_t step = 0x9e3779b97f4a7c15ULL;  // SplitMix64's increment
+  partition::SplitMix64 bits(seed + offset * step);
   std::vector<T> v(count);
   for (auto& x : v) x = value_from_bits<T, Op>(bits());
   return v;
+}
+
+// A buffer takes one draw from `rng` as the seed of its SplitMix64 stream: a few operations per
+// value where the Mersenne Twister's state update is not inlined at -Og.
+template <Element T, class Op = sum>
+std::vector<T> random_buffer(std::mt19937_64& rng, std::size_t count) {
+  return random_block<T, Op>(rng(), 0, count);
 }
 
 // Bit-for-bit equality: the test of "identical on every rank".

@@ -54,11 +54,7 @@ class LazyInputs {
   std::size_t count(int k) const { return counts_[static_cast<std::size_t>(k)]; }
   // Elements [offset, offset + n) of rank k's buffer.
   std::vector<T> block(int k, std::size_t offset, std::size_t n) const {
-    constexpr std::uint64_t step = 0x9e3779b97f4a7c15ULL;  // SplitMix64's increment
-    partition::SplitMix64 bits(seeds_[static_cast<std::size_t>(k)] + offset * step);
-    std::vector<T> v(n);
-    for (auto& x : v) x = value_from_bits<T, Op>(bits());
-    return v;
+    return random_block<T, Op>(seeds_[static_cast<std::size_t>(k)], offset, n);
   }
   std::vector<T> of(int k) const { return block(k, 0, count(k)); }
   // Elements [offset, offset + n) of every rank's buffer, by rank.

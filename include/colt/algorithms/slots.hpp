@@ -17,6 +17,7 @@
 
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
+#include "colt/core/transport_concepts.hpp"
 #include "colt/reduce/host.hpp"
 
 namespace colt::algorithms::slots {
@@ -34,8 +35,14 @@ const std::byte* part_of(Call& call, Round& round, int peer, std::size_t bytes) 
   return part.data();
 }
 
+// Whether calls of this communicator and memory space can run on shared slots.
+template <class Comm, class Memory>
+inline constexpr bool usable = SlotTransport<typename Comm::transport_type> && !Memory::device;
+
+// out = the rank-order fold of every rank's `in`, written on this rank where `folds` (all_reduce:
+// every rank; reduce: the root); every rank checks the others' sizes either way.
 template <class Call, class T, class Op>
-void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
+void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, bool folds) {
   auto& transport = call.transport();
   const int p = call.size(), r = call.rank();
   const std::size_t per_round = transport.slot_capacity() / sizeof(T);
@@ -54,37 +61,22 @@ void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
       inputs[static_cast<std::size_t>(peer)] =
           peer == r ? static_cast<const void*>(in.data() + done) : part;
     }
-    reduce_many_at(
-        op, out.data() + done, inputs.size(),
-        [&](std::size_t i) { return static_cast<const T*>(inputs[i]); }, count, p);
-  }
-}
-
-// The root's `out` = the rank-order fold of every rank's `in`; the others check the sizes only.
-template <class Call, class T, class Op>
-void reduce(Call& call, std::span<const T> in, std::span<T> out, int root, Op op) {
-  auto& transport = call.transport();
-  const int p = call.size(), r = call.rank();
-  const std::size_t per_round = transport.slot_capacity() / sizeof(T);
-  auto& inputs = call.request_store().inputs;
-  inputs.assign(static_cast<std::size_t>(p), nullptr);
-  for (std::size_t done = 0; done < in.size(); done += per_round) {
-    const std::size_t count = std::min(per_round, in.size() - done);
-    const std::size_t bytes = count * sizeof(T);
-    auto round = transport.begin_slot_round();
-    std::memcpy(round.mine().data(), in.data() + done, bytes);
-    round.publish(bytes);
-    round.wait(call.deadline());
-    for (int peer = 0; peer < p; ++peer) {
-      const std::byte* part = part_of(call, round, peer, bytes);
-      inputs[static_cast<std::size_t>(peer)] =
-          peer == r ? static_cast<const void*>(in.data() + done) : part;
-    }
-    if (r == root)
+    if (folds)
       reduce_many_at(
           op, out.data() + done, inputs.size(),
           [&](std::size_t i) { return static_cast<const T*>(inputs[i]); }, count, p);
   }
+}
+
+template <class Call, class T, class Op>
+void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
+  fold(call, in, out, op, true);
+}
+
+// The root's `out` = the rank-order fold of every rank's `in`.
+template <class Call, class T, class Op>
+void reduce(Call& call, std::span<const T> in, std::span<T> out, int root, Op op) {
+  fold(call, in, out, op, call.rank() == root);
 }
 
 // Every rank's `d` = the root's: the root fills its slot, the others copy it.

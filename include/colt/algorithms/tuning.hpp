@@ -29,6 +29,7 @@ struct Entry {
   double beta;         // seconds per byte
   double beta_memory;  // seconds per byte beyond cache_bytes
   double cache_bytes;  // where beta_memory starts (fitted per transport class)
+  bool operator==(const Entry&) const = default;
 };
 
 // The pipeline chunk of ring and tree.

@@ -34,7 +34,7 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
       case Algorithm::ring:
         return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
       case Algorithm::slots:
-        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+        if constexpr (algorithms::slots::usable<Comm, Memory>)
           return algorithms::slots::all_gather(call, out, segments);
         [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::all_gather(call, out, segments);

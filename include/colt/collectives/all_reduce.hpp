@@ -43,7 +43,7 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       case Algorithm::tree:
         return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
       case Algorithm::slots:
-        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+        if constexpr (algorithms::slots::usable<Comm, Memory>)
           return algorithms::slots::all_reduce(call, in, out, op);
         [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::all_reduce(call, in, out, op);

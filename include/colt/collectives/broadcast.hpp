@@ -28,7 +28,7 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
     switch (plan.algorithm) {
       case Algorithm::tree: return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
       case Algorithm::slots:
-        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+        if constexpr (algorithms::slots::usable<Comm, Memory>)
           return algorithms::slots::broadcast(call, d, root);
         [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::broadcast(call, d, root);

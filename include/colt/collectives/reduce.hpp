@@ -43,7 +43,7 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
         return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
                                         op, plan.chunk_bytes);
       case Algorithm::slots:
-        if constexpr (SlotTransport<typename Comm::transport_type> && !Memory::device)
+        if constexpr (algorithms::slots::usable<Comm, Memory>)
           return algorithms::slots::reduce(call, in, out, root, op);
         [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
       default: return algorithms::direct::reduce(call, in, out, root, op);

@@ -154,6 +154,7 @@ class Group {
   Group(std::shared_ptr<Liveness> liveness, std::vector<int> launch_ranks)
       : mailboxes_(launch_ranks.size()),
         spin_iterations_(spin_budget(static_cast<int>(launch_ranks.size()))),
+        yield_iterations_(oversubscribed(static_cast<int>(launch_ranks.size())) ? 256 : 1),
         liveness_(std::move(liveness)),
         launch_ranks_(std::move(launch_ranks)) {
     for (auto& box : mailboxes_) box = std::make_unique<Mailbox>();
@@ -167,7 +168,7 @@ class Group {
   // How many times a waiter on the shared slots yields its core before it sleeps: with more ranks
   // than cores, the ranks it waits for are runnable and need a core, and a yield hands it over in
   // about a microsecond where a futex wake costs tens.
-  int yield_iterations() const { return oversubscribed(size()) ? 256 : 1; }
+  int yield_iterations() const { return yield_iterations_; }
   static bool oversubscribed(int ranks) {
     const unsigned cores = std::thread::hardware_concurrency();
     return cores == 0 || static_cast<unsigned>(ranks) > cores;
@@ -316,6 +317,7 @@ class Group {
 
   std::vector<std::unique_ptr<Mailbox>> mailboxes_;
   int spin_iterations_;
+  int yield_iterations_;  // both fixed at construction: hardware_concurrency() is a system call
   std::shared_ptr<Liveness> liveness_;
   std::vector<int> launch_ranks_;  // rank in this group -> rank in the launch
   std::once_flag board_made_;
