@@ -295,17 +295,32 @@ TEST_CASE("reduce: narrow types round once, not per step") {
   CHECK(o[2] == -1073741824);  // INT32_MIN / 2
 }
 
-// Every 16-bit pattern against shuffled partners, through the loops this CPU runs (16 at a time
-// with AVX2/F16C where it has them) and through the portable loops, for every op, finished or
-// not: bitwise equal, infinities, subnormals, rounding ties and single NaNs included. Where two
-// or more inputs of an element are NaN and the result is NaN, IEEE 754 leaves its payload open
-// (x86 keeps the first operand's, and the compiler may order a commutative op either way), so
-// there both must give a NaN.
+// The loop a tier runs for T (a tier without a loop for T runs the widest one below it).
+template <class T>
+std::string wide_loop_name(colt::detail::WideTier tier) {
+  using colt::detail::WideTier;
+  if (tier == WideTier::avx512 && std::is_same_v<T, colt::bfloat16>)
+    return "AVX-512, 32 a step in 16-float vectors";
+  if (tier >= WideTier::avx2) return "AVX2 + F16C, 16 a step in 8-float vectors";
+  return "portable loop only";
+}
+
+// Every 16-bit pattern against shuffled partners, through the loops of every tier this CPU has
+// (forced one by one, so that each is tested where a wider one exists; then as reduce_pair and
+// reduce_many choose) and through the portable loops, for every op, finished or not: bitwise
+// equal, infinities, subnormals, rounding ties and single NaNs included. Where two or more inputs
+// of an element are NaN and the result is NaN, IEEE 754 leaves its payload open (x86 keeps the
+// first operand's, and the compiler may order a commutative op either way), so there both must
+// give a NaN.
 TEST_CASE_TEMPLATE("reduce: half and bfloat16 take the same bits on every path", T, colt::half,
                    colt::bfloat16) {
-  const std::string wide =
-      colt::detail::wide_16bit_available() ? "yes (AVX2 + F16C)" : "no (portable only)";
-  MESSAGE("8-wide 16-bit path on this CPU: " << wide);
+  using colt::detail::WideTier;
+  const WideTier best = colt::detail::wide_16bit_tier();
+  const std::string type = std::is_same_v<T, colt::bfloat16> ? "bfloat16" : "half";
+  MESSAGE("16-bit loop on this CPU for " << type << ": " << wide_loop_name<T>(best));
+  std::vector<WideTier> tiers;
+  for (WideTier tier : {WideTier::portable, WideTier::avx2, WideTier::avx512})
+    if (tier <= best) tiers.push_back(tier);
   constexpr std::size_t n = 1 << 16;
   std::vector<T> a(n), b(n), c(n);
   std::mt19937_64 rng(colt::test::base_seed() + 3);
@@ -331,24 +346,36 @@ TEST_CASE_TEMPLATE("reduce: half and bfloat16 take the same bits on every path",
     for (int ranks : {colt::unfinished, 1, 3}) {
       CAPTURE(name);
       CAPTURE(ranks);
-      std::vector<T> fast(n), portable(n);
       const std::size_t pairs = n - 5;  // a ragged tail
-      colt::reduce_pair(op, fast.data(), a.data(), b.data(), pairs, ranks);
+      std::vector<T> portable(n);
       colt::reduce_pair_portable(op, portable.data(), a.data(), b.data(), pairs, ranks);
-      CHECK(first_difference(fast, portable, pairs, [&](std::size_t i) {
-              return int{is_nan(a[i])} + int{is_nan(b[i])};
-            }) == -1);
+      const auto pair_nans = [&](std::size_t i) { return int{is_nan(a[i])} + int{is_nan(b[i])}; };
       const T* inputs[] = {a.data(), b.data(), c.data()};
       const std::size_t triples = n - 3;
-      colt::reduce_many(op, fast.data(), std::span<const T* const>(inputs), triples, ranks);
+      std::vector<T> portable_many(n);
       for (std::size_t i = 0; i < triples; ++i) {  // the portable fold, element by element
         float acc = static_cast<float>(a[i]);
         acc = op(op(acc, static_cast<float>(b[i])), static_cast<float>(c[i]));
-        portable[i] = T(ranks > 0 ? colt::finish(op, acc, ranks) : acc);
+        portable_many[i] = T(ranks > 0 ? colt::finish(op, acc, ranks) : acc);
       }
-      CHECK(first_difference(fast, portable, triples, [&](std::size_t i) {
-              return int{is_nan(a[i])} + int{is_nan(b[i])} + int{is_nan(c[i])};
-            }) == -1);
+      const auto triple_nans = [&](std::size_t i) {
+        return int{is_nan(a[i])} + int{is_nan(b[i])} + int{is_nan(c[i])};
+      };
+      for (WideTier tier : tiers) {
+        const std::string loop = wide_loop_name<T>(tier);
+        CAPTURE(loop);
+        std::vector<T> wide(n);
+        colt::detail::reduce_pair_on(tier, op, wide.data(), a.data(), b.data(), pairs, ranks);
+        CHECK(first_difference(wide, portable, pairs, pair_nans) == -1);
+        colt::detail::reduce_many_on(
+            tier, op, wide.data(), 3, [&](std::size_t i) { return inputs[i]; }, triples, ranks);
+        CHECK(first_difference(wide, portable_many, triples, triple_nans) == -1);
+      }
+      std::vector<T> chosen(n);  // the front doors choose `best`
+      colt::reduce_pair(op, chosen.data(), a.data(), b.data(), pairs, ranks);
+      CHECK(first_difference(chosen, portable, pairs, pair_nans) == -1);
+      colt::reduce_many(op, chosen.data(), std::span<const T* const>(inputs), triples, ranks);
+      CHECK(first_difference(chosen, portable_many, triples, triple_nans) == -1);
     }
   });
 }
