@@ -92,7 +92,8 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
   if (algorithm_from_environment() != Algorithm::automatic) return;
   const Constraints slots_of_4k{.slot_bytes = 4096};
   for (CollectiveKind kind : {CollectiveKind::all_reduce, CollectiveKind::all_gather,
-                              CollectiveKind::broadcast, CollectiveKind::reduce}) {
+                              CollectiveKind::broadcast, CollectiveKind::reduce,
+                              CollectiveKind::reduce_scatter}) {
     CAPTURE(name_of(kind));
     CHECK(plan(kind, 8, 2, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
     CHECK(plan(kind, 4096, 8, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
@@ -111,7 +112,8 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
   CHECK(plan(CollectiveKind::all_reduce, 8, 2, true, algo::automatic,
              {.device = true, .slot_bytes = 4096})
             .algorithm == Algorithm::direct);
-  CHECK_FALSE(supports(CollectiveKind::reduce_scatter, algo::slots));
+  CHECK(plan(CollectiveKind::reduce_scatter, 64, 4, true, algo::ring, ordered_slots).algorithm ==
+        Algorithm::slots);
   CHECK_FALSE(supports(CollectiveKind::scatter, algo::slots));
   // An in-process communicator has them.
   colt::inprocess::launch(2, [](colt::inprocess::Communicator& comm) {

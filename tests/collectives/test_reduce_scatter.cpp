@@ -14,7 +14,8 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> rs_algorithms = {algo::ring, algo::direct, algo::automatic};
+const std::vector<Algorithm> rs_algorithms = {algo::ring, algo::direct, algo::slots,
+                                              algo::automatic};
 
 // Even form: `c.count` elements per rank's segment.
 template <class T, class Op>

@@ -52,11 +52,24 @@ WRAPPER
 chmod +x "$work/enter_host"
 
 sent() { ip netns exec "$host_a" cat /sys/class/net/colt0/statistics/tx_bytes; }
+run() {
+  timeout 45 ip netns exec "$host_a" "$mpiexec" -launcher ssh -launcher-exec "$work/enter_host" \
+    -localhost 10.231.0.1 -hosts 10.231.0.1,10.231.0.2 -n 2 -ppn 1 \
+    -genv UCX_TLS tcp -genv UCX_NET_DEVICES colt0 "$@"
+}
 before=$(sent)
-timeout 120 ip netns exec "$host_a" "$mpiexec" -launcher ssh -launcher-exec "$work/enter_host" \
-  -localhost 10.231.0.1 -hosts 10.231.0.1,10.231.0.2 -n 2 -ppn 1 \
-  -genv UCX_TLS tcp -genv UCX_NET_DEVICES colt0 "$@"
+run "$@"
 status=$?
+# The run takes about a second, and every colt wait in it ends within COLT_TIMEOUT_S (30 s) in an
+# error: a run still going at 45 s is stuck below colt, in Hydra's launch through the namespaces
+# (seen once in about 50 runs, in a full suite run; not in 45 runs alone). Said, and tried once
+# more; any other failure is final.
+if [ $status -eq 124 ]; then
+  echo "two_hosts.sh: the run was still going after 45 s (a launch stuck below colt); once more"
+  before=$(sent)
+  run "$@"
+  status=$?
+fi
 crossed=$(( $(sent) - before ))
 echo "two_hosts.sh: exit status $status, $crossed bytes left host A over the veth pair"
 [ $status -eq 0 ] || exit $status

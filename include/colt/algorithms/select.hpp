@@ -38,7 +38,8 @@ constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
   if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
   if (algorithm == Algorithm::slots)
     return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce ||
-           kind == CollectiveKind::broadcast || kind == CollectiveKind::all_gather;
+           kind == CollectiveKind::broadcast || kind == CollectiveKind::all_gather ||
+           kind == CollectiveKind::reduce_scatter;
   if (algorithm == Algorithm::ordered)
     return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
            kind == CollectiveKind::reduce;

@@ -1,7 +1,7 @@
 #pragma once
 // reduce_scatter: rank r ends with segment r of the reduction of every rank's buffer. The even
 // form splits the input into size() equal segments; reduce_scatter_v takes per-rank counts.
-// Algorithms: ring, direct.
+// Algorithms: ring, direct, slots (in-process, up to a slot of input per round).
 
 #include <cstddef>
 #include <span>
@@ -11,6 +11,7 @@
 #include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
 #include "colt/algorithms/select.hpp"
+#include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
@@ -39,6 +40,10 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
       case Algorithm::ring:
         return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
                                                 plan.chunk_bytes, in_place);
+      case Algorithm::slots:
+        if constexpr (algorithms::slots::usable<Comm, Memory>)
+          return algorithms::slots::reduce_scatter(call, in, out.first(mine), segments, op);
+        [[fallthrough]];
       default: return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
     }
   });

@@ -72,14 +72,19 @@ concept AbortableTransport = Transport<T> && requires(T& t, const std::string& c
   { t.abort(cause) } noexcept;
 };
 
+// How the ranks of a round of shared slots wait: in a gathering round every rank waits until all
+// have written; in a rooted one only a reader waits, and only for the slots it reads.
+enum class SlotRoundKind { gathering, rooted };
+
 // Shared slots (in-process): every rank writes a small slot that every other rank reads, one
 // hand-off among all ranks per round instead of a message per pair (algorithms/slots.hpp).
-// `slot_capacity()` is the bytes a round carries per rank; `begin_slot_round()` gives the next
-// round, with mine(), publish(bytes), wait(deadline) and of(rank).
+// `slot_capacity()` is the bytes a round carries per rank; `begin_slot_round(kind, deadline)`
+// gives the next round, with mine(), publish(bytes), wait() (gathering), wait_for(rank)
+// (rooted) and of(rank).
 template <class T>
-concept SlotTransport = Transport<T> && requires(T& t) {
+concept SlotTransport = Transport<T> && requires(T& t, const Deadline& deadline) {
   { T::slot_capacity() } -> std::convertible_to<std::size_t>;
-  t.begin_slot_round();
+  t.begin_slot_round(SlotRoundKind::gathering, deadline);
 };
 
 // A transport whose survivors can go on without the ranks that failed:

@@ -249,82 +249,185 @@ class RecoveryChannel {
   int rank_;
 };
 
-// One round on the group's shared slots (detail/inprocess_slots.hpp): write mine(), publish(),
-// wait(), then read of(peer) for any rank, until this rank begins its next round.
+// One round on the group's shared slots (detail/inprocess_slots.hpp). Gathering: write mine(),
+// publish(), wait(), then read of(peer) for any rank. Rooted: the writers write mine() and
+// publish(); a reader wait_for()s each rank it reads, then reads of(rank). Either way until this
+// rank begins its next round, which must be the same round, of the same kind, on every rank.
 class SlotRound {
  public:
-  SlotRound(Group& group, int rank)
-      : group_(group), slots_(group.slots()), rank_(rank), round_(++slots_.owner(rank).rounds) {}
+  // Begins this rank's next round, whose waits end in an Error at `deadline`.
+  SlotRound(Group& group, int rank, SlotRoundKind kind, const Deadline& deadline)
+      : group_(group),
+        slots_(group.slots()),
+        me_(slots_.owner(rank)),
+        deadline_(deadline),
+        rank_(rank),
+        kind_(kind) {
+    round_ = me_.begun.load(std::memory_order_relaxed) + 1;
+    if (kind_ == SlotRoundKind::rooted) {
+      // A writer may be waiting for this rank to begin (it read the last round's slots).
+      me_.begun.store(round_, std::memory_order_seq_cst);
+      notify_progress();
+    } else {
+      me_.begun.store(round_, std::memory_order_release);
+      ++me_.gatherings;
+    }
+  }
 
-  std::span<std::byte> mine() { return {slots_.data(rank_, round_), slot_capacity}; }
+  std::span<std::byte> mine() {
+    await_slot_free();
+    return {slots_.slot(rank_, round_).data, slot_capacity};
+  }
 
-  // Makes the first `bytes` of mine() this rank's part of the round, and counts it in; the last
-  // rank in wakes the ranks asleep in wait().
+  // Makes the first `bytes` of mine() this rank's part of the round. Gathering: counts it in, and
+  // the last rank in wakes the ranks asleep in wait(). Rooted: wakes a sleeping reader, if any.
   void publish(std::size_t bytes) {
-    Slots::Owner& me = slots_.owner(rank_);
-    me.bytes[round_ & 1] = static_cast<std::uint32_t>(bytes);
-    me.published[round_ & 1].store(round_, std::memory_order_release);
+    await_slot_free();
+    Slots::Slot& slot = slots_.slot(rank_, round_);
+    slot.bytes = static_cast<std::uint32_t>(bytes);
+    if (kind_ == SlotRoundKind::rooted) {
+      slot.published.store(round_, std::memory_order_seq_cst);
+      notify_progress();
+      return;
+    }
+    slot.published.store(round_, std::memory_order_release);
     // seq_cst here and in wait(): either this rank sees a sleeper, or the sleeper sees this count.
     const std::uint32_t in = slots_.arrivals.fetch_add(1, std::memory_order_seq_cst) + 1;
     if (in == target() && slots_.sleepers.load(std::memory_order_seq_cst) != 0)
       colt::detail::futex_wake_all(slots_.arrivals);
   }
 
-  // Until every rank has published this round. Spins while the others are likely running (a rank
-  // per core), then yields the core (more ranks than cores: the ranks still to come may need this
-  // one, and a wake from sleep costs a scheduler round trip), then sleeps in slices, checking
-  // between them for an abort, a rank that returned without taking part, and the deadline.
-  void wait(const Deadline& deadline) {
+  // Gathering: until every rank has published this round.
+  void wait() {
+    await([this] { return complete(); }, slots_.arrivals, slots_.sleepers,
+          [this] { return first_unpublished(0, static_cast<int>(slots_.ranks())); });
+    // Every rank has begun this round, so has finished the ones before.
+    learn_finished(round_ - 1);
+  }
+
+  // Rooted: until `peer` has published this round.
+  void wait_for(int peer) {
+    await([this, peer] { return published(peer); }, slots_.progress, slots_.progress_sleepers,
+          [this, peer] { return first_unpublished(peer, peer + 1); });
+    // The peer published once it knew every rank had finished the slot's last round.
+    learn_finished(round_ - slot_depth);
+  }
+
+  // Rank `peer`'s part of this round (after wait(), or wait_for(peer)).
+  std::span<const std::byte> of(int peer) {
+    if (!published(peer))  // a rank in another round: it called another collective
+      throw Error(ErrorKind::mismatch, "", rank_, peer,
+                  "rank " + std::to_string(peer) +
+                      "'s shared slot holds another call's round (mismatched calls on the ranks?)");
+    const Slots::Slot& slot = slots_.slot(peer, round_);
+    return {slot.data, slot.bytes};
+  }
+
+ private:
+  using Owner = Slots::Owner;
+
+  static bool at_least(std::uint32_t value, std::uint32_t bound) {
+    return static_cast<std::int32_t>(value - bound) >= 0;  // modulo 2^32
+  }
+  std::uint32_t target() const { return me_.gatherings * slots_.ranks(); }
+  // Acquire: the count that completes the round is the last of a chain of read-modify-writes
+  // that began with each rank's publish, so reading it makes every rank's slot visible.
+  bool complete() const {
+    return at_least(slots_.arrivals.load(std::memory_order_acquire), target());
+  }
+  bool published(int r) const {
+    return slots_.slot(r, round_).published.load(std::memory_order_acquire) == round_;
+  }
+  int first_unpublished(int from, int to) const {
+    for (int r = from; r < to; ++r)
+      if (!published(r)) return r;
+    return no_peer;
+  }
+
+  bool known_finished(std::uint32_t round) const { return at_least(me_.all_finished, round); }
+  void learn_finished(std::uint32_t round) {
+    if (!known_finished(round)) me_.all_finished = round;
+  }
+  // The first rank that has not begun `round`, or no_peer; learns what the others have finished.
+  int first_not_begun(std::uint32_t round) {
+    int missing = no_peer;
+    std::uint32_t least = round_;
+    for (int r = 0; r < static_cast<int>(slots_.ranks()); ++r) {
+      const std::uint32_t begun = slots_.owner(r).begun.load(std::memory_order_acquire);
+      if (!at_least(begun, round) && missing == no_peer) missing = r;
+      if (!at_least(begun, least)) least = begun;
+    }
+    learn_finished(least - 1);
+    return missing;
+  }
+  // Before this rank writes its slot (or the slot's size and round): until every rank has
+  // finished the slot's last round, slot_depth rounds ago, that is, has begun the round after it.
+  // Known without asking after a gathering round; after rooted ones that this rank did not wait
+  // out, read from the others' `begun`, and waited for only when a reader is that far behind.
+  void await_slot_free() {
+    if (free_) return;
+    const std::uint32_t after = round_ - slot_depth + 1;  // the round after the slot's last
+    if (!known_finished(after - 1))
+      await([this, after] { return first_not_begun(after) == no_peer; }, slots_.progress,
+            slots_.progress_sleepers, [this, after] { return first_not_begun(after); },
+            " to finish reading this rank's slot of an earlier round");
+    free_ = true;
+  }
+
+  // A rooted round's change that a sleeper may wait for (a posting, a round begun) is stored
+  // seq_cst before this: either the sleeper sees the change, or this sees the sleeper.
+  void notify_progress() {
+    if (slots_.progress_sleepers.load(std::memory_order_seq_cst) == 0) return;
+    slots_.progress.fetch_add(1, std::memory_order_seq_cst);
+    colt::detail::futex_wake_all(slots_.progress);
+  }
+
+  // Until ready(). Spins while the others are likely running (a rank per core), then yields the
+  // core (more ranks than cores: the ranks still to come may need this one, and a wake from sleep
+  // costs a scheduler round trip), then sleeps on `word` in slices, checking between them for an
+  // abort, a rank that returned without taking part (missing() names the rank waited for), and
+  // the deadline.
+  template <class Ready, class Missing>
+  void await(Ready ready, std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& sleepers,
+             Missing missing, const char* what = "'s shared slot") {
+    const Deadline& deadline = deadline_;
     for (int i = 0, spins = group_.spin_iterations(); i < spins; ++i) {
-      if (complete()) return;
+      if (ready()) return;
       colt::detail::cpu_relax();
     }
     for (int i = 0, yields = group_.yield_iterations(); i < yields; ++i) {
       std::this_thread::yield();
-      if (complete()) return;
+      if (ready()) return;
     }
     constexpr auto slice = std::chrono::milliseconds(10);
-    while (!complete()) {
-      slots_.sleepers.fetch_add(1, std::memory_order_seq_cst);
-      const std::uint32_t seen = slots_.arrivals.load(std::memory_order_seq_cst);
-      if (!reached(seen)) {
+    while (!ready()) {
+      sleepers.fetch_add(1, std::memory_order_seq_cst);
+      const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+      if (!ready()) {
         const auto nap = std::min(std::chrono::nanoseconds(slice),
                                   std::chrono::nanoseconds(deadline.at - Clock::now()));
-        if (nap.count() > 0) colt::detail::futex_wait(slots_.arrivals, seen, nap);
+        if (nap.count() > 0) colt::detail::futex_wait(word, seen, nap);
       }
-      slots_.sleepers.fetch_sub(1, std::memory_order_seq_cst);
-      if (complete()) return;
-      fail_if_stuck(deadline);
+      sleepers.fetch_sub(1, std::memory_order_seq_cst);
+      if (ready()) return;
+      fail_if_stuck(deadline, missing, what);
     }
   }
 
-  // Rank `peer`'s part of this round (after wait()).
-  std::span<const std::byte> of(int peer) {
-    return {slots_.data(peer, round_), slots_.owner(peer).bytes[round_ & 1]};
-  }
-
- private:
-  std::uint32_t target() const { return round_ * slots_.ranks(); }
-  bool reached(std::uint32_t arrivals) const {
-    return static_cast<std::int32_t>(arrivals - target()) >= 0;
-  }
-  // Acquire: the count that completes the round is the last of a chain of read-modify-writes
-  // that began with each rank's publish, so reading it makes every rank's slot visible.
-  bool complete() const { return reached(slots_.arrivals.load(std::memory_order_acquire)); }
-
-  // Throws when the round cannot complete: the group was aborted, a rank that has not published
-  // returned, or the deadline passed. Allocates nothing unless it throws (a steady training loop
-  // stays allocation-free, tests/reliability/test_soak.cpp).
-  void fail_if_stuck(const Deadline& deadline) {
-    int missing = no_peer;
-    for (int r = 0; r < static_cast<int>(slots_.ranks()) && missing == no_peer; ++r)
-      if (!published(r)) missing = r;
+  // Throws when the wait cannot end: the group was aborted, the rank waited for returned, or the
+  // deadline passed. Allocates nothing unless it throws (a steady training loop stays
+  // allocation-free, tests/reliability/test_soak.cpp).
+  template <class Missing>
+  void fail_if_stuck(const Deadline& deadline, Missing find_missing, const char* what) {
+    const int missing = find_missing();
     const bool aborted = group_.aborted();
-    const bool returned = missing != no_peer && group_.finished(missing) && !published(missing);
+    // Still missing after it was seen to return: it will never take part.
+    const bool returned =
+        missing != no_peer && group_.finished(missing) && find_missing() == missing;
     if (!aborted && !returned && !deadline.passed()) return;
-    const std::string waiting =
-        missing == no_peer ? std::string("waiting for the shared slots")
-                           : "waiting for rank " + std::to_string(missing) + "'s shared slot";
+    const std::string waiting = missing == no_peer
+                                    ? std::string("waiting for the shared slots")
+                                    : "waiting for rank " + std::to_string(missing) + what;
     if (aborted)
       throw Error(ErrorKind::aborted, "", rank_, missing,
                   "aborted while " + waiting + ": " + group_.abort_cause());
@@ -335,14 +438,15 @@ class SlotRound {
     throw Error(ErrorKind::timeout, "", rank_, missing,
                 "timed out after " + deadline.budget_text() + " " + waiting);
   }
-  bool published(int r) const {
-    return slots_.owner(r).published[round_ & 1].load(std::memory_order_acquire) == round_;
-  }
 
   Group& group_;
   Slots& slots_;
+  Owner& me_;
+  Deadline deadline_;  // of every wait of the round
   int rank_;
-  std::uint32_t round_;
+  SlotRoundKind kind_;
+  std::uint32_t round_ = 0;
+  bool free_ = false;  // this rank's slot of this round is free to write
 };
 
 }  // namespace detail
@@ -426,7 +530,9 @@ class InProcess {
   // Shared slots (algorithms/slots.hpp): what a round carries per rank, and a new round. Every
   // rank of the group begins the same rounds in the same order.
   static constexpr std::size_t slot_capacity() { return detail::slot_capacity; }
-  detail::SlotRound begin_slot_round() { return detail::SlotRound(*group_, rank_); }
+  detail::SlotRound begin_slot_round(SlotRoundKind kind, const Deadline& deadline) {
+    return detail::SlotRound(*group_, rank_, kind, deadline);
+  }
 
   detail::Group& group() { return *group_; }
 
