@@ -1,7 +1,7 @@
 #pragma once
 // The shared slots of an in-process group: each rank owns a few cache-line-aligned slots that
-// every other rank reads. Tiny collectives are one round of them (algorithms/slots.hpp), as DeepSpeed's
-// CPU all-reduce and Open MPI's coll/xhc do it. A round is one of two kinds:
+// every other rank reads. Tiny collectives are one round of them (algorithms/slots.hpp), as
+// DeepSpeed's CPU all-reduce and Open MPI's coll/xhc do it. A round is one of two kinds:
 // - gathering (all_reduce, reduce_scatter, all_gather, barrier): each rank writes its slot and
 //   counts itself in on one shared counter; once all have, each reads any slot;
 // - rooted (broadcast, reduce): the ranks that write post their slot and go on without waiting;
