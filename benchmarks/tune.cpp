@@ -199,8 +199,10 @@ template <class Comm>
 void measure(Comm& comm, const Options& o, std::vector<Series>& all) {
   for (Kind kind : tuned_kinds) {
     if (std::find(o.kinds.begin(), o.kinds.end(), kind) == o.kinds.end()) continue;
-    // Not slots: plan() runs it for whatever fits one round, before the cost model is asked.
-    for (colt::Algorithm a : algorithms_for(kind, false)) {
+    // Slots too where the transport has them: plan() runs it for whatever fits one round before
+    // the model is asked, and the model weighs it against the others beyond that.
+    for (colt::Algorithm a :
+         algorithms_for(kind, colt::SlotTransport<typename Comm::transport_type>)) {
       if (a == colt::Algorithm::automatic) continue;
       Series s{kind, a, comm.size(), {}, {}, {}};
       for (std::size_t bytes : o.sizes) {

@@ -91,14 +91,20 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
   // first test case checks that.
   if (algorithm_from_environment() != Algorithm::automatic) return;
   const Constraints slots_of_4k{.slot_bytes = 4096};
-  for (CollectiveKind kind : {CollectiveKind::all_reduce, CollectiveKind::all_gather,
-                              CollectiveKind::broadcast, CollectiveKind::reduce,
-                              CollectiveKind::reduce_scatter}) {
+  for (CollectiveKind kind :
+       {CollectiveKind::all_reduce, CollectiveKind::all_gather, CollectiveKind::broadcast,
+        CollectiveKind::reduce, CollectiveKind::reduce_scatter}) {
     CAPTURE(name_of(kind));
     CHECK(plan(kind, 8, 2, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
     CHECK(plan(kind, 4096, 8, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
-    // Beyond one round, or without slots, the model decides; a call's own choice wins.
-    CHECK(plan(kind, 4097, 2, true, algo::automatic, slots_of_4k).algorithm != Algorithm::slots);
+    // Beyond one round the model decides, slots among its candidates: the cheapest prediction.
+    const Plan beyond = plan(kind, 4097, 2, true, algo::automatic, slots_of_4k);
+    for (Algorithm a : {algo::ring, algo::tree, algo::direct, algo::slots})
+      if (supports(kind, a) && predict(kind, a, 4097, 2, true) > 0)
+        CHECK(beyond.predicted_seconds <= predict(kind, a, 4097, 2, true));
+    CHECK(plan(kind, 64 << 20, 2, true, algo::automatic, slots_of_4k).algorithm !=
+          Algorithm::slots);
+    // Without slots, never slots; a call's own choice wins.
     CHECK(plan(kind, 8, 2, true).algorithm != Algorithm::slots);
     CHECK(plan(kind, 8, 2, true, algo::direct, slots_of_4k).algorithm == Algorithm::direct);
   }
@@ -155,7 +161,7 @@ TEST_CASE("tuning file: written, read back to the last digit, and refused when m
       "tuning 1\n",                                          // not a tuning file
       "colt-tuning 1\nall_reduce ring in-process 2 1e-6\n",  // fields missing
       "colt-tuning 1\nallreduce ring in-process 2 1 1 0 0\n",
-      "colt-tuning 1\nall_reduce slots in-process 2 1 1 0 0\n",
+      "colt-tuning 1\nall_reduce ordered in-process 2 1 1 0 0\n",
       "colt-tuning 1\nall_reduce ring shared 2 1 1 0 0\n",
       "colt-tuning 1\nall_reduce ring in-process 0 1 1 0 0\n",
       "colt-tuning 1\nall_reduce ring in-process 2.5 1 1 0 0\n",
@@ -182,7 +188,7 @@ TEST_CASE("tuning file: written, read back to the last digit, and refused when m
 
 // Registered twice by meson: as it is, where plan() uses the compiled table, and with
 // COLT_TUNING=tests/algorithms/tuning_fixture.tuning, where direct all_reduce is cheap at every
-// size on 2 in-process ranks.
+// size on 2 in-process ranks, and broadcast on slots.
 TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
   const char* path = std::getenv("COLT_TUNING");
   if (!path || !*path) {
@@ -190,11 +196,20 @@ TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
     CHECK(tuning::active()[0].alpha == tuning::table[0].alpha);
     return;
   }
-  REQUIRE(tuning::active().size() == 3);
+  REQUIRE(tuning::active().size() == 5);
   constexpr std::size_t MiB = std::size_t{1} << 20;
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm == Algorithm::direct);
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).predicted_seconds ==
         doctest::Approx(1e-7 + 1e-12 * 64 * MiB));
   // Collectives the file has no entries for fall back to the bandwidth-optimal algorithm.
   CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false).algorithm == Algorithm::ring);
+  // Beyond one round, slots is one of the model's candidates where the transport has them.
+  const Constraints slots_of_4k{.slot_bytes = 4096};
+  CHECK(
+      plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic, slots_of_4k).algorithm ==
+      Algorithm::slots);
+  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true).algorithm == Algorithm::tree);
+  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic,
+             {.device = true, .slot_bytes = 4096})
+            .algorithm == Algorithm::direct);
 }

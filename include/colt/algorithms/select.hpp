@@ -11,10 +11,10 @@
 // 4. A call that fits one round of the transport's shared slots runs slots: one hand-off among
 //    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
 //    fastest there at 2 to 8 ranks).
-// 5. Otherwise the fastest by an alpha-beta cost model whose constants were measured on the
-//    development machine (tuning.hpp, docs/performance.md), or on the machine in use where
-//    COLT_TUNING names a file benchmarks/tune wrote (tuning_file.hpp); where it has no entry,
-//    `fallback`.
+// 5. Otherwise the fastest by an alpha-beta cost model (ring, tree, direct, and slots in rounds
+//    where the transport has them) whose constants were measured on the development machine
+//    (tuning.hpp, docs/performance.md), or on the machine in use where COLT_TUNING names a file
+//    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, `fallback`.
 
 #include <algorithm>
 #include <cstddef>
@@ -169,8 +169,9 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     return last_plan = chosen;
   }
   bool found = false;
-  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
-    if (!supports(kind, a)) continue;
+  const bool has_slots = constraints.slot_bytes > 0 && !constraints.device;
+  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots}) {
+    if (!supports(kind, a) || (a == Algorithm::slots && !has_slots)) continue;
     const double t = predict(kind, a, bytes, ranks, zero_copy);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
       chosen.algorithm = a;

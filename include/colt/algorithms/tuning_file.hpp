@@ -88,13 +88,14 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
         e.kind = static_cast<CollectiveKind>(k);
         kind_found = true;
       }
-    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct})
+    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots})
       if (w[1] == name_of(a)) {
         e.algorithm = a;
         algorithm_found = true;
       }
     if (!kind_found) fail("unknown collective '" + std::string(w[0]) + "'");
-    if (!algorithm_found) fail("'" + std::string(w[1]) + "' is not one of ring, tree, direct");
+    if (!algorithm_found)
+      fail("'" + std::string(w[1]) + "' is not one of ring, tree, direct, slots");
     if (w[2] != "in-process" && w[2] != "messages")
       fail("transport class '" + std::string(w[2]) + "' is not in-process or messages");
     e.zero_copy = w[2] == "in-process";
