@@ -44,7 +44,7 @@ class Slots {
   struct alignas(64) Slot {
     std::atomic<std::uint32_t> published{0};
     std::uint32_t bytes = 0;
-    alignas(16) std::byte data[slot_capacity];
+    alignas(16) std::byte data[slot_capacity]{};
   };
   // What each rank writes besides its slots: the last round it began, by which it has finished
   // reading every round before.
