@@ -169,9 +169,9 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     return last_plan = chosen;
   }
   bool found = false;
-  const bool has_slots = constraints.slot_bytes > 0 && !constraints.device;
   for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots}) {
-    if (!supports(kind, a) || (a == Algorithm::slots && !has_slots)) continue;
+    // Device buffers never get here (rule 1).
+    if (!supports(kind, a) || (a == Algorithm::slots && constraints.slot_bytes == 0)) continue;
     const double t = predict(kind, a, bytes, ranks, zero_copy);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
       chosen.algorithm = a;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <span>
 
 #include "colt/algorithms/primitives.hpp"
@@ -41,13 +42,13 @@ const std::byte* part_of(Call& call, Round& round, int peer, std::size_t bytes) 
 template <class Comm, class Memory>
 inline constexpr bool usable = SlotTransport<typename Comm::transport_type> && !Memory::device;
 
-// out = the rank-order fold of every rank's `in`, on every rank (all_reduce: a gathering round)
-// or on `root` alone (reduce: a rooted round, which only the root waits out).
+// out = the rank-order fold of every rank's `in`, on every rank (all_reduce, no root: a gathering
+// round) or on `root` alone (reduce: a rooted round, which only the root waits out).
 template <class Call, class T, class Op>
-void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, int root) {
+void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, std::optional<int> root) {
   auto& transport = call.transport();
   const int p = call.size(), r = call.rank();
-  const bool gathering = root == no_peer, folds = gathering || r == root;
+  const bool gathering = !root, folds = gathering || r == *root;
   const std::size_t per_round = transport.slot_capacity() / sizeof(T);
   auto& inputs = call.request_store().inputs;
   inputs.assign(static_cast<std::size_t>(p), nullptr);
@@ -56,7 +57,7 @@ void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, int root) 
     const std::size_t bytes = count * sizeof(T);
     auto round = transport.begin_slot_round(
         gathering ? SlotRoundKind::gathering : SlotRoundKind::rooted, call.deadline());
-    if (gathering || r != root) {  // a reduce's root reads its own part from its input
+    if (gathering || r != *root) {  // a reduce's root reads its own part from its input
       std::memcpy(round.mine().data(), in.data() + done, bytes);
       round.publish(bytes);
     }
@@ -78,7 +79,7 @@ void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, int root) 
 
 template <class Call, class T, class Op>
 void all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op) {
-  fold(call, in, out, op, no_peer);
+  fold(call, in, out, op, std::nullopt);
 }
 
 // The root's `out` = the rank-order fold of every rank's `in`. The other ranks post their part
