@@ -67,16 +67,23 @@ TEST_CASE("slots: rooted and gathering rounds in any mix, with late ranks, give 
         broadcast(comm, b, root, algo::slots);
         bad += b != values(root, i, count);
 
-        // More reduces in a row than a rank has slots, to two roots: the others post and go on.
-        for (int k = 0; k < 2 * static_cast<int>(inprocess::detail::slot_depth); ++k) {
+        // More reduces in a row than a rank has small slots (parts of 40 bytes), or large ones
+        // (560 bytes), to changing roots: the others post and go on.
+        const bool small = i % 2 == 0;
+        const int in_a_row = small ? static_cast<int>(inprocess::detail::small_depth) + 3
+                                   : 2 * static_cast<int>(inprocess::detail::large_depth);
+        const std::size_t reduced = small ? 5 : 70;
+        static_assert(5 * sizeof(std::int64_t) <= inprocess::detail::small_capacity);
+        static_assert(70 * sizeof(std::int64_t) > inprocess::detail::small_capacity);
+        for (int k = 0; k < in_a_row; ++k) {
           const int reduce_root = (i * 7 + k / 4 + 1) % p;
-          const auto in = values(r, i + k, 5);
-          std::vector<std::int64_t> out(5, -1);
+          const auto in = values(r, i + k, reduced);
+          std::vector<std::int64_t> out(reduced, -1);
           reduce(comm, in, out, reduce_root, sum{}, algo::slots);
           if (r == reduce_root)
-            for (std::size_t j = 0; j < 5; ++j) bad += out[j] != sum_over_ranks(p, i + k, j);
+            for (std::size_t j = 0; j < reduced; ++j) bad += out[j] != sum_over_ranks(p, i + k, j);
           else
-            bad += out != std::vector<std::int64_t>(5, -1);  // untouched off the root
+            bad += out != std::vector<std::int64_t>(reduced, -1);  // untouched off the root
         }
 
         // Gathering rounds between them.
@@ -169,20 +176,27 @@ TEST_CASE("broadcast slots: a root that returns without calling is a mismatch na
 }
 
 TEST_CASE("reduce slots: a writer that ran ahead waits for a root that never comes, and names it") {
-  // Rank 1 posts to root 0 until its next round would overwrite a slot that rank 0 (gone) has not
-  // read: it must not, and says who it waited for.
-  std::optional<Error> error;
-  inprocess::launch(2,
-                    [&](inprocess::Communicator& comm) {
-                      if (comm.rank() == 0) return;
-                      std::vector<float> in(2, 1.0f), out(2);
-                      error = error_from([&] {
-                        for (std::uint32_t i = 0; i <= inprocess::detail::slot_depth; ++i)
-                          reduce(comm, in, out, 0, sum{}, algo::slots);
-                      });
-                    },
-                    {.timeout = std::chrono::seconds(20)});
-  REQUIRE(error);
-  CHECK(error->kind() == ErrorKind::mismatch);
-  CHECK(error->peer() == 0);
+  // Rank 1 posts to root 0 until its next round would overwrite a small slot (8-byte parts) or a
+  // large one (800-byte parts) that rank 0 (gone) has not read: it must not, and says who it
+  // waited for.
+  for (const std::size_t count : {std::size_t{2}, std::size_t{200}}) {
+    CAPTURE(count);
+    const std::uint32_t depth = count * sizeof(float) <= inprocess::detail::small_capacity
+                                    ? inprocess::detail::small_depth
+                                    : inprocess::detail::large_depth;
+    std::optional<Error> error;
+    inprocess::launch(2,
+                      [&](inprocess::Communicator& comm) {
+                        if (comm.rank() == 0) return;
+                        std::vector<float> in(count, 1.0f), out(count);
+                        error = error_from([&] {
+                          for (std::uint32_t i = 0; i <= depth; ++i)
+                            reduce(comm, in, out, 0, sum{}, algo::slots);
+                        });
+                      },
+                      {.timeout = std::chrono::seconds(20)});
+    REQUIRE(error);
+    CHECK(error->kind() == ErrorKind::mismatch);
+    CHECK(error->peer() == 0);
+  }
 }

@@ -8,9 +8,9 @@
 // all_reduce and reduce fold the slots in rank order, x0 op x1 op ... op x(p-1), as direct and
 // colt::ordered do: the same bits on every rank, and the same bits as direct's. all_reduce,
 // all_gather and barrier are gathering rounds: every rank waits for all. broadcast and reduce are
-// rooted: a broadcast's root and a reduce's other ranks write their slot and return, so the
-// writers of a stream of calls run up to three rounds ahead of the readers
-// (transport/detail/inprocess_slots.hpp).
+// rooted: a broadcast's root and a reduce's other ranks write their part and return, so the
+// writers of a stream of calls run up to 31 rounds ahead of the readers when the parts are of up
+// to 48 bytes, 3 when larger (transport/detail/inprocess_slots.hpp).
 
 #include <algorithm>
 #include <cstddef>
@@ -58,7 +58,7 @@ void fold(Call& call, std::span<const T> in, std::span<T> out, Op op, std::optio
     auto round = transport.begin_slot_round(
         gathering ? SlotRoundKind::gathering : SlotRoundKind::rooted, call.deadline());
     if (gathering || r != *root) {  // a reduce's root reads its own part from its input
-      std::memcpy(round.mine().data(), in.data() + done, bytes);
+      std::memcpy(round.mine(bytes).data(), in.data() + done, bytes);
       round.publish(bytes);
     }
     if (gathering) round.wait();
@@ -104,7 +104,7 @@ void reduce_scatter(Call& call, std::span<const T> in, std::span<T> out,
     const std::size_t count = std::min(per_round, in.size() - done);
     const std::size_t bytes = count * sizeof(T);
     auto round = transport.begin_slot_round(SlotRoundKind::gathering, call.deadline());
-    std::memcpy(round.mine().data(), in.data() + done, bytes);
+    std::memcpy(round.mine(bytes).data(), in.data() + done, bytes);
     round.publish(bytes);
     round.wait();
     // This rank's segment's part of the round, [from, to) of the whole input.
@@ -134,7 +134,7 @@ void broadcast(Call& call, std::span<T> d, int root) {
     const std::size_t bytes = std::min(per_round, d.size() - done) * sizeof(T);
     auto round = transport.begin_slot_round(SlotRoundKind::rooted, call.deadline());
     if (is_root) {
-      std::memcpy(round.mine().data(), d.data() + done, bytes);
+      std::memcpy(round.mine(bytes).data(), d.data() + done, bytes);
       round.publish(bytes);
     } else {
       round.wait_for(root);
@@ -154,7 +154,7 @@ void all_gather(Call& call, std::span<T> out, const schedule::Segments& segments
   for (std::size_t done = 0, largest = segments.largest(); done < largest; done += per_round) {
     auto round = transport.begin_slot_round(SlotRoundKind::gathering, call.deadline());
     const std::size_t own = piece(mine.size(), done, per_round) * sizeof(T);
-    if (own) std::memcpy(round.mine().data(), out.data() + mine.begin + done, own);
+    if (own) std::memcpy(round.mine(own).data(), out.data() + mine.begin + done, own);
     round.publish(own);
     round.wait();
     for (int peer = 0; peer < p; ++peer) {

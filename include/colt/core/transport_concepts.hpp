@@ -79,7 +79,7 @@ enum class SlotRoundKind { gathering, rooted };
 // Shared slots (in-process): every rank writes a small slot that every other rank reads, one
 // hand-off among all ranks per round instead of a message per pair (algorithms/slots.hpp).
 // `slot_capacity()` is the bytes a round carries per rank; `begin_slot_round(kind, deadline)`
-// gives the next round, with mine(), publish(bytes), wait() (gathering), wait_for(rank)
+// gives the next round, with mine(bytes), publish(bytes), wait() (gathering), wait_for(rank)
 // (rooted) and of(rank).
 template <class T>
 concept SlotTransport = Transport<T> && requires(T& t, const Deadline& deadline) {

@@ -249,10 +249,11 @@ class RecoveryChannel {
   int rank_;
 };
 
-// One round on the group's shared slots (detail/inprocess_slots.hpp). Gathering: write mine(),
-// publish(), wait(), then read of(peer) for any rank. Rooted: the writers write mine() and
-// publish(); a reader wait_for()s each rank it reads, then reads of(rank). Either way until this
-// rank begins its next round, which must be the same round, of the same kind, on every rank.
+// One round on the group's shared slots (detail/inprocess_slots.hpp). Gathering: write
+// mine(bytes), publish(bytes), wait(), then read of(peer) for any rank. Rooted: the writers write
+// mine(bytes) and publish(bytes); a reader wait_for()s each rank it reads, then reads of(rank).
+// Either way until this rank begins its next round, which must be the same round, of the same
+// kind, on every rank.
 class SlotRound {
  public:
   // Begins this rank's next round, whose waits end in an Error at `deadline`.
@@ -274,23 +275,28 @@ class SlotRound {
     }
   }
 
-  std::span<std::byte> mine() {
-    await_slot_free();
-    return {slots_.slot(rank_, round_).data, slot_capacity};
+  // Where this rank's part of `bytes` (at most slot_capacity) goes: a small slot or a large one.
+  std::span<std::byte> mine(std::size_t bytes) {
+    await_free(bytes);
+    std::byte* data = fits_small(bytes) ? slots_.small_slot(rank_, round_).data
+                                        : slots_.large_slot(rank_, round_).data;
+    return {data, bytes};
   }
 
-  // Makes the first `bytes` of mine() this rank's part of the round. Gathering: counts it in, and
-  // the last rank in wakes the ranks asleep in wait(). Rooted: wakes a sleeping reader, if any.
+  // Makes mine(bytes) this rank's part of the round (`bytes` as given to mine(); a part of no
+  // bytes needs no mine()). Gathering: counts it in, and the last rank in wakes the ranks asleep in
+  // wait(). Rooted: wakes a sleeping reader, if any.
   void publish(std::size_t bytes) {
-    await_slot_free();
-    Slots::Slot& slot = slots_.slot(rank_, round_);
-    slot.bytes = static_cast<std::uint32_t>(bytes);
+    await_free(bytes);
+    std::atomic<std::uint32_t>& published =
+        fits_small(bytes) ? header(slots_.small_slot(rank_, round_), bytes)
+                          : header(slots_.large_slot(rank_, round_), bytes);
     if (kind_ == SlotRoundKind::rooted) {
-      slot.published.store(round_, std::memory_order_seq_cst);
+      published.store(round_, std::memory_order_seq_cst);
       notify_progress();
       return;
     }
-    slot.published.store(round_, std::memory_order_release);
+    published.store(round_, std::memory_order_release);
     // seq_cst here and in wait(): either this rank sees a sleeper, or the sleeper sees this count.
     const std::uint32_t in = slots_.arrivals.fetch_add(1, std::memory_order_seq_cst) + 1;
     if (in == target() && slots_.sleepers.load(std::memory_order_seq_cst) != 0)
@@ -309,17 +315,23 @@ class SlotRound {
   void wait_for(int peer) {
     await([this, peer] { return published(peer); }, slots_.progress, slots_.progress_sleepers,
           [this, peer] { return first_unpublished(peer, peer + 1); });
-    // The peer published once it knew every rank had finished the slot's last round.
-    learn_finished(round_ - slot_depth);
+    // The peer published once it knew every rank had finished the last round of the slot it
+    // wrote, its ring's depth rounds ago.
+    learn_finished(round_ - (small_published(peer) ? small_depth : large_depth));
   }
 
   // Rank `peer`'s part of this round (after wait(), or wait_for(peer)).
   std::span<const std::byte> of(int peer) {
-    if (!published(peer))  // a rank in another round: it called another collective
+    if (small_published(peer)) {
+      const Slots::SmallSlot& small = slots_.small_slot(peer, round_);
+      return {small.data, small.bytes};
+    }
+    const Slots::LargeSlot& slot = slots_.large_slot(peer, round_);
+    if (slot.published.load(std::memory_order_acquire) != round_)
+      // A rank in another round: it called another collective.
       throw Error(ErrorKind::mismatch, "", rank_, peer,
                   "rank " + std::to_string(peer) +
                       "'s shared slot holds another call's round (mismatched calls on the ranks?)");
-    const Slots::Slot& slot = slots_.slot(peer, round_);
     return {slot.data, slot.bytes};
   }
 
@@ -335,8 +347,20 @@ class SlotRound {
   bool complete() const {
     return at_least(slots_.arrivals.load(std::memory_order_acquire), target());
   }
+  static bool fits_small(std::size_t bytes) { return bytes <= small_capacity; }
+  template <class Entry>
+  static std::atomic<std::uint32_t>& header(Entry& entry, std::size_t bytes) {
+    entry.bytes = static_cast<std::uint32_t>(bytes);
+    return entry.published;
+  }
+  // A rank writes its part of a round into its small slot or its large one, never both, and each
+  // holds the round it was last written in: the one that holds this round has the part.
+  bool small_published(int r) const {
+    return slots_.small_slot(r, round_).published.load(std::memory_order_acquire) == round_;
+  }
   bool published(int r) const {
-    return slots_.slot(r, round_).published.load(std::memory_order_acquire) == round_;
+    return small_published(r) ||
+           slots_.large_slot(r, round_).published.load(std::memory_order_acquire) == round_;
   }
   int first_unpublished(int from, int to) const {
     for (int r = from; r < to; ++r)
@@ -360,13 +384,15 @@ class SlotRound {
     learn_finished(least - 1);
     return missing;
   }
-  // Before this rank writes its slot (or the slot's size and round): until every rank has
-  // finished the slot's last round, slot_depth rounds ago, that is, has begun the round after it.
-  // Known without asking after a gathering round; after rooted ones that this rank did not wait
-  // out, read from the others' `begun`, and waited for only when a reader is that far behind.
-  void await_slot_free() {
+  // Before this rank writes the slot that takes a part of `bytes` (or its size and round): until
+  // every rank has finished the slot's last round, its ring's depth rounds ago, that is, has begun
+  // the round after it. Known without asking after a gathering round; after rooted ones that this
+  // rank did not wait out, read from the others' `begun`, and waited for only when a reader is that
+  // far behind.
+  void await_free(std::size_t bytes) {
     if (free_) return;
-    const std::uint32_t after = round_ - slot_depth + 1;  // the round after the slot's last
+    // The round after the slot's last.
+    const std::uint32_t after = round_ - (fits_small(bytes) ? small_depth : large_depth) + 1;
     if (!known_finished(after - 1))
       await([this, after] { return first_not_begun(after) == no_peer; }, slots_.progress,
             slots_.progress_sleepers, [this, after] { return first_not_begun(after); },

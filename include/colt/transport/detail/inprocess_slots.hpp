@@ -8,11 +8,21 @@
 //   only the ranks that read wait, and only for the slots they read. A root that runs ahead of
 //   its readers is what makes a stream of small broadcasts or reduces cost one posting each.
 //
-// A rank uses its slots in turn (slot_depth of them), so it writes a slot again slot_depth rounds
-// after it last did: first every rank must have finished that round. A rank knows so without
-// asking after a gathering round (it waited until every rank had begun it, so every rank had
-// finished the one before), and after reading a slot that another rank wrote once it knew; after
-// rooted rounds it did not wait out, it reads the others' `begun` counts.
+// A rank's part of a round goes into one of two rings of its own, used in turn: a part of up to
+// small_capacity bytes into a small slot, a larger one into a large slot. Either way the slot's
+// header shares the part's first cache line, so a tiny call's hand-off is one cache line. A slot
+// is written again only once every rank has finished the round that last used it, depth rounds
+// ago. A rank knows so without asking after a gathering round (it waited until every rank had
+// begun it, so every rank had finished the one before), and after reading a part that another
+// rank wrote once it knew; after rooted rounds it did not wait out, it reads the others' `begun`
+// counts.
+//
+// Why two rings: a writer of rooted rounds runs up to depth - 1 rounds ahead of the slowest reader,
+// and with more ranks than cores a reader runs only once per scheduler turn, so a stream of small
+// broadcasts costs a turn of every rank per depth - 1 calls. A depth of 32 makes that turn rare (8
+// ranks on 2 cores, 8-byte broadcast: 3.5-4.5 us with 4 slots, 0.9-1.1 us with 32). 32 slots of 4
+// KiB gave broadcast the same, but 8-rank gathering rounds ran 10% slower, and 32 slots of 512
+// bytes did not: the footprint of a stream of tiny calls. So the deep ring has small slots.
 
 #include <atomic>
 #include <cstddef>
@@ -21,31 +31,39 @@
 
 namespace colt::inprocess::detail {
 
-// Bytes one round carries per rank: up to 4 KiB is one round, and the calls the slots are for
-// (up to a few KiB) fit in it. 8 ranks hold 65 KiB of slots.
+// Bytes one round carries per rank (a large slot): up to 4 KiB is one round, and the calls the
+// slots are for (up to a few KiB) fit in it.
 inline constexpr std::size_t slot_capacity = 4096;
-// Slots per rank, used in turn: a writer may run this many rounds ahead of the slowest reader
-// minus one, so a stream of rooted rounds (a root broadcasting, ranks posting to a reduce's root)
-// seldom waits, and asks how far the readers are once in several rounds.
-inline constexpr std::uint32_t slot_depth = 4;
+// Large slots per rank, used in turn by the parts larger than a small slot.
+inline constexpr std::uint32_t large_depth = 4;
+// Bytes a small slot carries (with its header, 576 bytes): 128 floats fit.
+inline constexpr std::size_t small_capacity = 512;
+// Small slots per rank, used in turn by the parts that fit one: a writer of small rooted rounds
+// may run 31 rounds ahead of the slowest reader.
+inline constexpr std::uint32_t small_depth = 32;
 
 class Slots {
  public:
   explicit Slots(int ranks)
       : ranks_(static_cast<std::uint32_t>(ranks)),
         owners_(static_cast<std::size_t>(ranks)),
-        slots_(slot_depth * static_cast<std::size_t>(ranks)) {}
+        small_slots_(small_depth * static_cast<std::size_t>(ranks)),
+        large_slots_(large_depth * static_cast<std::size_t>(ranks)) {}
 
   std::uint32_t ranks() const { return ranks_; }
 
-  // One slot: the round whose part it holds, the part's size, and the part. The header shares the
-  // part's first cache line, so a reader that sees the round has the first 48 bytes with it: a
-  // tiny call's hand-off is one cache line.
-  struct alignas(64) Slot {
+  // A slot of either ring: the round whose part it holds, the part's size, and the part. The
+  // header shares the part's first cache line, so a reader that sees the round has the part's
+  // first 48 bytes with it.
+  template <std::size_t Capacity>
+  struct alignas(64) Entry {
     std::atomic<std::uint32_t> published{0};
     std::uint32_t bytes = 0;
-    alignas(16) std::byte data[slot_capacity]{};
+    alignas(16) std::byte data[Capacity]{};
   };
+  using SmallSlot = Entry<small_capacity>;
+  using LargeSlot = Entry<slot_capacity>;
+  static_assert(sizeof(SmallSlot) == 576);
   // What each rank writes besides its slots: the last round it began, by which it has finished
   // reading every round before.
   struct alignas(64) Owner {
@@ -56,8 +74,11 @@ class Slots {
   };
 
   Owner& owner(int rank) { return owners_[static_cast<std::size_t>(rank)]; }
-  Slot& slot(int rank, std::uint32_t round) {
-    return slots_[slot_depth * static_cast<std::size_t>(rank) + round % slot_depth];
+  SmallSlot& small_slot(int rank, std::uint32_t round) {
+    return small_slots_[small_depth * static_cast<std::size_t>(rank) + round % small_depth];
+  }
+  LargeSlot& large_slot(int rank, std::uint32_t round) {
+    return large_slots_[large_depth * static_cast<std::size_t>(rank) + round % large_depth];
   }
 
   // Ranks counted in so far, over all gathering rounds: the k-th (from 1) is complete once every
@@ -73,7 +94,8 @@ class Slots {
  private:
   std::uint32_t ranks_;
   std::vector<Owner> owners_;
-  std::vector<Slot> slots_;
+  std::vector<SmallSlot> small_slots_;
+  std::vector<LargeSlot> large_slots_;
 };
 
 }  // namespace colt::inprocess::detail
