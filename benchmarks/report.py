@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 FIELDS = ["transport", "collective", "type", "who", "ranks", "bytes", "time_us", "algbw", "busbw",
-          "floor_us", "vs_floor", "wrong"]
+          "floor_us", "vs_floor", "wrong", "chose"]
 
 
 def load(path, transport):
@@ -29,7 +29,9 @@ def load(path, transport):
         rows.append({"transport": transport, "collective": collective, "type": type_, "who": who,
                      "ranks": int(ranks), "bytes": int(size), "time_us": b["us"], "algbw": b["algbw"],
                      "busbw": b["busbw"], "floor_us": b["floor_us"], "vs_floor": b["vs_floor"],
-                     "wrong": int(b["wrong"])})
+                     "wrong": int(b["wrong"]),
+                     # an automatic row's label names the algorithm it ran ("chose tree")
+                     "chose": b.get("label", "").removeprefix("chose ")})
     return rows, data.get("context", {})
 
 
@@ -54,7 +56,7 @@ def summary(rows, context):
     keys = sorted({(r["collective"], r["type"], r["ranks"]) for r in rows if r["transport"] == "inprocess"})
     mpi_ranks = {r["ranks"] for r in rows if r["transport"] == "mpi"}
     ompi_ranks = {r["ranks"] for r in rows if r["transport"] == "openmpi"}
-    auto_rows = auto_met = 0
+    auto_rows = auto_met = chosen_rows = chosen_met = 0
     for collective, type_, ranks in keys:
         sizes = sorted({r["bytes"] for r in rows if r["transport"] == "inprocess" and
                         (r["collective"], r["type"], r["ranks"]) == (collective, type_, ranks)})
@@ -80,7 +82,12 @@ def summary(rows, context):
             best = min(forced, key=lambda r: r["time_us"])
             auto_rows += 1
             auto_met += auto["time_us"] <= 1.1 * best["time_us"]
-            line = (f"| {human(size)} | {best['time_us']:.2f} ({best['who']}) | {auto['time_us']:.2f} | "
+            chosen = index.get(("inprocess", collective, type_, auto["chose"], ranks, size))
+            if chosen:
+                chosen_rows += 1
+                chosen_met += chosen["time_us"] <= 1.1 * best["time_us"]
+            chose = f" ({auto['chose']})" if auto["chose"] else ""
+            line = (f"| {human(size)} | {best['time_us']:.2f} ({best['who']}) | {auto['time_us']:.2f}{chose} | "
                     f"{auto['time_us'] / best['time_us']:.2f} | {auto['busbw']:.2f} | {auto['vs_floor']:.2f} |")
             if with_mpi:
                 over = index.get(("mpi", collective, type_, "auto", ranks, size))
@@ -96,6 +103,12 @@ def summary(rows, context):
             lines.append(line)
         lines.append("")
     lines.append(f"Automatic choice within 10% of the best forced algorithm: {auto_met} of {auto_rows} rows.")
+    if chosen_rows:
+        # The automatic row and the row of the algorithm it chose run the same code one after the
+        # other, so where they differ, that is the machine's noise, not the choice.
+        lines.append("")
+        lines.append(f"The chosen algorithm's own row within 10% of the best: {chosen_met} of {chosen_rows} "
+                     "rows (the choice itself, apart from the noise between two rows of the same code).")
     return "\n".join(lines)
 
 

@@ -311,6 +311,12 @@ void lead_or_follow(Comm& comm, const Options& o, const std::vector<Case>& cases
     std::int64_t command[2] = {&c - cases.data(), static_cast<std::int64_t>(state.max_iterations)};
     broadcast(comm, command, 0);
     suite.record(state, c, row(comm, c, &state, static_cast<int>(command[1])));
+    // What the automatic choice ran: report.py weighs the choice by that algorithm's own row, so
+    // that a choice is judged apart from the noise between two rows of the same code.
+    if (!c.who.mpi && c.who.algorithm == Algorithm::automatic) {
+      const Algorithm chosen = plan(c.kind, c.bytes(), comm).algorithm;
+      state.SetLabel("chose " + std::string(colt::name_of(chosen)));
+    }
   };
   run_registered(o, cases, suite, body);
   std::int64_t quit[2] = {-1, 0};
