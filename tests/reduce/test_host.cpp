@@ -295,12 +295,10 @@ TEST_CASE("reduce: narrow types round once, not per step") {
   CHECK(o[2] == -1073741824);  // INT32_MIN / 2
 }
 
-// The loop a tier runs for T (a tier without a loop for T runs the widest one below it).
-template <class T>
+// The loop a tier runs (both 16-bit types have a loop on every tier).
 std::string wide_loop_name(colt::detail::WideTier tier) {
   using colt::detail::WideTier;
-  if (tier == WideTier::avx512 && std::is_same_v<T, colt::bfloat16>)
-    return "AVX-512, 32 a step in 16-float vectors";
+  if (tier == WideTier::avx512) return "AVX-512, 32 a step in 16-float vectors";
   if (tier >= WideTier::avx2) return "AVX2 + F16C, 16 a step in 8-float vectors";
   return "portable loop only";
 }
@@ -317,7 +315,7 @@ TEST_CASE_TEMPLATE("reduce: half and bfloat16 take the same bits on every path",
   using colt::detail::WideTier;
   const WideTier best = colt::detail::wide_16bit_tier();
   const std::string type = std::is_same_v<T, colt::bfloat16> ? "bfloat16" : "half";
-  MESSAGE("16-bit loop on this CPU for " << type << ": " << wide_loop_name<T>(best));
+  MESSAGE("16-bit loop on this CPU for " << type << ": " << wide_loop_name(best));
   std::vector<WideTier> tiers;
   for (WideTier tier : {WideTier::portable, WideTier::avx2, WideTier::avx512})
     if (tier <= best) tiers.push_back(tier);
@@ -362,7 +360,7 @@ TEST_CASE_TEMPLATE("reduce: half and bfloat16 take the same bits on every path",
         return int{is_nan(a[i])} + int{is_nan(b[i])} + int{is_nan(c[i])};
       };
       for (WideTier tier : tiers) {
-        const std::string loop = wide_loop_name<T>(tier);
+        const std::string loop = wide_loop_name(tier);
         CAPTURE(loop);
         std::vector<T> wide(n);
         colt::detail::reduce_pair_on(tier, op, wide.data(), a.data(), b.data(), pairs, ranks);

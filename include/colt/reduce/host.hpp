@@ -4,8 +4,8 @@
 // division of `avg`) before that single rounding; 0 leaves the value unfinished.
 //
 // half and bfloat16 with the built-in ops take wider loops where the CPU has them, asked once at
-// run time (detail/wide_16bit.hpp, bitwise the same results): AVX2 + F16C for both, AVX-512 for
-// bfloat16. The portable loops here do the rest, the tails, and everything elsewhere.
+// run time (detail/wide_16bit.hpp, bitwise the same results): AVX2 + F16C, then AVX-512, for
+// both. The portable loops here do the rest, the tails, and everything elsewhere.
 
 #include <algorithm>
 #include <cstddef>

@@ -10,9 +10,10 @@
 //   - bfloat16: widening interleaves zeros below the 16 bits; narrowing rounds the float's bit
 //     pattern at bit 16 and selects the quiet NaN, as detail::narrow_bfloat16 does, in integer
 //     lanes, then packs 16 results into one store.
-// - AVX-512 (F and BW), bfloat16 only, 32 elements a step in two vectors of 16 floats: the same
-//   interleave, bit arithmetic and pack on 512-bit registers, the NaN select a masked OR. half
-//   stays on the first tier: its conversions are F16C's either way.
+// - AVX-512 (F and BW), 32 elements a step in two vectors of 16 floats, both types.
+//   - half: AVX-512 F's vcvtph2ps and vcvtps2ph, F16C's conversions on 16 lanes.
+//   - bfloat16: the same interleave, bit arithmetic and pack on 512-bit registers, the NaN
+//     select a masked OR.
 // - The ops are the built-in ones, as vector instructions that give what the scalar operators
 //   give (min and max select exactly as `b < a ? b : a` and `a < b ? b : a`); other ops take the
 //   portable loop. Results are bitwise those of the portable loops on every tier
@@ -158,17 +159,36 @@ template <class Op>
 
 }  // namespace wide
 
-// The AVX-512 tier, bfloat16 only: 32 elements as two vectors of 16 floats, in 512-bit registers.
+// The AVX-512 tier: 32 elements as two vectors of 16 floats, in 512-bit registers.
 namespace wide512 {
 
 using f32x16 = float __attribute__((vector_size(64)));
 using u32x16 = std::uint32_t __attribute__((vector_size(64)));
 using i32x16 = std::int32_t __attribute__((vector_size(64)));
 using i16x32 = short __attribute__((vector_size(64)));
+using i16x16 = short __attribute__((vector_size(32)));
 
 struct Block {
   f32x16 lo, hi;
 };
+
+// F16C's conversions on 16 lanes, rounding to nearest even: the AVX2 tier's results (the
+// every-pattern test holds both to the portable loop). 4: the current rounding direction, which
+// widening never needs, as every half is exact in float.
+[[gnu::target("avx512f,avx512bw")]] inline Block load(const half* p) {
+  i16x16 lo, hi;
+  std::memcpy(&lo, p, sizeof lo);
+  std::memcpy(&hi, p + 16, sizeof hi);
+  return {__builtin_ia32_vcvtph2ps512_mask(lo, f32x16{}, 0xFFFF, 4),
+          __builtin_ia32_vcvtph2ps512_mask(hi, f32x16{}, 0xFFFF, 4)};
+}
+[[gnu::target("avx512f,avx512bw")]] inline void store(half* p, Block v) {
+  // 0: round to nearest even.
+  const i16x16 lo = __builtin_ia32_vcvtps2ph512_mask(v.lo, 0, i16x16{}, 0xFFFF);
+  const i16x16 hi = __builtin_ia32_vcvtps2ph512_mask(v.hi, 0, i16x16{}, 0xFFFF);
+  std::memcpy(static_cast<void*>(p), &lo, sizeof lo);
+  std::memcpy(static_cast<void*>(p + 16), &hi, sizeof hi);
+}
 
 // The AVX2 tier's widening on 512-bit registers: vpunpck{l,h}wd with zero, within each 128-bit
 // quarter (elements 0-3, 8-11, 16-19, 24-27 in `lo`, the rest in `hi`).
@@ -245,9 +265,8 @@ template <class Op, NarrowFloat T>
   return i;
 }
 // The same, 32 at a time (a multiple of 32).
-template <class Op>
-[[gnu::target("avx512f,avx512bw")]] std::size_t reduce_pair_avx512(bfloat16* out, const bfloat16* a,
-                                                                   const bfloat16* b,
+template <class Op, NarrowFloat T>
+[[gnu::target("avx512f,avx512bw")]] std::size_t reduce_pair_avx512(T* out, const T* a, const T* b,
                                                                    std::size_t count, int ranks) {
   std::size_t i = 0;
   for (; i + 32 <= count; i += 32)
@@ -272,8 +291,8 @@ template <class Op, NarrowFloat T, class InputAt>
   return i;
 }
 // The same, 32 at a time (a multiple of 32).
-template <class Op, class InputAt>
-[[gnu::target("avx512f,avx512bw")]] std::size_t reduce_many_avx512(bfloat16* out, std::size_t k,
+template <class Op, NarrowFloat T, class InputAt>
+[[gnu::target("avx512f,avx512bw")]] std::size_t reduce_many_avx512(T* out, std::size_t k,
                                                                    InputAt& input, std::size_t base,
                                                                    std::size_t m, int ranks) {
   std::size_t i = 0;
@@ -290,17 +309,13 @@ template <class Op, class InputAt>
 template <class Op, NarrowFloat T>
 std::size_t reduce_pair_wide(WideTier tier, T* out, const T* a, const T* b, std::size_t count,
                              int ranks) {
-  if constexpr (std::same_as<T, bfloat16>) {
-    if (tier == WideTier::avx512) return reduce_pair_avx512<Op>(out, a, b, count, ranks);
-  }
+  if (tier == WideTier::avx512) return reduce_pair_avx512<Op>(out, a, b, count, ranks);
   return tier == WideTier::portable ? 0 : reduce_pair_avx2<Op>(out, a, b, count, ranks);
 }
 template <class Op, NarrowFloat T, class InputAt>
 std::size_t reduce_many_wide(WideTier tier, T* out, std::size_t k, InputAt& input, std::size_t base,
                              std::size_t m, int ranks) {
-  if constexpr (std::same_as<T, bfloat16>) {
-    if (tier == WideTier::avx512) return reduce_many_avx512<Op>(out, k, input, base, m, ranks);
-  }
+  if (tier == WideTier::avx512) return reduce_many_avx512<Op>(out, k, input, base, m, ranks);
   return tier == WideTier::portable ? 0 : reduce_many_avx2<Op>(out, k, input, base, m, ranks);
 }
 
