@@ -10,7 +10,7 @@
 // all_gather and barrier are gathering rounds: every rank waits for all. broadcast and reduce are
 // rooted: a broadcast's root and a reduce's other ranks write their part and return, so the
 // writers of a stream of calls run up to 31 rounds ahead of the readers when the parts are of up
-// to 48 bytes, 3 when larger (transport/detail/inprocess_slots.hpp).
+// to 512 bytes, 3 when larger (transport/detail/inprocess_slots.hpp).
 
 #include <algorithm>
 #include <cstddef>

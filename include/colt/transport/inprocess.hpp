@@ -288,15 +288,14 @@ class SlotRound {
   // wait(). Rooted: wakes a sleeping reader, if any.
   void publish(std::size_t bytes) {
     await_free(bytes);
-    std::atomic<std::uint32_t>& published =
-        fits_small(bytes) ? header(slots_.small_slot(rank_, round_), bytes)
-                          : header(slots_.large_slot(rank_, round_), bytes);
+    Slots::Header& header = my_header(bytes);
+    header.bytes = static_cast<std::uint32_t>(bytes);
     if (kind_ == SlotRoundKind::rooted) {
-      published.store(round_, std::memory_order_seq_cst);
+      header.published.store(round_, std::memory_order_seq_cst);
       notify_progress();
       return;
     }
-    published.store(round_, std::memory_order_release);
+    header.published.store(round_, std::memory_order_release);
     // seq_cst here and in wait(): either this rank sees a sleeper, or the sleeper sees this count.
     const std::uint32_t in = slots_.arrivals.fetch_add(1, std::memory_order_seq_cst) + 1;
     if (in == target() && slots_.sleepers.load(std::memory_order_seq_cst) != 0)
@@ -348,10 +347,10 @@ class SlotRound {
     return at_least(slots_.arrivals.load(std::memory_order_acquire), target());
   }
   static bool fits_small(std::size_t bytes) { return bytes <= small_capacity; }
-  template <class Entry>
-  static std::atomic<std::uint32_t>& header(Entry& entry, std::size_t bytes) {
-    entry.bytes = static_cast<std::uint32_t>(bytes);
-    return entry.published;
+  // The header of this rank's slot of this round for a part of `bytes`.
+  Slots::Header& my_header(std::size_t bytes) {
+    if (fits_small(bytes)) return slots_.small_slot(rank_, round_);
+    return slots_.large_slot(rank_, round_);
   }
   // A rank writes its part of a round into its small slot or its large one, never both, and each
   // holds the round it was last written in: the one that holds this round has the part.

@@ -197,9 +197,9 @@ struct Block {
   std::memcpy(&v, p, sizeof v);
   // Loaded once, into a register. Left to itself GCC folds the load into both interleaves, and
   // a 64-byte load that is not 64-byte aligned spans two cache lines, so each input cost four
-  // line reads per 32 elements: the reducer alone on inputs in cache, 2 x 128 KiB, ran at 0.58x
-  // float32's speed so and runs at 0.66-0.70x with one load (the AVX2 tier's half loses with
-  // it: its vcvtph2ps reads memory once anyway).
+  // line reads per 32 elements: the reducer alone on inputs in cache, 2 x 128-256 KiB, ran at
+  // 0.57-0.62x float32's speed so and runs at 0.70-0.77x with one load (the AVX2 tier's half
+  // loses with it: its vcvtph2ps reads memory once anyway).
   asm("" : "+v"(v));
   const i16x32 zero{};
   return {reinterpret_cast<f32x16>(__builtin_shufflevector(

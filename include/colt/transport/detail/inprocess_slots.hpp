@@ -20,7 +20,7 @@
 // Why two rings: a writer of rooted rounds runs up to depth - 1 rounds ahead of the slowest reader,
 // and with more ranks than cores a reader runs only once per scheduler turn, so a stream of small
 // broadcasts costs a turn of every rank per depth - 1 calls. A depth of 32 makes that turn rare (8
-// ranks on 2 cores, 8-byte broadcast: 3.5-4.5 us with 4 slots, 0.9-1.1 us with 32). 32 slots of 4
+// ranks on 2 cores, 8-byte broadcast: 3.3-4.5 us with 4 slots, 0.7-1.2 us with 32). 32 slots of 4
 // KiB gave broadcast the same, but 8-rank gathering rounds ran 10% slower, and 32 slots of 512
 // bytes did not: the footprint of a stream of tiny calls. So the deep ring has small slots.
 
@@ -55,14 +55,16 @@ class Slots {
   // A slot of either ring: the round whose part it holds, the part's size, and the part. The
   // header shares the part's first cache line, so a reader that sees the round has the part's
   // first 48 bytes with it.
-  template <std::size_t Capacity>
-  struct alignas(64) Entry {
+  struct Header {
     std::atomic<std::uint32_t> published{0};
     std::uint32_t bytes = 0;
+  };
+  template <std::size_t Capacity>
+  struct alignas(64) Slot : Header {
     alignas(16) std::byte data[Capacity]{};
   };
-  using SmallSlot = Entry<small_capacity>;
-  using LargeSlot = Entry<slot_capacity>;
+  using SmallSlot = Slot<small_capacity>;
+  using LargeSlot = Slot<slot_capacity>;
   static_assert(sizeof(SmallSlot) == 576);
   // What each rank writes besides its slots: the last round it began, by which it has finished
   // reading every round before.
