@@ -51,6 +51,7 @@
 #include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
+#include "../common/text.hpp"
 #ifdef COLT_SAMPLE_WITH_UCX
 #include "colt/transport/ucx.hpp"
 #endif
@@ -172,13 +173,14 @@ void run(Comm& comm, const samples::Options& o, const char_mlp::Dataset& data) {
   samples::ProgressPrinter printer(o.train.steps, o.train.report_every);
   const char_mlp::TrainResult r = char_mlp::train(comm, data, o.train, model, printer);
   if (comm.rank() != 0) return;
-  std::printf("trained %d steps of %zu examples on %d ranks in %.1f s\n", o.train.steps,
-              o.train.batch, comm.size(), r.seconds);
+  std::printf("trained %d steps of %zu examples on %s in %.1f s\n", o.train.steps, o.train.batch,
+              samples::count_of(comm.size(), "rank").c_str(), r.seconds);
   std::printf("loss: first report %.4f, last report %.4f (uniform guess: ln 27 = %.4f)\n",
               r.curve.front().loss, r.curve.back().loss, std::log(27.0));
   std::printf("train loss %.4f   validation loss %.4f\n", r.train_loss, r.validation_loss);
+  if (o.samples == 0) return;
   colt::partition::SplitMix64 rng(o.train.seed ^ 0x5eed5eedULL);
-  std::printf("%d made-up words:", o.samples);
+  std::printf("%s:", samples::count_of(o.samples, "made-up word").c_str());
   for (int i = 0; i < o.samples; ++i) std::printf(" %s", model.sample(rng).c_str());
   std::printf("\n");
 }
@@ -197,11 +199,12 @@ void run_sharded(Comm& comm, const samples::Options& o, const char_mlp::Sharding
   if (comm.rank() != 0) return;
   const char_mlp::LayeredModel shape_only(o.train.shape, sharding.layers, 0);
   std::printf(
-      "%s on %d ranks: %zu parameters in %d layers, %d steps of %zu examples in %.1f s "
+      "%s on %s: %zu parameters in %s, %d steps of %zu examples in %.1f s "
       "(median step %.2f ms)\n",
       sharding.stage == 0 ? "plain DataParallel"
                           : ("ZeRO stage " + std::to_string(sharding.stage)).c_str(),
-      comm.size(), shape_only.parameter_count(), sharding.layers, o.train.steps, o.train.batch,
+      samples::count_of(comm.size(), "rank").c_str(), shape_only.parameter_count(),
+      samples::count_of(sharding.layers, "layer").c_str(), o.train.steps, o.train.batch,
       r.train.seconds, r.median_step_seconds * 1e3);
   std::printf("train loss %.4f   validation loss %.4f\n", r.train.train_loss,
               r.train.validation_loss);
@@ -265,11 +268,11 @@ void run_elastic(Comm& comm, const samples::Options& o, const ElasticFlags& e,
     for (const int q : recovery.failed) ranks += (ranks.empty() ? "" : ", ") + std::to_string(q);
     const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
     std::printf(
-        "rank %s died during step %d: %d ranks training again from the commit of step %d, "
-        "%.1f ms after this rank's call failed; %d steps redone\n",
-        ranks.c_str(), recovery.failed_at_step, recovery.ranks, recovery.resumed_at_step,
-        ms(recovery.resumed - recovery.noticed),
-        recovery.failed_at_step - recovery.resumed_at_step);
+        "rank %s died during step %d: %s training again from the commit of step %d, "
+        "%.1f ms after this rank's call failed; %s redone\n",
+        ranks.c_str(), recovery.failed_at_step, samples::count_of(recovery.ranks, "rank").c_str(),
+        recovery.resumed_at_step, ms(recovery.resumed - recovery.noticed),
+        samples::count_of(recovery.failed_at_step - recovery.resumed_at_step, "step").c_str());
     std::printf("  (this rank's failed call: %s)\n", recovery.cause.c_str());
     if (const std::int64_t killed = kill_time(e); killed >= 0)
       std::printf("from the kill to training again: %.1f ms\n",
@@ -286,6 +289,8 @@ void run_elastic(Comm& comm, const samples::Options& o, const ElasticFlags& e,
 }
 
 int elastic_main(const samples::Options& o, const ElasticFlags& e) {
+  // Rendezvous processes may come from any launcher; in-process ranks must not be multiplied.
+  if (e.rendezvous.empty()) samples::refuse_launcher_without_mpi(program, o);
   try {
     const auto words = char_mlp::read_words(o.words);
     const char_mlp::Dataset data =
@@ -296,14 +301,16 @@ int elastic_main(const samples::Options& o, const ElasticFlags& e) {
       colt::FileRendezvous rendezvous(e.rendezvous, e.rank, e.world);
       auto comm = colt::ucx::communicator(rendezvous, options);
       if (comm.rank() == 0)
-        std::printf("%zu words, %d UCX processes met in %s\n", words.size(), comm.size(),
+        std::printf("%zu words, %s met in %s\n", words.size(),
+                    samples::count_of(comm.size(), "UCX process", "UCX processes").c_str(),
                     e.rendezvous.c_str());
       run_elastic(comm, o, e, data);
 #else
       samples::usage(program, own_usage, "this build has no UCX: install libucx-dev, rebuild");
 #endif
     } else {
-      std::printf("%zu words, %d in-process ranks, elastic\n", words.size(), o.ranks);
+      std::printf("%zu words, %s, elastic\n", words.size(),
+                  samples::count_of(o.ranks, "in-process rank").c_str());
       const auto failures = colt::inprocess::launch_surviving(
           o.ranks, [&](colt::inprocess::Communicator& comm) { run_elastic(comm, o, e, data); },
           options);

@@ -16,6 +16,7 @@
 #include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
+#include "../common/text.hpp"
 #include "colt/colt.hpp"
 #include "trainer.hpp"
 
@@ -51,10 +52,9 @@ void run(Comm& world, const Run& r, const char_mlp::Dataset& data) {
   const int tp = r.tensor_parallel ? r.tensor_parallel : world.size();
   const tensor_parallel::Grid grid = tensor_parallel::grid_of(world.size(), tp);
   if (world.rank() == 0)
-    std::printf(
-        "%d ranks: %d data-parallel x %d tensor-parallel; hidden layer of %d split %d ways\n",
-        world.size(), grid.data_parallel, grid.tensor_parallel, o.train.shape.hidden,
-        grid.tensor_parallel);
+    std::printf("%s: %d data-parallel x %d tensor-parallel; hidden layer of %d split %d ways\n",
+                samples::count_of(world.size(), "rank").c_str(), grid.data_parallel,
+                grid.tensor_parallel, o.train.shape.hidden, grid.tensor_parallel);
   samples::ProgressPrinter printer(o.train.steps, o.train.report_every);
   std::vector<std::string> words;
   const auto result =
@@ -64,9 +64,9 @@ void run(Comm& world, const Run& r, const char_mlp::Dataset& data) {
       });
   if (world.rank() != 0) return;
   const auto& b = result.base;
-  std::printf("trained %d steps of %zu examples on %d ranks in %.1f s (%.2f ms per step)\n",
-              o.train.steps, o.train.batch, world.size(), b.seconds,
-              1e3 * b.seconds / o.train.steps);
+  std::printf("trained %d steps of %zu examples on %s in %.1f s (%.2f ms per step)\n",
+              o.train.steps, o.train.batch, samples::count_of(world.size(), "rank").c_str(),
+              b.seconds, 1e3 * b.seconds / o.train.steps);
   std::printf("loss: first report %.4f, last report %.4f (uniform guess: ln 27 = %.4f)\n",
               b.curve.front().loss, b.curve.back().loss, std::log(27.0));
   std::printf("train loss %.4f   validation loss %.4f\n", b.train_loss, b.validation_loss);
@@ -76,7 +76,9 @@ void run(Comm& world, const Run& r, const char_mlp::Dataset& data) {
   if (grid.data_parallel > 1)
     std::printf(", data-parallel %.1f KiB (this rank's gradients)",
                 static_cast<double>(result.gradient_bytes_per_step) / 1024.0);
-  std::printf("\n%d made-up words:", o.samples);
+  std::printf("\n");
+  if (o.samples == 0) return;
+  std::printf("%s:", samples::count_of(o.samples, "made-up word").c_str());
   for (const std::string& w : words) std::printf(" %s", w.c_str());
   std::printf("\n");
 }

@@ -17,6 +17,7 @@
 #include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
+#include "../common/text.hpp"
 #include "colt/colt.hpp"
 #include "trainer.hpp"
 
@@ -89,13 +90,14 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
                                                             {c.schedule});
   deep_mlp::Stage stage(c.shape, c.seed, pipe.layers());
   if (comm.rank() == 0) {
-    std::printf("%d dense layers of %d units on %d stages:", c.shape.layers, c.shape.hidden,
-                comm.size());
+    std::printf("%s of %d units on %s:", samples::count_of(c.shape.layers, "dense layer").c_str(),
+                c.shape.hidden, samples::count_of(comm.size(), "stage").c_str());
     for (int s = 0; s < comm.size(); ++s) {
       const auto l = pipe.plan().layers_of(s);
       std::printf(" [%zu-%zu]", l.begin, l.end - 1);
     }
-    std::printf("; %d micro-batches per step, %s schedule\n", c.micro_batches,
+    std::printf("; %s per step, %s schedule\n",
+                samples::count_of(c.micro_batches, "micro-batch", "micro-batches").c_str(),
                 colt::name_of(c.schedule));
   }
   samples::ProgressPrinter printer(c.steps, c.report_every);

@@ -20,6 +20,7 @@
 #include "../common/launch.hpp"
 #include "../common/options.hpp"
 #include "../common/progress.hpp"
+#include "../common/text.hpp"
 #include "colt/colt.hpp"
 #include "inference.hpp"
 
@@ -85,13 +86,13 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
     auto alone = comm.split(comm.rank(), 0);
     config.seed += static_cast<std::uint64_t>(comm.rank());
     if (comm.rank() == 0)
-      std::printf("training %d replicas, %d steps each (rank 0's progress shown)\n", comm.size(),
-                  config.steps);
+      std::printf("training %s, %d steps each (rank 0's progress shown)\n",
+                  samples::count_of(comm.size(), "replica").c_str(), config.steps);
     char_mlp::train(alone, data, config, model, printer);
   } else {
     if (comm.rank() == 0)
-      std::printf("training one model data-parallel on %d ranks, %d steps\n", comm.size(),
-                  config.steps);
+      std::printf("training one model data-parallel on %s, %d steps\n",
+                  samples::count_of(comm.size(), "rank").c_str(), config.steps);
     char_mlp::train(comm, data, config, model, printer);
   }
 
@@ -109,8 +110,8 @@ void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   colt::gather(comm, std::span<const double>(&mine, 1), each, 0);
   if (comm.rank() != 0) return;
 
-  std::printf("%zu queries on %d ranks (%s) in %.1f ms: %.0f queries/s\n", queries.size(),
-              comm.size(),
+  std::printf("%zu queries on %s (%s) in %.1f ms: %.0f queries/s\n", queries.size(),
+              samples::count_of(comm.size(), "rank").c_str(),
               r.vote ? "majority vote of every replica" : "scattered, predicted, gathered",
               1e3 * seconds, static_cast<double>(queries.size()) / seconds);
   if (r.vote) {
