@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <numeric>
 #include <vector>
 
 #include "colt/collectives/all_gather.hpp"
+#include "colt/collectives/gather.hpp"
+#include "colt/collectives/reduce_scatter.hpp"
+#include "colt/collectives/scatter.hpp"
 #include "matrix.hpp"
 #include "ranks.hpp"
 #include "errors.hpp"
@@ -105,4 +109,27 @@ TEST_CASE("all_gather: bad arguments") {
     CHECK(error_kind([&] { all_gather_v(comm, wrong, out, counts); }) ==
           ErrorKind::invalid_argument);
   });
+}
+
+TEST_CASE("all_gather_v, reduce_scatter_v, gather_v, scatter_v: counts whose sum wraps around") {
+  // counts {2, 2, (size_t)-2} sum to 2 modulo 2^64 (issue 34): every rank refuses them, before
+  // any segment is cut from them, with and without argument checking.
+  for (const bool check : {false, true}) {
+    CAPTURE(check);
+    inprocess::launch(
+        3,
+        [&](inprocess::Communicator& comm) {
+          const std::vector<std::size_t> counts = {2, 2, static_cast<std::size_t>(-2)};
+          std::vector<double> in(2, 1.5), out(2);
+          CHECK(error_kind([&] { all_gather_v(comm, in, out, counts); }) ==
+                ErrorKind::invalid_argument);
+          CHECK(error_kind([&] { reduce_scatter_v(comm, in, out, counts, sum{}); }) ==
+                ErrorKind::invalid_argument);
+          CHECK(error_kind([&] { gather_v(comm, in, out, counts, 0); }) ==
+                ErrorKind::invalid_argument);
+          CHECK(error_kind([&] { scatter_v(comm, in, out, counts, 0); }) ==
+                ErrorKind::invalid_argument);
+        },
+        {.timeout = std::chrono::seconds(10), .check = check});
+  }
 }

@@ -47,24 +47,32 @@ void even_case(int p, std::size_t n, std::uint64_t seed) {
   });
 }
 
+// counts[from][to]: the elements rank `from` sends rank `to`. Checks both forms against the
+// reference: rank r's output is every rank's segment for r, in rank order.
+using CountMatrix = std::vector<std::vector<std::size_t>>;
+
 template <class T>
-void v_case(int p, std::size_t scale, std::uint64_t seed) {
+void matrix_case(const CountMatrix& counts, std::uint64_t seed) {
+  const int p = static_cast<int>(counts.size());
   CAPTURE(p);
-  CAPTURE(scale);
   CAPTURE(seed);
   std::mt19937_64 rng(seed);
   std::vector<std::vector<T>> inputs;
   for (int r = 0; r < p; ++r) {
     std::size_t sent = 0;
-    for (int to = 0; to < p; ++to) sent += v_count(r, to, scale);
+    for (int to = 0; to < p; ++to)
+      sent += counts[static_cast<std::size_t>(r)][static_cast<std::size_t>(to)];
     inputs.push_back(test::random_buffer<T>(rng, sent));
   }
+  auto count = [&](int from, int to) {
+    return counts[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];
+  };
   inprocess::launch(p, [&](inprocess::Communicator& comm) {
     const int r = comm.rank();
     std::vector<std::size_t> sends, receives;
     for (int q = 0; q < p; ++q) {
-      sends.push_back(v_count(r, q, scale));
-      receives.push_back(v_count(q, r, scale));
+      sends.push_back(count(r, q));
+      receives.push_back(count(q, r));
     }
     std::size_t received = 0;
     for (auto c : receives) received += c;
@@ -74,14 +82,43 @@ void v_case(int p, std::size_t scale, std::uint64_t seed) {
     std::vector<T> expected;
     for (int from = 0; from < p; ++from) {
       std::size_t offset = 0;  // where rank `from`'s segment for r starts in its input
-      for (int to = 0; to < r; ++to) offset += v_count(from, to, scale);
+      for (int to = 0; to < r; ++to) offset += count(from, to);
       const auto& source = inputs[static_cast<std::size_t>(from)];
-      for (std::size_t i = 0; i < v_count(from, r, scale); ++i)
-        expected.push_back(source[offset + i]);
+      for (std::size_t i = 0; i < count(from, r); ++i) expected.push_back(source[offset + i]);
     }
     CHECK(test::same_bits<T>(std::span<const T>(out).first(received), expected));
     CHECK(test::same_bits<T>(std::span<const T>(started).first(received), expected));
   });
+}
+
+template <class T>
+void v_case(int p, std::size_t scale, std::uint64_t seed) {
+  CountMatrix counts(static_cast<std::size_t>(p),
+                     std::vector<std::size_t>(static_cast<std::size_t>(p)));
+  for (int from = 0; from < p; ++from)
+    for (int to = 0; to < p; ++to)
+      counts[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)] =
+          v_count(from, to, scale);
+  matrix_case<T>(counts, seed);
+}
+
+// Mixture-of-experts traffic: most entries zero, some ranks sending nothing at all (a zero row),
+// some receiving nothing (a zero column), and the last rank doing neither.
+CountMatrix sparse_counts(int p, std::mt19937_64& rng) {
+  const auto n = static_cast<std::size_t>(p);
+  CountMatrix counts(n, std::vector<std::size_t>(n));
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::uniform_int_distribution<std::size_t> size(1, 300);
+  std::vector<bool> silent_row(n), silent_column(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    silent_row[r] = r + 1 == n || percent(rng) < 30;
+    silent_column[r] = r + 1 == n || percent(rng) < 30;
+  }
+  for (std::size_t from = 0; from < n; ++from)
+    for (std::size_t to = 0; to < n; ++to)
+      if (!silent_row[from] && !silent_column[to] && percent(rng) < 25)
+        counts[from][to] = size(rng);
+  return counts;
 }
 
 }  // namespace
@@ -100,6 +137,41 @@ TEST_CASE_TEMPLATE("all_to_all_v: uneven per-peer counts, some zero", T, float, 
   for (int p = 1; p <= 8; ++p)
     for (std::size_t scale : {std::size_t{1}, std::size_t{97}})
       v_case<T>(p, scale, test::base_seed() + static_cast<std::uint64_t>(p) * 77 + scale);
+}
+
+TEST_CASE("all_to_all_v: a rank with nothing to send or receive (as MPI_Alltoallv accepts)") {
+  // Rank 0 keeps one element for itself; rank 1 has nothing at all (issue 34).
+  matrix_case<float>({{1, 0}, {0, 0}}, test::base_seed() + 5);
+  matrix_case<float>({{0, 0}, {0, 0}}, test::base_seed() + 6);
+  matrix_case<double>({{0, 0, 0}, {0, 4, 0}, {0, 0, 0}}, test::base_seed() + 7);
+}
+
+TEST_CASE_TEMPLATE("all_to_all_v: sparse count matrices, 1..8 ranks", T, float, std::int64_t,
+                   half) {
+  std::mt19937_64 rng(test::base_seed() + 11);
+  for (int p = 1; p <= 8; ++p)
+    for (int trial = 0; trial < 3; ++trial)
+      matrix_case<T>(sparse_counts(p, rng),
+                     test::base_seed() + static_cast<std::uint64_t>(p * 10 + trial));
+}
+
+TEST_CASE("all_to_all_v: counts whose sum wraps around are refused, never written past") {
+  // A count computed as a negative int and converted to size_t (issue 34): without the bound,
+  // 2 + (size_t)-2 wraps to 0 and passes the size checks.
+  for (const bool check : {false, true}) {
+    CAPTURE(check);
+    std::vector<std::optional<ErrorKind>> kinds(2);
+    inprocess::launch(2,
+                      [&](inprocess::Communicator& comm) {
+                        const std::size_t minus_two = static_cast<std::size_t>(-2);
+                        std::vector<std::size_t> sends = {2, minus_two}, receives = {2, minus_two};
+                        std::vector<float> in(1, 1.0f), out(1);
+                        kinds[static_cast<std::size_t>(comm.rank())] =
+                            error_kind([&] { all_to_all_v(comm, in, sends, out, receives); });
+                      },
+                      {.timeout = std::chrono::seconds(10), .check = check});
+    for (const auto& kind : kinds) CHECK(kind == ErrorKind::invalid_argument);
+  }
 }
 
 TEST_CASE("all_to_all: bad arguments are rejected before any traffic") {

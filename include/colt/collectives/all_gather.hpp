@@ -76,7 +76,7 @@ void all_gather_counts(Comm& comm, std::span<const T> i, std::span<T> o,
                        std::span<const std::size_t> counts, Algorithm algorithm,
                        Memory memory = {}) {
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::all_gather, counts, no_root, algorithm));
-  const std::size_t total = check.counts(counts);
+  const std::size_t total = check.template counts<T>(counts);
   check.equal("input", i.size(), "this rank's count",
               counts[static_cast<std::size_t>(comm.rank())]);
   check.at_least("output", o.size(), "the sum of counts", total);
@@ -118,7 +118,7 @@ void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std
 }
 
 // Started forms (core/request.hpp); `counts` is copied.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_gather(Communicator<X>& comm, In&& in, Out&& out,
                     Algorithm algorithm = Algorithm::automatic) {
@@ -126,7 +126,7 @@ Request iall_gather(Communicator<X>& comm, In&& in, Out&& out,
                               algorithm] { detail::all_gather_even(comm, i, o, algorithm); });
 }
 
-template <Transport X, OutputBuffer Data>
+template <Transport X, LastingOutputBuffer Data>
 Request iall_gather(Communicator<X>& comm, Data&& data,
                     Algorithm algorithm = Algorithm::automatic) {
   return detail::start(comm, [&comm, d = detail::output_span(data), algorithm] {
@@ -134,7 +134,7 @@ Request iall_gather(Communicator<X>& comm, Data&& data,
   });
 }
 
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_gather_v(Communicator<X>& comm, In&& in, Out&& out,
                       std::span<const std::size_t> counts,

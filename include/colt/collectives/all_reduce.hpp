@@ -75,7 +75,7 @@ void all_reduce(Communicator<X>& comm, Data&& data, Op op,
 
 // Started forms (core/request.hpp): the same arguments; the buffers are the call's until the
 // request is finished.
-template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request iall_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
@@ -83,7 +83,7 @@ Request iall_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
                               algorithm] { detail::all_reduce(comm, i, o, op, algorithm); });
 }
 
-template <Transport X, OutputBuffer Data, class Op>
+template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request iall_reduce(Communicator<X>& comm, Data&& data, Op op,
                     Algorithm algorithm = Algorithm::automatic) {

@@ -28,10 +28,10 @@ namespace detail {
 template <class Comm, class T>
 void all_to_all(Comm& comm, std::span<const T> in, const schedule::Segments& sends,
                 std::span<T> out, const schedule::Segments& receives) {
-  run_call(comm, CollectiveKind::all_to_all, [&](auto& call) {
-    if (sends.largest() == 0 && receives.largest() == 0) return;
-    algorithms::direct::all_to_all(call, in, sends, out, receives);
-  });
+  // No early return when this rank's counts are all zero: the others still expect its (empty)
+  // messages, and whether they do is theirs to know, not this rank's.
+  run_call(comm, CollectiveKind::all_to_all,
+           [&](auto& call) { algorithms::direct::all_to_all(call, in, sends, out, receives); });
 }
 
 // Under argument checking: every rank learns every rank's send and receive counts, so all of
@@ -83,8 +83,8 @@ void all_to_all_counts(Comm& comm, std::span<const T> i, std::span<const std::si
   // The counts differ from rank to rank by design: the descriptor compares the rest of the call,
   // agree_on_counts the counts.
   ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_to_all, 0));
-  const std::size_t sent = check.counts(send_counts);
-  const std::size_t received = check.counts(receive_counts);
+  const std::size_t sent = check.template counts<T>(send_counts);
+  const std::size_t received = check.template counts<T>(receive_counts);
   check.equal("input", i.size(), "the sum of send counts", sent);
   check.at_least("output", o.size(), "the sum of receive counts", received);
   const auto me = static_cast<std::size_t>(comm.rank());
@@ -122,7 +122,7 @@ void all_to_all_v(Communicator<X>& comm, In&& in, std::span<const std::size_t> s
 }
 
 // Started forms (core/request.hpp); the counts are copied.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_to_all(Communicator<X>& comm, In&& in, Out&& out) {
   return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out)] {
@@ -130,7 +130,7 @@ Request iall_to_all(Communicator<X>& comm, In&& in, Out&& out) {
   });
 }
 
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_to_all_v(Communicator<X>& comm, In&& in, std::span<const std::size_t> send_counts,
                       Out&& out, std::span<const std::size_t> receive_counts) {

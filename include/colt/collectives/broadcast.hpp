@@ -46,7 +46,7 @@ void broadcast(Communicator<X>& comm, Data&& data, int root,
 }
 
 // Started form (core/request.hpp).
-template <Transport X, OutputBuffer Data>
+template <Transport X, LastingOutputBuffer Data>
 Request ibroadcast(Communicator<X>& comm, Data&& data, int root,
                    Algorithm algorithm = Algorithm::automatic) {
   return detail::start(comm, [&comm, d = detail::output_span(data), root, algorithm] {

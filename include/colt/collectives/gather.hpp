@@ -46,7 +46,7 @@ void gather_counts(Comm& comm, std::span<const T> i, std::span<T> o,
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::gather, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
-  const std::size_t total = check.counts(counts);
+  const std::size_t total = check.template counts<T>(counts);
   check.equal("input", i.size(), "this rank's count",
               counts[static_cast<std::size_t>(comm.rank())]);
   if (comm.rank() == root) check.at_least("output", o.size(), "the sum of counts", total);
@@ -78,7 +78,7 @@ void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::si
 }
 
 // Started forms (core/request.hpp); `counts` is copied.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request igather(Communicator<X>& comm, In&& in, Out&& out, int root,
                 Algorithm algorithm = Algorithm::automatic) {
@@ -86,7 +86,7 @@ Request igather(Communicator<X>& comm, In&& in, Out&& out, int root,
                               algorithm] { detail::gather_even(comm, i, o, root, algorithm); });
 }
 
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request igather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                   int root, Algorithm algorithm = Algorithm::automatic) {

@@ -74,7 +74,7 @@ void reduce(Communicator<X>& comm, Data&& data, int root, Op op,
 }
 
 // Started forms (core/request.hpp).
-template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
@@ -82,7 +82,7 @@ Request ireduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
                               op, algorithm] { detail::reduce(comm, i, o, root, op, algorithm); });
 }
 
-template <Transport X, OutputBuffer Data, class Op>
+template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request ireduce(Communicator<X>& comm, Data&& data, int root, Op op,
                 Algorithm algorithm = Algorithm::automatic) {

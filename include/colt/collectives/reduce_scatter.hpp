@@ -70,7 +70,7 @@ void reduce_scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
                            Memory memory = {}) {
   ArgsCheck check(
       comm, describe_call_v<T, Op>(CollectiveKind::reduce_scatter, counts, no_root, algorithm));
-  const std::size_t total = check.counts(counts);
+  const std::size_t total = check.template counts<T>(counts);
   check.equal("input", i.size(), "the sum of counts", total);
   check.at_least("output", o.size(), "this rank's count",
                  counts[static_cast<std::size_t>(comm.rank())]);
@@ -135,7 +135,7 @@ void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
 }
 
 // Started forms (core/request.hpp). In place, the result is segment rank() of `data`.
-template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                         Algorithm algorithm = Algorithm::automatic) {
@@ -145,7 +145,7 @@ Request ireduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
       });
 }
 
-template <Transport X, OutputBuffer Data, class Op>
+template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request ireduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                         Algorithm algorithm = Algorithm::automatic) {
@@ -155,7 +155,7 @@ Request ireduce_scatter(Communicator<X>& comm, Data&& data, Op op,
 }
 
 // `counts` is copied: it need not outlive the call.
-template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
                           std::span<const std::size_t> counts, Op op,

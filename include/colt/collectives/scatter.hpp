@@ -46,7 +46,7 @@ void scatter_counts(Comm& comm, std::span<const T> i, std::span<T> o,
   ArgsCheck check(comm, describe_call_v<T>(CollectiveKind::scatter, counts, root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
-  const std::size_t total = check.counts(counts);
+  const std::size_t total = check.template counts<T>(counts);
   if (comm.rank() == root) check.at_least("input", i.size(), "the sum of counts", total);
   check.at_least("output", o.size(), "this rank's count",
                  counts[static_cast<std::size_t>(comm.rank())]);
@@ -78,7 +78,7 @@ void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::s
 }
 
 // Started forms (core/request.hpp); `counts` is copied.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iscatter(Communicator<X>& comm, In&& in, Out&& out, int root,
                  Algorithm algorithm = Algorithm::automatic) {
@@ -86,7 +86,7 @@ Request iscatter(Communicator<X>& comm, In&& in, Out&& out, int root,
                               algorithm] { detail::scatter_even(comm, i, o, root, algorithm); });
 }
 
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iscatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
                    int root, Algorithm algorithm = Algorithm::automatic) {

@@ -137,7 +137,7 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
 }
 
 // Started forms: the buffer is the message's until the request is finished.
-template <Transport X, InputBuffer Data>
+template <Transport X, LastingInputBuffer Data>
 Request isend(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   return detail::start_message(comm, "send", peer, tag, std::nullopt,
                                [bytes = std::as_bytes(detail::input_span(data)), peer](
@@ -145,7 +145,7 @@ Request isend(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
 }
 
 // Finishes with a colt::Error (mismatch) unless exactly data.size() elements arrive.
-template <Transport X, OutputBuffer Data>
+template <Transport X, LastingOutputBuffer Data>
 Request irecv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const auto bytes = std::as_writable_bytes(detail::output_span(data));
   return detail::start_message(

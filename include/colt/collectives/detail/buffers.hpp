@@ -22,6 +22,15 @@ template <class R>
 concept OutputBuffer =
     InputBuffer<R> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
 
+// A buffer that a started call (iall_reduce, ...) may keep using after it returns: one the
+// caller names (an lvalue), or a view of memory kept elsewhere (std::span). A temporary container
+// is refused at compile time: it would be freed while the request still reads or writes it.
+template <class R>
+concept LastingInputBuffer = InputBuffer<R> && std::ranges::borrowed_range<R>;
+
+template <class R>
+concept LastingOutputBuffer = OutputBuffer<R> && std::ranges::borrowed_range<R>;
+
 namespace detail {
 
 template <InputBuffer R>

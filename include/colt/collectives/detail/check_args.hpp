@@ -5,7 +5,7 @@
 // option (COLT_CHECK) the ranks compare their calls' descriptors first and fail together.
 
 #include <cstddef>
-#include <numeric>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <utility>
@@ -116,12 +116,25 @@ class ArgsCheck {
            " elements, not a multiple of the " + std::to_string(size()) + " ranks");
   }
 
-  // Per-rank counts of a `v` collective: one per rank; returns their sum.
+  // Per-rank counts of a `v` collective of T: one per rank; returns their sum. A sum larger than
+  // any buffer of T can be is refused, so that it cannot wrap around: a wrapped sum (a negative
+  // int count converted to size_t does it) would pass the buffer-size checks, and the segments
+  // cut from the counts would run past the buffer.
+  template <class T>
   std::size_t counts(std::span<const std::size_t> counts) {
     if (counts.size() != static_cast<std::size_t>(size()))
       fail("counts has " + std::to_string(counts.size()) + " entries, expected one per rank (" +
            std::to_string(size()) + ")");
-    return std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+    constexpr std::size_t limit = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(T);
+    std::size_t total = 0;
+    for (std::size_t j = 0; j < counts.size(); ++j) {
+      if (counts[j] > limit - total)
+        fail("counts[" + std::to_string(j) + "] = " + std::to_string(counts[j]) +
+             " takes the sum of counts past " + std::to_string(limit) +
+             " elements, more than any buffer holds (a negative count converted to size_t?)");
+      total += counts[j];
+    }
+    return total;
   }
 
   void algorithm(Algorithm algorithm) {
