@@ -51,7 +51,7 @@ inline std::vector<std::string_view> flags_in(std::string_view text) {
   for (std::size_t at = text.find("--"); at != std::string_view::npos;
        at = text.find("--", at + 2)) {
     if (at > 0 && text[at - 1] != ' ' && text[at - 1] != '\n') continue;  // inside a word
-    const std::size_t end = std::min(text.find_first_of(" \n", at), text.size());
+    const std::size_t end = std::min(text.find_first_of(" \n:,;)", at), text.size());
     flags.push_back(text.substr(at, end - at));
     at = end - 2;
   }
