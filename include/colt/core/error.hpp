@@ -5,6 +5,8 @@
 // torch.distributed's exception types do. Foreign error codes (MPI, UCX, CUDA) are turned into
 // it at the boundary. docs/errors.md says what to do about each kind.
 
+#include "colt/core/config.hpp"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
