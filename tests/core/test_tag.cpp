@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <colt/core/detail/left_call.hpp>
 #include <colt/core/tag.hpp>
+#include <colt/transport/mpi/tag_fold.hpp>
 
 #include <cstdint>
 #include <random>
@@ -17,10 +19,11 @@ using colt::CollectiveKind;
 using colt::Tag;
 
 constexpr CollectiveKind all_kinds[] = {
-    CollectiveKind::point_to_point, CollectiveKind::all_reduce, CollectiveKind::reduce_scatter,
-    CollectiveKind::all_gather,     CollectiveKind::broadcast,  CollectiveKind::reduce,
-    CollectiveKind::scatter,        CollectiveKind::gather,     CollectiveKind::barrier,
-    CollectiveKind::split,          CollectiveKind::internal};
+    CollectiveKind::point_to_point, CollectiveKind::all_reduce,     CollectiveKind::reduce_scatter,
+    CollectiveKind::all_gather,     CollectiveKind::broadcast,      CollectiveKind::reduce,
+    CollectiveKind::scatter,        CollectiveKind::gather,         CollectiveKind::barrier,
+    CollectiveKind::split,          CollectiveKind::internal,       CollectiveKind::argument_check,
+    CollectiveKind::all_to_all,     CollectiveKind::mismatch_notice};
 
 constexpr std::uint32_t max_sequence = 0xFFFF;
 constexpr std::uint32_t max_step = 0x3FF;
@@ -136,4 +139,58 @@ TEST_CASE("name_of(CollectiveKind): non-empty and distinct for each kind") {
   }
   CHECK(colt::name_of(CollectiveKind::all_reduce) == "all_reduce");
   CHECK(colt::name_of(CollectiveKind::broadcast) == "broadcast");
+}
+
+TEST_CASE("TagFold: folded tags fit MPI's range, keep the kind, and compare alike unfolded") {
+  // MPI's minimum, Open MPI over UCX, MPICH 4, and a whole 31-bit range (Open MPI over ob1).
+  for (const std::uint32_t upper : {32767u, (1u << 23) - 1, (1u << 28) - 1, 0x7FFFFFFFu}) {
+    CAPTURE(upper);
+    const colt::mpi::TagFold fold(upper);
+    CHECK(fold.whole() == (upper == 0x7FFFFFFFu));
+    std::set<int> folded;
+    for (CollectiveKind kind : all_kinds)
+      for (std::uint32_t seq : {0u, 1u, 2u, 255u, max_sequence})
+        for (std::uint32_t step : {0u, 1u, 511u, max_step}) {
+          const Tag tag = Tag::make(kind, seq, kind == CollectiveKind::point_to_point ? 0 : step);
+          const int f = fold.fold(tag);
+          CAPTURE(tag.value);
+          REQUIRE(f >= 0);
+          REQUIRE(static_cast<std::uint32_t>(f) <= upper);
+          const Tag back = fold.unfold(f);
+          CHECK(back.kind() == kind);  // another collective's message never matches, and shows
+          if (kind != CollectiveKind::point_to_point) CHECK(back.step() == tag.step());
+          if (fold.whole()) CHECK(back == tag);
+          folded.insert(f);
+        }
+    // Point-to-point user tags survive whole where 16 bits fit below the kind.
+    if (upper >= (1u << 20) - 1)
+      CHECK(fold.unfold(fold.fold(Tag::make(CollectiveKind::point_to_point, 65535))).sequence() ==
+            65535);
+    // The same call of two collectives reads as a mismatch after a fold, the same collective not.
+    const auto seen = [&](Tag t) { return fold.unfold(fold.fold(t)); };
+    const Tag all_reduce = Tag::make(CollectiveKind::all_reduce, 4097, 3);
+    CHECK(!colt::detail::other_collective(seen(all_reduce),
+                                          seen(Tag::make(CollectiveKind::split, 4097, 0)), 1)
+               .empty());
+    CHECK(colt::detail::other_collective(seen(all_reduce),
+                                         seen(Tag::make(CollectiveKind::all_reduce, 4097, 9)), 1)
+              .empty());
+  }
+}
+
+TEST_CASE("left_call: another collective, or a later call, is a mismatch; an earlier one is not") {
+  using colt::detail::left_call;
+  const Tag mine = Tag::make(CollectiveKind::all_reduce, 10, 2);
+  CHECK(left_call(mine, Tag::make(CollectiveKind::all_reduce, 10), 1).empty());
+  CHECK(left_call(mine, Tag::make(CollectiveKind::broadcast, 9), 1).empty());  // still to come
+  CHECK(!left_call(mine, Tag::make(CollectiveKind::broadcast, 10), 1).empty());
+  CHECK(!left_call(mine, Tag::make(CollectiveKind::all_reduce, 11), 1).empty());
+  CHECK(left_call(mine, Tag::make(CollectiveKind::point_to_point, 10), 1).empty());  // a user tag
+  // Across the sequence's wrap at 2^16: 65535 is just behind 0, 0 just ahead of 65535.
+  CHECK(
+      left_call(Tag::make(CollectiveKind::barrier, 0), Tag::make(CollectiveKind::barrier, 65535), 1)
+          .empty());
+  CHECK(!left_call(Tag::make(CollectiveKind::barrier, 65535), Tag::make(CollectiveKind::barrier, 0),
+                   1)
+             .empty());
 }

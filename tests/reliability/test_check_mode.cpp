@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <latch>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -198,4 +199,93 @@ TEST_CASE("check: every collective passes when the calls agree, and gives the ri
         },
         {.timeout = 20s, .check = true});
   }
+}
+
+// Without argument checking, ranks that call different collectives (issue 34): the kind of call
+// travels with its messages and slot rounds, so every rank fails well before the 20 s timeout,
+// with a mismatch where it saw the other call, or an abort that carries that mismatch where a
+// peer saw it first. Each rank then waits for the others before it returns, so that no wait
+// ends only because a peer's thread finished. A writer of a rooted slot round (a small
+// broadcast's root, a small reduce's other ranks) posts and returns, as an eager MPI send does:
+// its call may succeed, and then its next call on the communicator fails.
+namespace {
+
+template <class Calls>
+void expect_mismatch_on_every_rank(int p, Calls calls) {
+  std::vector<std::optional<Error>> errors(static_cast<std::size_t>(p));
+  std::vector<double> seconds(static_cast<std::size_t>(p));
+  std::latch all_done(p);
+  inprocess::launch(p,
+                    [&](inprocess::Communicator& comm) {
+                      const auto r = static_cast<std::size_t>(comm.rank());
+                      const auto start = Clock::now();
+                      errors[r] = error_from([&] {
+                        calls(comm);
+                        barrier(comm);  // a writer that returned learns of it here
+                      });
+                      seconds[r] = test::seconds_since(start);
+                      all_done.arrive_and_wait();
+                    },
+                    {.timeout = 20s, .check = false});
+  for (int r = 0; r < p; ++r) {
+    const auto& e = errors[static_cast<std::size_t>(r)];
+    CAPTURE(r);
+    CAPTURE(test::text_of(e));
+    REQUIRE(e);
+    CHECK((e->kind() == ErrorKind::mismatch || e->kind() == ErrorKind::aborted));
+    CHECK(std::string(e->what()).find("different collectives") != std::string::npos);
+    CHECK(seconds[static_cast<std::size_t>(r)] < test::scheduling_slack_s);  // not the timeout
+  }
+}
+
+// Rank 0 all-reduces `count` floats; every other rank broadcasts `count` floats from `root`.
+void all_reduce_against_broadcast(int p, std::size_t count, int root, Algorithm algorithm) {
+  CAPTURE(p);
+  CAPTURE(count);
+  CAPTURE(root);
+  CAPTURE(name_of(algorithm));
+  expect_mismatch_on_every_rank(p, [&](inprocess::Communicator& comm) {
+    std::vector<float> data(count, 1.0f + static_cast<float>(comm.rank()));
+    if (comm.rank() == 0)
+      all_reduce(comm, data, sum{}, algorithm);
+    else  // broadcast has no ring
+      broadcast(comm, data, root, algorithm == Algorithm::ring ? Algorithm::tree : algorithm);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("no check: all_reduce on one rank, broadcast on the other, fails on both at once") {
+  // 1,000 floats go in slot rounds, 100,000 in messages (the two cases issue 34 found).
+  for (const std::size_t count : {std::size_t{1000}, std::size_t{100000}})
+    all_reduce_against_broadcast(2, count, 0, Algorithm::automatic);
+  // The broadcast's root posts its slot round and returns; its next call fails.
+  all_reduce_against_broadcast(2, 8, 1, Algorithm::automatic);
+  // A slot round against messages.
+  expect_mismatch_on_every_rank(2, [](inprocess::Communicator& comm) {
+    std::vector<float> data(comm.rank() == 0 ? 2 : 100000, 1.0f);
+    if (comm.rank() == 0)
+      all_reduce(comm, data, sum{});
+    else
+      broadcast(comm, data, 0);
+  });
+}
+
+TEST_CASE("no check: different collectives on 3 and 4 ranks, every algorithm") {
+  for (const Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots})
+    for (const int root : {0, 2}) all_reduce_against_broadcast(3, 3000, root, a);
+  expect_mismatch_on_every_rank(4, [](inprocess::Communicator& comm) {
+    std::vector<double> in(40, 0.5), out(40 * 4);
+    if (comm.rank() == 2)
+      reduce(comm, in, out, 0, sum{});
+    else
+      all_gather(comm, in, out);
+  });
+  expect_mismatch_on_every_rank(3, [](inprocess::Communicator& comm) {
+    std::vector<int> data(7, comm.rank());
+    if (comm.rank() == 1)
+      barrier(comm);
+    else
+      all_reduce(comm, data, max{});
+  });
 }

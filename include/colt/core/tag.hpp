@@ -28,7 +28,10 @@ enum class CollectiveKind : std::uint8_t {
   split,
   internal,
   argument_check,
-  all_to_all
+  all_to_all,
+  // Not a call: a rank that found the ranks' calls differ says so to the others on transports
+  // whose unmatched messages wait for a receiver (MPI), so their waits end too.
+  mismatch_notice
 };
 
 constexpr std::string_view name_of(CollectiveKind kind) noexcept {
@@ -46,8 +49,17 @@ constexpr std::string_view name_of(CollectiveKind kind) noexcept {
     case CollectiveKind::internal: return "internal";
     case CollectiveKind::all_to_all: return "all_to_all";
     case CollectiveKind::argument_check: return "argument_check";
+    case CollectiveKind::mismatch_notice: return "mismatch_notice";
   }
   return "unknown";
+}
+
+// Whether a tag's sequence field numbers the call on its communicator: true for every call made
+// through the communicator's call counter (the collectives, split), false for point-to-point
+// messages (the field holds the user's tag) and argument checks (a fixed number).
+constexpr bool numbered(CollectiveKind kind) noexcept {
+  return kind != CollectiveKind::point_to_point && kind != CollectiveKind::argument_check &&
+         kind != CollectiveKind::mismatch_notice;
 }
 
 struct Tag {

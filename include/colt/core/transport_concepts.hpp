@@ -72,6 +72,14 @@ concept AbortableTransport = Transport<T> && requires(T& t, const std::string& c
   { t.abort(cause) } noexcept;
 };
 
+// A transport that is told which numbered call (a tag of kind and sequence) its rank begins, once
+// per call, before any of the call's traffic: its waits can then tell a peer that is in another
+// collective, or went past this call, from a slow one (core/detail/left_call.hpp).
+template <class T>
+concept CallTrackingTransport = Transport<T> && requires(T& t, Tag call) {
+  { t.enter_call(call) } noexcept;
+};
+
 // How the ranks of a round of shared slots wait: in a gathering round every rank waits until all
 // have written; in a rooted one only a reader waits, and only for the slots it reads.
 enum class SlotRoundKind { gathering, rooted };

@@ -56,6 +56,15 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
   std::this_thread::yield();
   std::uint32_t state = p.state.load(std::memory_order_acquire);
   while (!(state & done)) {
+    if constexpr (!cleanup) {
+      // A peer in another collective, or gone past this call, will never match this posting.
+      const std::string left = group.left_call(p.owner, Tag{p.tag}, p.peer);
+      if (!left.empty()) {
+        state = p.state.load(std::memory_order_acquire);  // matched before it went on?
+        if (state & done) return;
+        throw Error(ErrorKind::mismatch, "", p.owner, p.peer, left + ", while " + describe(p));
+      }
+    }
     if (!(state & sleeping)) {
       if (!p.state.compare_exchange_weak(state, state | sleeping, std::memory_order_acq_rel))
         continue;
@@ -263,7 +272,13 @@ class SlotRound {
         me_(slots_.owner(rank)),
         deadline_(deadline),
         rank_(rank),
-        kind_(kind) {
+        kind_(kind),
+        call_(group.call_of(rank).call) {
+    // A writer of rooted rounds never waits, so it looks here: an aborted group (a peer found the
+    // ranks' calls differ, say) ends its next round, not only its next wait.
+    if (group.aborted())
+      throw Error(ErrorKind::aborted, "", rank, no_peer,
+                  "aborted before a round of the shared slots: " + group.abort_cause());
     round_ = me_.begun.load(std::memory_order_relaxed) + 1;
     if (kind_ == SlotRoundKind::rooted) {
       // A writer may be waiting for this rank to begin (it read the last round's slots).
@@ -290,6 +305,7 @@ class SlotRound {
     await_free(bytes);
     Slots::Header& header = my_header(bytes);
     header.bytes = static_cast<std::uint32_t>(bytes);
+    header.call = call_.value;
     if (kind_ == SlotRoundKind::rooted) {
       header.published.store(round_, std::memory_order_seq_cst);
       notify_progress();
@@ -306,6 +322,8 @@ class SlotRound {
   void wait() {
     await([this] { return complete(); }, slots_.arrivals, slots_.sleepers,
           [this] { return first_unpublished(0, static_cast<int>(slots_.ranks())); });
+    for (int r = 0; r < static_cast<int>(slots_.ranks()); ++r)
+      if (r != rank_) check_same_call(r);
     // Every rank has begun this round, so has finished the ones before.
     learn_finished(round_ - 1);
   }
@@ -314,6 +332,7 @@ class SlotRound {
   void wait_for(int peer) {
     await([this, peer] { return published(peer); }, slots_.progress, slots_.progress_sleepers,
           [this, peer] { return first_unpublished(peer, peer + 1); });
+    check_same_call(peer);
     // The peer published once it knew every rank had finished the last round of the slot it
     // wrote, its ring's depth rounds ago.
     learn_finished(round_ - (small_published(peer) ? small_depth : large_depth));
@@ -326,11 +345,6 @@ class SlotRound {
       return {small.data, small.bytes};
     }
     const Slots::LargeSlot& slot = slots_.large_slot(peer, round_);
-    if (slot.published.load(std::memory_order_acquire) != round_)
-      // A rank in another round: it called another collective.
-      throw Error(ErrorKind::mismatch, "", rank_, peer,
-                  "rank " + std::to_string(peer) +
-                      "'s shared slot holds another call's round (mismatched calls on the ranks?)");
     return {slot.data, slot.bytes};
   }
 
@@ -360,6 +374,20 @@ class SlotRound {
   bool published(int r) const {
     return small_published(r) ||
            slots_.large_slot(r, round_).published.load(std::memory_order_acquire) == round_;
+  }
+  // Throws unless rank r's part of this round was written by this very call. A rank in another
+  // collective may reach the same round: its part is then another call's, never this call's data.
+  void check_same_call(int r) const {
+    const Slots::Header& header =
+        small_published(r) ? static_cast<const Slots::Header&>(slots_.small_slot(r, round_))
+                           : slots_.large_slot(r, round_);
+    const bool this_round = header.published.load(std::memory_order_acquire) == round_;
+    if (this_round && header.call == call_.value) return;
+    throw Error(ErrorKind::mismatch, "", rank_, r,
+                "rank " + std::to_string(r) + "'s shared slot holds " +
+                    (this_round ? colt::detail::call_text(Tag{header.call}) : "another round") +
+                    " where this rank is in " + colt::detail::call_text(call_) +
+                    ": the ranks called different collectives");
   }
   int first_unpublished(int from, int to) const {
     for (int r = from; r < to; ++r)
@@ -426,6 +454,7 @@ class SlotRound {
     }
     constexpr auto slice = std::chrono::milliseconds(10);
     while (!ready()) {
+      fail_if_left(ready, missing);
       sleepers.fetch_add(1, std::memory_order_seq_cst);
       const std::uint32_t seen = word.load(std::memory_order_seq_cst);
       if (!ready()) {
@@ -436,6 +465,23 @@ class SlotRound {
       sleepers.fetch_sub(1, std::memory_order_seq_cst);
       if (ready()) return;
       fail_if_stuck(deadline, missing, what);
+    }
+  }
+
+  // Throws a mismatch when a rank this round waits for is in another collective or went past
+  // this call (core/detail/left_call.hpp): the rank missing() names, or, where it names none (a
+  // gathering round that every rank must count into), any rank.
+  template <class Ready, class Missing>
+  void fail_if_left(Ready ready, Missing find_missing) {
+    const int missing = find_missing();
+    const int from = missing == no_peer ? 0 : missing;
+    const int to = missing == no_peer ? static_cast<int>(slots_.ranks()) : missing + 1;
+    for (int r = from; r < to; ++r) {
+      if (r == rank_) continue;
+      const std::string left = group_.left_call(rank_, call_, r);
+      if (left.empty()) continue;
+      if (ready()) return;  // it did its part, then went on
+      throw Error(ErrorKind::mismatch, "", rank_, r, left + ", while waiting for the shared slots");
     }
   }
 
@@ -470,6 +516,7 @@ class SlotRound {
   Deadline deadline_;  // of every wait of the round
   int rank_;
   SlotRoundKind kind_;
+  Tag call_;  // the call this round belongs to
   std::uint32_t round_ = 0;
   bool free_ = false;  // this rank's slot of this round is free to write
 };
@@ -480,6 +527,16 @@ class InProcess {
  public:
   InProcess(std::shared_ptr<detail::Group> group, int rank)
       : group_(std::move(group)), rank_(rank) {}
+  InProcess(const InProcess& other) : group_(other.group_), rank_(other.rank_) {}
+  InProcess& operator=(const InProcess& other) {
+    group_ = other.group_;
+    rank_ = other.rank_;
+    communicator_ = 0;
+    return *this;
+  }
+  InProcess(InProcess&&) noexcept = default;
+  InProcess& operator=(InProcess&&) noexcept = default;
+  ~InProcess() = default;
 
   int rank() const { return rank_; }
   int size() const { return group_->size(); }
@@ -552,6 +609,13 @@ class InProcess {
     return InProcess(group_->join_subgroup(key, survivors, false), new_rank);
   }
 
+  // The call this rank begins (CallTrackingTransport): a peer's slow wait on this rank reads it.
+  // A copy of a transport is another communicator's: it numbers itself at its first call.
+  void enter_call(Tag call) noexcept {
+    if (communicator_ == 0) communicator_ = group_->mailbox(rank_).communicators.fetch_add(1) + 1;
+    group_->enter_call(rank_, {communicator_, call});
+  }
+
   // Shared slots (algorithms/slots.hpp): what a round carries per rank, and a new round. Every
   // rank of the group begins the same rounds in the same order.
   static constexpr std::size_t slot_capacity() { return detail::slot_capacity; }
@@ -582,6 +646,7 @@ class InProcess {
 
   std::shared_ptr<detail::Group> group_;
   int rank_;
+  std::uint32_t communicator_ = 0;  // CallMark::communicator, from the first enter_call
 };
 
 static_assert(Transport<InProcess>);
@@ -589,6 +654,7 @@ static_assert(ViewTransport<InProcess>);
 static_assert(SplittableTransport<InProcess>);
 static_assert(AbortableTransport<InProcess>);
 static_assert(SlotTransport<InProcess>);
+static_assert(CallTrackingTransport<InProcess>);
 
 using Communicator = colt::Communicator<InProcess>;
 

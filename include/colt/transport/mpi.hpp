@@ -30,6 +30,7 @@
 #include "colt/transport/mpi/check.hpp"
 #include "colt/transport/mpi/environment.hpp"
 #include "colt/transport/mpi/request.hpp"
+#include "colt/transport/mpi/tag_fold.hpp"
 
 namespace colt::mpi {
 
@@ -48,7 +49,7 @@ class Transport {
       : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
         rank_(other.rank_),
         size_(other.size_),
-        tag_limit_(other.tag_limit_),
+        tags_(other.tags_),
         failed_(other.failed_) {}
   Transport& operator=(Transport&& other) noexcept {
     if (this != &other) {
@@ -56,7 +57,7 @@ class Transport {
       comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
       rank_ = other.rank_;
       size_ = other.size_;
-      tag_limit_ = other.tag_limit_;
+      tags_ = other.tags_;
       failed_ = other.failed_;
     }
     return *this;
@@ -77,6 +78,9 @@ class Transport {
     return provided == MPI_THREAD_MULTIPLE;
   }
 
+  // How colt's tags travel as MPI's (mpi/tag_fold.hpp).
+  const TagFold& tags() const { return tags_; }
+
   // Called by colt when a collective on this transport failed (see free()).
   void note_failure() noexcept { failed_ = true; }
   bool failed() const { return failed_; }
@@ -84,13 +88,13 @@ class Transport {
   Request isend(int peer, std::span<const std::byte> data, Tag tag) {
     check_peer(peer);
     // MPI_Isend takes a non-const pointer only in MPI-2 headers; it never writes.
-    return Request(Request::Kind::send, comm_, rank_, peer, tag, mpi_tag(tag),
+    return Request(Request::Kind::send, comm_, rank_, peer, tag, tags_,
                    const_cast<std::byte*>(data.data()), data.size());
   }
 
   Request irecv(int peer, std::span<std::byte> buffer, Tag tag) {
     check_peer(peer);
-    return Request(Request::Kind::receive, comm_, rank_, peer, tag, mpi_tag(tag), buffer.data(),
+    return Request(Request::Kind::receive, comm_, rank_, peer, tag, tags_, buffer.data(),
                    buffer.size());
   }
 
@@ -117,17 +121,10 @@ class Transport {
           "MPI_Comm_set_errhandler");
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
-    // MPI guarantees tags up to MPI_TAG_UB >= 32767; Open MPI's UCX layer offers 2^23 - 1.
-    // colt's 31-bit tags are folded into that range: the low bits (step and sequence) survive,
-    // and equal folded tags between one pair of ranks still match in posting order.
     int* upper = nullptr;
     int found = 0;
     MPI_Comm_get_attr(comm_, MPI_TAG_UB, &upper, &found);
-    tag_limit_ = found && upper ? static_cast<std::uint32_t>(*upper) : 32767u;
-  }
-
-  int mpi_tag(Tag tag) const {
-    return static_cast<int>(tag_limit_ >= 0x7FFFFFFFu ? tag.value : tag.value % (tag_limit_ + 1));
+    tags_ = TagFold(found && upper ? static_cast<std::uint32_t>(*upper) : 32767u);
   }
 
   void check_peer(int peer) const { colt::detail::check_peer("", rank_, peer, size_); }
@@ -142,7 +139,7 @@ class Transport {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
-  std::uint32_t tag_limit_ = 32767;
+  TagFold tags_{32767u};
   bool failed_ = false;
 };
 

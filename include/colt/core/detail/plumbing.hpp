@@ -82,10 +82,13 @@ class Plumbing {
   // numbers agree without any communication.
   // Only the thread running the call writes it (the caller's, or the progress engine's, handed
   // over through the engine's queue); others may read it at any time.
+  // A transport that tracks calls learns of the call here, before any of its traffic.
   Tag next_tag(CollectiveKind kind) {
     const std::uint32_t sequence = shared_->sequence.load(std::memory_order_relaxed);
     shared_->sequence.store(sequence + 1, std::memory_order_relaxed);
-    return Tag::make(kind, sequence);
+    const Tag tag = Tag::make(kind, sequence);
+    if constexpr (CallTrackingTransport<T>) link_.inner().enter_call(tag);
+    return tag;
   }
   std::uint32_t calls() const { return shared_->sequence.load(std::memory_order_relaxed); }
   // Argument checking: the ranks agreed on the arguments of the call about to start.

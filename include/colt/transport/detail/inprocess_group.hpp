@@ -23,6 +23,7 @@
 
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/detail/left_call.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_board.hpp"
@@ -127,6 +128,21 @@ struct Mailbox {
   PostingList sends;     // addressed to this rank, not yet received
   PostingList receives;  // posted by this rank, not yet matched
   PostingPool pool;      // postings owned by this rank
+  // The numbered call this rank began last, as a CallMark packed in 64 bits (0 before any):
+  // written by the rank as each call begins, read only by a peer whose wait on it is slow. A
+  // line of its own, so the write costs the rank no hand-off on the fast path.
+  alignas(64) std::atomic<std::uint64_t> current_call{0};
+  // Communicators this rank has begun calls on over this group (CallMark::communicator).
+  std::atomic<std::uint32_t> communicators{0};
+};
+
+// A numbered call a rank began: its tag, and which of the rank's communicators over the group
+// it is on. Two communicators may share a group (one made over another's transport, to use other
+// options), each numbering its calls from 0; only calls of the same communicator compare, which
+// ranks that make their communicators in the same order number alike.
+struct CallMark {
+  std::uint32_t communicator = 0;  // from 1; 0: no call yet
+  Tag call{};
 };
 
 // Which threads of a launch have returned (or died by an exception), by their rank in the launch.
@@ -176,6 +192,25 @@ class Group {
 
   int size() const { return static_cast<int>(mailboxes_.size()); }
   Mailbox& mailbox(int rank) { return *mailboxes_[static_cast<std::size_t>(rank)]; }
+
+  // The numbered call `rank` began last; acquire, so what it did before it began the call (a
+  // match, a posting of its slot) is visible after.
+  CallMark call_of(int rank) const {
+    const std::uint64_t packed =
+        mailboxes_[static_cast<std::size_t>(rank)]->current_call.load(std::memory_order_acquire);
+    return {static_cast<std::uint32_t>(packed >> 32), Tag{static_cast<std::uint32_t>(packed)}};
+  }
+  void enter_call(int rank, CallMark mark) {
+    mailbox(rank).current_call.store(std::uint64_t{mark.communicator} << 32 | mark.call.value,
+                                     std::memory_order_release);
+  }
+  // Why `peer` can never take part in `rank`'s call `mine` (core/detail/left_call.hpp), judged
+  // only when both are on the same communicator; empty while it may.
+  std::string left_call(int rank, Tag mine, int peer) const {
+    const CallMark own = call_of(rank), theirs = call_of(peer);
+    if (own.communicator == 0 || own.communicator != theirs.communicator) return {};
+    return colt::detail::left_call(mine, theirs.call, peer);
+  }
 
   // Whether rank's thread has returned from the launch's function (or died in it).
   bool finished(int rank) const { return liveness_->finished(launch_rank(rank)); }

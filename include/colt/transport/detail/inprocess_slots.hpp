@@ -52,12 +52,14 @@ class Slots {
 
   std::uint32_t ranks() const { return ranks_; }
 
-  // A slot of either ring: the round whose part it holds, the part's size, and the part. The
-  // header shares the part's first cache line, so a reader that sees the round has the part's
-  // first 48 bytes with it.
+  // A slot of either ring: the round whose part it holds, the part's size, the call, and the
+  // part. The header shares the part's first cache line, so a reader that sees the round has the
+  // part's first 48 bytes with it. `call` is the tag of the call that wrote it, so that a rank in
+  // another collective that reached the same round reads a mismatch, never that call's data.
   struct Header {
     std::atomic<std::uint32_t> published{0};
     std::uint32_t bytes = 0;
+    std::uint32_t call = 0;
   };
   template <std::size_t Capacity>
   struct alignas(64) Slot : Header {

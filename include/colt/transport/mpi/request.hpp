@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <thread>
@@ -22,7 +23,9 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/detail/describe_message.hpp"
+#include "colt/core/detail/left_call.hpp"
 #include "colt/transport/mpi/check.hpp"
+#include "colt/transport/mpi/tag_fold.hpp"
 
 namespace colt::mpi {
 
@@ -41,9 +44,16 @@ class Request {
   enum class Kind : unsigned char { send, receive };
 
   Request() = default;
-  Request(Kind kind, MPI_Comm comm, int rank, int peer, Tag tag, int mpi_tag, std::byte* data,
+  Request(Kind kind, MPI_Comm comm, int rank, int peer, Tag tag, TagFold tags, std::byte* data,
           std::size_t bytes)
-      : kind_(kind), rank_(rank), peer_(peer), tag_(tag), expected_(bytes) {
+      : kind_(kind),
+        rank_(rank),
+        peer_(peer),
+        tag_(tag),
+        expected_(bytes),
+        comm_(comm),
+        tags_(tags) {
+    const int mpi_tag = tags.fold(tag);
     const std::size_t pieces = detail::piece_count(bytes);
     if (pieces > 1) more_.resize(pieces - 1, MPI_REQUEST_NULL);
     for (std::size_t i = 0; i < pieces; ++i) {
@@ -71,6 +81,9 @@ class Request {
       tag_ = other.tag_;
       expected_ = other.expected_;
       transferred_ = other.transferred_;
+      comm_ = other.comm_;
+      tags_ = other.tags_;
+      probed_ = other.probed_;
       first_ = std::exchange(other.first_, MPI_REQUEST_NULL);
       more_ = std::move(other.more_);
       other.more_.clear();
@@ -100,6 +113,7 @@ class Request {
                     "timed out after " + deadline.budget_text() + " " +
                         colt::detail::describe_message(kind_ == Kind::send, peer_, tag_) +
                         " (peer dead, or not making the same calls?)");
+      if (i >= 64 && (i & 63) == 63) look_for_other_calls();
       if (i >= 64) std::this_thread::yield();
     }
     return kind_ == Kind::send ? expected_ : transferred_;
@@ -138,6 +152,54 @@ class Request {
     return true;
   }
 
+  // A long wait looks at what else has come in: a message from the peer numbered as this call
+  // but of another collective, or another rank's notice that it saw one, means the ranks' calls
+  // differ and this wait would last until the deadline. The folded tags keep the kind and the low
+  // bits of the call number (mpi/tag_fold.hpp). A rank that sees the other collective first
+  // tells every rank, whose waits then end too: MPI cannot abort a communicator for it.
+  void look_for_other_calls() {
+    if (!numbered(tag_.kind())) return;
+    // Nothing is allocated unless this throws: a steady training loop allocates nothing.
+    auto waiting = [&] { return colt::detail::describe_message(kind_ == Kind::send, peer_, tag_); };
+    int found = 0;
+    MPI_Status status;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, tags_.fold(notice_tag()), comm_, &found, &status) ==
+            MPI_SUCCESS &&
+        found)
+      throw Error(ErrorKind::mismatch, "", rank_, status.MPI_SOURCE,
+                  "rank " + std::to_string(status.MPI_SOURCE) +
+                      " found that the ranks called different collectives, while " + waiting());
+    // The peer waited for, and one other rank in turn: the message of another collective in
+    // the same call may come from any rank (another broadcast's root, say).
+    int size = 0;
+    MPI_Comm_size(comm_, &size);
+    probed_ = (probed_ + 1) % size;
+    for (const int from : {peer_, probed_}) {
+      if (from == rank_ || MPI_Iprobe(from, MPI_ANY_TAG, comm_, &found, &status) != MPI_SUCCESS ||
+          !found)
+        continue;
+      const std::string other = colt::detail::other_collective(tags_.unfold(tags_.fold(tag_)),
+                                                               tags_.unfold(status.MPI_TAG), from);
+      if (other.empty()) continue;
+      tell_every_rank();
+      throw Error(ErrorKind::mismatch, "", rank_, from, other + ", while " + waiting());
+    }
+  }
+  static constexpr Tag notice_tag() { return Tag::make(CollectiveKind::mismatch_notice, 0); }
+  // Empty notices, sent and let go: nobody receives them, and the communicator, broken by this
+  // call's failure, is never freed (Transport::note_failure) nor used again.
+  void tell_every_rank() noexcept {
+    int size = 0;
+    MPI_Comm_size(comm_, &size);
+    for (int q = 0; q < size; ++q) {
+      if (q == rank_) continue;
+      MPI_Request notice = MPI_REQUEST_NULL;
+      if (MPI_Isend(nullptr, 0, MPI_BYTE, q, tags_.fold(notice_tag()), comm_, &notice) ==
+          MPI_SUCCESS)
+        MPI_Request_free(&notice);
+    }
+  }
+
   static void cancel_one(MPI_Request& request) noexcept {
     if (request == MPI_REQUEST_NULL) return;
     MPI_Cancel(&request);
@@ -164,6 +226,9 @@ class Request {
   Tag tag_{};
   std::size_t expected_ = 0;
   std::size_t transferred_ = 0;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  TagFold tags_{32767u};
+  int probed_ = 0;  // the rank look_for_other_calls() probed last, besides the peer
   MPI_Request first_ = MPI_REQUEST_NULL;
   std::vector<MPI_Request> more_;
 };
