@@ -219,3 +219,23 @@ TEST_CASE("all_to_all_v: without COLT_CHECK, counts that disagree end in an erro
                             {.timeout = std::chrono::seconds(10), .check = false});
         }) == ErrorKind::mismatch);
 }
+
+TEST_CASE("all_to_all_v: int counts, as MPI programs keep them; a negative one is refused") {
+  inprocess::launch(3, [&](inprocess::Communicator& comm) {
+    const int r = comm.rank();
+    // Rank r sends r + 1 elements to each rank.
+    std::vector<int> sends(3, r + 1), receives = {1, 2, 3};
+    std::vector<std::int64_t> in(static_cast<std::size_t>(3 * (r + 1)), 10 * r + 7), out(6);
+    all_to_all_v(comm, in, sends, out, receives);
+    CHECK(out == std::vector<std::int64_t>{7, 17, 17, 27, 27, 27});
+    std::vector<std::int64_t> started(6);
+    iall_to_all_v(comm, in, sends, started, receives).wait();
+    CHECK(started == out);
+    std::vector<int> negative = {1, -2, 1};
+    const auto error = test::error_from([&] { all_to_all_v(comm, in, negative, out, receives); });
+    REQUIRE(error);
+    CHECK(error->kind() == ErrorKind::invalid_argument);
+    CHECK(error->collective() == "all_to_all_v");
+    CHECK(error->cause().find("-2 is negative") != std::string::npos);
+  });
+}

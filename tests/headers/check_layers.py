@@ -4,8 +4,9 @@
 Usage: check_layers.py ROOT...   (each ROOT holds colt/..., i.e. include/ and kernels/)
 
 Layers, bottom to top: core, transport, reduce, algorithms, collectives, adapters. A header may
-include headers of its own layer and of the layers below. The umbrella colt/colt.hpp is for
-users: no colt header includes it. kernels/colt/cuda/ is the reduction layer, except
+include headers of its own layer and of the layers below. The umbrellas colt/colt.hpp and
+colt/collectives.hpp are for users: no layer's header includes them. colt/version.hpp holds
+facts every layer may use, as core does. kernels/colt/cuda/ is the reduction layer, except
 collectives.cuh, the device collectives' front door. Every colt include must name a header
 that exists, so a moved header cannot leave a stale include behind.
 """
@@ -14,14 +15,17 @@ import re
 import sys
 
 LAYERS = ["core", "transport", "reduce", "algorithms", "collectives", "adapters"]
+UMBRELLAS = {"colt/colt.hpp", "colt/collectives.hpp"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"(colt/[^"]+)"', re.MULTILINE)
 
 
 def layer_of(name):
-    """The layer index of a header named 'colt/...', or None for the umbrella."""
-    if name == "colt/colt.hpp":
+    """The layer index of a header named 'colt/...', or None for an umbrella."""
+    if name in UMBRELLAS:
         return None
     parts = name.split("/")
+    if len(parts) == 2:  # colt/version.hpp
+        return LAYERS.index("core")
     if parts[1] == "cuda":
         return LAYERS.index("collectives" if parts[-1] == "collectives.cuh" else "reduce")
     return LAYERS.index(parts[1])
@@ -40,8 +44,8 @@ def main(roots):
         for target in INCLUDE.findall(path.read_text()):
             if target not in headers:
                 problems.append(f"{name} includes {target}, which does not exist")
-            elif target == "colt/colt.hpp":
-                problems.append(f"{name} includes the users' umbrella colt/colt.hpp")
+            elif target in UMBRELLAS and own is not None:
+                problems.append(f"{name} includes the users' umbrella {target}")
             elif own is not None and layer_of(target) > own:
                 problems.append(f"{name} ({LAYERS[own]}) includes {target} "
                                 f"({LAYERS[layer_of(target)]}), a higher layer")

@@ -128,11 +128,11 @@ class DataParallel {
   // bucket may still be in flight while the scope unwinds from an exception.
   template <GradientElement T>
   std::size_t add(std::span<T> param, std::span<T> grad, std::string name = {}) {
+    if (name.empty()) name = "#" + std::to_string(tensors_.size());  // unnamed: its index
     if (planned_) fail("add('" + name + "') after the first step: register every tensor first");
     if (param.size() != grad.size())
       fail("parameter '" + name + "' has " + std::to_string(param.size()) +
            " elements but its gradient " + std::to_string(grad.size()));
-    if (name.empty()) name = "#" + std::to_string(tensors_.size());
     tensors_.push_back({data_type_of<T>, reinterpret_cast<std::byte*>(param.data()),
                         reinterpret_cast<std::byte*>(grad.data()), param.size(), std::move(name)});
     return tensors_.size() - 1;

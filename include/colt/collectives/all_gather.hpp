@@ -14,6 +14,7 @@
 #include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
@@ -48,7 +49,7 @@ void all_gather_even(Comm& comm, std::span<const T> i, std::span<T> o, Algorithm
                      Memory memory = {}) {
   ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_gather, i.size(), no_root, algorithm));
   check.equal("output", o.size(), "input size x ranks",
-              i.size() * static_cast<std::size_t>(comm.size()));
+              check.template times_ranks<T>("input", i.size()));
   const auto segments = schedule::Segments::even(o.size(), comm.size());
   const auto mine = segments[comm.rank()];
   if (i.data() != o.data() + mine.begin) check.no_partial_overlap(i, std::span<const T>(o));
@@ -107,13 +108,13 @@ void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algori
 }
 
 // out = every rank's `in` back to back, rank j contributing counts[j] elements.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, InputBuffer In, OutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
+void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts,
                   Algorithm algorithm = Algorithm::automatic) {
   detail::run_in_order(comm, [&] {
-    detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out), counts,
-                              algorithm);
+    detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out),
+                              detail::size_counts(counts), algorithm);
   });
 }
 
@@ -134,16 +135,14 @@ Request iall_gather(Communicator<X>& comm, Data&& data,
   });
 }
 
-template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-Request iall_gather_v(Communicator<X>& comm, In&& in, Out&& out,
-                      std::span<const std::size_t> counts,
+Request iall_gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts,
                       Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             c = std::vector<std::size_t>(counts.begin(), counts.end()), algorithm] {
-        detail::all_gather_counts(comm, i, o, std::span<const std::size_t>(c), algorithm);
-      });
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                              c = detail::copy_counts(counts), algorithm] {
+    detail::all_gather_counts(comm, i, o, std::span<const std::size_t>(c), algorithm);
+  });
 }
 
 }  // namespace colt

@@ -18,6 +18,7 @@
 #include "colt/algorithms/schedule/segments.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/transport/detail/exchange.hpp"
@@ -82,7 +83,9 @@ void all_to_all_counts(Comm& comm, std::span<const T> i, std::span<const std::si
                        std::span<T> o, std::span<const std::size_t> receive_counts) {
   // The counts differ from rank to rank by design: the descriptor compares the rest of the call,
   // agree_on_counts the counts.
-  ArgsCheck check(comm, describe_call<T>(CollectiveKind::all_to_all, 0));
+  CallDescriptor call = describe_call<T>(CollectiveKind::all_to_all, 0);
+  call.v_form = true;
+  ArgsCheck check(comm, call);
   const std::size_t sent = check.template counts<T>(send_counts);
   const std::size_t received = check.template counts<T>(receive_counts);
   check.equal("input", i.size(), "the sum of send counts", sent);
@@ -111,13 +114,14 @@ void all_to_all(Communicator<X>& comm, In&& in, Out&& out) {
 // send_counts[j] elements of `in` go to rank j, back to back; receive_counts[j] elements from
 // rank j land back to back in `out`. receive_counts[j] on this rank must equal send_counts[rank]
 // on rank j.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, InputBuffer In, OutputBuffer Out, CountRange SendCounts,
+          CountRange ReceiveCounts>
   requires std::same_as<element_t<In>, element_t<Out>>
-void all_to_all_v(Communicator<X>& comm, In&& in, std::span<const std::size_t> send_counts,
-                  Out&& out, std::span<const std::size_t> receive_counts) {
+void all_to_all_v(Communicator<X>& comm, In&& in, const SendCounts& send_counts, Out&& out,
+                  const ReceiveCounts& receive_counts) {
   detail::run_in_order(comm, [&] {
-    detail::all_to_all_counts(comm, detail::input_span(in), send_counts, detail::output_span(out),
-                              receive_counts);
+    detail::all_to_all_counts(comm, detail::input_span(in), detail::size_counts(send_counts),
+                              detail::output_span(out), detail::size_counts(receive_counts));
   });
 }
 
@@ -130,14 +134,14 @@ Request iall_to_all(Communicator<X>& comm, In&& in, Out&& out) {
   });
 }
 
-template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange SendCounts,
+          CountRange ReceiveCounts>
   requires std::same_as<element_t<In>, element_t<Out>>
-Request iall_to_all_v(Communicator<X>& comm, In&& in, std::span<const std::size_t> send_counts,
-                      Out&& out, std::span<const std::size_t> receive_counts) {
+Request iall_to_all_v(Communicator<X>& comm, In&& in, const SendCounts& send_counts, Out&& out,
+                      const ReceiveCounts& receive_counts) {
   return detail::start(
       comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             s = std::vector<std::size_t>(send_counts.begin(), send_counts.end()),
-             r = std::vector<std::size_t>(receive_counts.begin(), receive_counts.end())] {
+             s = detail::copy_counts(send_counts), r = detail::copy_counts(receive_counts)] {
         detail::all_to_all_counts(comm, i, std::span<const std::size_t>(s), o,
                                   std::span<const std::size_t>(r));
       });

@@ -11,6 +11,7 @@
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
@@ -33,10 +34,10 @@ void gather_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Alg
   ArgsCheck check(comm, describe_call<T>(CollectiveKind::gather, i.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
-  const std::size_t p = static_cast<std::size_t>(comm.size());
-  if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", i.size() * p);
+  const std::size_t total = check.template times_ranks<T>("input", i.size());
+  if (comm.rank() == root) check.equal("output", o.size(), "input size x ranks", total);
   check.agreed();
-  gather(comm, i, o, schedule::Segments::even(i.size() * p, comm.size()), root, std::move(memory));
+  gather(comm, i, o, schedule::Segments::even(total, comm.size()), root, std::move(memory));
 }
 
 template <class Comm, class T, class Memory = HostMemory>
@@ -67,13 +68,13 @@ void gather(Communicator<X>& comm, In&& in, Out&& out, int root,
 }
 
 // Rank j contributes counts[j] elements; they lie back to back in the root's `out`.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, InputBuffer In, OutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-void gather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
-              int root, Algorithm algorithm = Algorithm::automatic) {
+void gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
+              Algorithm algorithm = Algorithm::automatic) {
   detail::run_in_order(comm, [&] {
-    detail::gather_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
-                          algorithm);
+    detail::gather_counts(comm, detail::input_span(in), detail::output_span(out),
+                          detail::size_counts(counts), root, algorithm);
   });
 }
 
@@ -86,15 +87,14 @@ Request igather(Communicator<X>& comm, In&& in, Out&& out, int root,
                               algorithm] { detail::gather_even(comm, i, o, root, algorithm); });
 }
 
-template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-Request igather_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
-                  int root, Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             c = std::vector<std::size_t>(counts.begin(), counts.end()), root, algorithm] {
-        detail::gather_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
-      });
+Request igather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
+                  Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                              c = detail::copy_counts(counts), root, algorithm] {
+    detail::gather_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
+  });
 }
 
 }  // namespace colt

@@ -14,6 +14,7 @@
 #include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/ops.hpp"
@@ -56,7 +57,7 @@ void reduce_scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, Op op
   ArgsCheck check(
       comm, describe_call<T, Op>(CollectiveKind::reduce_scatter, i.size(), no_root, algorithm));
   check.equal("input", i.size(), "output size x ranks",
-              o.size() * static_cast<std::size_t>(comm.size()));
+              check.template times_ranks<T>("output", o.size()));
   check.no_partial_overlap(i, std::span<const T>(o));
   check.algorithm(algorithm);
   check.agreed();
@@ -123,14 +124,13 @@ std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op
 
 // out = segment rank() of the reduction, where segment j has counts[j] elements and the
 // segments lie back to back in `in` (sum(counts) elements).
-template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
+template <Transport X, InputBuffer In, OutputBuffer Out, class Op, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
-void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
-                      std::span<const std::size_t> counts, Op op,
+void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, Op op,
                       Algorithm algorithm = Algorithm::automatic) {
   detail::run_in_order(comm, [&] {
-    detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts,
-                                  op, algorithm);
+    detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out),
+                                  detail::size_counts(counts), op, algorithm);
   });
 }
 
@@ -155,16 +155,14 @@ Request ireduce_scatter(Communicator<X>& comm, Data&& data, Op op,
 }
 
 // `counts` is copied: it need not outlive the call.
-template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
-Request ireduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out,
-                          std::span<const std::size_t> counts, Op op,
+Request ireduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, Op op,
                           Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             c = std::vector<std::size_t>(counts.begin(), counts.end()), op, algorithm] {
-        detail::reduce_scatter_counts(comm, i, o, std::span<const std::size_t>(c), op, algorithm);
-      });
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                              c = detail::copy_counts(counts), op, algorithm] {
+    detail::reduce_scatter_counts(comm, i, o, std::span<const std::size_t>(c), op, algorithm);
+  });
 }
 
 }  // namespace colt

@@ -11,6 +11,7 @@
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
+#include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
 
@@ -33,10 +34,10 @@ void scatter_even(Comm& comm, std::span<const T> i, std::span<T> o, int root, Al
   ArgsCheck check(comm, describe_call<T>(CollectiveKind::scatter, o.size(), root, algorithm));
   check.root(root);
   check.algorithm(algorithm);
-  const std::size_t p = static_cast<std::size_t>(comm.size());
-  if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", o.size() * p);
+  const std::size_t total = check.template times_ranks<T>("output", o.size());
+  if (comm.rank() == root) check.equal("input", i.size(), "output size x ranks", total);
   check.agreed();
-  scatter(comm, i, o, schedule::Segments::even(o.size() * p, comm.size()), root, std::move(memory));
+  scatter(comm, i, o, schedule::Segments::even(total, comm.size()), root, std::move(memory));
 }
 
 template <class Comm, class T, class Memory = HostMemory>
@@ -67,13 +68,13 @@ void scatter(Communicator<X>& comm, In&& in, Out&& out, int root,
 }
 
 // Segment j has counts[j] elements, back to back in the root's `in`.
-template <Transport X, InputBuffer In, OutputBuffer Out>
+template <Transport X, InputBuffer In, OutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-void scatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
-               int root, Algorithm algorithm = Algorithm::automatic) {
+void scatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
+               Algorithm algorithm = Algorithm::automatic) {
   detail::run_in_order(comm, [&] {
-    detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out), counts, root,
-                           algorithm);
+    detail::scatter_counts(comm, detail::input_span(in), detail::output_span(out),
+                           detail::size_counts(counts), root, algorithm);
   });
 }
 
@@ -86,15 +87,14 @@ Request iscatter(Communicator<X>& comm, In&& in, Out&& out, int root,
                               algorithm] { detail::scatter_even(comm, i, o, root, algorithm); });
 }
 
-template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
+template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
-Request iscatter_v(Communicator<X>& comm, In&& in, Out&& out, std::span<const std::size_t> counts,
-                   int root, Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             c = std::vector<std::size_t>(counts.begin(), counts.end()), root, algorithm] {
-        detail::scatter_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
-      });
+Request iscatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
+                   Algorithm algorithm = Algorithm::automatic) {
+  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                              c = detail::copy_counts(counts), root, algorithm] {
+    detail::scatter_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
+  });
 }
 
 }  // namespace colt

@@ -48,6 +48,9 @@ struct CallDescriptor {
   std::uint64_t counts_digest = 0;  // FNV-1a of the per-rank counts, for the v forms
   std::uint32_t sequence = 0;       // the call's number on its communicator
   std::uint8_t flags = 0;
+  // A `v` form (per-rank counts), for naming the call in errors; not sent (a v form's counts
+  // digest, where it has one, says as much).
+  bool v_form = false;
 
   // Equal when two ranks may run the call together (the local-error flag aside).
   bool agrees_with(const CallDescriptor& o) const {
@@ -135,7 +138,13 @@ CallDescriptor describe_call_v(CollectiveKind kind, std::span<const std::size_t>
   for (std::size_t c : counts) total += c;
   CallDescriptor d = describe_call<T, Op>(kind, total, root, algorithm);
   d.counts_digest = counts_digest(counts);
+  d.v_form = true;
   return d;
+}
+
+// The call's name as a user writes it: all_gather_v for the v forms.
+inline std::string call_name(const CallDescriptor& d) {
+  return std::string(name_of(d.kind)) + (d.v_form || d.counts_digest ? "_v" : "");
 }
 
 inline std::array<std::byte, CallDescriptor::encoded_size> encode(const CallDescriptor& d) {
@@ -196,7 +205,7 @@ inline CallDescriptor decode(std::span<const std::byte> bytes, int rank, int pee
 
 // "all_reduce(count 1000, float32, sum, algorithm ring, call #12)".
 inline std::string to_string(const CallDescriptor& d) {
-  std::string s = std::string(name_of(d.kind)) + "(count " + std::to_string(d.count);
+  std::string s = call_name(d) + "(count " + std::to_string(d.count);
   if (d.counts_digest) {
     char digest[32];
     (void)std::snprintf(digest, sizeof digest, ", counts #%016llx",

@@ -69,7 +69,7 @@ class Error : public std::runtime_error {
                             const std::string& cause) {
     std::string text = "colt";
     if (!collective.empty()) text += "::" + collective;
-    text += ": rank " + std::to_string(rank);
+    if (rank >= 0) text += ": rank " + std::to_string(rank);  // -1: no rank's (the environment)
     if (peer != no_peer) text += " (peer " + std::to_string(peer) + ")";
     text += ": " + std::string(name_of(kind)) + ": " + cause;
     return text;

@@ -27,7 +27,7 @@ namespace colt::detail {
 // that skipped or added a call is reported as a mismatch too, not as a timeout.
 template <class Comm>
 void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_error) {
-  const std::string name(name_of(mine.kind));
+  const std::string name = call_name(mine);
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken(name);
   const int p = comm.size(), r = comm.rank();
@@ -53,14 +53,25 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
     plumbing.mark_broken(named);
     throw named;
   }
-  bool agree = true;
-  for (const CallDescriptor& c : calls)
-    agree = agree && c.agrees_with(mine) && !(c.flags & CallDescriptor::flag_local_error);
-  if (agree) {
+  bool agree = true, local_errors = false;
+  for (const CallDescriptor& c : calls) {
+    agree = agree && c.agrees_with(mine);
+    local_errors = local_errors || (c.flags & CallDescriptor::flag_local_error);
+  }
+  if (agree && !local_errors) {
     plumbing.set_agreed_call(mine.sequence);
     return;
   }
   std::string text = local_error ? *local_error + "; " : std::string();
+  if (agree) {  // the same call everywhere: name the ranks whose own checks failed, not the calls
+    std::string failed;
+    for (int q = 0; q < p; ++q)
+      if (calls[static_cast<std::size_t>(q)].flags & CallDescriptor::flag_local_error)
+        failed += (failed.empty() ? "" : ", ") + std::to_string(q);
+    text += "rank(s) " + failed + " found this call's arguments wrong (COLT_CHECK)";
+    throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer,
+                text);
+  }
   text += "the ranks' calls differ (COLT_CHECK):";
   for (int q = 0; q < p; ++q)
     text +=
@@ -87,8 +98,7 @@ class ArgsCheck {
   [[noreturn]] void fail(const std::string& cause) {
     // Under argument checking the other ranks learn of it too, and fail with this rank.
     if (std::exchange(compare_pending_, false)) agree_on_call(comm_, call_, &cause);
-    throw Error(ErrorKind::invalid_argument, std::string(name_of(call_.kind)), comm_.rank(),
-                no_peer, cause);
+    throw Error(ErrorKind::invalid_argument, call_name(call_), comm_.rank(), no_peer, cause);
   }
 
   void root(int root) {
@@ -128,19 +138,34 @@ class ArgsCheck {
     constexpr std::size_t limit = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(T);
     std::size_t total = 0;
     for (std::size_t j = 0; j < counts.size(); ++j) {
-      if (counts[j] > limit - total)
-        fail("counts[" + std::to_string(j) + "] = " + std::to_string(counts[j]) +
-             " takes the sum of counts past " + std::to_string(limit) +
-             " elements, more than any buffer holds (a negative count converted to size_t?)");
+      if (counts[j] > limit - total) {
+        const std::string which = "counts[" + std::to_string(j) + "] = ";
+        if (const auto as_signed = static_cast<std::int64_t>(counts[j]); as_signed < 0)
+          fail(which + std::to_string(as_signed) + " is negative");
+        fail(which + std::to_string(counts[j]) + " takes the sum of counts past " +
+             std::to_string(limit) + " elements, more than any buffer holds");
+      }
       total += counts[j];
     }
     return total;
   }
 
+  // `count` x the ranks (an even form's whole buffer), refused where no buffer of T can be that
+  // large: a product that wrapped around would pass the size checks.
+  template <class T>
+  std::size_t times_ranks(const char* what, std::size_t count) {
+    constexpr std::size_t limit = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(T);
+    const auto p = static_cast<std::size_t>(size());
+    if (count > limit / p)
+      fail(std::string(what) + " has " + std::to_string(count) + " elements, and " +
+           std::to_string(p) + " times that is more than any buffer holds");
+    return count * p;
+  }
+
   void algorithm(Algorithm algorithm) {
     if (!supports(call_.kind, algorithm))
       fail("algorithm '" + std::string(name_of(algorithm)) + "' is not available for " +
-           std::string(name_of(call_.kind)));
+           call_name(call_));
     if (algorithm == Algorithm::slots && !SlotTransport<typename Comm::transport_type>)
       fail("algorithm 'slots' needs a transport with shared slots (in-process ranks)");
   }
@@ -172,6 +197,17 @@ class ArgsCheck {
   bool compare_pending_;
 };
 
+// A timeout or a mismatch may come from calls that differ between the ranks (an order, a count,
+// a collective): without argument checking, the error says how to find out which.
+template <class Comm>
+Error with_check_hint(const Comm& comm, const Error& e) {
+  if (comm.checking() || (e.kind() != ErrorKind::timeout && e.kind() != ErrorKind::mismatch))
+    return e;
+  return Error(e.kind(), e.collective(), e.rank(), e.peer(),
+               e.cause() + "; if the ranks' calls may differ, run with COLT_CHECK=1, which " +
+                   "compares them before any data moves and names the first that differs");
+}
+
 // Tells a transport that wants to know (see FailureAwareTransport) that a call on it failed.
 template <class T>
 void note_failure(T& transport) noexcept {
@@ -198,7 +234,7 @@ void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
     fn(call);
   } catch (const Error& e) {
     note_failure(comm.transport());
-    Error named = plumbing.broken_by(e, name_of(kind));
+    Error named = plumbing.broken_by(with_check_hint(comm, e), name_of(kind));
     // The peers are now out of step with this rank and would wait for it until their own
     // timeouts; where the transport can, tell them now, with the cause (before this call's
     // pending requests are cancelled, which may need the peers to let go of our buffers).
