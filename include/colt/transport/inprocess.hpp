@@ -529,6 +529,7 @@ class InProcess {
       : group_(std::move(group)), rank_(rank) {}
   InProcess(const InProcess& other) : group_(other.group_), rank_(other.rank_) {}
   InProcess& operator=(const InProcess& other) {
+    if (this == &other) return *this;
     group_ = other.group_;
     rank_ = other.rank_;
     communicator_ = 0;
@@ -612,7 +613,7 @@ class InProcess {
   // The call this rank begins (CallTrackingTransport): a peer's slow wait on this rank reads it.
   // A copy of a transport is another communicator's: it numbers itself at its first call.
   void enter_call(Tag call) noexcept {
-    if (communicator_ == 0) communicator_ = group_->mailbox(rank_).communicators.fetch_add(1) + 1;
+    if (communicator_ == 0) communicator_ = group_->next_communicator(rank_);
     group_->enter_call(rank_, {communicator_, call});
   }
 

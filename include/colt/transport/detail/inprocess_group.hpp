@@ -128,10 +128,13 @@ struct Mailbox {
   PostingList sends;     // addressed to this rank, not yet received
   PostingList receives;  // posted by this rank, not yet matched
   PostingPool pool;      // postings owned by this rank
-  // The numbered call this rank began last, as a CallMark packed in 64 bits (0 before any):
-  // written by the rank as each call begins, read only by a peer whose wait on it is slow. A
-  // line of its own, so the write costs the rank no hand-off on the fast path.
-  alignas(64) std::atomic<std::uint64_t> current_call{0};
+};
+
+// The numbered call a rank began last, as a CallMark packed in 64 bits (0 before any): written
+// by the rank as each call begins, read only by a peer whose wait on it is slow. A line of its
+// own, apart from the mailbox that peers lock, so the write costs the rank no hand-off.
+struct alignas(64) CallWord {
+  std::atomic<std::uint64_t> current{0};
   // Communicators this rank has begun calls on over this group (CallMark::communicator).
   std::atomic<std::uint32_t> communicators{0};
 };
@@ -169,6 +172,7 @@ class Group {
   // A group of some of a launch's threads: launch_ranks[r] is rank r's rank in the launch.
   Group(std::shared_ptr<Liveness> liveness, std::vector<int> launch_ranks)
       : mailboxes_(launch_ranks.size()),
+        call_words_(std::make_unique<CallWord[]>(launch_ranks.size())),
         spin_iterations_(spin_budget(static_cast<int>(launch_ranks.size()))),
         yield_iterations_(oversubscribed(static_cast<int>(launch_ranks.size())) ? 256 : 1),
         liveness_(std::move(liveness)),
@@ -197,12 +201,16 @@ class Group {
   // match, a posting of its slot) is visible after.
   CallMark call_of(int rank) const {
     const std::uint64_t packed =
-        mailboxes_[static_cast<std::size_t>(rank)]->current_call.load(std::memory_order_acquire);
+        call_words_[static_cast<std::size_t>(rank)].current.load(std::memory_order_acquire);
     return {static_cast<std::uint32_t>(packed >> 32), Tag{static_cast<std::uint32_t>(packed)}};
   }
   void enter_call(int rank, CallMark mark) {
-    mailbox(rank).current_call.store(std::uint64_t{mark.communicator} << 32 | mark.call.value,
-                                     std::memory_order_release);
+    call_words_[static_cast<std::size_t>(rank)].current.store(
+        std::uint64_t{mark.communicator} << 32 | mark.call.value, std::memory_order_release);
+  }
+  // A number for a communicator over this group that `rank` begins calls on (CallMark).
+  std::uint32_t next_communicator(int rank) {
+    return call_words_[static_cast<std::size_t>(rank)].communicators.fetch_add(1) + 1;
   }
   // Why `peer` can never take part in `rank`'s call `mine` (core/detail/left_call.hpp), judged
   // only when both are on the same communicator; empty while it may.
@@ -351,6 +359,7 @@ class Group {
   }
 
   std::vector<std::unique_ptr<Mailbox>> mailboxes_;
+  std::unique_ptr<CallWord[]> call_words_;  // one per rank
   int spin_iterations_;
   int yield_iterations_;  // both fixed at construction: hardware_concurrency() is a system call
   std::shared_ptr<Liveness> liveness_;

@@ -23,7 +23,7 @@ class TagFold {
 
   // `upper` is the communicator's MPI_TAG_UB (at least 32767, as MPI promises).
   constexpr explicit TagFold(std::uint32_t upper)
-      : bits_(upper >= 0x7FFFFFFFu ? 31 : std::bit_width(upper + 1) - 1) {}
+      : bits_(upper >= 0x7FFFFFFFu ? 31 : static_cast<int>(std::bit_width(upper + 1)) - 1) {}
 
   constexpr bool whole() const { return bits_ == 31; }
 
