@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -14,11 +15,18 @@
 
 namespace colt::test {
 
+// Every test case's body passes through here: launched through one std::function type, the
+// launcher and its threads are compiled once per program, not once per case (a third of the
+// largest test programs' code was copies of them).
+inline void launch_erased(int ranks, const std::function<void(inprocess::Communicator&)>& body) {
+  inprocess::launch(ranks, body);
+}
+
 // fn(comm, result) fills `result` on each rank; returns every rank's result, by rank.
 template <class T, class Fn>
 std::vector<std::vector<T>> run_ranks(int ranks, Fn&& fn) {
   std::vector<std::vector<T>> results(static_cast<std::size_t>(ranks));
-  inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
+  launch_erased(ranks, [&](inprocess::Communicator& comm) {
     fn(comm, results[static_cast<std::size_t>(comm.rank())]);
   });
   return results;

@@ -1,6 +1,13 @@
 // The collective property suite over UCX bootstrapped through MPI: each process of the MPI job is
 // one rank with one UCP worker; worker addresses travel by colt's MPI communicator, everything
 // after that by UCX. Results are compared across ranks through plain MPI.
+//
+// The in-process suite (test_ucx_collectives.cpp) runs the whole matrix over the same colt UCX
+// code, with ranks as threads. Here, with ranks as processes (an address space and a UCP
+// context each, bootstrapped over MPI), run the parts that reach every path of that code:
+// all_reduce (every type, op and algorithm, eager and rendezvous sizes), all_to_all with uneven
+// counts, started calls, barrier, send/recv and split/dup. The rooted and gather parts make the
+// same sends and receives as those.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -31,14 +38,6 @@ MpiSuiteWorld<ucx::Communicator>& suite_world() {
 }  // namespace
 
 TEST_CASE("ucx over mpi: all_reduce") { suite::all_reduce_part(suite_world()); }
-TEST_CASE("ucx over mpi: reduce_scatter and reduce_scatter_v") {
-  suite::reduce_scatter_part(suite_world());
-}
-TEST_CASE("ucx over mpi: all_gather and all_gather_v") { suite::all_gather_part(suite_world()); }
-TEST_CASE("ucx over mpi: broadcast and reduce") { suite::broadcast_reduce_part(suite_world()); }
-TEST_CASE("ucx over mpi: scatter, scatter_v, gather, gather_v") {
-  suite::scatter_gather_part(suite_world());
-}
 TEST_CASE("ucx over mpi: barrier") { suite::barrier_part(suite_world()); }
 TEST_CASE("ucx over mpi: send/recv, split and dup") {
   suite::send_recv_part(suite_world());
