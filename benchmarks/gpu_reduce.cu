@@ -328,7 +328,7 @@ void all_reduce_row(benchmark::State& state, Session& session) {
       auto call = [&] {
         colt::all_reduce(comm, colt::device_span<const float>(in_floats, count),
                          colt::device_span<float>(reinterpret_cast<float*>(out.get()), count),
-                         colt::sum{}, colt::algo::automatic, stream.handle);
+                         colt::sum{}, stream.handle);
       };
       call();  // warm-up
       for (int i = 0; i < all_reduce_timed_calls; ++i) {

@@ -5,6 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "device_collective_cases.hpp"
 
 using namespace colt;
@@ -38,6 +44,58 @@ TEST_CASE(
     for (int p = 1; p <= 8; ++p)
       for (std::size_t n : {0, 1, 13, 1031}) moving_case<SimulatedBuffers, half>(path, p, n);
 }
+
+TEST_CASE("device memory: every started form equals its blocking form, every path") {
+  for (Path path : all_paths)
+    for (int p : {1, 2, 3, 5}) {
+      started_case<SimulatedBuffers, float, sum>(path, p, 37, base_seed() + 41);
+      started_case<SimulatedBuffers, bfloat16, avg>(path, p, 1 + 5000 / p, base_seed() + 43);
+    }
+}
+
+// docs/nonblocking.md: a blocking call keeps its place behind the calls started before it on
+// its communicator. Rank 1 joins late, so rank 0's started all_reduce (large: it takes a while
+// once rank 1 is there) is still running when rank 0 calls the blocking device all_reduce. That
+// call must not run beside it: when it returns, the started call has finished.
+TEST_CASE("device memory: a blocking device call waits for the calls started before it") {
+  for (Path path : all_paths) {
+    INFO(std::string(name_of(path)));
+    std::vector<int> started_done(2, -1);
+    launch_on(path, 2, [&](auto& comm) {
+      const auto r = static_cast<std::size_t>(comm.rank());
+      std::vector<float> host(std::size_t{1} << 22, 1.0f + static_cast<float>(r));
+      std::vector<float> small(1000, 2.0f);
+      if (r == 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      Request started = iall_reduce(comm, host, sum{});
+      all_reduce(comm, SimulatedDevice::on_device(small), sum{});
+      started_done[r] = started.test() ? 1 : 0;
+      started.wait();
+      CHECK(host.front() == 3.0f);
+      CHECK(host.back() == 3.0f);
+      CHECK(small.front() == 4.0f);
+    });
+    CHECK(started_done[0] == 1);
+    CHECK(started_done[1] == 1);
+  }
+}
+
+// The stream is typed: a cudaStream_t (here nullptr, the default stream) or a colt::DeviceStream,
+// never any pointer; the algorithm and the stream may come in either order, or not at all.
+template <class... Args>
+concept DeviceAllReduceTakes = requires(inprocess::Communicator& comm,
+                                        device_span<float, SimulatedDevice> data, Args... args) {
+  all_reduce(comm, data, sum{}, args...);
+  iall_reduce(comm, data, sum{}, args...);
+};
+static_assert(DeviceAllReduceTakes<>);
+static_assert(DeviceAllReduceTakes<DeviceStream>);
+static_assert(DeviceAllReduceTakes<std::nullptr_t>);
+static_assert(DeviceAllReduceTakes<Algorithm>);
+static_assert(DeviceAllReduceTakes<Algorithm, DeviceStream>);
+static_assert(DeviceAllReduceTakes<DeviceStream, Algorithm>);
+static_assert(!DeviceAllReduceTakes<void*>);
+static_assert(!DeviceAllReduceTakes<int>);
+static_assert(!DeviceAllReduceTakes<DeviceStream, DeviceStream>);
 
 TEST_CASE("device memory: bad arguments raise colt::Error on every path") {
   for (Path path : all_paths) bad_arguments_case<SimulatedBuffers>(path);

@@ -60,6 +60,14 @@ TEST_CASE(
       for (std::size_t n : {0, 1, 13, 1031}) moving_case<CudaBuffers, colt::half>(path, p, n);
 }
 
+TEST_CASE("gpu collectives: every started form equals its blocking form, every path") {
+  for (Path path : all_paths)
+    for (int p : {1, 2, 3, 8}) {
+      started_case<CudaBuffers, float, sum>(path, p, 37, base_seed() + 41);
+      started_case<CudaBuffers, bfloat16, avg>(path, p, 1 + 300000 / p, base_seed() + 43);
+    }
+}
+
 TEST_CASE("gpu collectives: bad arguments raise colt::Error on every path") {
   for (Path path : all_paths) bad_arguments_case<CudaBuffers>(path);
 }

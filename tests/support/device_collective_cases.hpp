@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <numeric>
 #include <span>
 #include <string>
 #include <utility>
@@ -199,6 +201,111 @@ void moving_case(Path path, int p, std::size_t n) {
     Buffer at_root_v(poisoned<T>(total, r + 7));
     gather_v(comm, mine.const_span(), at_root_v.span(), cs, root);
     if (r == root_index) CHECK(same_bits<T>(at_root_v.download(), concatenated_v));
+  });
+}
+
+// Every collective's started form (i*) gives bit for bit what its blocking form gives, on the
+// same ranks and path. Each is started, then its blocking form is called at once: the blocking
+// call waits behind every call started before it, so all thirteen started calls are queued on
+// the progress engine, in order, while blocking ones join between them.
+template <class Mem, class T, class Op>
+void started_case(Path path, int p, std::size_t n, std::uint64_t seed) {
+  using Buffer = typename Mem::template Buffer<T>;
+  INFO(name_of(path), ", ", p, " ranks, ", n, " elements per rank, started forms, ",
+       colt::name_of(data_type_of<T>), " ", Op::name);
+  const auto size = static_cast<std::size_t>(p);
+  const auto inputs = random_rank_inputs<T, Op>(seed, p, n * size);
+  std::vector<std::size_t> counts(size);
+  for (std::size_t j = 0; j < size; ++j) counts[j] = j % 2 == 0 ? n : n / 2;
+  const std::size_t total = std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+  const int root = p - 1;
+  launch_on(path, p, [&](auto& comm) {
+    Mem::setup();
+    const auto r = static_cast<std::size_t>(comm.rank());
+    const std::span<const std::size_t> cs(counts);
+    const std::vector<T>& mine = inputs[r];
+    auto first = [&](std::size_t k) {
+      return std::vector<T>(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(k));
+    };
+    const Buffer in(mine), in_block(first(n)), in_v(first(counts[r])), in_total(first(total));
+    std::deque<std::pair<Buffer, Buffer>> pairs;  // the blocking form's output, the started one's
+    auto two = [&](const std::vector<T>& initial) -> std::pair<Buffer, Buffer>& {
+      return pairs.emplace_back(Buffer(initial), Buffer(initial));
+    };
+    std::vector<Request> started;
+    {
+      auto& [b, s] = two(poisoned<T>(n * size, r));
+      started.push_back(iall_reduce(comm, in.const_span(), s.span(), Op{}));
+      all_reduce(comm, in.const_span(), b.span(), Op{});
+    }
+    {
+      auto& [b, s] = two(mine);
+      started.push_back(iall_reduce(comm, s.span(), Op{}, algo::ring));
+      all_reduce(comm, b.span(), Op{}, algo::ring);
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(n, r + 1));
+      started.push_back(ireduce_scatter(comm, in.const_span(), s.span(), Op{}));
+      reduce_scatter(comm, in.const_span(), b.span(), Op{});
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(counts[r], r + 2));
+      started.push_back(ireduce_scatter_v(comm, in_total.const_span(), s.span(), cs, Op{}));
+      reduce_scatter_v(comm, in_total.const_span(), b.span(), cs, Op{});
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(n, r + 3));
+      started.push_back(ireduce(comm, in_block.const_span(), s.span(), root, Op{}));
+      reduce(comm, in_block.const_span(), b.span(), root, Op{});
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(n * size, r + 4));
+      started.push_back(iall_gather(comm, in_block.const_span(), s.span()));
+      all_gather(comm, in_block.const_span(), b.span());
+    }
+    {
+      std::vector<T> own = poisoned<T>(n * size, r + 5);
+      std::copy_n(mine.begin(), n, own.begin() + static_cast<std::ptrdiff_t>(r * n));
+      auto& [b, s] = two(own);
+      started.push_back(iall_gather(comm, s.span()));
+      all_gather(comm, b.span());
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(total, r + 6));
+      started.push_back(iall_gather_v(comm, in_v.const_span(), s.span(), cs));
+      all_gather_v(comm, in_v.const_span(), b.span(), cs);
+    }
+    {
+      auto& [b, s] = two(r == static_cast<std::size_t>(root) ? first(n) : poisoned<T>(n, r + 7));
+      started.push_back(ibroadcast(comm, s.span(), root));
+      broadcast(comm, b.span(), root);
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(n, r + 8));
+      started.push_back(iscatter(comm, in.const_span(), s.span(), root));
+      scatter(comm, in.const_span(), b.span(), root);
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(counts[r], r + 9));
+      started.push_back(iscatter_v(comm, in_total.const_span(), s.span(), cs, root));
+      scatter_v(comm, in_total.const_span(), b.span(), cs, root);
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(n * size, r + 10));
+      started.push_back(igather(comm, in_block.const_span(), s.span(), root));
+      gather(comm, in_block.const_span(), b.span(), root);
+    }
+    {
+      auto& [b, s] = two(poisoned<T>(total, r + 11));
+      started.push_back(igather_v(comm, in_v.const_span(), s.span(), cs, root));
+      gather_v(comm, in_v.const_span(), b.span(), cs, root);
+    }
+    for (Request& request : started) request.wait();
+    int k = 0;
+    for (const auto& [b, s] : pairs) {
+      INFO("call ", k++, " of 13, rank ", r);
+      CHECK(same_bits<T>(s.download(), b.download()));
+    }
   });
 }
 

@@ -38,7 +38,7 @@ struct SimulatedDevice {
     return c;
   }
 
-  explicit SimulatedDevice(void* /*stream*/) {}
+  explicit SimulatedDevice(DeviceStream /*stream*/) {}
 
   template <class T>
   static T* to_device(T* host) {

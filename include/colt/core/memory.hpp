@@ -7,17 +7,36 @@
 // device spans without CUDA, and calling a collective on one needs <colt/cuda/collectives.cuh>
 // in a .cu file (which defines the space: streams, copies, kernels). Tests bring their own
 // space (tests/support/simulated_device.hpp) to run the device code path on the host.
+//
+// colt::DeviceStream is the stream a device call is ordered on: a cudaStream_t, or the default
+// stream. It is typed so that only a stream passes for one (the call took a void* before), and
+// it needs no CUDA header: cudaStream_t is a pointer to CUDA's struct CUstream_st, which is
+// declared here as CUDA declares it.
 
 #include <cstddef>
 #include <type_traits>
 
 #include "colt/core/types.hpp"
 
+struct CUstream_st;  // NOLINT(readability-identifier-naming): CUDA's name, declared as CUDA does
+
 namespace colt {
 
 namespace cuda {
 struct Memory;
 }
+
+class DeviceStream {
+ public:
+  constexpr DeviceStream() noexcept = default;  // the default stream
+  // Implicit, so that a cudaStream_t (or nullptr) is passed as it is.
+  constexpr DeviceStream(CUstream_st* stream) noexcept  // NOLINT(google-explicit-constructor)
+      : stream_(stream) {}
+  constexpr CUstream_st* get() const noexcept { return stream_; }
+
+ private:
+  CUstream_st* stream_ = nullptr;
+};
 
 template <class T, class Space = cuda::Memory>
   requires Element<std::remove_const_t<T>>

@@ -93,7 +93,7 @@ struct Memory {
   // per-call cost of the host collective is small beside the copy, small enough to overlap.
   static constexpr std::size_t staging_chunk_bytes = std::size_t{4} << 20;
 
-  explicit Memory(void* stream) : stream_(static_cast<cudaStream_t>(stream)) {}
+  explicit Memory(DeviceStream stream) : stream_(stream.get()) {}
 
   cudaStream_t stream() const { return stream_; }
 
