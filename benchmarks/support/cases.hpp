@@ -121,8 +121,8 @@ struct Case {
 // slots (in-process).
 inline std::vector<Algorithm> algorithms_for(Kind kind, bool with_slots) {
   std::vector<Algorithm> result;
-  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots})
-    if (supports(kind, a) && (a != Algorithm::slots || with_slots)) result.push_back(a);
+  for (const Capability& c : record_of(kind).algorithms)
+    if (c.needs != Needs::host_slots || with_slots) result.push_back(c.algorithm);
   result.push_back(Algorithm::automatic);
   return result;
 }

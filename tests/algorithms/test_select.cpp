@@ -99,9 +99,9 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
     CHECK(plan(kind, 4096, 8, true, algo::automatic, slots_of_4k).algorithm == Algorithm::slots);
     // Beyond one round the model decides, slots among its candidates: the cheapest prediction.
     const Plan beyond = plan(kind, 4097, 2, true, algo::automatic, slots_of_4k);
-    for (Algorithm a : {algo::ring, algo::tree, algo::direct, algo::slots})
-      if (supports(kind, a) && predict(kind, a, 4097, 2, true) > 0)
-        CHECK(beyond.predicted_seconds <= predict(kind, a, 4097, 2, true));
+    for (const Capability& c : record_of(kind).algorithms)
+      if (predict(kind, c.algorithm, 4097, 2, true) > 0)
+        CHECK(beyond.predicted_seconds <= predict(kind, c.algorithm, 4097, 2, true));
     CHECK(plan(kind, 64 << 20, 2, true, algo::automatic, slots_of_4k).algorithm !=
           Algorithm::slots);
     // Without slots, never slots; a call's own choice wins.
@@ -138,6 +138,56 @@ TEST_CASE("supports: which collective has which algorithm") {
   CHECK_FALSE(supports(CollectiveKind::reduce_scatter, algo::tree));
   CHECK_FALSE(supports(CollectiveKind::broadcast, algo::ring));
   CHECK_FALSE(supports(CollectiveKind::scatter, algo::tree));
+  // ordered: the reductions, and only they.
+  for (auto kind : every_kind)
+    CHECK(supports(kind, algo::ordered) ==
+          (kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
+           kind == CollectiveKind::reduce));
+  // barrier's schedules are its own: dissemination over messages, slots in-process.
+  CHECK(supports(CollectiveKind::barrier, algo::dissemination));
+  CHECK(supports(CollectiveKind::barrier, algo::slots));
+  CHECK_FALSE(supports(CollectiveKind::barrier, algo::direct));
+  CHECK_FALSE(supports(CollectiveKind::all_reduce, algo::dissemination));
+  CHECK_FALSE(supports(CollectiveKind::point_to_point, algo::direct));
+}
+
+TEST_CASE("records: every schedule a record lists is what plan() runs when a call names it") {
+  constexpr CollectiveKind with_records[] = {
+      CollectiveKind::all_reduce, CollectiveKind::reduce_scatter, CollectiveKind::all_gather,
+      CollectiveKind::broadcast,  CollectiveKind::reduce,         CollectiveKind::scatter,
+      CollectiveKind::gather,     CollectiveKind::all_to_all,     CollectiveKind::barrier};
+  const Constraints with_slots{.slot_bytes = 4096}, without_slots{};
+  for (CollectiveKind kind : with_records) {
+    CAPTURE(name_of(kind));
+    const CollectiveRecord record = record_of(kind);
+    REQUIRE_FALSE(record.algorithms.empty());
+    CHECK(record.find(fallback(kind, true)));
+    CHECK(record.find(fallback(kind, false)));
+    for (const Capability& c : record.algorithms) {
+      CAPTURE(name_of(c.algorithm));
+      CHECK(supports(kind, c.algorithm));
+      CHECK(plan(kind, 1 << 20, 4, true, c.algorithm, with_slots).algorithm == c.algorithm);
+      if (c.needs == Needs::messages)
+        CHECK(plan(kind, 1 << 20, 4, false, c.algorithm, without_slots).algorithm == c.algorithm);
+    }
+    // The automatic choice is always one of the record's schedules that the call can run.
+    for (std::size_t bytes : {std::size_t{0}, std::size_t{8}, std::size_t{1} << 26}) {
+      const Algorithm chosen = plan(kind, bytes, 4, false, algo::automatic, without_slots).algorithm;
+      const Capability* c = record.find(chosen);
+      REQUIRE(c);
+      CHECK(c->needs == Needs::messages);
+    }
+  }
+  // An algorithm no record lists is refused by the tuning file's parser, naming the list.
+  try {
+    tuning::parse("colt-tuning 1\nbroadcast ring in-process 2 1 1 0 0\n", "x.tuning");
+    FAIL("accepted ring for broadcast");
+  } catch (const Error& e) {
+    CHECK(std::string(e.cause()).find("'ring' is not one of broadcast's algorithms (tree, direct, "
+                                      "slots)") != std::string::npos);
+  }
+  CHECK(algorithm_named("dissemination") == algo::dissemination);
+  CHECK_FALSE(algorithm_named("fastest"));
 }
 
 TEST_CASE("tuning file: written, read back to the last digit, and refused when malformed") {

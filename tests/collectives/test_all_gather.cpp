@@ -17,8 +17,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> ag_algorithms = {algo::ring, algo::direct, algo::slots,
-                                              algo::automatic};
+const std::vector<Algorithm> ag_algorithms = algorithms_of(CollectiveKind::all_gather);
 
 // Every rank must hold all inputs back to back, bit for bit.
 template <class T>

@@ -12,8 +12,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> bcast_algorithms = {algo::tree, algo::direct, algo::slots,
-                                                 algo::automatic};
+const std::vector<Algorithm> bcast_algorithms = algorithms_of(CollectiveKind::broadcast);
 
 template <class T>
 void check_case(const Case& c) {

@@ -13,8 +13,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> reduce_algorithms = {algo::tree, algo::direct, algo::slots,
-                                                  algo::automatic};
+const std::vector<Algorithm> reduce_algorithms = algorithms_of(CollectiveKind::reduce);
 
 template <class T, class Op>
 void check_case(const Case& c) {

@@ -14,8 +14,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> rs_algorithms = {algo::ring, algo::direct, algo::slots,
-                                              algo::automatic};
+const std::vector<Algorithm> rs_algorithms = algorithms_of(CollectiveKind::reduce_scatter);
 
 // Even form: `c.count` elements per rank's segment.
 template <class T, class Op>

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/types.hpp"
@@ -66,6 +67,15 @@ inline std::string describe(const Case& c, std::string_view type, std::string_vi
   text << (c.in_place ? " in-place" : " out-of-place") << " algo=" << name_of(c.algorithm)
        << " root=" << c.root << " seed=" << c.seed;
   return text.str();
+}
+
+// Every algorithm a call of `kind` may name: its record's schedules (algorithms/records.hpp),
+// then automatic. A schedule added to a record is in every collective test's matrix at once.
+inline std::vector<Algorithm> algorithms_of(CollectiveKind kind) {
+  std::vector<Algorithm> algorithms;
+  for (const Capability& c : record_of(kind).algorithms) algorithms.push_back(c.algorithm);
+  algorithms.push_back(Algorithm::automatic);
+  return algorithms;
 }
 
 // Small counts, all used in the full product: the empty call, one element, a prime, and a

@@ -1,7 +1,8 @@
 #pragma once
 // Which algorithm a call runs: the one place that decides. `plan` returns the whole decision
 // (algorithm, chunking, the model's predicted time) and every collective's front door checks
-// its arguments, then switches on `plan(...).algorithm`. In order:
+// its arguments, then runs `plan(...).algorithm` through its record (records.hpp), which also
+// says what each collective can run. In order:
 // 1. Device buffers on the native path run direct: one fused pass over the peers' buffers, the
 //    only schedule that never touches device memory from the host (collectives/device.hpp).
 // 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct, or
@@ -11,8 +12,8 @@
 // 4. A call that fits one round of the transport's shared slots runs slots: one hand-off among
 //    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
 //    fastest there at 2 to 8 ranks).
-// 5. Otherwise the fastest by an alpha-beta cost model (ring, tree, direct, and slots in rounds
-//    where the transport has them) whose constants were measured on the development machine
+// 5. Otherwise the fastest by an alpha-beta cost model, of the schedules the collective's record
+//    lists that the call can run (slots in rounds where the transport has them), whose constants were measured on the development machine
 //    (tuning.hpp, docs/performance.md), or on the machine in use where COLT_TUNING names a file
 //    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, `fallback`.
 
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/tuning.hpp"
 #include "colt/algorithms/tuning_file.hpp"
 #include "colt/core/algorithm_name.hpp"
@@ -33,52 +35,23 @@
 
 namespace colt {
 
-// The algorithms each collective implements (what a call may name).
-constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
-  if (algorithm == Algorithm::automatic || algorithm == Algorithm::direct) return true;
-  if (algorithm == Algorithm::slots)
-    return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce ||
-           kind == CollectiveKind::broadcast || kind == CollectiveKind::all_gather ||
-           kind == CollectiveKind::reduce_scatter;
-  if (algorithm == Algorithm::ordered)
-    return kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter ||
-           kind == CollectiveKind::reduce;
-  switch (kind) {
-    case CollectiveKind::all_reduce: return true;
-    case CollectiveKind::reduce_scatter:
-    case CollectiveKind::all_gather: return algorithm == Algorithm::ring;
-    case CollectiveKind::broadcast:
-    case CollectiveKind::reduce: return algorithm == Algorithm::tree;
-    default: return false;
-  }
-}
-
 // COLT_ALGO, read once: unset or empty means automatic.
 inline Algorithm algorithm_from_environment() {
   static const Algorithm value = [] {
     const char* text = std::getenv("COLT_ALGO");
-    std::string_view name = text ? text : "";
-    for (Algorithm a : {Algorithm::automatic, Algorithm::ring, Algorithm::tree, Algorithm::direct,
-                        Algorithm::slots})
-      if (name == name_of(a)) return a;
+    const std::string_view name = text ? text : "";
     if (name.empty()) return Algorithm::automatic;
-    throw Error(
-        ErrorKind::invalid_argument, "", -1, no_peer,
-        "COLT_ALGO='" + std::string(name) + "' is not one of automatic, ring, tree, direct, slots");
+    // Any algorithm but `ordered`, which is COLT_ORDERED's (the communicator option).
+    std::string names;
+    for (Algorithm a : all_algorithms)
+      if (a != Algorithm::ordered) {
+        if (name == name_of(a)) return a;
+        names += (names.empty() ? "" : ", ") + std::string(name_of(a));
+      }
+    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+                "COLT_ALGO='" + std::string(name) + "' is not one of " + names);
   }();
   return value;
-}
-
-// What runs when the model has no entry for a call: the bandwidth-optimal algorithm.
-constexpr Algorithm fallback(CollectiveKind kind, bool zero_copy) {
-  switch (kind) {
-    case CollectiveKind::all_reduce: return Algorithm::ring;
-    case CollectiveKind::reduce_scatter:
-    case CollectiveKind::all_gather: return zero_copy ? Algorithm::direct : Algorithm::ring;
-    case CollectiveKind::broadcast: return Algorithm::tree;
-    case CollectiveKind::reduce: return zero_copy ? Algorithm::direct : Algorithm::tree;
-    default: return Algorithm::direct;
-  }
 }
 
 // What one round of X's shared slots carries per rank; 0 where X has none.
@@ -148,18 +121,20 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   thread_local Plan last_plan;
   const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
   if (key == last_key) return last_plan;
-  const bool reducing = supports(kind, Algorithm::ordered);
-  const bool one_round =
-      !constraints.device && supports(kind, Algorithm::slots) && bytes <= constraints.slot_bytes;
+  const CollectiveRecord record = record_of(kind);
+  // What the call can run beyond messages (the record's Needs, at run time).
+  auto met = [&](Needs needs) {
+    return needs == Needs::messages || (constraints.slot_bytes > 0 && !constraints.device);
+  };
+  const Capability* slots = record.find(Algorithm::slots);
+  const bool one_round = slots && met(slots->needs) && bytes <= constraints.slot_bytes;
   if (constraints.device)
     requested = Algorithm::direct;  // rule 1
-  else if (requested == Algorithm::ordered || (constraints.ordered && reducing))
+  else if (requested == Algorithm::ordered || (constraints.ordered && record.reduces))
     requested = one_round ? Algorithm::slots : Algorithm::direct;  // rule 2: both in rank order
   else if (requested == Algorithm::automatic)
-    if (Algorithm forced = algorithm_from_environment();
-        forced != Algorithm::automatic && supports(kind, forced) &&
-        (forced != Algorithm::slots || constraints.slot_bytes > 0))
-      requested = forced;
+    if (const Algorithm forced = algorithm_from_environment(); forced != Algorithm::automatic)
+      if (const Capability* c = record.find(forced); c && met(c->needs)) requested = forced;
   if (requested == Algorithm::automatic && one_round) requested = Algorithm::slots;  // rule 4
   Plan chosen;
   if (requested != Algorithm::automatic) {
@@ -169,12 +144,11 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     return last_plan = chosen;
   }
   bool found = false;
-  for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots}) {
-    // Device buffers never get here (rule 1).
-    if (!supports(kind, a) || (a == Algorithm::slots && constraints.slot_bytes == 0)) continue;
-    const double t = predict(kind, a, bytes, ranks, zero_copy);
+  for (const Capability& c : record.algorithms) {  // device buffers never get here (rule 1)
+    if (!met(c.needs)) continue;
+    const double t = predict(kind, c.algorithm, bytes, ranks, zero_copy);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
-      chosen.algorithm = a;
+      chosen.algorithm = c.algorithm;
       chosen.predicted_seconds = t;
       found = true;
     }

@@ -15,11 +15,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/tuning.hpp"
 #include "colt/core/error.hpp"
 
@@ -40,6 +42,14 @@ inline std::vector<std::string_view> words(std::string_view line) {
     if (i > start) out.push_back(line.substr(start, i - start));
   }
   return out;
+}
+
+// "ring, tree, direct": the schedules a record lists.
+inline std::string names_of(const CollectiveRecord& record) {
+  std::string names;
+  for (const Capability& c : record.algorithms)
+    names += (names.empty() ? "" : ", ") + std::string(name_of(c.algorithm));
+  return names;
 }
 
 // A finite, non-negative number, all of `word`; false otherwise.
@@ -82,20 +92,18 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
     }
     if (w.size() != 8) fail("expected 8 fields, found " + std::to_string(w.size()));
     Entry e{};
-    bool kind_found = false, algorithm_found = false;
+    bool kind_found = false;
     for (int k = 0; k <= static_cast<int>(CollectiveKind::all_to_all); ++k)
       if (w[0] == name_of(static_cast<CollectiveKind>(k))) {
         e.kind = static_cast<CollectiveKind>(k);
         kind_found = true;
       }
-    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct, Algorithm::slots})
-      if (w[1] == name_of(a)) {
-        e.algorithm = a;
-        algorithm_found = true;
-      }
     if (!kind_found) fail("unknown collective '" + std::string(w[0]) + "'");
-    if (!algorithm_found)
-      fail("'" + std::string(w[1]) + "' is not one of ring, tree, direct, slots");
+    const std::optional<Algorithm> algorithm = algorithm_named(w[1]);
+    if (!algorithm || !record_of(e.kind).find(*algorithm))
+      fail("'" + std::string(w[1]) + "' is not one of " + std::string(w[0]) + "'s algorithms (" +
+           detail::names_of(record_of(e.kind)) + ")");
+    e.algorithm = *algorithm;
     if (w[2] != "in-process" && w[2] != "messages")
       fail("transport class '" + std::string(w[2]) + "' is not in-process or messages");
     e.zero_copy = w[2] == "in-process";

@@ -7,11 +7,9 @@
 #include <span>
 #include <vector>
 
-#include "colt/algorithms/direct.hpp"
-#include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
-#include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/counts.hpp"
@@ -31,15 +29,7 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
     call.memory().wait();
     if (call.size() == 1 || segments.largest() == 0) return;
     const Plan plan = plan_call(call, out.size_bytes(), algorithm);
-    switch (plan.algorithm) {
-      case Algorithm::ring:
-        return algorithms::ring::all_gather(call, out, segments, plan.chunk_bytes);
-      case Algorithm::slots:
-        if constexpr (algorithms::slots::usable<Comm, Memory>)
-          return algorithms::slots::all_gather(call, out, segments);
-        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
-      default: return algorithms::direct::all_gather(call, out, segments);
-    }
+    algorithms::records::AllGather::run(plan.algorithm, call, out, segments, plan.chunk_bytes);
   });
 }
 

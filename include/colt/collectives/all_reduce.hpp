@@ -5,11 +5,8 @@
 
 #include <span>
 
-#include "colt/algorithms/direct.hpp"
-#include "colt/algorithms/ring.hpp"
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
-#include "colt/algorithms/slots.hpp"
-#include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
@@ -37,17 +34,7 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    switch (plan.algorithm) {
-      case Algorithm::ring:
-        return algorithms::ring::all_reduce(call, in, out, op, plan.chunk_bytes);
-      case Algorithm::tree:
-        return algorithms::tree::all_reduce(call, in, out, op, plan.chunk_bytes);
-      case Algorithm::slots:
-        if constexpr (algorithms::slots::usable<Comm, Memory>)
-          return algorithms::slots::all_reduce(call, in, out, op);
-        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
-      default: return algorithms::direct::all_reduce(call, in, out, op);
-    }
+    algorithms::records::AllReduce::run(plan.algorithm, call, in, out, op, plan.chunk_bytes);
   });
 }
 }  // namespace detail

@@ -1,12 +1,11 @@
 #pragma once
-// barrier: no rank leaves before every rank has entered. Dissemination: in round k each rank
-// signals rank + 2^k and waits for rank - 2^k, so after ceil(log2 p) rounds every rank has
-// heard, directly or transitively, from every other. On a transport with shared slots
-// (in-process), one round of them: every rank counts in, and leaves once all have.
+// barrier: no rank leaves before every rank has entered. Over messages, dissemination
+// (algorithms/dissemination.hpp: ceil(log2 p) rounds); on a transport with shared slots
+// (in-process), one round of them: every rank counts in, and leaves once all have. plan()
+// chooses, as for every collective, so COLT_ALGO=dissemination forces the first.
 
-#include <span>
-
-#include "colt/algorithms/slots.hpp"
+#include "colt/algorithms/records.hpp"
+#include "colt/algorithms/select.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/call_descriptor.hpp"
@@ -19,14 +18,9 @@ template <class Comm>
 void barrier(Comm& comm) {
   detail::ArgsCheck(comm, describe_call<void>(CollectiveKind::barrier, 0)).agreed();
   detail::run_call(comm, CollectiveKind::barrier, [&](auto& call) {
-    if constexpr (SlotTransport<typename Comm::transport_type>)
-      if (call.size() > 1) return algorithms::slots::barrier(call);
-    const int p = call.size(), r = call.rank();
-    for (int distance = 1; distance < p; distance <<= 1) {
-      auto signal = call.isend((r + distance) % p, std::span<const std::byte>{});
-      call.recv((r - distance + p) % p, std::span<std::byte>{});
-      signal.wait(call.deadline());
-    }
+    if (call.size() == 1) return;
+    const Plan plan = plan_call(call, 0, Algorithm::automatic);
+    algorithms::records::Barrier::run(plan.algorithm, call);
   });
 }
 }  // namespace detail

@@ -4,10 +4,8 @@
 
 #include <span>
 
-#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
-#include "colt/algorithms/slots.hpp"
-#include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
@@ -25,14 +23,7 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
   run_call(comm, CollectiveKind::broadcast, std::move(memory), [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
     const Plan plan = plan_call(call, d.size_bytes(), algorithm);
-    switch (plan.algorithm) {
-      case Algorithm::tree: return algorithms::tree::broadcast(call, d, root, plan.chunk_bytes);
-      case Algorithm::slots:
-        if constexpr (algorithms::slots::usable<Comm, Memory>)
-          return algorithms::slots::broadcast(call, d, root);
-        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
-      default: return algorithms::direct::broadcast(call, d, root);
-    }
+    algorithms::records::Broadcast::run(plan.algorithm, call, d, root, plan.chunk_bytes);
   });
 }
 }  // namespace detail

@@ -5,10 +5,8 @@
 
 #include <span>
 
-#include "colt/algorithms/direct.hpp"
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
-#include "colt/algorithms/slots.hpp"
-#include "colt/algorithms/tree.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/start.hpp"
@@ -38,16 +36,7 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    switch (plan.algorithm) {
-      case Algorithm::tree:
-        return algorithms::tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root,
-                                        op, plan.chunk_bytes);
-      case Algorithm::slots:
-        if constexpr (algorithms::slots::usable<Comm, Memory>)
-          return algorithms::slots::reduce(call, in, out, root, op);
-        [[fallthrough]];  // unreachable: plan() gives slots only to transports that have them
-      default: return algorithms::direct::reduce(call, in, out, root, op);
-    }
+    algorithms::records::Reduce::run(plan.algorithm, call, in, out, root, op, plan.chunk_bytes);
   });
 }
 }  // namespace detail

@@ -7,11 +7,9 @@
 #include <span>
 #include <vector>
 
-#include "colt/algorithms/direct.hpp"
-#include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
+#include "colt/algorithms/records.hpp"
 #include "colt/algorithms/select.hpp"
-#include "colt/algorithms/slots.hpp"
 #include "colt/collectives/detail/buffers.hpp"
 #include "colt/collectives/detail/check_args.hpp"
 #include "colt/collectives/detail/counts.hpp"
@@ -37,16 +35,8 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    switch (plan.algorithm) {
-      case Algorithm::ring:
-        return algorithms::ring::reduce_scatter(call, in, out.first(mine), segments, op,
-                                                plan.chunk_bytes, in_place);
-      case Algorithm::slots:
-        if constexpr (algorithms::slots::usable<Comm, Memory>)
-          return algorithms::slots::reduce_scatter(call, in, out.first(mine), segments, op);
-        [[fallthrough]];
-      default: return algorithms::direct::reduce_scatter(call, in, out.first(mine), segments, op);
-    }
+    algorithms::records::ReduceScatter::run(plan.algorithm, call, in, out.first(mine), segments,
+                                            op, plan.chunk_bytes, in_place);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -89,7 +90,7 @@ inline std::string op_name(std::uint32_t code) {
 }
 
 inline constexpr int collective_kinds = static_cast<int>(CollectiveKind::all_to_all) + 1;
-inline constexpr int algorithms = static_cast<int>(Algorithm::slots) + 1;
+inline constexpr int algorithms = static_cast<int>(std::size(all_algorithms));
 inline constexpr int data_types = static_cast<int>(DataType::bfloat16) + 1;
 
 template <class T>

@@ -166,8 +166,10 @@ class ArgsCheck {
     if (!supports(call_.kind, algorithm))
       fail("algorithm '" + std::string(name_of(algorithm)) + "' is not available for " +
            call_name(call_));
-    if (algorithm == Algorithm::slots && !SlotTransport<typename Comm::transport_type>)
-      fail("algorithm 'slots' needs a transport with shared slots (in-process ranks)");
+    const Capability* c = record_of(call_.kind).find(algorithm);
+    if (c && c->needs == Needs::host_slots && !SlotTransport<typename Comm::transport_type>)
+      fail("algorithm '" + std::string(name_of(algorithm)) +
+           "' needs a transport with shared slots (in-process ranks)");
   }
 
   // Input and output must not overlap at all (no in-place form).
