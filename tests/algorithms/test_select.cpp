@@ -29,18 +29,32 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
         Algorithm::direct);
   CHECK(plan(CollectiveKind::all_reduce, 8, 4, false, algo::ring).algorithm == Algorithm::ring);
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true, algo::ring).predicted_seconds ==
-        predict(CollectiveKind::all_reduce, Algorithm::ring, 64 * MiB, 2, true));
+        detail::predict(CollectiveKind::all_reduce, Algorithm::ring, 64 * MiB, 2, true));
 
-  if (forced_tree) {
-    CHECK(algorithm_from_environment() == Algorithm::tree);
-    CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 4, true).algorithm == Algorithm::tree);
-    CHECK(plan(CollectiveKind::broadcast, 8, 2, false).algorithm == Algorithm::tree);
-    // Collectives without a tree keep their automatic choice.
-    CHECK(plan(CollectiveKind::scatter, 8, 4, true).algorithm == Algorithm::direct);
-    CHECK(plan(CollectiveKind::all_gather, 64 * MiB, 4, false).algorithm != Algorithm::tree);
-    return;
-  }
-  CHECK(algorithm_from_environment() == Algorithm::automatic);
+  // COLT_ALGO is a communicator's algorithm setting (core/settings.hpp), read when it is built.
+  CHECK(resolve({}).algorithm == (forced_tree ? Algorithm::tree : Algorithm::automatic));
+  CHECK(resolve({.algorithm = algo::ring}).algorithm == Algorithm::ring);  // the option wins
+  colt::inprocess::launch(2, [&](colt::inprocess::Communicator& comm) {
+    CHECK(comm.settings().algorithm_from ==
+          (forced_tree ? SettingSource::environment : SettingSource::fallback));
+    CHECK((plan(CollectiveKind::all_reduce, 64 * MiB, comm).algorithm == Algorithm::tree) ==
+          forced_tree);
+  });
+  // The setting applies to every call whose collective has the algorithm.
+  const detail::Constraints tree{.forced = Algorithm::tree};
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 4, true, algo::automatic, tree).algorithm ==
+        Algorithm::tree);
+  CHECK(plan(CollectiveKind::broadcast, 8, 2, false, algo::automatic, tree).algorithm ==
+        Algorithm::tree);
+  // Collectives without a tree keep their automatic choice.
+  CHECK(plan(CollectiveKind::scatter, 8, 4, true, algo::automatic, tree).algorithm ==
+        Algorithm::direct);
+  CHECK(plan(CollectiveKind::all_gather, 64 * MiB, 4, false, algo::automatic, tree).algorithm !=
+        Algorithm::tree);
+  // A call's own choice wins over the setting.
+  CHECK(plan(CollectiveKind::all_reduce, 8, 4, true, algo::ring, tree).algorithm ==
+        Algorithm::ring);
+
   for (CollectiveKind kind : every_kind)
     for (bool zero_copy : {true, false})
       for (int ranks : {2, 3, 4, 8, 16})
@@ -55,13 +69,13 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
           // The automatic choice is the fastest algorithm the model knows, and its predicted time.
           for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
             if (!supports(kind, a)) continue;
-            const double t = predict(kind, a, bytes, ranks, zero_copy);
+            const double t = detail::predict(kind, a, bytes, ranks, zero_copy);
             CHECK(t >= 0);
             if (t > 0) CHECK(chosen.predicted_seconds <= t);
             // More bytes never take less time.
-            CHECK(predict(kind, a, bytes * 4, ranks, zero_copy) >= t);
+            CHECK(detail::predict(kind, a, bytes * 4, ranks, zero_copy) >= t);
           }
-          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == fallback(kind, zero_copy));
+          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == detail::fallback(kind, zero_copy));
         }
   // The measured table covers every choice on both transport classes.
   for (CollectiveKind kind : every_kind) {
@@ -77,20 +91,20 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
   CHECK(plan(CollectiveKind::all_reduce, 64 * KiB, 8, true).predicted_seconds > 0);
 }
 
-TEST_CASE("plan for a communicator: its size and its transport's class") {
+TEST_CASE("plan for a communicator: its size, its transport's class and its settings") {
   colt::inprocess::launch(3, [](colt::inprocess::Communicator& comm) {
     const Plan mine = plan(CollectiveKind::all_reduce, 1 << 20, comm);
-    const Plan expected = plan(CollectiveKind::all_reduce, 1 << 20, 3, true);
+    const Plan expected =
+        plan(CollectiveKind::all_reduce, 1 << 20, 3, true, algo::automatic,
+             {.slot_bytes = inprocess::InProcess::slot_capacity(),
+              .forced = comm.settings().algorithm});
     CHECK(mine.algorithm == expected.algorithm);
     CHECK(mine.predicted_seconds == expected.predicted_seconds);
   });
 }
 
 TEST_CASE("plan: calls that fit one round of shared slots run slots") {
-  // Under COLT_ALGO=tree (the second registration) the environment's choice comes first: the
-  // first test case checks that.
-  if (algorithm_from_environment() != Algorithm::automatic) return;
-  const Constraints slots_of_4k{.slot_bytes = 4096};
+  const detail::Constraints slots_of_4k{.slot_bytes = 4096};
   for (CollectiveKind kind :
        {CollectiveKind::all_reduce, CollectiveKind::all_gather, CollectiveKind::broadcast,
         CollectiveKind::reduce, CollectiveKind::reduce_scatter}) {
@@ -100,8 +114,8 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
     // Beyond one round the model decides, slots among its candidates: the cheapest prediction.
     const Plan beyond = plan(kind, 4097, 2, true, algo::automatic, slots_of_4k);
     for (const Capability& c : record_of(kind).algorithms)
-      if (predict(kind, c.algorithm, 4097, 2, true) > 0)
-        CHECK(beyond.predicted_seconds <= predict(kind, c.algorithm, 4097, 2, true));
+      if (detail::predict(kind, c.algorithm, 4097, 2, true) > 0)
+        CHECK(beyond.predicted_seconds <= detail::predict(kind, c.algorithm, 4097, 2, true));
     CHECK(plan(kind, 64 << 20, 2, true, algo::automatic, slots_of_4k).algorithm !=
           Algorithm::slots);
     // Without slots, never slots; a call's own choice wins.
@@ -109,7 +123,7 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
     CHECK(plan(kind, 8, 2, true, algo::direct, slots_of_4k).algorithm == Algorithm::direct);
   }
   // Ordered reductions fold in rank order either way: slots where one round holds the call.
-  const Constraints ordered_slots{.ordered = true, .slot_bytes = 4096};
+  const detail::Constraints ordered_slots{.ordered = true, .slot_bytes = 4096};
   CHECK(plan(CollectiveKind::all_reduce, 64, 4, true, algo::ring, ordered_slots).algorithm ==
         Algorithm::slots);
   CHECK(plan(CollectiveKind::all_reduce, 8192, 4, true, algo::ring, ordered_slots).algorithm ==
@@ -123,7 +137,8 @@ TEST_CASE("plan: calls that fit one round of shared slots run slots") {
   CHECK_FALSE(supports(CollectiveKind::scatter, algo::slots));
   // An in-process communicator has them.
   colt::inprocess::launch(2, [](colt::inprocess::Communicator& comm) {
-    CHECK(plan(CollectiveKind::all_reduce, 8, comm).algorithm == Algorithm::slots);
+    if (comm.settings().algorithm == algo::automatic)  // else COLT_ALGO's choice comes first
+      CHECK(plan(CollectiveKind::all_reduce, 8, comm).algorithm == Algorithm::slots);
   });
 }
 
@@ -156,13 +171,13 @@ TEST_CASE("records: every schedule a record lists is what plan() runs when a cal
       CollectiveKind::all_reduce, CollectiveKind::reduce_scatter, CollectiveKind::all_gather,
       CollectiveKind::broadcast,  CollectiveKind::reduce,         CollectiveKind::scatter,
       CollectiveKind::gather,     CollectiveKind::all_to_all,     CollectiveKind::barrier};
-  const Constraints with_slots{.slot_bytes = 4096}, without_slots{};
+  const detail::Constraints with_slots{.slot_bytes = 4096}, without_slots{};
   for (CollectiveKind kind : with_records) {
     CAPTURE(name_of(kind));
     const CollectiveRecord record = record_of(kind);
     REQUIRE_FALSE(record.algorithms.empty());
-    CHECK(record.find(fallback(kind, true)));
-    CHECK(record.find(fallback(kind, false)));
+    CHECK(record.find(detail::fallback(kind, true)));
+    CHECK(record.find(detail::fallback(kind, false)));
     for (const Capability& c : record.algorithms) {
       CAPTURE(name_of(c.algorithm));
       CHECK(supports(kind, c.algorithm));
@@ -241,25 +256,41 @@ TEST_CASE("tuning file: written, read back to the last digit, and refused when m
 // size on 2 in-process ranks, and broadcast on slots.
 TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
   const char* path = std::getenv("COLT_TUNING");
+  // A communicator built now takes COLT_TUNING as its tuning setting.
+  const Settings settings = resolve({});
+  const auto entries = tuning::entries(settings.tuning_id, &settings.tuning_file);
   if (!path || !*path) {
-    REQUIRE(tuning::active().size() == std::size(tuning::table));
-    CHECK(tuning::active()[0].alpha == tuning::table[0].alpha);
+    CHECK(settings.tuning_id == 0);
+    REQUIRE(entries.size() == std::size(tuning::table));
+    CHECK(entries[0].alpha == tuning::table[0].alpha);
     return;
   }
-  REQUIRE(tuning::active().size() == 5);
+  CHECK(settings.tuning_file == path);
+  CHECK(settings.tuning_from == SettingSource::environment);
+  CHECK(resolve({}).tuning_id == settings.tuning_id);  // the same file, the same number
+  REQUIRE(entries.size() == 5);
+  const detail::Constraints file{.tuning_id = settings.tuning_id,
+                                 .tuning_file = &settings.tuning_file};
   constexpr std::size_t MiB = std::size_t{1} << 20;
-  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm == Algorithm::direct);
-  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).predicted_seconds ==
-        doctest::Approx(1e-7 + 1e-12 * 64 * MiB));
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true, algo::automatic, file).algorithm ==
+        Algorithm::direct);
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true, algo::automatic, file)
+            .predicted_seconds == doctest::Approx(1e-7 + 1e-12 * 64 * MiB));
+  // Without the setting, the compiled table: not direct there.
+  CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm != Algorithm::direct);
   // Collectives the file has no entries for fall back to the bandwidth-optimal algorithm.
-  CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false).algorithm == Algorithm::ring);
+  CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false, algo::automatic, file)
+            .algorithm == Algorithm::ring);
   // Beyond one round, slots is one of the model's candidates where the transport has them.
-  const Constraints slots_of_4k{.slot_bytes = 4096};
+  detail::Constraints slots_of_4k = file;
+  slots_of_4k.slot_bytes = 4096;
   CHECK(
       plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic, slots_of_4k).algorithm ==
       Algorithm::slots);
-  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true).algorithm == Algorithm::tree);
-  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic,
-             {.device = true, .slot_bytes = 4096})
-            .algorithm == Algorithm::direct);
+  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic, file).algorithm ==
+        Algorithm::tree);
+  detail::Constraints device = slots_of_4k;
+  device.device = true;
+  CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic, device).algorithm ==
+        Algorithm::direct);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "colt/collectives/all_reduce.hpp"
+#include "colt/collectives/barrier.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "errors.hpp"
@@ -34,6 +35,42 @@ TEST_CASE("communicator: rank, size, default timeout and COLT_TIMEOUT_S") {
   inprocess::launch(
       1, [](inprocess::Communicator& comm) { CHECK(comm.timeout() == 7s); },
       CommunicatorOptions{.timeout = std::chrono::seconds(7)});
+}
+
+TEST_CASE("communicator: settings say what it runs with and where each value came from") {
+  ::setenv("COLT_TIMEOUT_S", "30", 1);
+  ::setenv("COLT_ALGO", "ring", 1);
+  ::unsetenv("COLT_CHECK");
+  inprocess::launch(
+      2,
+      [](inprocess::Communicator& comm) {
+        const Settings& s = comm.settings();
+        CHECK(s.algorithm == algo::ring);
+        CHECK(s.algorithm_from == SettingSource::environment);
+        CHECK(s.check);
+        CHECK(s.check_from == SettingSource::option);
+        CHECK(to_string(s) ==
+              "timeout 30 s (COLT_TIMEOUT_S), check on (option), checksum off, ordered off, "
+              "algorithm ring (COLT_ALGO), tuning compiled table");
+        // split and dup inherit the settings, sources included, and read nothing again. (Every
+        // rank has built its communicator before the variable changes: the barriers.)
+        barrier(comm);
+        if (comm.rank() == 0) ::setenv("COLT_ALGO", "tree", 1);
+        barrier(comm);
+        inprocess::Communicator copy = comm.dup();
+        CHECK(to_string(copy.settings()) == to_string(s));
+        // The progress thread exists once a call was started, and is said to.
+        CHECK_FALSE(comm.has_progress_thread());
+        std::vector<float> data(4, 1.0f);
+        iall_reduce(comm, data, sum{}).wait();
+        CHECK(comm.has_progress_thread());
+      },
+      CommunicatorOptions{.check = true});
+  ::unsetenv("COLT_ALGO");
+  ::setenv("COLT_ALGO", "ordered", 1);  // COLT_ORDERED's, not COLT_ALGO's
+  CHECK(error_kind([] { inprocess::launch(1, [](inprocess::Communicator&) {}); }) ==
+        ErrorKind::invalid_argument);
+  ::unsetenv("COLT_ALGO");
 }
 
 TEST_CASE("communicator: a collective that a peer never joins ends at the timeout, naming both") {

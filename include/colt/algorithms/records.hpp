@@ -254,10 +254,12 @@ constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
   return record.find(algorithm) != nullptr;
 }
 
+namespace detail {
 // What runs when the model has no entry for a call: the bandwidth-optimal algorithm.
 constexpr Algorithm fallback(CollectiveKind kind, bool zero_copy) {
   const CollectiveRecord record = record_of(kind);
   return zero_copy ? record.fallback_views : record.fallback_messages;
 }
+}  // namespace detail
 
 }  // namespace colt

@@ -8,7 +8,8 @@
 // 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct, or
 //    slots where the call fits one round of them: both fold the ranks' values in rank order,
 //    whatever the size (docs/reliability.md).
-// 3. An algorithm named by the call, else by COLT_ALGO (for every call that supports it).
+// 3. An algorithm named by the call, else by the communicator's algorithm setting (COLT_ALGO),
+//    for every call whose collective has it.
 // 4. A call that fits one round of the transport's shared slots runs slots: one hand-off among
 //    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
 //    fastest there at 2 to 8 ranks).
@@ -21,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,30 +31,20 @@
 #include "colt/algorithms/tuning_file.hpp"
 #include "colt/core/algorithm_name.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/settings.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 
 namespace colt {
 
-// COLT_ALGO, read once: unset or empty means automatic.
-inline Algorithm algorithm_from_environment() {
-  static const Algorithm value = [] {
-    const char* text = std::getenv("COLT_ALGO");
-    const std::string_view name = text ? text : "";
-    if (name.empty()) return Algorithm::automatic;
-    // Any algorithm but `ordered`, which is COLT_ORDERED's (the communicator option).
-    std::string names;
-    for (Algorithm a : all_algorithms)
-      if (a != Algorithm::ordered) {
-        if (name == name_of(a)) return a;
-        names += (names.empty() ? "" : ", ") + std::string(name_of(a));
-      }
-    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
-                "COLT_ALGO='" + std::string(name) + "' is not one of " + names);
-  }();
-  return value;
-}
+struct Plan {
+  Algorithm algorithm = Algorithm::direct;
+  std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
+  double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
+};
+
+namespace detail {
 
 // What one round of X's shared slots carries per rank; 0 where X has none.
 template <class X>
@@ -63,33 +55,44 @@ constexpr std::size_t slot_bytes_of() {
     return 0;
 }
 
-struct Plan {
-  Algorithm algorithm = Algorithm::direct;
-  std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
-  double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
-};
-
-// What constrains a call beyond its size and rank count.
+// What constrains a call beyond its size and rank count: its buffers, its transport, and its
+// communicator's settings (core/settings.hpp).
 struct Constraints {
   bool device = false;   // its buffers are device memory, moved natively (through views)
-  bool ordered = false;  // the communicator's ordered option is on
+  bool ordered = false;  // the communicator's ordered setting is on
   // What one round of the transport's shared slots carries per rank; 0: it has none.
   std::size_t slot_bytes = 0;
-  bool operator==(const Constraints&) const = default;
+  Algorithm forced = Algorithm::automatic;  // the communicator's algorithm setting (COLT_ALGO)
+  int tuning_id = 0;                        // its tuning file's number; 0: the compiled table
+  const std::string* tuning_file = nullptr;  // that file's path, read when first planned with
+  bool operator==(const Constraints& o) const {  // the path is named by its number
+    return device == o.device && ordered == o.ordered && slot_bytes == o.slot_bytes &&
+           forced == o.forced && tuning_id == o.tuning_id;
+  }
 };
+
+template <class X>
+Constraints constraints_of(const Settings& settings, bool device = false) {
+  return {.device = device,
+          .ordered = settings.ordered,
+          .slot_bytes = slot_bytes_of<X>(),
+          .forced = settings.algorithm,
+          .tuning_id = settings.tuning_id,
+          .tuning_file = &settings.tuning_file};
+}
 
 // The model's time for `algorithm` running `kind` on `bytes` (the call's largest buffer, as
 // nccl-tests counts size) over `ranks` ranks: alpha + beta x bytes, plus beta_memory per byte
-// beyond the cache. The constants come from the entry measured at the nearest rank count
-// (tuning.hpp); 0 where the table has none.
+// beyond the cache. The constants come from `table`'s entry measured at the nearest rank count;
+// 0 where it has none.
 inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks,
-                      bool zero_copy) {
+                      bool zero_copy, std::span<const tuning::Entry> table = tuning::table) {
   const tuning::Entry* best = nullptr;
   // How far apart two rank counts are on a log scale, without a logarithm: larger / smaller.
   auto distance = [&](int measured) {
     return measured > ranks ? double(measured) / ranks : double(ranks) / measured;
   };
-  for (const tuning::Entry& e : tuning::active())
+  for (const tuning::Entry& e : table)
     if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
         (!best || distance(e.ranks) < distance(best->ranks) ||
          (distance(e.ranks) == distance(best->ranks) && e.ranks > best->ranks)))
@@ -99,13 +102,16 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
   return best->alpha + best->beta * n + best->beta_memory * std::max(0.0, n - cache);
 }
 
+}  // namespace detail
+
 // The algorithm and chunking for one call of `kind` moving `bytes` over `ranks` ranks;
 // `zero_copy` says the transport lets a rank read its peers' memory (in-process). The
 // automatic choice is the algorithm the model predicts fastest (docs/performance.md shows the
 // fit and its crossovers; benchmarks/tune measures the constants on a new machine). `requested`
 // is supported by `kind`: the front door checked it.
 inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_copy,
-                 Algorithm requested = Algorithm::automatic, Constraints constraints = {}) {
+                 Algorithm requested = Algorithm::automatic,
+                 const detail::Constraints& constraints = {}) {
   // A training loop repeats the same calls: the last plan of this thread is kept, so a hit costs
   // a comparison instead of a table scan (which costs about as much as a small in-process call).
   struct Key {
@@ -114,13 +120,15 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     int ranks = 0;
     bool zero_copy = false;
     Algorithm requested = Algorithm::automatic;
-    Constraints constraints{};
+    detail::Constraints constraints{};
     bool operator==(const Key&) const = default;
   };
   thread_local Key last_key;
   thread_local Plan last_plan;
   const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
   if (key == last_key) return last_plan;
+  const std::span<const tuning::Entry> table =
+      tuning::entries(constraints.tuning_id, constraints.tuning_file);
   const CollectiveRecord record = record_of(kind);
   // What the call can run beyond messages (the record's Needs, at run time).
   auto met = [&](Needs needs) {
@@ -132,28 +140,28 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     requested = Algorithm::direct;  // rule 1
   else if (requested == Algorithm::ordered || (constraints.ordered && record.reduces))
     requested = one_round ? Algorithm::slots : Algorithm::direct;  // rule 2: both in rank order
-  else if (requested == Algorithm::automatic)
-    if (const Algorithm forced = algorithm_from_environment(); forced != Algorithm::automatic)
-      if (const Capability* c = record.find(forced); c && met(c->needs)) requested = forced;
+  else if (requested == Algorithm::automatic && constraints.forced != Algorithm::automatic)
+    if (const Capability* c = record.find(constraints.forced); c && met(c->needs))
+      requested = constraints.forced;
   if (requested == Algorithm::automatic && one_round) requested = Algorithm::slots;  // rule 4
   Plan chosen;
   if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
-    chosen.predicted_seconds = predict(kind, requested, bytes, ranks, zero_copy);
+    chosen.predicted_seconds = detail::predict(kind, requested, bytes, ranks, zero_copy, table);
     last_key = key;
     return last_plan = chosen;
   }
   bool found = false;
   for (const Capability& c : record.algorithms) {  // device buffers never get here (rule 1)
     if (!met(c.needs)) continue;
-    const double t = predict(kind, c.algorithm, bytes, ranks, zero_copy);
+    const double t = detail::predict(kind, c.algorithm, bytes, ranks, zero_copy, table);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
       chosen.algorithm = c.algorithm;
       chosen.predicted_seconds = t;
       found = true;
     }
   }
-  if (!found) chosen.algorithm = fallback(kind, zero_copy);
+  if (!found) chosen.algorithm = detail::fallback(kind, zero_copy);
   last_key = key;
   return last_plan = chosen;
 }
@@ -164,7 +172,7 @@ template <Transport X>
 Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
           Algorithm requested = Algorithm::automatic) {
   return plan(kind, bytes, comm.size(), ViewTransport<X>, requested,
-              {.ordered = comm.ordered(), .slot_bytes = slot_bytes_of<X>()});
+              detail::constraints_of<X>(comm.settings()));
 }
 
 // The plan for a collective call in progress (algorithms/primitives.hpp's Call): its kind, its
@@ -172,9 +180,8 @@ Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
 template <class Call>
 Plan plan_call(Call& call, std::size_t bytes, Algorithm requested) {
   return plan(call.kind(), bytes, call.size(), Call::has_views, requested,
-              {.device = Call::on_device,
-               .ordered = call.comm().ordered(),
-               .slot_bytes = slot_bytes_of<typename Call::transport_type>()});
+              detail::constraints_of<typename Call::transport_type>(call.comm().settings(),
+                                                                    Call::on_device));
 }
 
 }  // namespace colt

@@ -1,7 +1,8 @@
 #pragma once
 // A tuning file: the cost model's constants measured on the machine in use. `benchmarks/tune
-// --out=FILE` writes one; `COLT_TUNING=FILE` makes plan() use it in place of the table compiled
-// into tuning.hpp, which was fitted on the development machine and stays the fallback.
+// --out=FILE` writes one; a communicator's tuning setting (COLT_TUNING=FILE, or the option
+// tuning_file) makes plan() use it in place of the table compiled into tuning.hpp, which was
+// fitted on the development machine and stays the fallback.
 //
 // The file is text, one entry per line, '#' to the end of a line is a comment:
 //   colt-tuning 1
@@ -15,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -151,14 +154,18 @@ inline std::string read_file(const std::string& path) {
   return text;
 }
 
-// The entries plan() uses: COLT_TUNING's file, read once per process, else the compiled table.
-inline std::span<const Entry> active() {
-  static const std::vector<Entry> entries = [] {
-    const char* path = std::getenv("COLT_TUNING");
-    if (!path || !*path) return std::vector<Entry>(std::begin(table), std::end(table));
-    return parse(read_file(path), path);
-  }();
-  return entries;
+// The entries plan() uses for a communicator's tuning setting (core/settings.hpp): the compiled
+// table for number 0, else the file's, read the first time a call plans with it and kept for
+// the process (a file that does not parse is the error of every call that plans with it).
+inline std::span<const Entry> entries(int tuning_id, const std::string* path) {
+  if (tuning_id == 0 || !path) return table;
+  static std::mutex mutex;
+  static std::map<int, std::vector<Entry>> files;
+  const std::lock_guard lock(mutex);
+  auto found = files.find(tuning_id);
+  if (found == files.end())
+    found = files.emplace(tuning_id, parse(read_file(*path), *path)).first;
+  return found->second;
 }
 
 }  // namespace colt::tuning

@@ -32,46 +32,12 @@
 #include "colt/core/detail/progress_engine.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/settings.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 #include "colt/core/workspace.hpp"
 
 namespace colt {
-
-inline constexpr std::chrono::seconds default_timeout{300};
-
-// The timeout from COLT_TIMEOUT_S (seconds, may be fractional), else `default_timeout`.
-inline Clock::duration timeout_from_environment() {
-  const char* text = std::getenv("COLT_TIMEOUT_S");
-  if (!text || !*text) return default_timeout;
-  char* end = nullptr;
-  double seconds = std::strtod(text, &end);
-  if (*end != '\0' || !(seconds > 0) || seconds > 1e9)
-    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
-                std::string("COLT_TIMEOUT_S='") + text + "' is not a positive number of seconds");
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
-
-// A yes/no setting from the environment: unset, empty or "0" is no, "1" is yes.
-inline bool flag_from_environment(const char* name) {
-  const char* text = std::getenv(name);
-  if (!text || !*text || std::string_view(text) == "0") return false;
-  if (std::string_view(text) == "1") return true;
-  throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
-              std::string(name) + "='" + text + "' is not 0 or 1");
-}
-
-struct CommunicatorOptions {
-  std::optional<Clock::duration> timeout{};  // unset: COLT_TIMEOUT_S, else 300 s
-  // Before each collective the ranks compare their arguments and fail together, listing every
-  // rank's call, when they differ. Unset: COLT_CHECK.
-  std::optional<bool> check{};
-  // A CRC32C on every message, checked on receipt (Checksummed). Unset: COLT_CHECKSUM.
-  std::optional<bool> checksum{};
-  // Reductions fold the ranks' values in rank order, bit for bit the same whatever the
-  // algorithm, chunking or transport (colt::ordered per call). Unset: COLT_ORDERED.
-  std::optional<bool> ordered{};
-};
 
 template <Transport T>
 class Communicator;
@@ -92,22 +58,19 @@ class Communicator {
  public:
   using transport_type = T;
 
-  explicit Communicator(T transport, CommunicatorOptions options = {})
-      : plumbing_(std::move(transport),
-                  options.checksum ? *options.checksum : flag_from_environment("COLT_CHECKSUM")),
-        timeout_(options.timeout ? *options.timeout : timeout_from_environment()),
-        check_(options.check ? *options.check : flag_from_environment("COLT_CHECK")),
-        ordered_(options.ordered ? *options.ordered : flag_from_environment("COLT_ORDERED")) {
-    plumbing_.set_timeout(timeout_);
+  // Options left unset come from the environment, read now (core/settings.hpp).
+  explicit Communicator(T transport, const CommunicatorOptions& options = {})
+      : Communicator(std::move(transport), resolve(options)) {}
+  Communicator(T transport, Settings settings)
+      : plumbing_(std::move(transport), settings.checksum), settings_(std::move(settings)) {
+    plumbing_.set_timeout(settings_.timeout);
   }
 
   // A communicator moves once its started calls have finished (they hold its address).
   Communicator(Communicator&& other) noexcept
       : plumbing_((other.drain(), std::move(other.plumbing_))),
         workspace_(std::move(other.workspace_)),
-        timeout_(other.timeout_),
-        check_(other.check_),
-        ordered_(other.ordered_),
+        settings_(std::move(other.settings_)),
         engine_(std::move(other.engine_)) {}
   Communicator& operator=(Communicator&& other) noexcept {
     if (this == &other) return *this;
@@ -116,9 +79,7 @@ class Communicator {
     engine_.reset();
     plumbing_ = std::move(other.plumbing_);
     workspace_ = std::move(other.workspace_);
-    timeout_ = other.timeout_;
-    check_ = other.check_;
-    ordered_ = other.ordered_;
+    settings_ = std::move(other.settings_);
     engine_ = std::move(other.engine_);
     return *this;
   }
@@ -133,19 +94,29 @@ class Communicator {
   // calls).
   Workspace& workspace() { return workspace_; }
 
-  Clock::duration timeout() const { return timeout_; }
+  Clock::duration timeout() const { return settings_.timeout; }
   void set_timeout(Clock::duration timeout) {
-    timeout_ = timeout;
+    settings_.timeout = timeout;
+    settings_.timeout_from = SettingSource::option;
     plumbing_.set_timeout(timeout);
   }
-  Deadline deadline() const { return Deadline::after(timeout_); }
+  Deadline deadline() const { return Deadline::after(settings_.timeout); }
 
-  bool checking() const { return check_; }
-  bool checksum() const { return plumbing_.link().enabled(); }
-  bool ordered() const { return ordered_; }
-  void set_ordered(bool ordered) { ordered_ = ordered; }
+  bool checking() const { return settings_.check; }
+  bool checksum() const { return settings_.checksum; }
+  bool ordered() const { return settings_.ordered; }
+  void set_ordered(bool ordered) {
+    settings_.ordered = ordered;
+    settings_.ordered_from = SettingSource::option;
+  }
+  // What this communicator runs with, and where each value came from: to_string(comm.settings())
+  // is one line for a log.
+  const Settings& settings() const { return settings_; }
   // The options a communicator split from this one inherits.
-  CommunicatorOptions options() const { return {timeout_, check_, checksum(), ordered_}; }
+  CommunicatorOptions options() const { return settings_.options(); }
+  // Whether this communicator has started its progress thread: the thread that runs its started
+  // calls (iall_reduce, ...), created by the first of them and joined when it is destroyed.
+  bool has_progress_thread() const { return engine_ != nullptr; }
 
   // On a transport that can shrink (in-process, UCX): from now on, a call that fails in a way a
   // lost rank would cause (a timeout, a failed or silent peer, an abort) first ends every peer's
@@ -187,7 +158,7 @@ class Communicator {
       plumbing_.throw_if_broken("split");
       Tag tag = plumbing_.next_tag(CollectiveKind::split);
       try {
-        part.emplace(transport().split(color, key, tag, deadline()), options());
+        part.emplace(transport().split(color, key, tag, deadline()), settings_);
       } catch (const Error& e) {
         throw plumbing_.broken_by(e, "split");
       }
@@ -222,7 +193,7 @@ class Communicator {
       const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
-      survivors.emplace(transport().without(agreed.failed, agreed.proposal), options());
+      survivors.emplace(transport().without(agreed.failed, agreed.proposal), settings_);
       if (plumbing_.identifies_failures()) survivors->identify_failures();
     });
     return std::move(*survivors);
@@ -239,9 +210,7 @@ class Communicator {
 
   detail::Plumbing<T> plumbing_;
   Workspace workspace_;
-  Clock::duration timeout_;
-  bool check_;
-  bool ordered_;
+  Settings settings_;
   // Last, so it is destroyed (its thread joined, its queue run) before what its calls use.
   std::unique_ptr<detail::ProgressEngine> engine_;
 };

@@ -312,7 +312,7 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
 // directory, are bounded by the timeout.
 inline Communicator communicator(FileRendezvous& rendezvous, CommunicatorOptions options = {},
                                  Options ucx_options = {}) {
-  if (!options.timeout) options.timeout = timeout_from_environment();
+  if (!options.timeout) options.timeout = resolve(options).timeout;
   auto worker = std::make_shared<Worker>(rendezvous.rank(), rendezvous.size(), *options.timeout,
                                          ucx_options.peer_error_handling);
   const std::vector<std::byte> mine = worker->address();

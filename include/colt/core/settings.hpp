@@ -1,0 +1,182 @@
+#pragma once
+// A communicator's settings, and the one place colt reads its environment variables.
+//
+// CommunicatorOptions is what a program asks for; every option it leaves unset is taken from
+// the environment (COLT_TIMEOUT_S, COLT_CHECK, COLT_CHECKSUM, COLT_ORDERED, COLT_ALGO,
+// COLT_TUNING), else from the default, when the communicator is built. The result, with where
+// each value came from, is the communicator's Settings: `comm.settings()`, which to_string
+// prints for a log. Nothing else reads the environment, and nothing is read twice: a change to a
+// variable takes effect for the communicators built after it (split and dup inherit their
+// parent's settings, as MPI communicators inherit their attributes).
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "colt/core/algorithm_name.hpp"
+#include "colt/core/deadline.hpp"
+#include "colt/core/error.hpp"
+
+namespace colt {
+
+inline constexpr std::chrono::seconds default_timeout{300};
+
+struct CommunicatorOptions {
+  std::optional<Clock::duration> timeout{};  // unset: COLT_TIMEOUT_S, else 300 s
+  // Before each collective the ranks compare their arguments and fail together, listing every
+  // rank's call, when they differ. Unset: COLT_CHECK.
+  std::optional<bool> check{};
+  // A CRC32C on every message, checked on receipt (Checksummed). Unset: COLT_CHECKSUM.
+  std::optional<bool> checksum{};
+  // Reductions fold the ranks' values in rank order, bit for bit the same whatever the
+  // algorithm, chunking or transport (colt::ordered per call). Unset: COLT_ORDERED.
+  std::optional<bool> ordered{};
+  // The algorithm of every call that names none and whose collective has it (docs/algorithms.md).
+  // Unset: COLT_ALGO, else automatic.
+  std::optional<Algorithm> algorithm{};
+  // A tuning file (benchmarks/tune --out) whose constants the cost model uses in place of the
+  // compiled table. Unset: COLT_TUNING; empty: the compiled table.
+  std::optional<std::string> tuning_file{};
+};
+
+// Where a setting's value came from.
+enum class SettingSource : std::uint8_t { option, environment, fallback };
+
+// A communicator's settings: every option resolved, and its source.
+struct Settings {
+  Clock::duration timeout = default_timeout;
+  bool check = false;
+  bool checksum = false;
+  bool ordered = false;
+  Algorithm algorithm = Algorithm::automatic;
+  std::string tuning_file;  // empty: the compiled table
+  // A process-wide number for `tuning_file` (0: the compiled table), which the planner keys its
+  // tables by instead of comparing paths on every call.
+  int tuning_id = 0;
+  SettingSource timeout_from = SettingSource::fallback, check_from = SettingSource::fallback,
+                checksum_from = SettingSource::fallback, ordered_from = SettingSource::fallback,
+                algorithm_from = SettingSource::fallback, tuning_from = SettingSource::fallback;
+
+  // The options that rebuild these settings (what split, dup and shrink pass on).
+  CommunicatorOptions options() const {
+    return {timeout, check, checksum, ordered, algorithm, tuning_file};
+  }
+};
+
+namespace detail {
+
+inline std::optional<std::string_view> environment(const char* name) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return std::nullopt;
+  return std::string_view(text);
+}
+
+[[noreturn]] inline void bad_variable(const char* name, std::string_view text,
+                                      const std::string& expected) {
+  throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+              std::string(name) + "='" + std::string(text) + "' is not " + expected);
+}
+
+inline Clock::duration parse_seconds(const char* name, std::string_view text) {
+  const std::string copy(text);
+  char* end = nullptr;
+  const double seconds = std::strtod(copy.c_str(), &end);
+  if (*end != '\0' || !(seconds > 0) || seconds > 1e9)
+    bad_variable(name, text, "a positive number of seconds");
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// A yes/no variable: "0" is no, "1" is yes.
+inline bool parse_flag(const char* name, std::string_view text) {
+  if (text == "0") return false;
+  if (text == "1") return true;
+  bad_variable(name, text, "0 or 1");
+}
+
+// Any algorithm but `ordered`, which is COLT_ORDERED's.
+inline Algorithm parse_algorithm(const char* name, std::string_view text) {
+  std::string names;
+  for (Algorithm a : all_algorithms)
+    if (a != Algorithm::ordered) {
+      if (text == name_of(a)) return a;
+      names += (names.empty() ? "" : ", ") + std::string(name_of(a));
+    }
+  bad_variable(name, text, "one of " + names);
+}
+
+// The number of a tuning file's path in this process: the same path, the same number.
+inline int tuning_id_of(const std::string& path) {
+  if (path.empty()) return 0;
+  static std::mutex mutex;
+  static std::map<std::string, int> ids;
+  const std::lock_guard lock(mutex);
+  return ids.try_emplace(path, static_cast<int>(ids.size()) + 1).first->second;
+}
+
+// value = the option if set, else the variable parsed if set, else the default; `from` says
+// which.
+template <class T, class Parse>
+void resolve(T& value, SettingSource& from, const std::optional<T>& option, const char* variable,
+             Parse parse) {
+  if (option) {
+    value = *option;
+    from = SettingSource::option;
+  } else if (const auto text = environment(variable)) {
+    value = parse(variable, *text);
+    from = SettingSource::environment;
+  }
+}
+
+}  // namespace detail
+
+// The settings of a communicator built with `options` now: the only reader of COLT_* variables
+// besides the samples and tests (and COLT_TEST_SCALE, the tests' own).
+inline Settings resolve(const CommunicatorOptions& options) {
+  Settings s;
+  detail::resolve(s.timeout, s.timeout_from, options.timeout, "COLT_TIMEOUT_S",
+                  detail::parse_seconds);
+  detail::resolve(s.check, s.check_from, options.check, "COLT_CHECK", detail::parse_flag);
+  detail::resolve(s.checksum, s.checksum_from, options.checksum, "COLT_CHECKSUM",
+                  detail::parse_flag);
+  detail::resolve(s.ordered, s.ordered_from, options.ordered, "COLT_ORDERED", detail::parse_flag);
+  detail::resolve(s.algorithm, s.algorithm_from, options.algorithm, "COLT_ALGO",
+                  detail::parse_algorithm);
+  detail::resolve(s.tuning_file, s.tuning_from, options.tuning_file, "COLT_TUNING",
+                  [](const char*, std::string_view text) { return std::string(text); });
+  s.tuning_id = detail::tuning_id_of(s.tuning_file);
+  return s;
+}
+
+// "timeout 30 s (COLT_TIMEOUT_S), check on (option), checksum off, ordered off, algorithm
+// automatic, tuning compiled table": one line for a log.
+inline std::string to_string(const Settings& s) {
+  auto from = [](SettingSource source, const char* variable) -> std::string {
+    switch (source) {
+      case SettingSource::option: return " (option)";
+      case SettingSource::environment: return std::string(" (") + variable + ")";
+      case SettingSource::fallback: return "";
+    }
+    return "";
+  };
+  auto on_off = [](bool b) { return b ? "on" : "off"; };
+  char seconds[32];
+  (void)std::snprintf(seconds, sizeof seconds, "%g",
+                      std::chrono::duration<double>(s.timeout).count());
+  return "timeout " + std::string(seconds) + " s" + from(s.timeout_from, "COLT_TIMEOUT_S") +
+         ", check " + on_off(s.check) + from(s.check_from, "COLT_CHECK") + ", checksum " +
+         on_off(s.checksum) + from(s.checksum_from, "COLT_CHECKSUM") + ", ordered " +
+         on_off(s.ordered) + from(s.ordered_from, "COLT_ORDERED") + ", algorithm " +
+         std::string(name_of(s.algorithm)) + from(s.algorithm_from, "COLT_ALGO") + ", tuning " +
+         (s.tuning_file.empty() ? std::string("compiled table") : s.tuning_file) +
+         from(s.tuning_from, "COLT_TUNING");
+}
+
+}  // namespace colt
