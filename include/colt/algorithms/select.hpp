@@ -14,9 +14,10 @@
 //    all ranks, where every other algorithm takes one per step (docs/performance.md measures it
 //    fastest there at 2 to 8 ranks).
 // 5. Otherwise the fastest by an alpha-beta cost model, of the schedules the collective's record
-//    lists that the call can run (slots in rounds where the transport has them), whose constants were measured on the development machine
-//    (tuning.hpp, docs/performance.md), or on the machine in use where COLT_TUNING names a file
-//    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, `fallback`.
+//    lists that the call can run (slots in rounds where the transport has them), whose
+//    constants were measured on the development machine (tuning.hpp, docs/performance.md), or
+//    on the machine in use where the communicator's tuning setting (COLT_TUNING) names a file
+//    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, the record's fallback.
 
 #include <algorithm>
 #include <cstddef>

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "colt/core/deadline.hpp"
@@ -85,39 +86,90 @@ struct AgreementStart {
   Clock::duration grace{};     // the wait for answers once some rank has waited a timeout
 };
 
-// Runs the agreement on `channel` (rank(), size(), isend, irecv: see above). Throws colt::Error
-// kind peer_failed when the others declared this rank failed (it did not answer in time).
+// The agreement between one rank and the others over `channel` (rank(), size(), isend, irecv:
+// see above), in rounds until every rank it hears from knows what it knows, or until a decision
+// arrives.
 template <class Channel>
-AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
-  const int size = channel.size(), me = channel.rank();
-  const Clock::duration grace = how.grace;
-  FailureRecord mine(size);
-  mine.propose(how.proposal);
-  for (const int r : how.known) mine.set_failed(r);
-  // A rank that neither answers nor is seen to fail is declared failed at `give_up`.
-  Clock::time_point give_up = Clock::now() + (how.waited ? grace : how.timeout);
-  if (how.waited) mine.set_waited();
-  using Request = decltype(channel.irecv(0, std::span<std::byte>{}, Tag{}));
+class FailureAgreement {
+ public:
+  FailureAgreement(Channel& channel, const AgreementStart& how)
+      : channel_(channel),
+        size_(channel.size()),
+        me_(channel.rank()),
+        grace_(how.grace),
+        mine_(size_),
+        give_up_(Clock::now() + (how.waited ? how.grace : how.timeout)),
+        decisions_(static_cast<std::size_t>(size_), FailureRecord(size_)),
+        decision_receives_(static_cast<std::size_t>(size_)) {
+    mine_.propose(how.proposal);
+    for (const int r : how.known) mine_.set_failed(r);
+    if (how.waited) mine_.set_waited();
+    for (int q = 0; q < size_; ++q)
+      if (q != me_)
+        decision_receives_[index(q)].emplace(channel_.irecv(
+            q, std::as_writable_bytes(decisions_[index(q)].words()), decision_tag));
+  }
 
-  // Sends `record` to every rank it does not list as failed, or with `to_all` to every rank.
-  // The copy sent stays alive with the sends (a transport may read it until they complete).
+  AgreedFailures run() {
+    for (std::uint32_t round = 0; round < max_rounds; ++round) {
+      if (mine_.failed(me_)) throw excluded();
+      const FailureRecord* decision = nullptr;
+      if (!exchange(round, decision) && !decision) continue;
+      if (decision) {
+        mine_.adopt(*decision);
+        if (mine_.failed(me_)) throw excluded();
+      }
+      Outgoing last = send_to_live(mine_, decision_tag, true);
+      finish_sends(last);
+      AgreedFailures agreed;
+      for (int r = 0; r < size_; ++r)
+        if (mine_.failed(r)) agreed.failed.push_back(r);
+      agreed.proposal = mine_.proposal();
+      return agreed;
+    }
+    throw Error(ErrorKind::internal, "shrink", me_, no_peer, "the failure agreement did not end");
+  }
+
+ private:
+  using Request = decltype(std::declval<Channel&>().irecv(0, std::span<std::byte>{}, Tag{}));
+
+  // A rank that decides posts its decision under a tag of its own to every other rank, even
+  // those it believes failed; every rank looks for decisions between rounds. So a rank that is
+  // behind (or was declared failed while it was silent) adopts the decision the others reached
+  // instead of reaching its own from the stale records of their first rounds.
+  static constexpr std::uint32_t max_rounds = 1 << 14;  // the recovery channel's tags hold a round
+  static constexpr Tag decision_tag{max_rounds};
+
+  // A record on its way to the live ranks: the copy sent stays alive with the sends (a transport
+  // may read it until they complete).
   struct Outgoing {
     std::unique_ptr<FailureRecord> record;
     std::vector<Request> sends;
   };
-  const auto send_to_live = [&](const FailureRecord& record, Tag tag, bool to_all) {
+
+  static std::size_t index(int q) { return static_cast<std::size_t>(q); }
+
+  Error excluded() const {
+    return Error(ErrorKind::peer_failed, "shrink", me_, no_peer,
+                 "the other ranks declared this rank failed: it did not answer their agreement "
+                 "within the timeout");
+  }
+
+  // Sends `record` to every rank it does not list as failed, or with `to_all` to every rank.
+  Outgoing send_to_live(const FailureRecord& record, Tag tag, bool to_all) {
     Outgoing out{std::make_unique<FailureRecord>(record), {}};
-    for (int q = 0; q < size; ++q) {
-      if (q == me || (!to_all && record.failed(q))) continue;
+    for (int q = 0; q < size_; ++q) {
+      if (q == me_ || (!to_all && record.failed(q))) continue;
       try {
-        out.sends.push_back(channel.isend(q, std::as_bytes(out.record->words()), tag));
+        out.sends.push_back(channel_.isend(q, std::as_bytes(out.record->words()), tag));
       } catch (const Error&) {  // a dead peer: the receive side finds it
       }
     }
     return out;
-  };
-  const auto finish_sends = [&](Outgoing& out) {
-    const Deadline flush = Deadline::after(grace);
+  }
+
+  void finish_sends(Outgoing& out) {
+    const Deadline flush = Deadline::after(grace_);
     for (auto& s : out.sends) {
       try {
         s.wait(flush);
@@ -125,24 +177,12 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
       }
     }
     out.sends.clear();
-  };
+  }
 
-  // A rank that decides posts its decision under a tag of its own to every other rank, even
-  // those it believes failed; every rank looks for decisions between rounds. So a rank that is
-  // behind (or was declared failed while it was silent) adopts the decision the others reached
-  // instead of reaching its own from the stale records of their first rounds.
-  constexpr std::uint32_t max_rounds = 1 << 14;  // the recovery channel's tags hold a round
-  constexpr Tag decision_tag{max_rounds};
-  std::vector<FailureRecord> decisions(static_cast<std::size_t>(size), FailureRecord(size));
-  std::vector<std::optional<Request>> decision_receives(static_cast<std::size_t>(size));
-  for (int q = 0; q < size; ++q)
-    if (q != me)
-      decision_receives[static_cast<std::size_t>(q)].emplace(channel.irecv(
-          q, std::as_writable_bytes(decisions[static_cast<std::size_t>(q)].words()), decision_tag));
   // A decision that has arrived, if any.
-  const auto find_decision = [&]() -> const FailureRecord* {
-    for (int q = 0; q < size; ++q) {
-      auto& receive = decision_receives[static_cast<std::size_t>(q)];
+  const FailureRecord* find_decision() {
+    for (int q = 0; q < size_; ++q) {
+      auto& receive = decision_receives_[index(q)];
       if (!receive) continue;
       try {
         if (!receive->test()) continue;
@@ -151,64 +191,59 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
         continue;
       }
       receive.reset();
-      return &decisions[static_cast<std::size_t>(q)];
+      return &decisions_[index(q)];
     }
     return nullptr;
-  };
-  const auto excluded = [&] {
-    return Error(ErrorKind::peer_failed, "shrink", me, no_peer,
-                 "the other ranks declared this rank failed: it did not answer their agreement "
-                 "within the timeout");
-  };
+  }
 
-  for (std::uint32_t round = 0; round < max_rounds; ++round) {
-    if (mine.failed(me)) throw excluded();
-    const FailureRecord start = mine;
+  // One round: this rank's record to the live ranks, theirs merged into it. True when the round
+  // settled it (nobody learned anything, and every record was the same); `decision` is set when
+  // another rank's decision arrived.
+  bool exchange(std::uint32_t round, const FailureRecord*& decision) {
+    const FailureRecord start = mine_;
     Outgoing sends = send_to_live(start, Tag{round}, false);
-    std::vector<FailureRecord> records(static_cast<std::size_t>(size), FailureRecord(size));
-    std::vector<std::optional<Request>> receives(static_cast<std::size_t>(size));
-    for (int q = 0; q < size; ++q)
-      if (q != me && !start.failed(q))
-        receives[static_cast<std::size_t>(q)].emplace(channel.irecv(
-            q, std::as_writable_bytes(records[static_cast<std::size_t>(q)].words()), Tag{round}));
-
+    std::vector<FailureRecord> records(static_cast<std::size_t>(size_), FailureRecord(size_));
+    std::vector<std::optional<Request>> receives(static_cast<std::size_t>(size_));
+    for (int q = 0; q < size_; ++q)
+      if (q != me_ && !start.failed(q))
+        receives[index(q)].emplace(
+            channel_.irecv(q, std::as_writable_bytes(records[index(q)].words()), Tag{round}));
     // Never less than `grace` for a round: the rounds after a timeout run between ranks that
     // answer.
     const Clock::time_point round_start = Clock::now();
     const auto deadline_passed = [&] {
-      return Clock::now() >= std::max(give_up, round_start + grace);
+      return Clock::now() >= std::max(give_up_, round_start + grace_);
     };
     bool learned = false, all_same = true;
-    const FailureRecord* decision = nullptr;
     auto nap = std::chrono::microseconds(10);
     for (int open = 1; open > 0 && !decision;) {
       open = 0;
-      for (int q = 0; q < size; ++q) {
-        auto& receive = receives[static_cast<std::size_t>(q)];
+      for (int q = 0; q < size_; ++q) {
+        auto& receive = receives[index(q)];
         if (!receive) continue;
-        if (mine.failed(q)) {  // reported failed by another peer: stop waiting for it
+        if (mine_.failed(q)) {  // reported failed by another peer: stop waiting for it
           receive.reset();
           continue;
         }
         try {
           if (!receive->test()) {
-            if (deadline_passed()) throw Error(ErrorKind::timeout, "", me, q, "no answer");
+            if (deadline_passed()) throw Error(ErrorKind::timeout, "", me_, q, "no answer");
             ++open;
             continue;
           }
         } catch (const Error&) {
           receive.reset();
-          mine.set_failed(q);
+          mine_.set_failed(q);
           learned = true;
           continue;
         }
         receive.reset();
-        const FailureRecord& got = records[static_cast<std::size_t>(q)];
+        const FailureRecord& got = records[index(q)];
         all_same &= got.same_knowledge(start);
-        learned |= mine.merge(got);
-        if (got.waited() && !mine.waited()) {
-          mine.set_waited();
-          give_up = std::min(give_up, Clock::now() + grace);
+        learned |= mine_.merge(got);
+        if (got.waited() && !mine_.waited()) {
+          mine_.set_waited();
+          give_up_ = std::min(give_up_, Clock::now() + grace_);
         }
       }
       decision = find_decision();
@@ -220,20 +255,25 @@ AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
     receives.clear();
     finish_sends(sends);
     if (!decision) decision = find_decision();
-    if (!decision && (learned || !all_same)) continue;
-    if (decision) {
-      mine.adopt(*decision);
-      if (mine.failed(me)) throw excluded();
-    }
-    Outgoing last = send_to_live(mine, decision_tag, true);
-    finish_sends(last);
-    AgreedFailures agreed;
-    for (int r = 0; r < size; ++r)
-      if (mine.failed(r)) agreed.failed.push_back(r);
-    agreed.proposal = mine.proposal();
-    return agreed;
+    return !learned && all_same;
   }
-  throw Error(ErrorKind::internal, "shrink", me, no_peer, "the failure agreement did not end");
+
+  Channel& channel_;
+  const int size_;
+  const int me_;
+  const Clock::duration grace_;
+  FailureRecord mine_;
+  // A rank that neither answers nor is seen to fail is declared failed at `give_up_`.
+  Clock::time_point give_up_;
+  std::vector<FailureRecord> decisions_;
+  std::vector<std::optional<Request>> decision_receives_;
+};
+
+// Runs the agreement on `channel`. Throws colt::Error kind peer_failed when the others declared
+// this rank failed (it did not answer in time).
+template <class Channel>
+AgreedFailures agree_on_failures(Channel& channel, const AgreementStart& how) {
+  return FailureAgreement<Channel>(channel, how).run();
 }
 
 }  // namespace colt::detail
