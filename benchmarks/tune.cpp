@@ -124,7 +124,7 @@ const char* enum_name(colt::Algorithm a) { return colt::name_of(a).data(); }
 
 // Prints the measurements, the fit, the regret and crossovers, then the table, whose entries
 // it appends to `fitted`; returns the worst regret.
-double report(std::vector<Series>& all, bool zero_copy, std::vector<colt::tuning::Entry>& fitted) {
+double report(std::vector<Series>& all, bool views, std::vector<colt::tuning::Entry>& fitted) {
   const double candidates[] = {256.0 * 1024, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20};
   double cache = candidates[0], best_total = INFINITY;
   for (double c : candidates) {
@@ -141,7 +141,7 @@ double report(std::vector<Series>& all, bool zero_copy, std::vector<colt::tuning
   for (auto& [key, series] : groups) {
     std::printf("\n## %s, %d ranks (%s): median us per call, measured | model\n",
                 enum_name(key.second), key.first,
-                zero_copy ? "zero-copy transport" : "message transport");
+                views ? "zero-copy transport" : "message transport");
     std::printf("%10s", "bytes");
     for (Series* s : series) std::printf(" %20s", enum_name(s->algorithm));
     std::printf(" %8s %8s %7s\n", "pick", "best", "regret");
@@ -181,10 +181,10 @@ double report(std::vector<Series>& all, bool zero_copy, std::vector<colt::tuning
   std::printf("\n// The table to keep (include/colt/algorithms/tuning.hpp):\n");
   for (const Series& s : all) {
     std::printf("    {CollectiveKind::%s, Algorithm::%s, %s, %d, %.4g, %.4g, %.4g, %.0f},\n",
-                enum_name(s.kind), enum_name(s.algorithm), zero_copy ? "true" : "false", s.ranks,
+                enum_name(s.kind), enum_name(s.algorithm), views ? "true" : "false", s.ranks,
                 s.fit[0], s.fit[1], s.fit[2], cache);
     fitted.push_back(
-        {s.kind, s.algorithm, zero_copy, s.ranks, s.fit[0], s.fit[1], s.fit[2], cache});
+        {s.kind, s.algorithm, views, s.ranks, s.fit[0], s.fit[1], s.fit[2], cache});
   }
   return worst;
 }

@@ -56,26 +56,26 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
         Algorithm::ring);
 
   for (CollectiveKind kind : every_kind)
-    for (bool zero_copy : {true, false})
+    for (bool views : {true, false})
       for (int ranks : {2, 3, 4, 8, 16})
         for (std::size_t bytes = 8; bytes <= 256 * MiB; bytes *= 4) {
           CAPTURE(name_of(kind));
-          CAPTURE(zero_copy);
+          CAPTURE(views);
           CAPTURE(ranks);
           CAPTURE(bytes);
-          const Plan chosen = plan(kind, bytes, ranks, zero_copy);
+          const Plan chosen = plan(kind, bytes, ranks, views);
           CHECK(supports(kind, chosen.algorithm));
           CHECK(chosen.chunk_bytes > 0);
           // The automatic choice is the fastest algorithm the model knows, and its predicted time.
           for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
             if (!supports(kind, a)) continue;
-            const double t = detail::predict(kind, a, bytes, ranks, zero_copy);
+            const double t = detail::predict(kind, a, bytes, ranks, views);
             CHECK(t >= 0);
             if (t > 0) CHECK(chosen.predicted_seconds <= t);
             // More bytes never take less time.
-            CHECK(detail::predict(kind, a, bytes * 4, ranks, zero_copy) >= t);
+            CHECK(detail::predict(kind, a, bytes * 4, ranks, views) >= t);
           }
-          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == detail::fallback(kind, zero_copy));
+          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == detail::fallback(kind, views));
         }
   // The measured table covers every choice on both transport classes.
   for (CollectiveKind kind : every_kind) {
@@ -212,7 +212,7 @@ TEST_CASE("tuning file: written, read back to the last digit, and refused when m
   for (std::size_t i = 0; i < back.size(); ++i) {
     const tuning::Entry& a = back[i];
     const tuning::Entry& b = tuning::table[i];
-    CHECK((a.kind == b.kind && a.algorithm == b.algorithm && a.zero_copy == b.zero_copy &&
+    CHECK((a.kind == b.kind && a.algorithm == b.algorithm && a.views == b.views &&
            a.ranks == b.ranks && a.alpha == b.alpha && a.beta == b.beta &&
            a.beta_memory == b.beta_memory && a.cache_bytes == b.cache_bytes));
   }

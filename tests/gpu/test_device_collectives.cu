@@ -1,5 +1,5 @@
 // Every collective on CUDA device memory (colt/cuda/collectives.cuh) with 1..8 in-process ranks
-// sharing one GPU: the native path (peers' device buffers read through views, the fused kernel
+// sharing one GPU: the views path (peers' device buffers read through views, the fused kernel
 // over all p slices) bit for bit against the rank-order fold on the host, and the staged paths
 // (no views; checksum option) through pinned host memory against the reference. The same cases
 // run on the host through SimulatedDevice (tests/collectives/test_device_memory.cpp).
@@ -44,7 +44,7 @@ TEST_CASE(
       });
 }
 
-TEST_CASE("gpu collectives: large counts (native: one fused pass; staged: pipelined chunks)") {
+TEST_CASE("gpu collectives: large counts (views: one fused pass; staged: pipelined chunks)") {
   for (Path path : all_paths) {
     reducing_case<CudaBuffers, float, sum>(path, 8, 1000003, base_seed() + 5);
     reducing_case<CudaBuffers, bfloat16, avg>(path, 8, 3000017, base_seed() + 6);

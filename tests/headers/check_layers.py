@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when a colt header includes one from a higher layer (DESIGN.md, section 1).
+"""Fails when a colt header includes one from a higher layer (docs/design.md, "Layers").
 
 Usage: check_layers.py ROOT...   (each ROOT holds colt/..., i.e. include/ and kernels/)
 

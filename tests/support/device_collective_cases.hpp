@@ -4,7 +4,7 @@
 // (tests/gpu/test_device_collectives.cu, buffers in CUDA memory). `Mem` says how buffers are made:
 //   typename Mem::template Buffer<T> b(host_vector);  b.span(), b.const_span(), b.download()
 //
-// Paths: in-process ranks take the native path (peers' buffers read through views, one fused
+// Paths: in-process ranks take the views path (peers' buffers read through views, one fused
 // reduction per call) and must match the rank-order fold bit for bit; ranks without views
 // (CopyTransport) or with the checksum option take the staged path (host staging, all_reduce
 // pipelined in chunks) and must match the reference within its rounding bound.
@@ -32,20 +32,20 @@
 
 namespace colt::test {
 
-enum class Path { native, staged, checksummed };
+enum class Path { views, staged, checksummed };
 inline const char* name_of(Path path) {
-  return path == Path::native   ? "native (views)"
+  return path == Path::views   ? "through views"
          : path == Path::staged ? "staged (no views)"
                                 : "staged (checksum)";
 }
-inline constexpr Path all_paths[] = {Path::native, Path::staged, Path::checksummed};
+inline constexpr Path all_paths[] = {Path::views, Path::staged, Path::checksummed};
 
 // fn(comm) on `ranks` threads whose communicators take `path`; `setup()` runs first on each.
 template <class Fn>
 void launch_on(Path path, int ranks, Fn&& fn) {
   if (path == Path::staged) return launch_copying(ranks, fn);
   inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
-    if (path == Path::native) return fn(comm);
+    if (path == Path::views) return fn(comm);
     Communicator<inprocess::InProcess> with_checksum(
         comm.transport(), CommunicatorOptions{.timeout = comm.timeout(), .checksum = true});
     fn(with_checksum);
@@ -61,7 +61,7 @@ std::vector<std::vector<T>> random_rank_inputs(std::uint64_t seed, int ranks, st
   return inputs;
 }
 
-// The rank-order fold the native path promises, bit for bit.
+// The rank-order fold the views path promises, bit for bit.
 template <class T, class Op>
 std::vector<T> rank_order_fold(const std::vector<std::vector<T>>& inputs, std::size_t offset,
                                std::size_t count) {
@@ -77,7 +77,7 @@ std::vector<T> rank_order_fold(const std::vector<std::vector<T>>& inputs, std::s
 template <class T, class Op>
 void check_reduced(Path path, const std::vector<std::vector<T>>& inputs, std::span<const T> got,
                    std::size_t offset) {
-  if (path == Path::native) {
+  if (path == Path::views) {
     const auto expected = rank_order_fold<T, Op>(inputs, offset, got.size());
     CHECK_MESSAGE(same_bits<T>(got, expected), "not the rank-order fold");
   } else {
@@ -127,9 +127,9 @@ void reducing_case(Path path, int p, std::size_t count, std::uint64_t seed) {
     check_reduced<T, Op>(path, inputs, std::span<const T>(scattered[r]), r * block);
   }
   check_reduced<T, Op>(path, inputs, std::span<const T>(reduced[size - 1]), 0);
-  // Which path ran: native reduces once per call in one pass over all p inputs; staged stages.
+  // Which path ran: views reduces once per call in one pass over all p inputs; staged stages.
   if (Mem::counts && count > 0 && p > 1) {
-    if (path == Path::native) {
+    if (path == Path::views) {
       CHECK(seen[0].reductions == 1);
       CHECK(seen[0].reduced_inputs == p);
       CHECK(seen[0].stagings == 0);

@@ -256,9 +256,9 @@ constexpr bool supports(CollectiveKind kind, Algorithm algorithm) {
 
 namespace detail {
 // What runs when the model has no entry for a call: the bandwidth-optimal algorithm.
-constexpr Algorithm fallback(CollectiveKind kind, bool zero_copy) {
+constexpr Algorithm fallback(CollectiveKind kind, bool views) {
   const CollectiveRecord record = record_of(kind);
-  return zero_copy ? record.fallback_views : record.fallback_messages;
+  return views ? record.fallback_views : record.fallback_messages;
 }
 }  // namespace detail
 

@@ -3,7 +3,7 @@
 // (algorithm, chunking, the model's predicted time) and every collective's front door checks
 // its arguments, then runs `plan(...).algorithm` through its record (records.hpp), which also
 // says what each collective can run. In order:
-// 1. Device buffers on the native path run direct: one fused pass over the peers' buffers, the
+// 1. Device buffers moved through views run direct: one fused pass over the peers' buffers, the
 //    only schedule that never touches device memory from the host (collectives/device.hpp).
 // 2. `colt::ordered`, or the communicator's ordered option on a reducing call, runs direct, or
 //    slots where the call fits one round of them: both fold the ranks' values in rank order,
@@ -59,7 +59,7 @@ constexpr std::size_t slot_bytes_of() {
 // What constrains a call beyond its size and rank count: its buffers, its transport, and its
 // communicator's settings (core/settings.hpp).
 struct Constraints {
-  bool device = false;   // its buffers are device memory, moved natively (through views)
+  bool device = false;   // its buffers are device memory, moved through views
   bool ordered = false;  // the communicator's ordered setting is on
   // What one round of the transport's shared slots carries per rank; 0: it has none.
   std::size_t slot_bytes = 0;
@@ -87,14 +87,14 @@ Constraints constraints_of(const Settings& settings, bool device = false) {
 // beyond the cache. The constants come from `table`'s entry measured at the nearest rank count;
 // 0 where it has none.
 inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t bytes, int ranks,
-                      bool zero_copy, std::span<const tuning::Entry> table = tuning::table) {
+                      bool views, std::span<const tuning::Entry> table = tuning::table) {
   const tuning::Entry* best = nullptr;
   // How far apart two rank counts are on a log scale, without a logarithm: larger / smaller.
   auto distance = [&](int measured) {
     return measured > ranks ? double(measured) / ranks : double(ranks) / measured;
   };
   for (const tuning::Entry& e : table)
-    if (e.kind == kind && e.algorithm == algorithm && e.zero_copy == zero_copy &&
+    if (e.kind == kind && e.algorithm == algorithm && e.views == views &&
         (!best || distance(e.ranks) < distance(best->ranks) ||
          (distance(e.ranks) == distance(best->ranks) && e.ranks > best->ranks)))
       best = &e;
@@ -106,11 +106,11 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
 }  // namespace detail
 
 // The algorithm and chunking for one call of `kind` moving `bytes` over `ranks` ranks;
-// `zero_copy` says the transport lets a rank read its peers' memory (in-process). The
+// `views` says the transport lets a rank read its peers' memory (in-process). The
 // automatic choice is the algorithm the model predicts fastest (docs/performance.md shows the
 // fit and its crossovers; benchmarks/tune measures the constants on a new machine). `requested`
 // is supported by `kind`: the front door checked it.
-inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_copy,
+inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
                  Algorithm requested = Algorithm::automatic,
                  const detail::Constraints& constraints = {}) {
   // A training loop repeats the same calls: the last plan of this thread is kept, so a hit costs
@@ -119,14 +119,14 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
     CollectiveKind kind = CollectiveKind::all_reduce;
     std::size_t bytes = 0;
     int ranks = 0;
-    bool zero_copy = false;
+    bool views = false;
     Algorithm requested = Algorithm::automatic;
     detail::Constraints constraints{};
     bool operator==(const Key&) const = default;
   };
   thread_local Key last_key;
   thread_local Plan last_plan;
-  const Key key{kind, bytes, ranks, zero_copy, requested, constraints};
+  const Key key{kind, bytes, ranks, views, requested, constraints};
   if (key == last_key) return last_plan;
   const std::span<const tuning::Entry> table =
       tuning::entries(constraints.tuning_id, constraints.tuning_file);
@@ -148,21 +148,21 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool zero_co
   Plan chosen;
   if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
-    chosen.predicted_seconds = detail::predict(kind, requested, bytes, ranks, zero_copy, table);
+    chosen.predicted_seconds = detail::predict(kind, requested, bytes, ranks, views, table);
     last_key = key;
     return last_plan = chosen;
   }
   bool found = false;
   for (const Capability& c : record.algorithms) {  // device buffers never get here (rule 1)
     if (!met(c.needs)) continue;
-    const double t = detail::predict(kind, c.algorithm, bytes, ranks, zero_copy, table);
+    const double t = detail::predict(kind, c.algorithm, bytes, ranks, views, table);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
       chosen.algorithm = c.algorithm;
       chosen.predicted_seconds = t;
       found = true;
     }
   }
-  if (!found) chosen.algorithm = detail::fallback(kind, zero_copy);
+  if (!found) chosen.algorithm = detail::fallback(kind, views);
   last_key = key;
   return last_plan = chosen;
 }

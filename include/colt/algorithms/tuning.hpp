@@ -10,7 +10,7 @@
 //                and reduces per byte of the call, over the cache's bandwidth
 //   beta_memory  the extra seconds per byte once they do not: the same traffic at memory speed
 //   cache_bytes  where that starts: the candidate that fits the transport class best
-// One entry per transport class (zero_copy: peers' memory is readable, as in-process), collective,
+// One entry per transport class (views: peers' memory is readable, as in-process), collective,
 // algorithm and rank count; other rank counts use the nearest measured one.
 
 #include <cstddef>
@@ -23,7 +23,7 @@ namespace colt::tuning {
 struct Entry {
   CollectiveKind kind;
   Algorithm algorithm;
-  bool zero_copy;
+  bool views;
   int ranks;
   double alpha;        // seconds
   double beta;         // seconds per byte

@@ -109,7 +109,7 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
     e.algorithm = *algorithm;
     if (w[2] != "in-process" && w[2] != "messages")
       fail("transport class '" + std::string(w[2]) + "' is not in-process or messages");
-    e.zero_copy = w[2] == "in-process";
+    e.views = w[2] == "in-process";
     double ranks = 0;
     if (!detail::number(w[3], ranks) || ranks < 1 || ranks != std::floor(ranks) || ranks > 1e6)
       fail("ranks '" + std::string(w[3]) + "' is not a positive whole number");
@@ -134,7 +134,7 @@ inline std::string format(std::span<const Entry> entries) {
     (void)std::snprintf(line, sizeof line, "%s %s %s %d %.17g %.17g %.17g %.17g\n",
                         std::string(name_of(e.kind)).c_str(),
                         std::string(name_of(e.algorithm)).c_str(),
-                        e.zero_copy ? "in-process" : "messages", e.ranks, e.alpha, e.beta,
+                        e.views ? "in-process" : "messages", e.ranks, e.alpha, e.beta,
                         e.beta_memory, e.cache_bytes);
     text += line;
   }

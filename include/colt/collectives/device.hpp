@@ -14,10 +14,10 @@
 // (docs/nonblocking.md): a blocking call waits for the calls started before it.
 //
 // Two paths, chosen per call (collectives/detail/device_paths.hpp):
-// - Native (a transport with views, i.e. in-process ranks; checksum option off): the direct
+// - Through views (in-process ranks, the checksum option off): the direct
 //   algorithm, in which each rank reads its peers' device buffers. all_reduce, reduce_scatter and
 //   reduce fold all p slices in one fused kernel pass (the memory floor); the others are device
-//   to device copies. Whatever algorithm is asked for, the native path runs direct: it moves the
+//   to device copies. Whatever algorithm is asked for, the views path runs direct: it moves the
 //   fewest bytes on one node, and it folds in rank order, so `ordered` holds too.
 // - Staged (MPI, UCX, or the checksum option, which reads messages on the host): buffers are
 //   copied through the space's pinned host staging buffers and the host collective runs on them.
@@ -46,7 +46,7 @@ template <class X, class T, class Space, class Op>
 void device_all_reduce(Communicator<X>& comm, device_span<const T, Space> in,
                        device_span<T, Space> out, Op op, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::all_reduce(c, as_span(in), as_span(out), op, a.algorithm, std::move(space));
       }))
     return;
@@ -59,7 +59,7 @@ void device_reduce_scatter(Communicator<X>& comm, device_span<const T, Space> in
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::reduce_scatter_even(c, i, o, op, a.algorithm, std::move(space));
       }))
     return;
@@ -75,7 +75,7 @@ void device_reduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> 
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::reduce_scatter_counts(c, i, o, counts, op, a.algorithm, std::move(space));
       }))
     return;
@@ -92,7 +92,7 @@ void device_all_gather(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::all_gather_even(c, i, o, a.algorithm, std::move(space));
       }))
     return;
@@ -105,7 +105,7 @@ template <class X, class T, class Space>
 void device_all_gather_in_place(Communicator<X>& comm, device_span<T, Space> data, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto d = as_span(data);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::all_gather_in_place(c, d, a.algorithm, std::move(space));
       }))
     return;
@@ -120,7 +120,7 @@ void device_all_gather_v(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::all_gather_counts(c, i, o, counts, a.algorithm, std::move(space));
       }))
     return;
@@ -136,7 +136,7 @@ template <class X, class T, class Space>
 void device_broadcast(Communicator<X>& comm, device_span<T, Space> data, int root, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto d = as_span(data);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::broadcast(c, d, root, a.algorithm, std::move(space));
       }))
     return;
@@ -151,7 +151,7 @@ void device_reduce(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::reduce(c, i, o, root, op, a.algorithm, std::move(space));
       }))
     return;
@@ -167,7 +167,7 @@ void device_scatter(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::scatter_even(c, i, o, root, a.algorithm, std::move(space));
       }))
     return;
@@ -184,7 +184,7 @@ void device_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::scatter_counts(c, i, o, counts, root, a.algorithm, std::move(space));
       }))
     return;
@@ -202,7 +202,7 @@ void device_gather(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::gather_even(c, i, o, root, a.algorithm, std::move(space));
       }))
     return;
@@ -219,7 +219,7 @@ void device_gather_v(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_natively(comm, [&](auto& c) {
+  if (ran_through_views(comm, [&](auto& c) {
         detail::gather_counts(c, i, o, counts, root, a.algorithm, std::move(space));
       }))
     return;

@@ -1,6 +1,6 @@
 #pragma once
-// How a collective on device buffers runs (collectives/device.hpp has the front doors): natively,
-// each rank reading its peers' device buffers through views, or staged through the memory
+// How a collective on device buffers runs (collectives/device.hpp has the front doors): through
+// views, each rank reading its peers' device buffers, or staged through the memory
 // space's pinned host buffers around the host collective; and what a device call takes after
 // its operands (an algorithm, a stream, both, in either order, or neither).
 //
@@ -78,11 +78,11 @@ std::span<T> as_span(device_span<T, Space> s) {
   return {s.data(), s.size()};
 }
 
-// Runs fn(comm) and returns true when this call can run natively (peers read each other's
+// Runs fn(comm) and returns true when this call can run through views (peers read each other's
 // device buffers: a transport with views, and no checksum, which would read messages on the
 // host); fn is instantiated only for such transports.
 template <class X, class Fn>
-bool ran_natively(Communicator<X>& comm, Fn&& fn) {
+bool ran_through_views(Communicator<X>& comm, Fn&& fn) {
   if constexpr (ViewTransport<detail::link_t<X>>) {
     if (!comm.checksum()) {
       fn(comm);
