@@ -180,8 +180,7 @@ struct Reduce {
     switch (a) {
       case Algorithm::tree:
         return tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root, op,
-                            chunk_bytes),
-               true;
+                            chunk_bytes);
       case Algorithm::direct: return direct::reduce(call, in, out, root, op);
       case Algorithm::slots:
         if constexpr (meets<Call>(Needs::host_slots))
