@@ -9,7 +9,12 @@ cd "$here"
 build=${BUILD_DIR:-build-tests}
 # The samples and benchmarks at -O1: their smoke tests check results, not speed, and -O3 doubles
 # the samples' build time and adds half to the benchmarks'.
+# The CUDA code only where a GPU can run it: without one its tests can only skip, and compiling
+# them is a sixth of this command's build (.ci/run compiles them in a stage of their own).
+# -Dcuda=... among the arguments decides instead.
+cuda=""
+case " $* " in *" -Dcuda="*) ;; *) nvidia-smi -L >/dev/null 2>&1 || cuda="-Dcuda=disabled" ;; esac
 [ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=enabled -Dsamples_optimization=1 \
-  -Dbenchmarks_optimization=1 "$@" >/dev/null
+  -Dbenchmarks_optimization=1 $cuda "$@" >/dev/null
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}

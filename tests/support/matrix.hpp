@@ -2,9 +2,8 @@
 // The test matrix: every type, every op, rank counts 1..8, counts {0, 1, 7, random}, both
 // buffer forms, every algorithm; plus large counts (1000003) on a seeded sample that still
 // touches every type, op, rank count, algorithm and form. COLT_TEST_SCALE=reduced keeps a
-// quarter of the large sample, for the slow sanitizer builds, and those builds
-// (-Dtest_scale=reduced) compile the matrix for one type per element size and arithmetic:
-// COLT_TEST_TYPES_PER_SIZE.
+// quarter of the large sample, for the slow sanitizer builds, and those builds compile the
+// matrix for fewer types (-Dtest_types, which defines COLT_TEST_TYPES).
 
 #include <cstdint>
 #include <cstdlib>
@@ -26,13 +25,17 @@ namespace colt::test {
 template <class... Ts>
 struct type_list {};
 
-#if COLT_TEST_TYPES_PER_SIZE
-// The sanitizers look for out-of-bounds accesses, leaks, undefined arithmetic and races. What
-// decides those is the element's size and which reduction body runs (SIMD float, integer, or
-// 16-bit widened to float), not which of two same-sized types it is: float (4 bytes, float),
-// int64 (8 bytes, integer) and bfloat16 (2 bytes, widened) keep every size and body. Every type
-// is instantiated in the plain build; half the types halves these builds' largest programs.
+#if COLT_TEST_TYPES == 3
+// AddressSanitizer and UndefinedBehaviorSanitizer look for out-of-bounds accesses, leaks and
+// undefined arithmetic. What decides those is the element's size and which reduction body runs
+// (SIMD float, integer, or 16-bit widened to float), not which of two same-sized types it is:
+// float (4 bytes, float), int64 (8 bytes, integer) and bfloat16 (2 bytes, widened) keep every
+// size and body. Every type is instantiated in the plain build; half the types halves these
+// builds' largest programs.
 using all_types = type_list<float, std::int64_t, bfloat16>;
+#elif COLT_TEST_TYPES == 1
+// ThreadSanitizer looks for races between ranks' threads, which no element type changes.
+using all_types = type_list<float>;
 #else
 using all_types = type_list<float, double, std::int32_t, std::int64_t, half, bfloat16>;
 #endif
