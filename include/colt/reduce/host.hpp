@@ -50,8 +50,9 @@ void reduce_pair_on(WideTier tier, Op op, T* out, const T* a, const T* b, std::s
 }  // namespace detail
 
 // Never inlined: the loop is compiled once per (op, type), the same whatever the caller. Inlined
-// into a large caller (an algorithm inlined into its front door), GCC vectorised it worse and
-// the 256 MiB ring all_reduce lost 6% (measured). One call per chunk costs nothing.
+// into a large caller (an algorithm inlined into its front door), GCC vectorised it worse, and
+// the large ring all_reduce was measurably slower (docs/performance.md, "Figures behind the
+// code"). One call per chunk costs nothing.
 template <class Op, Element T>
   requires ReductionFor<Op, T>
 [[gnu::noinline]] void reduce_pair(Op op, T* out, const T* a, const T* b, std::size_t count,

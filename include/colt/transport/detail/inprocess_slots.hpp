@@ -19,10 +19,10 @@
 //
 // Why two rings: a writer of rooted rounds runs up to depth - 1 rounds ahead of the slowest reader,
 // and with more ranks than cores a reader runs only once per scheduler turn, so a stream of small
-// broadcasts costs a turn of every rank per depth - 1 calls. A depth of 32 makes that turn rare (8
-// ranks on 2 cores, 8-byte broadcast: 3.3-4.5 us with 4 slots, 0.7-1.2 us with 32). 32 slots of 4
-// KiB gave broadcast the same, but 8-rank gathering rounds ran 10% slower, and 32 slots of 512
-// bytes did not: the footprint of a stream of tiny calls. So the deep ring has small slots.
+// broadcasts costs a turn of every rank per depth - 1 calls. A depth of 32 makes that turn rare.
+// Deep rings of large slots slowed 8-rank gathering rounds (the footprint of a stream of tiny
+// calls), and deep rings of small ones did not: so the deep ring has small slots. The
+// measurements are in docs/performance.md ("Figures behind the code").
 
 #include <atomic>
 #include <cstddef>
