@@ -74,14 +74,14 @@ struct SimulatedDevice {
   }
   void wait() {}
 
-  // Grows only, so a slot keeps its contents while a call uses it at one size.
+  // Grows only, so a buffer keeps its contents while a call uses it at one size.
   template <class T>
-  std::span<T> staging(std::size_t count, int slot) {
+  std::span<T> staging(std::size_t count, int buffer) {
     ++counters().stagings;
-    thread_local std::vector<std::byte> slots[2];
-    auto& buffer = slots[slot];
-    if (buffer.size() < count * sizeof(T)) buffer.resize(count * sizeof(T));
-    return {reinterpret_cast<T*>(buffer.data()), count};
+    thread_local std::vector<std::byte> buffers[2];
+    auto& bytes = buffers[buffer];
+    if (bytes.size() < count * sizeof(T)) bytes.resize(count * sizeof(T));
+    return {reinterpret_cast<T*>(bytes.data()), count};
   }
 };
 

@@ -51,9 +51,9 @@ void collect_inputs(Call& call, const T* own, std::size_t count) {
     store.receives.clear();
     for (int k = 0, peer = 0; peer < p; ++peer) {
       if (peer == r) continue;
-      std::span<T> slot = staging.subspan(static_cast<std::size_t>(k++) * count, count);
-      store.receives.push_back(call.irecv(peer, slot));
-      store.inputs[static_cast<std::size_t>(peer)] = slot.data();
+      std::span<T> part = staging.subspan(static_cast<std::size_t>(k++) * count, count);
+      store.receives.push_back(call.irecv(peer, part));
+      store.inputs[static_cast<std::size_t>(peer)] = part.data();
     }
     for (int k = 0, peer = 0; peer < p; ++peer)
       if (peer != r) call.finish_recv(store.receives[static_cast<std::size_t>(k++)], peer, bytes);

@@ -4,7 +4,7 @@
 // names them. Algorithms read as their textbook loop; these carry the care.
 //
 // Progress rule that keeps every schedule deadlock-free: sends are posted without blocking and
-// kept in a bounded window; a rank blocks on a send only to reuse a window slot, and every
+// kept in a bounded window; a rank blocks on a send only to reuse a window entry, and every
 // schedule posts at most a few sends ahead of its receives, fewer than the window holds.
 
 #include <algorithm>
@@ -26,8 +26,8 @@
 
 namespace colt::detail {
 
-// Sends in flight, oldest first. Slot i may own scratch memory the caller associates with it;
-// reserve() hands out the next slot after waiting for the send that last used it.
+// Sends in flight, oldest first. Entry i may own scratch memory the caller associates with it;
+// reserve() hands out the next entry after waiting for the send that last used it.
 template <class Request>
 class SendWindow {
  public:
@@ -39,32 +39,32 @@ class SendWindow {
   ~SendWindow() = default;  // pending sends cancel or finish in their destructors
 
   std::size_t reserve() {
-    const std::size_t slot = next_ % capacity;
-    if (slots_[slot]) {
-      slots_[slot]->wait(fresh_deadline());
-      slots_[slot].reset();
+    const std::size_t entry = next_ % capacity;
+    if (entries_[entry]) {
+      entries_[entry]->wait(fresh_deadline());
+      entries_[entry].reset();
     }
-    return slot;
+    return entry;
   }
-  void commit(std::size_t slot, Request&& request) {
-    slots_[slot].emplace(std::move(request));
+  void commit(std::size_t entry, Request&& request) {
+    entries_[entry].emplace(std::move(request));
     ++next_;
   }
   void push(Request&& request) { commit(reserve(), std::move(request)); }
 
   void wait_all() {
     for (std::size_t i = 0; i < capacity; ++i) {
-      std::size_t slot = (next_ + i) % capacity;  // oldest first
-      if (slots_[slot]) {
-        slots_[slot]->wait(fresh_deadline());
-        slots_[slot].reset();
+      std::size_t entry = (next_ + i) % capacity;  // oldest first
+      if (entries_[entry]) {
+        entries_[entry]->wait(fresh_deadline());
+        entries_[entry].reset();
       }
     }
   }
 
  private:
   Deadline fresh_deadline() const { return Deadline::after(timeout_); }
-  std::array<std::optional<Request>, capacity> slots_;
+  std::array<std::optional<Request>, capacity> entries_;
   std::size_t next_ = 0;
   Clock::duration timeout_;
 };

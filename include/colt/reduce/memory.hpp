@@ -7,7 +7,7 @@
 // may run asynchronously, and wait(), after which every copy and reduction it started is done and
 // visible to the host and to the other ranks. HostMemory does everything at once. Device spaces
 // (colt::cuda::Memory, the tests' SimulatedDevice) set `device` and also lend host staging
-// buffers, staging<T>(count, slot), for transports that cannot move device memory themselves.
+// buffers, staging<T>(count, buffer), for transports that cannot move device memory themselves.
 
 #include <algorithm>
 #include <concepts>

@@ -128,9 +128,9 @@ struct Memory {
   void wait() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
   template <class T>
-  std::span<T> staging(std::size_t count, int slot) {
-    thread_local detail::PinnedBuffer slots[2];
-    return {reinterpret_cast<T*>(slots[slot].reserve(count * sizeof(T))), count};
+  std::span<T> staging(std::size_t count, int buffer) {
+    thread_local detail::PinnedBuffer buffers[2];
+    return {reinterpret_cast<T*>(buffers[buffer].reserve(count * sizeof(T))), count};
   }
 
  private:

@@ -93,7 +93,7 @@ bool ran_through_views(Communicator<X>& comm, Fn&& fn) {
 }
 
 // Host copies of the device buffers: `in` (its first in_count elements copied from the device)
-// in staging slot 0, `out` in slot 1. `host_call(host_in, host_out)` runs the host collective,
+// in staging buffer 0, `out` in buffer 1. `host_call(host_in, host_out)` runs the host collective,
 // then the first out_count elements of host_out are copied back to `out`.
 template <class Space, class T, class Fn>
 void staged(Space& space, std::span<const T> in, std::size_t in_count, std::span<T> out,
@@ -107,7 +107,7 @@ void staged(Space& space, std::span<const T> in, std::size_t in_count, std::span
   space.wait();
 }
 
-// The same for a collective that works in place: one staging buffer (slot 1) for `data`, its
+// The same for a collective that works in place: one staging buffer (buffer 1) for `data`, its
 // first in_count elements copied in and first out_count copied back around host_call(host).
 template <class Space, class T, class Fn>
 void staged_in_place(Space& space, std::span<T> data, std::size_t in_count, std::size_t out_count,
@@ -120,8 +120,8 @@ void staged_in_place(Space& space, std::span<T> data, std::size_t in_count, std:
   space.wait();
 }
 
-// all_reduce through host staging, pipelined in chunks (see the header comment). Slots 0 and 1
-// alternate; one stream orders each chunk's copy back before the copy that reuses its slot.
+// all_reduce through host staging, pipelined in chunks (see the header comment). Buffers 0 and 1
+// alternate; one stream orders each chunk's copy back before the copy that reuses its buffer.
 template <class X, class Space, class T, class Op>
 void staged_all_reduce(Communicator<X>& comm, Space& space, std::span<const T> in, std::span<T> out,
                        Op op, Algorithm algorithm) {
@@ -135,15 +135,15 @@ void staged_all_reduce(Communicator<X>& comm, Space& space, std::span<const T> i
   }
   const std::size_t chunks = (in.size() + chunk - 1) / chunk;
   auto count_of = [&](std::size_t c) { return std::min(chunk, in.size() - c * chunk); };
-  auto slot = [&](std::size_t c) {
+  auto buffer_of = [&](std::size_t c) {
     return space.template staging<T>(chunk, static_cast<int>(c % 2));
   };
-  space.copy(slot(0).data(), in.data(), count_of(0));
+  space.copy(buffer_of(0).data(), in.data(), count_of(0));
   space.wait();
   for (std::size_t c = 0; c < chunks; ++c) {
     if (c + 1 < chunks)
-      space.copy(slot(c + 1).data(), in.data() + (c + 1) * chunk, count_of(c + 1));
-    std::span<T> host = slot(c).first(count_of(c));
+      space.copy(buffer_of(c + 1).data(), in.data() + (c + 1) * chunk, count_of(c + 1));
+    std::span<T> host = buffer_of(c).first(count_of(c));
     detail::all_reduce(comm, std::span<const T>(host), host, op, algorithm);
     space.wait();  // chunk c+1 is on the host, chunk c-1 back on the device
     space.copy(out.data() + c * chunk, host.data(), host.size());

@@ -60,10 +60,10 @@ class Request {
       const std::size_t offset = i * max_piece_bytes;
       const int count =
           static_cast<int>(std::min(max_piece_bytes, bytes - std::min(bytes, offset)));
-      MPI_Request& slot = i == 0 ? first_ : more_[i - 1];
+      MPI_Request& part = i == 0 ? first_ : more_[i - 1];
       const int code = kind == Kind::send
-                           ? MPI_Isend(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &slot)
-                           : MPI_Irecv(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &slot);
+                           ? MPI_Isend(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &part)
+                           : MPI_Irecv(data + offset, count, MPI_BYTE, peer, mpi_tag, comm, &part);
       if (code != MPI_SUCCESS) {
         cancel();
         check(code, rank, peer, kind == Kind::send ? "MPI_Isend" : "MPI_Irecv");
