@@ -67,7 +67,7 @@ void train_step(benchmark::State& state) {
     colt::DataParallelOptions options;
     options.bucket_cap_bytes = cap;
     options.overlap = M == Mode::overlapped;
-    colt::DataParallel<colt::inprocess::InProcess> dp(comm, options);
+    colt::DataParallel<colt::inprocess::Transport> dp(comm, options);
     for (std::size_t t = 0; t < char_mlp::Model::tensor_count; ++t)
       dp.add(model.param(t), model.grad(t));
     parameters = model.parameter_count();

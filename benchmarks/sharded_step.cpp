@@ -80,8 +80,8 @@ Outcome run_row(const Config& c, Row row) {
     for (std::size_t i = 0; i < N; ++i) initial[i] = static_cast<float>(i % 97) * 0.01f;
     std::vector<std::vector<float>> own_params, own_grads;
     std::vector<std::span<float>> params(L), grads(L);
-    std::optional<colt::DataParallel<colt::inprocess::InProcess>> dp;
-    std::optional<colt::ShardedDataParallel<colt::inprocess::InProcess>> sdp;
+    std::optional<colt::DataParallel<colt::inprocess::Transport>> dp;
+    std::optional<colt::ShardedDataParallel<colt::inprocess::Transport>> sdp;
     if (row == Row::compute_only || row == Row::plain) {
       own_params.assign(L, initial);
       own_grads.assign(L, std::vector<float>(N, 0.0f));

@@ -96,7 +96,7 @@ TEST_CASE("plan for a communicator: its size, its transport's class and its sett
     const Plan mine = plan(CollectiveKind::all_reduce, 1 << 20, comm);
     const Plan expected =
         plan(CollectiveKind::all_reduce, 1 << 20, 3, true, algo::automatic,
-             {.slot_bytes = inprocess::InProcess::slot_capacity(),
+             {.slot_bytes = inprocess::Transport::slot_capacity(),
               .forced = comm.settings().algorithm});
     CHECK(mine.algorithm == expected.algorithm);
     CHECK(mine.predicted_seconds == expected.predicted_seconds);

@@ -26,7 +26,7 @@ void check_counts(const std::vector<std::size_t>& counts, int ranks, int rank) {
   using colt::fuzz::expect;
   // Rank `rank` of a group of `ranks` whose other ranks never run: the checks send nothing.
   colt::inprocess::Communicator comm(
-      colt::inprocess::InProcess(std::make_shared<colt::inprocess::detail::Group>(ranks), rank),
+      colt::inprocess::Transport(std::make_shared<colt::inprocess::detail::Group>(ranks), rank),
       colt::CommunicatorOptions{.check = false});
   colt::detail::ArgsCheck check(
       comm, colt::describe_call_v<T>(colt::CollectiveKind::all_gather, std::span(counts)));

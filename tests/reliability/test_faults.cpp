@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using Faulty = colt::Communicator<faults::Injector<inprocess::InProcess>>;
+using Faulty = colt::Communicator<faults::Injector<inprocess::Transport>>;
 
 struct Outcome {
   bool failed = false;

@@ -12,7 +12,7 @@ namespace colt::test {
 
 class CopyTransport {
  public:
-  explicit CopyTransport(inprocess::InProcess inner) : inner_(std::move(inner)) {}
+  explicit CopyTransport(inprocess::Transport inner) : inner_(std::move(inner)) {}
 
   int rank() const { return inner_.rank(); }
   int size() const { return inner_.size(); }
@@ -24,7 +24,7 @@ class CopyTransport {
   }
 
  private:
-  inprocess::InProcess inner_;
+  inprocess::Transport inner_;
 };
 
 static_assert(Transport<CopyTransport>);

@@ -46,7 +46,7 @@ void launch_on(Path path, int ranks, Fn&& fn) {
   if (path == Path::staged) return launch_copying(ranks, fn);
   inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
     if (path == Path::views) return fn(comm);
-    Communicator<inprocess::InProcess> with_checksum(
+    Communicator<inprocess::Transport> with_checksum(
         comm.transport(), CommunicatorOptions{.timeout = comm.timeout(), .checksum = true});
     fn(with_checksum);
   });

@@ -60,9 +60,10 @@ class Communicator {
 
   // Options left unset come from the environment, read now (core/settings.hpp).
   explicit Communicator(T transport, const CommunicatorOptions& options = {})
-      : Communicator(std::move(transport), resolve(options)) {}
-  Communicator(T transport, Settings settings)
-      : plumbing_(std::move(transport), settings.checksum), settings_(std::move(settings)) {
+      : Communicator(std::move(transport), InheritedSettings(resolve(options))) {}
+  Communicator(T transport, InheritedSettings inherited)
+      : plumbing_(std::move(transport), inherited.settings.checksum),
+        settings_(std::move(inherited.settings)) {
     plumbing_.set_timeout(settings_.timeout);
   }
 
@@ -158,7 +159,7 @@ class Communicator {
       plumbing_.throw_if_broken("split");
       Tag tag = plumbing_.next_tag(CollectiveKind::split);
       try {
-        part.emplace(transport().split(color, key, tag, deadline()), settings_);
+        part.emplace(transport().split(color, key, tag, deadline()), InheritedSettings(settings_));
       } catch (const Error& e) {
         throw plumbing_.broken_by(e, "split");
       }
@@ -193,7 +194,8 @@ class Communicator {
       const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
-      survivors.emplace(transport().without(agreed.failed, agreed.proposal), settings_);
+      survivors.emplace(transport().without(agreed.failed, agreed.proposal),
+                        InheritedSettings(settings_));
       if (plumbing_.identifies_failures()) survivors->identify_failures();
     });
     return std::move(*survivors);

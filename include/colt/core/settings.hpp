@@ -71,6 +71,14 @@ struct Settings {
   }
 };
 
+// Settings one communicator passes to another it makes (split, dup, shrink): a type of its own, so
+// that `Communicator(transport, {.timeout = ...})` can only mean CommunicatorOptions.
+class InheritedSettings {
+ public:
+  explicit InheritedSettings(Settings settings) : settings(std::move(settings)) {}
+  Settings settings;
+};
+
 namespace detail {
 
 inline std::optional<std::string_view> environment(const char* name) {

@@ -4,7 +4,7 @@
 // rank ends in a correct result or a clear colt::Error, never a hang or a wrong answer.
 //
 //   faults::Plan plan{{{.action = faults::Action::drop, .rank = 1, .peer = 2, .message = 3}}};
-//   colt::Communicator<faults::Injector<inprocess::InProcess>> comm(
+//   colt::Communicator<faults::Injector<inprocess::Transport>> comm(
 //       faults::Injector(world.transport(), plan), options);
 //
 // Faults act where a real network or a real crash would: on the sending side of one message

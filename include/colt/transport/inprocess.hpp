@@ -261,21 +261,21 @@ class RecoveryChannel {
 
 }  // namespace detail
 
-class InProcess {
+class Transport {
  public:
-  InProcess(std::shared_ptr<detail::Group> group, int rank)
+  Transport(std::shared_ptr<detail::Group> group, int rank)
       : group_(std::move(group)), rank_(rank) {}
-  InProcess(const InProcess& other) : group_(other.group_), rank_(other.rank_) {}
-  InProcess& operator=(const InProcess& other) {
+  Transport(const Transport& other) : group_(other.group_), rank_(other.rank_) {}
+  Transport& operator=(const Transport& other) {
     if (this == &other) return *this;
     group_ = other.group_;
     rank_ = other.rank_;
     communicator_ = 0;
     return *this;
   }
-  InProcess(InProcess&&) noexcept = default;
-  InProcess& operator=(InProcess&&) noexcept = default;
-  ~InProcess() = default;
+  Transport(Transport&&) noexcept = default;
+  Transport& operator=(Transport&&) noexcept = default;
+  ~Transport() = default;
 
   int rank() const { return rank_; }
   int size() const { return group_->size(); }
@@ -307,7 +307,7 @@ class InProcess {
 
   // Ranks with the same color form a new group, ordered by (key, rank). Colors and keys are
   // exchanged as messages in this group; the new group is created by the first member to arrive.
-  InProcess split(int color, int key, Tag tag, const Deadline& deadline) {
+  Transport split(int color, int key, Tag tag, const Deadline& deadline) {
     if (color < 0)
       throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
                   "color must be non-negative");
@@ -320,7 +320,7 @@ class InProcess {
     const colt::detail::SplitPart part = colt::detail::split_part(entries, 2, rank_);
     std::uint64_t key_of_group =
         (std::uint64_t{tag.value} << 32) | static_cast<std::uint32_t>(color);
-    return InProcess(group_->join_subgroup(key_of_group, part.members), part.rank);
+    return Transport(group_->join_subgroup(key_of_group, part.members), part.rank);
   }
 
   // Failure agreement (core/detail/failure_agreement.hpp): its messages go over the group's
@@ -331,7 +331,7 @@ class InProcess {
   // The group of every rank but `failed` (sorted ranks of this group, agreed by the survivors),
   // in this group's order, made without messages. It is no child of this group: an abort of this
   // group (how its failure reached every rank) leaves it working.
-  InProcess without(std::span<const int> failed, std::uint32_t) {
+  Transport without(std::span<const int> failed, std::uint32_t) {
     std::vector<int> survivors;
     int new_rank = -1;
     for (int r = 0; r < size(); ++r) {
@@ -345,7 +345,7 @@ class InProcess {
     std::uint64_t key = colt::detail::fnv1a_basis;
     for (const int r : failed) key = colt::detail::fnv1a_u64(static_cast<std::uint64_t>(r), key);
     key |= std::uint64_t{1} << 63;  // split keys have a 31-bit tag in the high word
-    return InProcess(group_->join_subgroup(key, survivors, false), new_rank);
+    return Transport(group_->join_subgroup(key, survivors, false), new_rank);
   }
 
   // The call this rank begins (CallTrackingTransport): a peer's slow wait on this rank reads it.
@@ -388,14 +388,18 @@ class InProcess {
   std::uint32_t communicator_ = 0;  // CallMark::communicator, from the first enter_call
 };
 
-static_assert(Transport<InProcess>);
-static_assert(ViewTransport<InProcess>);
-static_assert(SplittableTransport<InProcess>);
-static_assert(AbortableTransport<InProcess>);
-static_assert(SlotTransport<InProcess>);
-static_assert(CallTrackingTransport<InProcess>);
+static_assert(colt::Transport<Transport>);
+static_assert(ViewTransport<Transport>);
+static_assert(SplittableTransport<Transport>);
+static_assert(AbortableTransport<Transport>);
+static_assert(SlotTransport<Transport>);
+static_assert(CallTrackingTransport<Transport>);
 
-using Communicator = colt::Communicator<InProcess>;
+// Named as every transport's class is (mpi::Transport, ucx::Transport); InProcess is its name
+// from before, kept so that code written against it still compiles.
+using InProcess = Transport;
+
+using Communicator = colt::Communicator<Transport>;
 
 namespace detail {
 
@@ -418,7 +422,7 @@ LaunchOutcome run_ranks(int ranks, Fn& fn, const CommunicatorOptions& options) {
   std::atomic<int> first_failed{-1};
   auto run_rank = [&](int rank) {
     try {
-      colt::Communicator<InProcess> comm(InProcess(group, rank), options);
+      colt::Communicator<Transport> comm(Transport(group, rank), options);
       fn(comm);
     } catch (...) {
       std::string what = "unknown exception";

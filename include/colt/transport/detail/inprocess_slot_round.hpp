@@ -1,6 +1,6 @@
 #pragma once
 // SlotRound: one round of the in-process transport's shared slots (inprocess_slots.hpp), as the
-// slots algorithm (algorithms/slots.hpp) drives it through InProcess::begin_slot_round.
+// slots algorithm (algorithms/slots.hpp) drives it through Transport::begin_slot_round.
 
 #include <algorithm>
 #include <atomic>
