@@ -42,6 +42,7 @@
 
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/core/communicator.hpp"
+#include "colt/core/detail/plumbing.hpp"
 #include "colt/core/error.hpp"
 
 namespace colt {
@@ -148,16 +149,11 @@ class ElasticTraining {
     }
   }
 
-  // A failure a lost rank may have caused, on any communicator the step used: the survivors
-  // agree over this loop's communicator whether a rank failed.
-  static bool may_mean_lost_rank(const Error& e) {
-    return e.kind() == ErrorKind::peer_failed || e.kind() == ErrorKind::timeout ||
-           e.kind() == ErrorKind::aborted || e.kind() == ErrorKind::mismatch ||
-           e.kind() == ErrorKind::transport;
-  }
-
   // Shrinks until a communicator of the survivors completes the rollback agreement and `reset`;
-  // returns the step to go on from. Rethrows `first_error` when no rank failed.
+  // returns the step to go on from. Rethrows `first_error` when no rank failed, or when its kind
+  // cannot mean a lost rank (core's one classification, which the communicators' own failure
+  // identification uses too): the survivors agree over this loop's communicator whatever
+  // communicator the step's failure came from.
   template <class Reset>
   int recover(const Error& first_error, int failed_step, Reset& reset) {
     Recovery recovery;
@@ -166,7 +162,7 @@ class ElasticTraining {
     recovery.cause = first_error.what();
     Error error = first_error;
     for (int attempt = 0;; ++attempt) {
-      if (!may_mean_lost_rank(error) ||
+      if (!detail::may_mean_lost_rank(error.kind()) ||
           static_cast<int>(recoveries_.size()) + attempt >= options_.max_recoveries)
         throw error;
       Communicator<T>& old = communicator();

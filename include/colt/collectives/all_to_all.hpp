@@ -21,7 +21,6 @@
 #include "colt/collectives/detail/counts.hpp"
 #include "colt/collectives/detail/start.hpp"
 #include "colt/core/communicator.hpp"
-#include "colt/transport/detail/exchange.hpp"
 
 namespace colt {
 
@@ -35,9 +34,10 @@ void all_to_all(Comm& comm, std::span<const T> in, const schedule::Segments& sen
            [&](auto& call) { algorithms::direct::all_to_all(call, in, sends, out, receives); });
 }
 
-// Under argument checking: every rank learns every rank's send and receive counts, so all of
-// them find the same first pair that disagrees (rank i expects from j what j does not send it)
-// and fail together, before any data moves.
+// Under argument checking, after the ranks agreed on the call (agree_on_call): every rank
+// learns every rank's send and receive counts, through the same exchange on the check's next
+// sub-step, so all of them find the same first pair that disagrees (rank i expects from j what
+// j does not send it) and fail together, before any data moves.
 template <class Comm>
 void agree_on_counts(Comm& comm, std::span<const std::size_t> send_counts,
                      std::span<const std::size_t> receive_counts) {
@@ -48,13 +48,7 @@ void agree_on_counts(Comm& comm, std::span<const std::size_t> send_counts,
     all[me * 2 * p + j] = send_counts[j];
     all[me * 2 * p + p + j] = receive_counts[j];
   }
-  auto& plumbing = detail::plumbing(comm);
-  try {
-    exchange_with_all(plumbing.link(), std::span(all), 2 * p,
-                      Tag::make(CollectiveKind::argument_check, 0, 1), comm.deadline());
-  } catch (const Error& e) {
-    throw plumbing.broken_by(e, "all_to_all");
-  }
+  exchange_arguments(comm, "all_to_all", std::span(all), 2 * p, 1, [] {});
   for (std::size_t i = 0; i < p; ++i)
     for (std::size_t j = 0; j < p; ++j) {
       const std::uint64_t expects = all[i * 2 * p + p + j], sends = all[j * 2 * p + i];

@@ -20,6 +20,26 @@
 
 namespace colt::detail {
 
+// The one way ranks compare arguments (COLT_CHECK): every rank's record, n elements at
+// all[n * rank] that the caller filled, reaches every other rank, on the argument-check tag's
+// sub-step `step` (one per exchange of a call), then `read` takes in what arrived. A failure of
+// either names the call and breaks the communicator as a failed collective's would, failure
+// identification included: the ranks compared nothing, so none can go on.
+template <class Comm, class T, class Read>
+void exchange_arguments(Comm& comm, const std::string& name, std::span<T> all, std::size_t n,
+                        std::uint32_t step, Read&& read) {
+  auto& plumbing = detail::plumbing(comm);
+  try {
+    exchange_with_all(plumbing.link(), all, n, Tag::make(CollectiveKind::argument_check, 0, step),
+                      comm.deadline());
+    read();
+  } catch (const Error& e) {
+    throw plumbing.broken_by(Error(e.kind(), name, e.rank(), e.peer(),
+                                   "comparing the ranks' arguments (COLT_CHECK): " + e.cause()),
+                             name);
+  }
+}
+
 // Every rank sends `mine` to every other and compares. Returns when all calls agree and no rank
 // failed its own checks (`local_error` is this rank's failure, if any); otherwise every rank
 // throws the same list of calls. Nothing has moved yet, so the ranks stay in step and the
@@ -41,18 +61,11 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
   std::copy(encoded.begin(), encoded.end(),
             all.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(r)));
   std::vector<CallDescriptor> calls(static_cast<std::size_t>(p));
-  try {
-    exchange_with_all(plumbing.link(), std::span(all), n,
-                      Tag::make(CollectiveKind::argument_check, 0), comm.deadline());
+  exchange_arguments(comm, name, std::span(all), n, 0, [&] {
     for (int q = 0; q < p; ++q)
       calls[static_cast<std::size_t>(q)] =
           q == r ? mine : decode(std::span(all).subspan(n * static_cast<std::size_t>(q), n), r, q);
-  } catch (const Error& e) {
-    Error named(e.kind(), name, e.rank(), e.peer(),
-                "comparing the ranks' arguments (COLT_CHECK): " + e.cause());
-    plumbing.mark_broken(named);
-    throw named;
-  }
+  });
   bool agree = true, local_errors = false;
   for (const CallDescriptor& c : calls) {
     agree = agree && c.agrees_with(mine);

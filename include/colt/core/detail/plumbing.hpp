@@ -26,6 +26,16 @@
 
 namespace colt::detail {
 
+// Whether a failure of this kind may mean that a rank was lost, and so is worth an agreement
+// on who failed (Plumbing::broken_by) or a recovery (ElasticTraining). A lost rank shows as its
+// transport's error or a peer failure, as silence (timeout), as a revoke by a peer that saw it
+// first (aborted), or as a call left early (mismatch); a wrong argument, corrupt bytes or a colt
+// bug never do.
+constexpr bool may_mean_lost_rank(ErrorKind kind) {
+  return kind == ErrorKind::timeout || kind == ErrorKind::peer_failed ||
+         kind == ErrorKind::aborted || kind == ErrorKind::mismatch || kind == ErrorKind::transport;
+}
+
 template <class T>
 using request_t = decltype(std::declval<T&>().isend(0, std::span<const std::byte>{}, Tag{}));
 
@@ -187,12 +197,6 @@ class Plumbing {
   std::uint32_t agreed_call_ = ~std::uint32_t{0};
   Error (*identify_)(Plumbing&, const Error&) = nullptr;
   Clock::duration timeout_{};
-
-  static constexpr bool may_mean_lost_rank(ErrorKind kind) {
-    return kind == ErrorKind::timeout || kind == ErrorKind::peer_failed ||
-           kind == ErrorKind::aborted || kind == ErrorKind::mismatch ||
-           kind == ErrorKind::transport;
-  }
 
   // `failure`, after the survivors agreed: peer_failed naming the ranks that failed, if any.
   Error identified(const Error& failure)
