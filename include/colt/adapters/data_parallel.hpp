@@ -33,8 +33,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <exception>
-#include <mutex>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -43,13 +41,16 @@
 #include <vector>
 
 #include "colt/adapters/bucket.hpp"
+#include "colt/adapters/detail/own_communicator.hpp"
+#include "colt/adapters/detail/registration.hpp"
 #include "colt/adapters/detail/step_guard.hpp"
+#include "colt/adapters/detail/step_state.hpp"
+#include "colt/adapters/detail/total_weight.hpp"
 #include "colt/adapters/parameter_server.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/broadcast.hpp"
 #include "colt/core/communicator.hpp"
-#include "colt/core/detail/fnv1a.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/types.hpp"
@@ -89,24 +90,18 @@ concept GradientElement = std::same_as<T, float> || std::same_as<T, double> || N
 template <Transport X>
 class DataParallel {
  public:
-  class NoSync;
+  // While one lives, gradients accumulate locally (see no_sync()).
+  using NoSync = detail::StepState::NoSync;
 
   // Collective: every rank constructs its DataParallel with the same options.
   explicit DataParallel(Communicator<X>& comm, DataParallelOptions options = {})
-      : options_(options), rank_(comm.rank()), size_(comm.size()) {
-    if (options_.bucket_cap_bytes == 0) fail("bucket_cap_bytes must be positive");
-    if (options_.server < -1 || options_.server >= size_)
-      fail("server rank " + std::to_string(options_.server) + " out of range for " +
-           std::to_string(size_) + " ranks (or -1 to shard)");
-    if constexpr (SplittableTransport<X>) {
-      own_.emplace(comm.dup());
-      comm_ = &*own_;
-    } else {
-      comm_ = &comm;
-    }
-    overlapping_ = options_.overlap && options_.aggregation == Aggregation::all_reduce &&
-                   detail::concurrent_use_allowed(comm_->transport());
-  }
+      : options_(checked(options, comm.rank(), comm.size())),
+        rank_(comm.rank()),
+        size_(comm.size()),
+        step_("DataParallel", "mark_ready", rank_),
+        comm_(comm),
+        overlapping_(options_.overlap && options_.aggregation == Aggregation::all_reduce &&
+                     detail::concurrent_use_allowed(comm_->transport())) {}
 
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
@@ -115,7 +110,7 @@ class DataParallel {
   // will never be reduced here: the group is aborted where the transport can (in-process), so
   // peers fail at once instead of at their deadline, and so do the buckets already started.
   ~DataParallel() {
-    if (step_open_) detail::abort_unfinished_step(*comm_, "DataParallel", rank_);
+    if (step_.open()) detail::abort_unfinished_step(*comm_, "DataParallel", rank_);
   }
 
   int rank() const { return rank_; }
@@ -166,7 +161,7 @@ class DataParallel {
            std::to_string(size_) + " ranks");
     plan();
     throw_if_broken();
-    if (step_open_) fail("broadcast_parameters in the middle of a step (after mark_ready)");
+    if (step_.open()) fail("broadcast_parameters in the middle of a step (after mark_ready)");
     std::vector<detail::Contribution> read;
     for (detail::Bucket& b : param_buckets_) {
       read.assign(b.entries.size(), detail::Contribution::read);
@@ -186,11 +181,7 @@ class DataParallel {
   }
 
   // This rank's number of samples in the coming step (weighted averaging); kept until changed.
-  void set_local_samples(std::int64_t samples) {
-    if (samples < 0) fail("set_local_samples: negative count " + std::to_string(samples));
-    if (step_open_) fail("set_local_samples after the step's first mark_ready");
-    local_samples_ = samples;
-  }
+  void set_local_samples(std::int64_t samples) { step_.set_local_samples(samples); }
 
   // Gradient i is final for this step: its bucket may be reduced once all its tensors are.
   void mark_ready(std::size_t i) {
@@ -199,17 +190,11 @@ class DataParallel {
            " tensors registered");
     plan();
     throw_if_broken();
-    if (no_sync_depth_ > 0) {
-      used_[i] = true;
-      return;
-    }
-    if (marked_[i]) fail("tensor '" + tensors_[i].name + "' marked ready twice in one step");
-    marked_[i] = true;
-    open_step();
-    --missing_[bucket_of_[i]];
+    if (step_.record_use(i)) return;
+    step_.mark(i, bucket_of_[i], tensors_[i].name);
     // Buckets start in index order on every rank, whatever order the marks come in.
     if (overlapping_)
-      while (next_bucket_ < buckets_.size() && missing_[next_bucket_] == 0) start_next();
+      while (next_bucket_ < buckets_.size() && step_.missing(next_bucket_) == 0) start_next();
   }
 
   // Waits until every bucket is averaged; gradients not marked ready contribute zeros (see top).
@@ -220,30 +205,22 @@ class DataParallel {
 
   // While the returned guard lives, gradients accumulate locally: marks record which tensors
   // were used, synchronize() and average_gradients() return at once.
-  class [[nodiscard]] NoSync {
-   public:
-    explicit NoSync(DataParallel& dp) : dp_(&dp) {
-      if (dp.step_open_) dp.fail("no_sync() in the middle of a step (after mark_ready)");
-      ++dp.no_sync_depth_;
-    }
-    NoSync(NoSync&& other) noexcept : dp_(std::exchange(other.dp_, nullptr)) {}
-    NoSync& operator=(NoSync&&) = delete;
-    ~NoSync() {
-      if (!dp_) return;
-      --dp_->no_sync_depth_;
-    }
-
-   private:
-    DataParallel* dp_;
-  };
   NoSync no_sync() {
     plan();
-    return NoSync(*this);
+    return step_.no_sync();
   }
 
  private:
-  [[noreturn]] void fail(const std::string& cause) const {
-    throw Error(ErrorKind::invalid_argument, "DataParallel", rank_, no_peer, cause);
+  [[noreturn]] void fail(const std::string& cause) const { step_.fail(cause); }
+  // The options, checked before the collective dup (own_communicator.hpp).
+  static DataParallelOptions checked(const DataParallelOptions& options, int rank, int size) {
+    if (options.bucket_cap_bytes == 0)
+      detail::reject("DataParallel", rank, "bucket_cap_bytes must be positive");
+    if (options.server < -1 || options.server >= size)
+      detail::reject("DataParallel", rank,
+                     "server rank " + std::to_string(options.server) + " out of range for " +
+                         std::to_string(size) + " ranks (or -1 to shard)");
+    return options;
   }
 
   template <class Fn>
@@ -258,22 +235,15 @@ class DataParallel {
                                                                                  : t.type;
   }
 
-  // Builds the buckets on first use, after checking that every rank registered the same tensors
-  // (a mismatch would otherwise surface later as a size mismatch deep inside some bucket).
+  // Builds the buckets on first use, after checking that every rank registered the same tensors.
   void plan() {
     if (planned_) return;
-    if (tensors_.empty()) fail("no tensors registered");
-    std::uint64_t fingerprint = detail::fnv1a_basis;
+    std::vector<std::uint64_t> keys;
     for (const auto& t : tensors_)
-      fingerprint = detail::fnv1a_u64(
-          t.count, detail::fnv1a_u64(static_cast<std::uint64_t>(t.type), fingerprint));
-    // max over ranks of (f, -f) gives the largest and the smallest fingerprint in one call.
-    const auto f = static_cast<std::int64_t>(fingerprint >> 1);
-    std::int64_t extremes[2] = {f, -f};
-    guarded([&] { all_reduce(*comm_, std::span<std::int64_t>(extremes), max{}); });
-    if (extremes[0] != -extremes[1])
-      fail("ranks registered different tensors (this rank: " + std::to_string(tensors_.size()) +
-           " tensors); every rank must add the same shapes and types in the same order");
+      keys.insert(keys.end(), {static_cast<std::uint64_t>(t.type), t.count});
+    detail::check_same_registration(*comm_, step_guard_, step_,
+                                    std::span<const std::uint64_t>(keys), tensors_.size(),
+                                    "shapes and types");
 
     std::vector<std::size_t> order(tensors_.size());
     std::iota(order.rbegin(), order.rend(), std::size_t{0});  // backward order: last added first
@@ -286,10 +256,12 @@ class DataParallel {
                              options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
     for (detail::Bucket& b : param_buckets_) std::vector<std::byte>().swap(b.storage);
     bucket_of_.assign(tensors_.size(), 0);
-    for (std::size_t b = 0; b < buckets_.size(); ++b)
+    std::vector<std::size_t> bucket_sizes;
+    for (std::size_t b = 0; b < buckets_.size(); ++b) {
       for (const auto& e : buckets_[b].entries) bucket_of_[e.tensor] = b;
-    marked_.assign(tensors_.size(), false);
-    used_.assign(tensors_.size(), false);
+      bucket_sizes.push_back(buckets_[b].entries.size());
+    }
+    step_.plan(tensors_.size(), std::move(bucket_sizes));
     started_.resize(buckets_.size());
     for (const auto& bucket : buckets_)
       weight_before_sum_ = weight_before_sum_ || narrow_wire(bucket);
@@ -297,34 +269,26 @@ class DataParallel {
     planned_ = true;
   }
 
-  void open_step() {
-    if (step_open_) return;
-    step_open_ = true;
-    step_samples_ = local_samples_;
-  }
   void reset_step() {
-    std::fill(marked_.begin(), marked_.end(), false);
-    std::fill(used_.begin(), used_.end(), false);
-    missing_.resize(buckets_.size());
-    for (std::size_t b = 0; b < buckets_.size(); ++b) missing_[b] = buckets_[b].entries.size();
+    step_.reset();
     next_bucket_ = 0;
-    step_open_ = read_all_ = false;
+    read_all_ = false;
   }
 
   // What each of bucket b's tensors contributes.
   std::vector<detail::Contribution> contributions_of(std::size_t b) const {
     std::vector<detail::Contribution> c;
     for (const auto& e : buckets_[b].entries)
-      c.push_back(read_all_ || marked_[e.tensor] || used_[e.tensor] ? detail::Contribution::read
-                                                                    : detail::Contribution::zero);
+      c.push_back(read_all_ || step_.contributes(e.tensor) ? detail::Contribution::read
+                                                           : detail::Contribution::zero);
     return c;
   }
 
   void finish_step(bool read_all) {
     plan();
     throw_if_broken();
-    if (no_sync_depth_ > 0) return;
-    open_step();
+    if (step_.accumulating()) return;
+    step_.begin();
     read_all_ = read_all_ || read_all;
     if (overlapping_) {
       while (next_bucket_ < buckets_.size()) start_next();
@@ -345,27 +309,18 @@ class DataParallel {
   static bool narrow_wire(const detail::Bucket& bucket) {
     return bucket.wire == DataType::float16 || bucket.wire == DataType::bfloat16;
   }
-  double inverse_total() const {
-    return total_weight_ > 0 ? 1.0 / static_cast<double>(total_weight_) : 0.0;
-  }
   double scale_before(const detail::Bucket& bucket) const {
-    const auto weight = static_cast<double>(options_.weighted ? step_samples_ : 1);
-    return narrow_wire(bucket) ? weight * inverse_total() : weight;
+    const double weight = step_.weight(options_.weighted);
+    return narrow_wire(bucket) ? weight * weight_.inverse() : weight;
   }
   double scale_after(const detail::Bucket& bucket) const {
-    return narrow_wire(bucket) ? 1.0 : inverse_total();
+    return narrow_wire(bucket) ? 1.0 : weight_.inverse();
   }
 
-  // The step's total weight: the rank count, or, weighted, the sum of the ranks' sample counts,
-  // learnt before bucket 0 (started with it where no bucket needs it before its sum).
+  // The step's total weight (total_weight.hpp), learnt before bucket 0: started with it where
+  // no bucket needs it before its sum.
   void learn_total_weight(bool start) {
-    if (!options_.weighted) return;
-    total_weight_ = step_samples_;
-    if (start)
-      weight_request_.emplace(
-          iall_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{}));
-    else
-      guarded([&] { all_reduce(*comm_, std::span<std::int64_t>(&total_weight_, 1), sum{}); });
+    weight_.learn(*comm_, step_guard_, options_.weighted, step_.samples(), start);
   }
 
   // Packs bucket next_bucket_ and starts its all-reduce (the overlapped path).
@@ -385,21 +340,15 @@ class DataParallel {
   // Waits for the started buckets in index order and unpacks each; every request is waited for
   // even after a failure (the first failure is thrown), so none outlives the step.
   void finish_started() {
-    std::exception_ptr first;
-    auto wait = [&](std::optional<Request>& request) {
-      try {
-        if (request) request->wait();
-      } catch (...) {
-        if (!first) first = std::current_exception();
-      }
-      request.reset();
-    };
-    wait(weight_request_);
+    detail::FirstFailure failures;
+    failures.run([&] { weight_.wait(); });
     for (std::size_t b = 0; b < buckets_.size(); ++b) {
-      wait(started_[b]);
-      if (!first) detail::unpack(buckets_[b], tensors_, scale_after(buckets_[b]));
+      failures.run([&] {
+        if (started_[b]) std::exchange(started_[b], std::nullopt)->wait();
+      });
+      if (!failures.failed()) detail::unpack(buckets_[b], tensors_, scale_after(buckets_[b]));
     }
-    if (first) std::rethrow_exception(first);
+    failures.rethrow();
   }
 
   // Packs, averages and unpacks bucket b on the calling thread. On bucket 0 it first learns the
@@ -427,9 +376,9 @@ class DataParallel {
   DataParallelOptions options_;
   int rank_;
   int size_;
-  std::optional<Communicator<X>> own_;
-  Communicator<X>* comm_ = nullptr;
-  bool overlapping_ = false;
+  detail::StepState step_;  // marks, no_sync(), samples (step_state.hpp)
+  detail::OwnCommunicator<X> comm_;
+  bool overlapping_;
 
   std::vector<detail::TensorSlot> tensors_;
   std::vector<detail::Bucket> buckets_;        // gradients, in reduction order
@@ -437,24 +386,13 @@ class DataParallel {
   std::vector<std::size_t> bucket_of_;
   bool planned_ = false;
 
-  // Step state (one thread drives a DataParallel, as a communicator).
-  std::vector<bool> marked_;                     // marked ready in this step
-  std::vector<bool> used_;                       // marked during no_sync since the last synchronize
-  std::vector<std::size_t> missing_;             // per bucket: tensors not yet marked
+  // Step state beyond step_ (one thread drives a DataParallel, as a communicator).
   std::size_t next_bucket_ = 0;                  // the next bucket to start (overlapped path)
   std::vector<std::optional<Request>> started_;  // per bucket, its started all-reduce
   bool weight_before_sum_ = false;  // a 16-bit bucket scales by the total weight before its sum
-  std::optional<Request> weight_request_;
-  bool step_open_ = false;
   bool read_all_ = false;
-  int no_sync_depth_ = 0;
-  std::int64_t local_samples_ = 1;
-  std::int64_t step_samples_ = 1;
   detail::StepGuard step_guard_;
-
-  // The step's total weight over all ranks: the rank count, or, weighted, the sum of sample
-  // counts learnt on bucket 0 by the thread reducing buckets.
-  std::int64_t total_weight_ = size_;
+  detail::TotalWeight weight_;  // learnt on bucket 0 by the thread reducing buckets
 };
 
 }  // namespace colt

@@ -39,13 +39,14 @@
 #include <utility>
 #include <vector>
 
-#include "colt/core/partition.hpp"
+#include "colt/adapters/detail/own_communicator.hpp"
 #include "colt/collectives/all_reduce.hpp"
 #include "colt/collectives/barrier.hpp"
 #include "colt/collectives/send_recv.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
+#include "colt/core/partition.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/types.hpp"
 
@@ -142,20 +143,9 @@ template <Transport X, Element T>
 class Pipeline {
  public:
   // Collective. Stage s runs on rank s of `comm`; the plan must have exactly comm.size() stages.
+  // It runs on its own dup of `comm`, so activations never meet the caller's messages.
   Pipeline(Communicator<X>& comm, StagePlan plan, PipelineOptions options = {})
-      : plan_(std::move(plan)), options_(options) {
-    if (plan_.stages() != comm.size())
-      throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
-                  "the plan has " + std::to_string(plan_.stages()) + " stages for " +
-                      std::to_string(comm.size()) + " ranks; it needs one stage per rank");
-    // Its own communicator, so activations never meet the caller's point-to-point messages.
-    if constexpr (SplittableTransport<X>) {
-      own_.emplace(comm.dup());
-      comm_ = &*own_;
-    } else {
-      comm_ = &comm;
-    }
-  }
+      : plan_(checked(std::move(plan), comm)), options_(options), comm_(comm) {}
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -203,6 +193,15 @@ class Pipeline {
   // order; the two tags keep them apart should a stage ever send both ways to one peer.
   static constexpr int activation_tag = 0, gradient_tag = 1;
 
+  // The plan, checked before the collective dup (own_communicator.hpp).
+  static StagePlan checked(StagePlan plan, const Communicator<X>& comm) {
+    if (plan.stages() != comm.size())
+      throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
+                  "the plan has " + std::to_string(plan.stages()) + " stages for " +
+                      std::to_string(comm.size()) + " ranks; it needs one stage per rank");
+    return plan;
+  }
+
   // The order of this stage's operations: m >= 0 is forward(m), ~m (negative) is backward(m).
   void build_order(int micro_batches) {
     order_.clear();
@@ -229,6 +228,23 @@ class Pipeline {
     }
   }
 
+  // Readies the buffers, requests and order of a step of M micro-batches; returns the number
+  // of buffer slots (a micro-batch holds one from its forward to its backward).
+  int prepare(int M) {
+    const int slots =
+        options_.schedule == PipelineSchedule::gpipe ? M : std::min(M, stages() - stage());
+    const auto n_slots = static_cast<std::size_t>(slots);
+    if (inputs_.size() < n_slots) {
+      inputs_.resize(n_slots);
+      output_grads_.resize(n_slots);
+    }
+    cancel_pending();  // what a failed step left
+    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_})
+      requests->resize(n_slots);
+    build_order(M);
+    return slots;
+  }
+
   // Waits for one of the step's messages; a size that differs names the micro-batch.
   void finish(Request& message, int peer, const char* what, int m) const {
     try {
@@ -244,18 +260,8 @@ class Pipeline {
   PipelineStats run(S& stage_object, int M) {
     const int s = stage();
     const bool first = first_stage(), last = last_stage();
-    // Buffer slots: a micro-batch holds one from its forward to its backward.
-    const int slots = options_.schedule == PipelineSchedule::gpipe ? M : std::min(M, stages() - s);
-    const auto n_slots = static_cast<std::size_t>(slots);
-    if (inputs_.size() < n_slots) {
-      inputs_.resize(n_slots);
-      output_grads_.resize(n_slots);
-    }
-    cancel_pending();  // what a failed step left
-    for (auto* requests : {&input_receives_, &output_sends_, &grad_receives_})
-      requests->resize(n_slots);
+    const int slots = prepare(M);
     std::optional<Request> grad_send;
-    build_order(M);
 
     int next_input = 0;
     auto post_input = [&](int m) {
@@ -330,8 +336,7 @@ class Pipeline {
 
   StagePlan plan_;
   PipelineOptions options_;
-  std::optional<Communicator<X>> own_;
-  Communicator<X>* comm_ = nullptr;
+  detail::OwnCommunicator<X> comm_;
   std::vector<int> order_;
   // Per slot, reused across steps (they grow to the largest micro-batch, then stay).
   std::vector<std::vector<T>> inputs_;        // activations received from the previous stage

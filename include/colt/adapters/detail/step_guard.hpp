@@ -1,8 +1,9 @@
 #pragma once
 // What DataParallel and ShardedDataParallel share about running collectives for a step:
 // whether their transport lets a progress engine drive a communicator while the caller's thread
-// drives another, and the rule that after one failed collective the adapter is broken for good
-// (its peers are out of step), every later call rethrowing that first failure.
+// drives another, the rule that after one failed collective the adapter is broken for good
+// (its peers are out of step), every later call rethrowing that first failure, and the rule that
+// a step's requests are all waited for even after one failed, so that none outlives the step.
 
 #include <exception>
 #include <string>
@@ -50,6 +51,29 @@ class StepGuard {
 
  private:
   std::exception_ptr broken_;
+};
+
+// Runs each of a step's waits to its end, keeping the first failure to rethrow after the last.
+class FirstFailure {
+ public:
+  // Whether `fn` returned; a failure is kept (the first) and not rethrown yet.
+  template <class Fn>
+  bool run(Fn&& fn) {
+    try {
+      std::forward<Fn>(fn)();
+      return true;
+    } catch (...) {
+      if (!first_) first_ = std::current_exception();
+      return false;
+    }
+  }
+  bool failed() const { return first_ != nullptr; }
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::exception_ptr first_;
 };
 
 }  // namespace colt::detail
