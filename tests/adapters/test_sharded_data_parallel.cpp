@@ -91,6 +91,31 @@ TEST_CASE("ShardedDataParallel: bfloat16 wire with float32 master shards") {
     }
 }
 
+TEST_CASE("ShardedDataParallel: a bfloat16 wire's total weight never waits on a peer's marks") {
+  // Stage 3 without prefetch gathers a unit at its backward hook, and with unused tensors the
+  // mark that completes a unit comes at a different point on each rank. A bfloat16 wire needs
+  // the step's total weight before its first sum: learnt there, blocking, at a reduce-scatter
+  // that a mark started, a rank waited for peers that waited in a gather for it, until the
+  // deadline. It is learnt when the step begins, at a hook every rank reaches alike.
+  for (int ranks = 2; ranks <= 4; ++ranks)
+    for (int accumulate = 0; accumulate < 2; ++accumulate) {
+      sharded::AverageCase c;
+      c.options.stage = 3;
+      c.options.wire = ShardWire::bfloat16;
+      c.options.bucket_cap_bytes = 64;
+      c.options.prefetch = false;
+      c.options.weighted = true;
+      c.unequal_weights = true;
+      c.unused = true;
+      c.accumulate = accumulate == 1;
+      on_ranks(ranks, "unused tensors, accumulate " + std::to_string(accumulate),
+               [&](auto& comm) {
+                 comm.set_timeout(std::chrono::seconds(20));  // a deadlock ends in an error
+                 return sharded::average_step(comm, c, 0.02);
+               });
+    }
+}
+
 TEST_CASE("ShardedDataParallel: stages 1-3 train like DataParallel for 50 steps") {
   for (int ranks = 1; ranks <= 4; ++ranks)
     for (int stage = 1; stage <= 3; ++stage) {

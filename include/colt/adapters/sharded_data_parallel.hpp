@@ -185,7 +185,7 @@ class ShardedDataParallel {
         fail("gather_for_backward('" + units_.tensors()[t].name +
              "'): its unit was already reduce-scattered; backward must visit units in "
              "descending order");
-      step_.begin();
+      begin_step();
     }
     guarded([&] {
       if (options_.stage < 3) gathers_.finish(u);
@@ -215,6 +215,7 @@ class ShardedDataParallel {
     if (reduces_.started(u))
       fail("tensor '" + units_.tensors()[t].name +
            "' marked ready after its unit was reduce-scattered (backward had moved below it)");
+    begin_step();
     step_.mark(t, u, units_.tensors()[t].name);
     if (overlapping_)
       while (!reduces_.all_started() && step_.missing(reduces_.next()) == 0)
@@ -227,7 +228,7 @@ class ShardedDataParallel {
     plan();
     throw_if_broken();
     if (step_.accumulating()) return guarded([&] { gathers_.release_all(); });
-    step_.begin();
+    begin_step();
     guarded([&] {
       while (!reduces_.all_started()) reduces_.start(reduces_.next());
       reduces_.finish_all();
@@ -362,6 +363,13 @@ class ShardedDataParallel {
     });
   }
 
+  // The step begins at its first backward hook (or, without one, at a mark or synchronize):
+  // its sample count is fixed and its total weight learnt (sharded_reduces.hpp says why here).
+  void begin_step() {
+    if (step_.open()) return;
+    step_.begin();
+    reduces_.learn_total_weight();
+  }
   void reset_step() {
     step_.reset();
     reduces_.reset();

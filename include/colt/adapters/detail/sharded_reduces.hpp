@@ -45,11 +45,18 @@ class ShardedReduces {
   // Whether unit u's reduce-scatter has been started in this step (finished or not).
   bool started(std::size_t u) const { return started_ > 0 && u >= units_.count() - started_; }
 
+  // The step's total weight (total_weight.hpp), learnt when the step begins, at a hook every
+  // rank reaches alike, not at the first reduce-scatter, which a mark may start: a bfloat16
+  // wire needs the total before its sum, and a rank waiting for it at a mark could wait on a
+  // peer that waits in a gather for this rank. Started where the adapter overlaps.
+  void learn_total_weight() {
+    weight_.learn(comm_, guard_, options_.weighted, step_.samples(), overlapping_);
+  }
+
   // Zeroes what the unit's unused tensors hold, scales by this rank's weight (a float wire;
   // a bfloat16 wire also by 1/total, so the 16-bit sum cannot overflow) and starts the
   // reduce-scatter into the gradient shard.
   void start(std::size_t u) {
-    if (started_ == 0) learn_total_weight();
     ++started_;
     const ShardUnit& unit = units_.unit(u);
     UnitState& s = units_.state(u);
@@ -77,6 +84,7 @@ class ShardedReduces {
     } else {
       s.wire.allocate_zeroed(unit.count);
       s.wire_shard.allocate_for_overwrite(unit.shard.size());  // the reduce-scatter's output
+      weight_.wait();  // every rank started it when its step began
       const double scale = weight * weight_.inverse();
       if (scale != 0.0) convert_scaled(s.wire.span().data(), full.data(), full.size(), scale);
       const std::span<const bfloat16> in = s.wire.span();
@@ -142,13 +150,6 @@ class ShardedReduces {
   }
 
  private:
-  // The step's total weight (total_weight.hpp), before the first unit: a bfloat16 wire scales
-  // by it before the sum, so it waits for it there; a float wire scales after, so it starts it.
-  void learn_total_weight() {
-    weight_.learn(comm_, guard_, options_.weighted, step_.samples(),
-                  overlapping_ && units_.float_wire());
-  }
-
   // x = float(x * scale), computed in double: DataParallel's arithmetic (bucket.hpp), so the
   // averages match it bit for bit.
   static void scale_in_place(std::span<float> x, double scale) {

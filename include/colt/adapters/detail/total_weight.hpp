@@ -2,9 +2,9 @@
 // The divisor of a data-parallel average: the step's total weight, which is the rank count or,
 // with weighted averaging, the sum of the ranks' sample counts for the step (one 8-byte
 // all-reduce per step), so that the result is the exact mean over the global batch even when
-// ranks' batches differ. DataParallel and ShardedDataParallel learn it alike before their first
-// bucket or unit; each decides whether to start it or to wait for it there (a 16-bit wire
-// scales by it before the sum, so it must have arrived).
+// ranks' batches differ. DataParallel learns it with its first bucket, ShardedDataParallel when
+// its step begins (sharded_reduces.hpp says why); each decides whether to start it or to wait
+// for it (a 16-bit wire scales by it before the sum, so it must have arrived).
 
 #include <cstdint>
 #include <optional>
