@@ -114,7 +114,7 @@ TEST_CASE("DataParallel: broadcast_parameters makes every replica root's, across
       std::vector<float> a(3, r + 0.5f), ga(3), b(100, r + 1.25f), gb(100);
       std::vector<double> c(5, r * 3.0 + 0.75), gc(5);
       std::vector<bfloat16> d(9, bfloat16(r + 2.0f)), gd(9);
-      DataParallel<inprocess::InProcess> dp(comm, options);
+      DataParallel<inprocess::Transport> dp(comm, options);
       dp.add(std::span(a), std::span(ga));
       dp.add(std::span(b), std::span(gb));
       dp.add(std::span(c), std::span(gc));
@@ -141,7 +141,7 @@ TEST_CASE("DataParallel: buckets follow backward order, keep tensors whole, and 
     options.bucket_cap_bytes = 400;  // 100 floats
     std::vector<float> p0(60), g0(60), p1(60), g1(60), p2(500), g2(500), p3(10), g3(10);
     std::vector<double> p4(10), g4(10);
-    DataParallel<inprocess::InProcess> dp(comm, options);
+    DataParallel<inprocess::Transport> dp(comm, options);
     dp.add(std::span(p0), std::span(g0));
     dp.add(std::span(p1), std::span(g1));
     dp.add(std::span(p2), std::span(g2));  // larger than the cap: a bucket of its own
@@ -159,7 +159,7 @@ TEST_CASE("DataParallel: buckets follow backward order, keep tensors whole, and 
 TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
   inprocess::launch(2, [](inprocess::Communicator& comm) {
     std::vector<float> p(4), g(4), q(3);
-    DataParallel<inprocess::InProcess> dp(comm);
+    DataParallel<inprocess::Transport> dp(comm);
     CHECK(error_kind([&] { dp.add(std::span(p), std::span(q), "w"); }) ==
           ErrorKind::invalid_argument);
     dp.add(std::span(p), std::span(g), "w");
@@ -177,7 +177,7 @@ TEST_CASE("DataParallel: misuse is a colt::Error naming the problem") {
           inprocess::launch(2, [](inprocess::Communicator& comm) {
             DataParallelOptions o;
             o.server = 2;
-            DataParallel<inprocess::InProcess> dp(comm, o);
+            DataParallel<inprocess::Transport> dp(comm, o);
           });
         }) == ErrorKind::invalid_argument);
 }
@@ -187,7 +187,7 @@ TEST_CASE(
   std::vector<std::string> errors(3);
   inprocess::launch(3, [&](inprocess::Communicator& comm) {
     std::vector<float> p(comm.rank() == 1 ? 5 : 4), g(p.size());
-    DataParallel<inprocess::InProcess> dp(comm);
+    DataParallel<inprocess::Transport> dp(comm);
     dp.add(std::span(p), std::span(g));
     try {
       dp.average_gradients();
@@ -214,7 +214,7 @@ TEST_CASE(
                              std::vector<float> p(40), g(40, 1.0f), q(40), h(40, 2.0f);
                              DataParallelOptions o;
                              o.bucket_cap_bytes = 64;
-                             DataParallel<inprocess::InProcess> dp(comm, o);
+                             DataParallel<inprocess::Transport> dp(comm, o);
                              dp.add(std::span(p), std::span(g));
                              dp.add(std::span(q), std::span(h));
                              dp.mark_ready(1);  // the first bucket may already be on its way

@@ -128,12 +128,12 @@ TEST_CASE("elastic: a failure no lost rank explains is rethrown, and bad options
       2,
       [](inprocess::Communicator& comm) {
         CHECK(test::error_kind([&] {
-                ElasticTraining<inprocess::InProcess> e(comm, {0, 8});
+                ElasticTraining<inprocess::Transport> e(comm, {0, 8});
               }) == ErrorKind::invalid_argument);
       },
       surviving());
   inprocess::launch(2, [](inprocess::Communicator& comm) {
-    ElasticTraining<inprocess::InProcess> elastic(comm);
+    ElasticTraining<inprocess::Transport> elastic(comm);
     CHECK(comm.identifies_failures());  // turned on for the loop
   });
   // Mismatched counts on the ranks: every rank fails, nobody died, so nobody shrinks it away.
@@ -141,7 +141,7 @@ TEST_CASE("elastic: a failure no lost rank explains is rethrown, and bad options
   inprocess::launch_surviving(
       2,
       [&](inprocess::Communicator& comm) {
-        ElasticTraining<inprocess::InProcess> elastic(comm);
+        ElasticTraining<inprocess::Transport> elastic(comm);
         std::vector<float> data(comm.rank() == 0 ? 10 : 11, 1.0f);
         errors[static_cast<std::size_t>(comm.rank())] = test::error_from([&] {
           elastic.run(

@@ -39,7 +39,7 @@ Outcome train(int stages, const deep_mlp::PipelineConfig& config) {
   Outcome out;
   out.peak_in_flight.resize(static_cast<std::size_t>(stages));
   inprocess::launch(stages, [&](inprocess::Communicator& comm) {
-    Pipeline<inprocess::InProcess, float> pipe(comm, deep_mlp::plan_of(config, comm.size()),
+    Pipeline<inprocess::Transport, float> pipe(comm, deep_mlp::plan_of(config, comm.size()),
                                                {config.schedule});
     deep_mlp::Stage stage(config.shape, config.seed, pipe.layers());
     const auto r =
@@ -82,7 +82,7 @@ TEST_CASE("StagePlan: even and explicit maps, and maps that cannot work") {
   CHECK(error_kind([] { StagePlan::from_counts({3, 0}); }) == ErrorKind::invalid_argument);
   CHECK(error_kind([] {
           inprocess::launch(2, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(6, 3));
+            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(6, 3));
           });
         }) == ErrorKind::invalid_argument);
 }
@@ -137,14 +137,14 @@ struct BrokenStage {
 TEST_CASE("Pipeline: a stage returning a wrong-sized gradient is a colt::Error, not a hang") {
   CHECK(error_kind([] {
           inprocess::launch(2, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 2));
+            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(2, 2));
             BrokenStage stage;
             p.step(stage, 2);
           });
         }) == ErrorKind::invalid_argument);
   CHECK(error_kind([] {
           inprocess::launch(1, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::InProcess, float> p(comm, StagePlan::even(2, 1));
+            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(2, 1));
             BrokenStage stage;
             p.step(stage, 0);
           });

@@ -174,7 +174,7 @@ TEST_CASE("ShardedDataParallel checkpoints: missing, stale and foreign files fai
   });
   const auto load = [&](int ranks, int saved_ranks, std::size_t extra_tensor) {
     on_ranks(ranks, "bad load", [&](auto& comm) {
-      ShardedDataParallel<inprocess::InProcess> sdp(comm, {});
+      ShardedDataParallel<inprocess::Transport> sdp(comm, {});
       std::vector<std::vector<float>> zeros;
       for (std::size_t s : sharded::sizes) zeros.emplace_back(s, 0.0f);
       if (extra_tensor) zeros.emplace_back(extra_tensor, 0.0f);
@@ -203,7 +203,7 @@ TEST_CASE("ShardedDataParallel holds 1/p of the model state, counted as it alloc
       options.stage = stage;
       std::vector<float> initial(layer, 0.5f);
       std::vector<std::span<float>> grads(layers);
-      ShardedDataParallel<inprocess::InProcess> sdp(comm, options);
+      ShardedDataParallel<inprocess::Transport> sdp(comm, options);
       for (std::size_t t = 0; t < layers; ++t) {
         sdp.add(initial, [&, t](std::span<float>, std::span<float> g) { grads[t] = g; });
         sdp.end_unit();
@@ -244,15 +244,15 @@ TEST_CASE("ShardedDataParallel: bad use is a clear error, never a hang") {
     ShardedDataParallelOptions bad;
     bad.stage = 4;
     problems += sharded::expect_error(
-        "stage 4", [&] { ShardedDataParallel<inprocess::InProcess> s(comm, bad); });
+        "stage 4", [&] { ShardedDataParallel<inprocess::Transport> s(comm, bad); });
     std::vector<float> initial(comm.rank() == 0 ? 5 : 6, 1.0f);
     {
-      ShardedDataParallel<inprocess::InProcess> s(comm, {});
+      ShardedDataParallel<inprocess::Transport> s(comm, {});
       s.add(initial, [](std::span<float>, std::span<float>) {});
       problems += sharded::expect_error("different tensors", [&] { s.unit_count(); });
     }
     std::vector<float> same(5, 1.0f);
-    ShardedDataParallel<inprocess::InProcess> s(comm, {});
+    ShardedDataParallel<inprocess::Transport> s(comm, {});
     problems += sharded::expect_error("end_unit first", [&] { s.end_unit(); });
     s.add(same, [](std::span<float>, std::span<float>) {});
     problems += sharded::expect_error("tensor index", [&] { s.mark_ready(3); });
@@ -279,7 +279,7 @@ TEST_CASE("ShardedDataParallel composes with TensorSplit: a 2 x 2 data x tensor-
         auto tensor_group = comm.split(comm.rank() / 2, comm.rank());
         auto data_group = comm.split(comm.rank() % 2, comm.rank());
         TensorSplit split(tensor_group);
-        ParallelMlp<inprocess::InProcess, float, tensor_parallel::Tanh> mlp(split, in, hidden, out);
+        ParallelMlp<inprocess::Transport, float, tensor_parallel::Tanh> mlp(split, in, hidden, out);
         const partition::Range c = split.share(hidden);
         const std::size_t sizes[4] = {in * c.size(), c.size(), c.size() * out, out};
         const auto value = [](std::size_t t, std::size_t i, int salt) {
@@ -291,8 +291,8 @@ TEST_CASE("ShardedDataParallel composes with TensorSplit: a 2 x 2 data x tensor-
           for (std::size_t t = 0; t < 4; ++t)
             for (std::size_t i = 0; i < sizes[t]; ++i)
               initial[t].push_back(value(t, i, 100 + tensor_group.rank()));
-          std::optional<DataParallel<inprocess::InProcess>> plain;
-          std::optional<ShardedDataParallel<inprocess::InProcess>> sdp;
+          std::optional<DataParallel<inprocess::Transport>> plain;
+          std::optional<ShardedDataParallel<inprocess::Transport>> sdp;
           if (sharded) {
             sdp.emplace(data_group, ShardedDataParallelOptions{});
             for (std::size_t t = 0; t < 4; ++t)
@@ -372,7 +372,7 @@ TEST_CASE("ShardedDataParallel destroyed in the middle of a step aborts both of 
   const auto started = std::chrono::steady_clock::now();
   on_ranks(2, "abandoned step", [](auto& comm) -> std::string {
     try {
-      ShardedDataParallel<inprocess::InProcess> s(comm, {});  // stage 3, prefetching
+      ShardedDataParallel<inprocess::Transport> s(comm, {});  // stage 3, prefetching
       const std::vector<float> initial(100, 1.0f);
       for (int t = 0; t < 3; ++t) {
         s.add(initial, [](std::span<float>, std::span<float>) {});

@@ -236,7 +236,7 @@ TEST_CASE(
     std::vector<std::string> problems(static_cast<std::size_t>(ranks));
     inprocess::launch(ranks, [&](inprocess::Communicator& comm) {
       TensorSplit ts(comm);
-      ParallelMlp<inprocess::InProcess, float, tensor_parallel::Tanh> mlp(ts, in, hidden, out);
+      ParallelMlp<inprocess::Transport, float, tensor_parallel::Tanh> mlp(ts, in, hidden, out);
       const partition::Range c = ts.share(hidden);
       const std::vector<float> w1 = columns_of(first.w, in, hidden, c);
       const std::vector<float> b1(first.b.begin() + static_cast<long>(c.begin),
