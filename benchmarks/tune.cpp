@@ -183,8 +183,7 @@ double report(std::vector<Series>& all, bool views, std::vector<colt::tuning::En
     std::printf("    {CollectiveKind::%s, Algorithm::%s, %s, %d, %.4g, %.4g, %.4g, %.0f},\n",
                 enum_name(s.kind), enum_name(s.algorithm), views ? "true" : "false", s.ranks,
                 s.fit[0], s.fit[1], s.fit[2], cache);
-    fitted.push_back(
-        {s.kind, s.algorithm, views, s.ranks, s.fit[0], s.fit[1], s.fit[2], cache});
+    fitted.push_back({s.kind, s.algorithm, views, s.ranks, s.fit[0], s.fit[1], s.fit[2], cache});
   }
   return worst;
 }

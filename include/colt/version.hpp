@@ -2,8 +2,8 @@
 // colt's version, for code that must test it (`#if COLT_VERSION >= 200`) or print it.
 // meson.build's project() version is the one place it is decided; this copy lets the headers be
 // used straight from include/ without configuring, and tests/headers/check_version.py fails when
-// the two disagree. These are macros, beyond the library's three (docs/design.md), because a version
-// must be usable in #if, as every library's is.
+// the two disagree. These are macros, beyond the library's three (docs/design.md), because a
+// version must be usable in #if, as every library's is.
 
 #define COLT_VERSION_MAJOR 0
 #define COLT_VERSION_MINOR 1

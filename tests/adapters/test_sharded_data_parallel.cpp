@@ -108,11 +108,10 @@ TEST_CASE("ShardedDataParallel: a bfloat16 wire's total weight never waits on a 
       c.unequal_weights = true;
       c.unused = true;
       c.accumulate = accumulate == 1;
-      on_ranks(ranks, "unused tensors, accumulate " + std::to_string(accumulate),
-               [&](auto& comm) {
-                 comm.set_timeout(std::chrono::seconds(20));  // a deadlock ends in an error
-                 return sharded::average_step(comm, c, 0.02);
-               });
+      on_ranks(ranks, "unused tensors, accumulate " + std::to_string(accumulate), [&](auto& comm) {
+        comm.set_timeout(std::chrono::seconds(20));  // a deadlock ends in an error
+        return sharded::average_step(comm, c, 0.02);
+      });
     }
 }
 

@@ -75,7 +75,8 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
             // More bytes never take less time.
             CHECK(detail::predict(kind, a, bytes * 4, ranks, views) >= t);
           }
-          if (chosen.predicted_seconds == 0) CHECK(chosen.algorithm == detail::fallback(kind, views));
+          if (chosen.predicted_seconds == 0)
+            CHECK(chosen.algorithm == detail::fallback(kind, views));
         }
   // The measured table covers every choice on both transport classes.
   for (CollectiveKind kind : every_kind) {
@@ -94,10 +95,9 @@ TEST_CASE("plan: the model's fastest algorithm, per-call forcing and COLT_ALGO")
 TEST_CASE("plan for a communicator: its size, its transport's class and its settings") {
   colt::inprocess::launch(3, [](colt::inprocess::Communicator& comm) {
     const Plan mine = plan(CollectiveKind::all_reduce, 1 << 20, comm);
-    const Plan expected =
-        plan(CollectiveKind::all_reduce, 1 << 20, 3, true, algo::automatic,
-             {.slot_bytes = inprocess::Transport::slot_capacity(),
-              .forced = comm.settings().algorithm});
+    const Plan expected = plan(
+        CollectiveKind::all_reduce, 1 << 20, 3, true, algo::automatic,
+        {.slot_bytes = inprocess::Transport::slot_capacity(), .forced = comm.settings().algorithm});
     CHECK(mine.algorithm == expected.algorithm);
     CHECK(mine.predicted_seconds == expected.predicted_seconds);
   });
@@ -187,7 +187,8 @@ TEST_CASE("records: every schedule a record lists is what plan() runs when a cal
     }
     // The automatic choice is always one of the record's schedules that the call can run.
     for (std::size_t bytes : {std::size_t{0}, std::size_t{8}, std::size_t{1} << 26}) {
-      const Algorithm chosen = plan(kind, bytes, 4, false, algo::automatic, without_slots).algorithm;
+      const Algorithm chosen =
+          plan(kind, bytes, 4, false, algo::automatic, without_slots).algorithm;
       const Capability* c = record.find(chosen);
       REQUIRE(c);
       CHECK(c->needs == Needs::messages);
@@ -279,8 +280,8 @@ TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
   // Without the setting, the compiled table: not direct there.
   CHECK(plan(CollectiveKind::all_reduce, 64 * MiB, 2, true).algorithm != Algorithm::direct);
   // Collectives the file has no entries for fall back to the bandwidth-optimal algorithm.
-  CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false, algo::automatic, file)
-            .algorithm == Algorithm::ring);
+  CHECK(plan(CollectiveKind::reduce_scatter, 64 * MiB, 2, false, algo::automatic, file).algorithm ==
+        Algorithm::ring);
   // Beyond one round, slots is one of the model's candidates where the transport has them.
   detail::Constraints slots_of_4k = file;
   slots_of_4k.slot_bytes = 4096;

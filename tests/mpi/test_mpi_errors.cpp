@@ -36,7 +36,8 @@ TestCommunicator fresh(std::chrono::milliseconds timeout = std::chrono::seconds(
 
 // Runs fn on a fresh communicator; returns the colt::Error it raised on this rank, if any.
 template <class Fn>
-std::optional<Error> error_of(Fn&& fn, std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
+std::optional<Error> error_of(Fn&& fn,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
   auto comm = fresh(timeout);
   return error_from([&] { fn(comm); });
 }

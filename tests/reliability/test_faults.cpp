@@ -249,9 +249,9 @@ TEST_CASE("fault: a rank that dies is reported on all others, at once") {
     CAPTURE(r);
     CAPTURE(o.what);
     CHECK(o.failed);
-    CHECK(o.injected == 3);  // every rank stopped in the call rank 2 died in
+    CHECK(o.injected == 3);                 // every rank stopped in the call rank 2 died in
     CHECK(o.seconds < scheduling_slack_s);  // not the 20 s timeout
-    CHECK(o.kind == ErrorKind::aborted);  // and the cause it cites is rank 2's death:
+    CHECK(o.kind == ErrorKind::aborted);    // and the cause it cites is rank 2's death:
     CHECK(o.what.find("rank 2") != std::string::npos);
     CHECK(o.what.find("died") != std::string::npos);
   }

@@ -34,7 +34,7 @@ namespace colt::test {
 
 enum class Path { views, staged, checksummed };
 inline const char* name_of(Path path) {
-  return path == Path::views   ? "through views"
+  return path == Path::views    ? "through views"
          : path == Path::staged ? "staged (no views)"
                                 : "staged (checksum)";
 }

@@ -159,7 +159,7 @@ TEST_CASE("file rendezvous: rank 0 refuses a directory holding an earlier run's 
     CHECK(error->kind() == ErrorKind::invalid_argument);
     CHECK(error->rank() == 0);
     CHECK(seconds_since(start) < scheduling_slack_s);  // not the 5 s deadline
-    CHECK(fs::exists(dir.path / leftover));  // never deletes what it did not write
+    CHECK(fs::exists(dir.path / leftover));            // never deletes what it did not write
   }
 }
 

@@ -55,5 +55,4 @@ struct ModelState {
 
 using TensorBinder = std::function<void(std::span<float> parameters, std::span<float> gradients)>;
 
-
 }  // namespace colt

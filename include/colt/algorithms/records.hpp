@@ -136,8 +136,7 @@ struct AllGather {
       case Algorithm::ring: return ring::all_gather(call, out, segments, chunk_bytes);
       case Algorithm::direct: return direct::all_gather(call, out, segments);
       case Algorithm::slots:
-        if constexpr (meets<Call>(Needs::host_slots))
-          return slots::all_gather(call, out, segments);
+        if constexpr (meets<Call>(Needs::host_slots)) return slots::all_gather(call, out, segments);
         break;
       default: break;
     }
@@ -157,8 +156,7 @@ struct Broadcast {
       case Algorithm::tree: return tree::broadcast(call, data, root, chunk_bytes);
       case Algorithm::direct: return direct::broadcast(call, data, root);
       case Algorithm::slots:
-        if constexpr (meets<Call>(Needs::host_slots))
-          return slots::broadcast(call, data, root);
+        if constexpr (meets<Call>(Needs::host_slots)) return slots::broadcast(call, data, root);
         break;
       default: break;
     }
@@ -175,16 +173,15 @@ struct Reduce {
 
   // `out` is read on the root only.
   template <class Call, class T, class Op>
-  static void run(Algorithm a, Call& call, std::span<const T> in, std::span<T> out, int root,
-                  Op op, std::size_t chunk_bytes) {
+  static void run(Algorithm a, Call& call, std::span<const T> in, std::span<T> out, int root, Op op,
+                  std::size_t chunk_bytes) {
     switch (a) {
       case Algorithm::tree:
         return tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root, op,
                             chunk_bytes);
       case Algorithm::direct: return direct::reduce(call, in, out, root, op);
       case Algorithm::slots:
-        if constexpr (meets<Call>(Needs::host_slots))
-          return slots::reduce(call, in, out, root, op);
+        if constexpr (meets<Call>(Needs::host_slots)) return slots::reduce(call, in, out, root, op);
         break;
       default: break;
     }

@@ -63,9 +63,9 @@ struct Constraints {
   bool ordered = false;  // the communicator's ordered setting is on
   // What one round of the transport's shared slots carries per rank; 0: it has none.
   std::size_t slot_bytes = 0;
-  Algorithm forced = Algorithm::automatic;  // the communicator's algorithm setting (COLT_ALGO)
-  int tuning_id = 0;                        // its tuning file's number; 0: the compiled table
-  const std::string* tuning_file = nullptr;  // that file's path, read when first planned with
+  Algorithm forced = Algorithm::automatic;       // the communicator's algorithm setting (COLT_ALGO)
+  int tuning_id = 0;                             // its tuning file's number; 0: the compiled table
+  const std::string* tuning_file = nullptr;      // that file's path, read when first planned with
   bool operator==(const Constraints& o) const {  // the path is named by its number
     return device == o.device && ordered == o.ordered && slot_bytes == o.slot_bytes &&
            forced == o.forced && tuning_id == o.tuning_id;

@@ -163,8 +163,7 @@ inline std::span<const Entry> entries(int tuning_id, const std::string* path) {
   static std::map<int, std::vector<Entry>> files;
   const std::lock_guard lock(mutex);
   auto found = files.find(tuning_id);
-  if (found == files.end())
-    found = files.emplace(tuning_id, parse(read_file(*path), *path)).first;
+  if (found == files.end()) found = files.emplace(tuning_id, parse(read_file(*path), *path)).first;
   return found->second;
 }
 

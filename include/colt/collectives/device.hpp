@@ -92,9 +92,8 @@ void device_all_gather(Communicator<X>& comm, device_span<const T, Space> in,
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_through_views(comm, [&](auto& c) {
-        detail::all_gather_even(c, i, o, a.algorithm, std::move(space));
-      }))
+  if (ran_through_views(
+          comm, [&](auto& c) { detail::all_gather_even(c, i, o, a.algorithm, std::move(space)); }))
     return;
   staged(space, i, i.size(), o, o.size(), [&](std::span<const T> hi, std::span<T> ho) {
     detail::all_gather_even(comm, hi, ho, a.algorithm);
@@ -105,9 +104,8 @@ template <class X, class T, class Space>
 void device_all_gather_in_place(Communicator<X>& comm, device_span<T, Space> data, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto d = as_span(data);
-  if (ran_through_views(comm, [&](auto& c) {
-        detail::all_gather_in_place(c, d, a.algorithm, std::move(space));
-      }))
+  if (ran_through_views(
+          comm, [&](auto& c) { detail::all_gather_in_place(c, d, a.algorithm, std::move(space)); }))
     return;
   staged_in_place(space, d, d.size(), d.size(),
                   [&](std::span<T> host) { detail::all_gather_in_place(comm, host, a.algorithm); });
@@ -136,9 +134,8 @@ template <class X, class T, class Space>
 void device_broadcast(Communicator<X>& comm, device_span<T, Space> data, int root, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto d = as_span(data);
-  if (ran_through_views(comm, [&](auto& c) {
-        detail::broadcast(c, d, root, a.algorithm, std::move(space));
-      }))
+  if (ran_through_views(
+          comm, [&](auto& c) { detail::broadcast(c, d, root, a.algorithm, std::move(space)); }))
     return;
   const bool is_root = comm.rank() == root;
   staged_in_place(space, d, is_root ? d.size() : 0, is_root ? 0 : d.size(),
@@ -146,14 +143,13 @@ void device_broadcast(Communicator<X>& comm, device_span<T, Space> data, int roo
 }
 
 template <class X, class T, class Space, class Op>
-void device_reduce(Communicator<X>& comm, device_span<const T, Space> in,
-                   device_span<T, Space> out, int root, Op op, DeviceArgs a) {
+void device_reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+                   int root, Op op, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
-  if (ran_through_views(comm, [&](auto& c) {
-        detail::reduce(c, i, o, root, op, a.algorithm, std::move(space));
-      }))
+  if (ran_through_views(
+          comm, [&](auto& c) { detail::reduce(c, i, o, root, op, a.algorithm, std::move(space)); }))
     return;
   staged(space, i, i.size(), o, comm.rank() == root ? o.size() : 0,
          [&](std::span<const T> hi, std::span<T> ho) {
@@ -197,8 +193,8 @@ void device_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
 }
 
 template <class X, class T, class Space>
-void device_gather(Communicator<X>& comm, device_span<const T, Space> in,
-                   device_span<T, Space> out, int root, DeviceArgs a) {
+void device_gather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+                   int root, DeviceArgs a) {
   Space space = make_space<Space>(a.stream);
   auto i = as_span(in);
   auto o = as_span(out);
@@ -290,16 +286,16 @@ void reduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
                       device_span<T, Space> out, std::span<const std::size_t> counts, Op op,
                       Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(
-      comm, [&] { detail::device_reduce_scatter_v(comm, in, out, counts, op, a); });
+  detail::run_in_order(comm,
+                       [&] { detail::device_reduce_scatter_v(comm, in, out, counts, op, a); });
 }
 template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
   requires ReductionFor<Op, T> && detail::device_args_once<Args...>
 Request ireduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
                           device_span<T, Space> out, std::span<const std::size_t> counts, Op op,
                           Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts),
-                              op, a = detail::device_args(args...)] {
+  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), op,
+                              a = detail::device_args(args...)] {
     detail::device_reduce_scatter_v(comm, in, out, std::span<const std::size_t>(c), op, a);
   });
 }
@@ -342,18 +338,17 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void all_gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                   std::span<const std::size_t> counts, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm,
-                          [&] { detail::device_all_gather_v(comm, in, out, counts, a); });
+  detail::run_in_order(comm, [&] { detail::device_all_gather_v(comm, in, out, counts, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request iall_gather_v(Communicator<X>& comm, device_span<const T, Space> in,
                       device_span<T, Space> out, std::span<const std::size_t> counts,
                       Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts),
-                              a = detail::device_args(args...)] {
-    detail::device_all_gather_v(comm, in, out, std::span<const std::size_t>(c), a);
-  });
+  return detail::start(
+      comm, [&comm, in, out, c = detail::copy_counts(counts), a = detail::device_args(args...)] {
+        detail::device_all_gather_v(comm, in, out, std::span<const std::size_t>(c), a);
+      });
 }
 
 // The root's `data` on every rank.
@@ -411,16 +406,14 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void scatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                std::span<const std::size_t> counts, int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm,
-                          [&] { detail::device_scatter_v(comm, in, out, counts, root, a); });
+  detail::run_in_order(comm, [&] { detail::device_scatter_v(comm, in, out, counts, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
-Request iscatter_v(Communicator<X>& comm, device_span<const T, Space> in,
-                   device_span<T, Space> out, std::span<const std::size_t> counts, int root,
-                   Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts),
-                              root, a = detail::device_args(args...)] {
+Request iscatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
+                   std::span<const std::size_t> counts, int root, Args... args) {
+  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), root,
+                              a = detail::device_args(args...)] {
     detail::device_scatter_v(comm, in, out, std::span<const std::size_t>(c), root, a);
   });
 }
@@ -449,15 +442,14 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
               std::span<const std::size_t> counts, int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm,
-                          [&] { detail::device_gather_v(comm, in, out, counts, root, a); });
+  detail::run_in_order(comm, [&] { detail::device_gather_v(comm, in, out, counts, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request igather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                   std::span<const std::size_t> counts, int root, Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts),
-                              root, a = detail::device_args(args...)] {
+  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), root,
+                              a = detail::device_args(args...)] {
     detail::device_gather_v(comm, in, out, std::span<const std::size_t>(c), root, a);
   });
 }

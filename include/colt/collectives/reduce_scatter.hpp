@@ -35,8 +35,8 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    algorithms::records::ReduceScatter::run(plan.algorithm, call, in, out.first(mine), segments,
-                                            op, plan.chunk_bytes, in_place);
+    algorithms::records::ReduceScatter::run(plan.algorithm, call, in, out.first(mine), segments, op,
+                                            plan.chunk_bytes, in_place);
   });
 }
 

@@ -59,10 +59,9 @@ constexpr std::string_view name_of(Algorithm algorithm) noexcept {
 // Every value, in the enumeration's order: what the call descriptor's decoder and the parsers of
 // COLT_ALGO and tuning files accept (a new algorithm is added to the enumeration, name_of and
 // here; the static_assert below catches a list that no longer matches).
-inline constexpr Algorithm all_algorithms[] = {Algorithm::automatic, Algorithm::ring,
-                                               Algorithm::tree,      Algorithm::direct,
-                                               Algorithm::ordered,   Algorithm::slots,
-                                               Algorithm::dissemination};
+inline constexpr Algorithm all_algorithms[] = {
+    Algorithm::automatic, Algorithm::ring,  Algorithm::tree,         Algorithm::direct,
+    Algorithm::ordered,   Algorithm::slots, Algorithm::dissemination};
 static_assert([] {
   for (std::size_t i = 0; i < std::size(all_algorithms); ++i)
     if (static_cast<std::size_t>(all_algorithms[i]) != i || name_of(all_algorithms[i]) == "unknown")

@@ -46,18 +46,16 @@ class ShardedGathers {
       const std::span<float> mine = full.subspan(unit.shard.begin, unit.shard.size());
       if (!units_.master_is_view())
         std::copy(units_.master(u).begin(), units_.master(u).end(), mine.begin());
-      s.gathering.emplace(overlapping_
-                              ? iall_gather_v(comm_, mine, full, counts, options_.algorithm)
-                              : Request());
+      s.gathering.emplace(
+          overlapping_ ? iall_gather_v(comm_, mine, full, counts, options_.algorithm) : Request());
       if (!overlapping_) all_gather_v(comm_, mine, full, counts, options_.algorithm);
     } else {
       s.wire.allocate_for_overwrite(unit.count);  // the gather fills it
       const std::span<bfloat16> full = s.wire.span();
       const std::span<bfloat16> mine = full.subspan(unit.shard.begin, unit.shard.size());
       convert_scaled(mine.data(), units_.master(u).data(), mine.size(), 1.0);
-      s.gathering.emplace(overlapping_
-                              ? iall_gather_v(comm_, mine, full, counts, options_.algorithm)
-                              : Request());
+      s.gathering.emplace(
+          overlapping_ ? iall_gather_v(comm_, mine, full, counts, options_.algorithm) : Request());
       if (!overlapping_) all_gather_v(comm_, mine, full, counts, options_.algorithm);
     }
   }

@@ -126,8 +126,7 @@ class ShardedReduces {
   void retire(std::size_t u, std::size_t keep) {
     if (options_.stage == 1) return;
     std::size_t pending = 0;
-    for (std::size_t v = u + 1; v < units_.count(); ++v)
-      pending += units_.state(v).reduced ? 1 : 0;
+    for (std::size_t v = u + 1; v < units_.count(); ++v) pending += units_.state(v).reduced ? 1 : 0;
     // Started in descending unit order: the oldest is the highest unit.
     for (std::size_t v = units_.count(); v-- > u + 1 && pending > 0;) {
       UnitState& s = units_.state(v);

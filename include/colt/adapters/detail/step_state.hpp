@@ -81,9 +81,7 @@ class StepState {
   }
   std::int64_t samples() const { return step_samples_; }
   // This rank's weight in the step's sum: its sample count, weighted, else 1.
-  double weight(bool weighted) const {
-    return static_cast<double>(weighted ? step_samples_ : 1);
-  }
+  double weight(bool weighted) const { return static_cast<double>(weighted ? step_samples_ : 1); }
 
   // Under no_sync() a mark only records that tensor i was used; returns whether it did that.
   bool record_use(std::size_t i) {

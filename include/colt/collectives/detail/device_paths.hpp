@@ -41,7 +41,7 @@ struct DeviceArgs {
 // At most one algorithm and one stream (a requirement of every device front door).
 template <class... Args>
 concept device_args_once = (0 + ... + std::same_as<Args, Algorithm>) <= 1 &&
-                                         (0 + ... + !std::same_as<Args, Algorithm>) <= 1;
+                           (0 + ... + !std::same_as<Args, Algorithm>) <= 1;
 
 template <DeviceCallArg... Args>
   requires device_args_once<Args...>
@@ -56,7 +56,6 @@ DeviceArgs device_args(Args... args) {
   (take(args), ...);
   return a;
 }
-
 
 template <class S>
 concept CompleteType = requires { sizeof(S); };

@@ -106,8 +106,8 @@ class FailureAgreement {
     if (how.waited) mine_.set_waited();
     for (int q = 0; q < size_; ++q)
       if (q != me_)
-        decision_receives_[index(q)].emplace(channel_.irecv(
-            q, std::as_writable_bytes(decisions_[index(q)].words()), decision_tag));
+        decision_receives_[index(q)].emplace(
+            channel_.irecv(q, std::as_writable_bytes(decisions_[index(q)].words()), decision_tag));
   }
 
   AgreedFailures run() {
