@@ -86,14 +86,14 @@ Run parse(int argc, char** argv) {
 template <class Comm>
 void run(Comm& comm, const Run& r, const char_mlp::Dataset& data) {
   const deep_mlp::PipelineConfig& c = r.pipeline;
-  colt::Pipeline<typename Comm::transport_type, float> pipe(comm, deep_mlp::plan_of(c, comm.size()),
-                                                            {c.schedule});
+  colt::Pipeline<typename Comm::transport_type, float> pipe(
+      comm, deep_mlp::layout_of(c, comm.size()), {c.schedule});
   deep_mlp::Stage stage(c.shape, c.seed, pipe.layers());
   if (comm.rank() == 0) {
     std::printf("%s of %d units on %s:", samples::count_of(c.shape.layers, "dense layer").c_str(),
                 c.shape.hidden, samples::count_of(comm.size(), "stage").c_str());
     for (int s = 0; s < comm.size(); ++s) {
-      const auto l = pipe.plan().layers_of(s);
+      const auto l = pipe.layout().layers_of(s);
       std::printf(" [%zu-%zu]", l.begin, l.end - 1);
     }
     std::printf("; %s per step, %s schedule\n",

@@ -38,9 +38,9 @@ struct PipelineResult {
   double seconds = 0;
 };
 
-inline colt::StagePlan plan_of(const PipelineConfig& c, int stages) {
-  return c.layers_per_stage.empty() ? colt::StagePlan::even(c.shape.layers, stages)
-                                    : colt::StagePlan::from_counts(c.layers_per_stage);
+inline colt::StageLayout layout_of(const PipelineConfig& c, int stages) {
+  return c.layers_per_stage.empty() ? colt::StageLayout::even(c.shape.layers, stages)
+                                    : colt::StageLayout::from_counts(c.layers_per_stage);
 }
 
 // `stage` must outlive the result (its tensors are spans into it).

@@ -39,7 +39,7 @@ Outcome train(int stages, const deep_mlp::PipelineConfig& config) {
   Outcome out;
   out.peak_in_flight.resize(static_cast<std::size_t>(stages));
   inprocess::launch(stages, [&](inprocess::Communicator& comm) {
-    Pipeline<inprocess::Transport, float> pipe(comm, deep_mlp::plan_of(config, comm.size()),
+    Pipeline<inprocess::Transport, float> pipe(comm, deep_mlp::layout_of(config, comm.size()),
                                                {config.schedule});
     deep_mlp::Stage stage(config.shape, config.seed, pipe.layers());
     const auto r =
@@ -70,19 +70,19 @@ deep_mlp::PipelineConfig small_config() {
 
 }  // namespace
 
-TEST_CASE("StagePlan: even and explicit maps, and maps that cannot work") {
-  const StagePlan even = StagePlan::even(10, 3);
+TEST_CASE("StageLayout: even and explicit maps, and maps that cannot work") {
+  const StageLayout even = StageLayout::even(10, 3);
   CHECK(even.layers_of(0) == partition::Range{0, 4});
   CHECK(even.layers_of(2) == partition::Range{7, 10});
   CHECK(even.stage_of(4) == 1);
-  const StagePlan map = StagePlan::from_counts({5, 5});  // layers 1-5 on rank 0, 6-10 on rank 1
+  const StageLayout map = StageLayout::from_counts({5, 5});  // layers 1-5 on rank 0, 6-10 on rank 1
   CHECK(map.layers() == 10);
   CHECK(map.layers_of(1) == partition::Range{5, 10});
-  CHECK(error_kind([] { StagePlan::even(2, 3); }) == ErrorKind::invalid_argument);
-  CHECK(error_kind([] { StagePlan::from_counts({3, 0}); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] { StageLayout::even(2, 3); }) == ErrorKind::invalid_argument);
+  CHECK(error_kind([] { StageLayout::from_counts({3, 0}); }) == ErrorKind::invalid_argument);
   CHECK(error_kind([] {
           inprocess::launch(2, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(6, 3));
+            Pipeline<inprocess::Transport, float> p(comm, StageLayout::even(6, 3));
           });
         }) == ErrorKind::invalid_argument);
 }
@@ -137,14 +137,14 @@ struct BrokenStage {
 TEST_CASE("Pipeline: a stage returning a wrong-sized gradient is a colt::Error, not a hang") {
   CHECK(error_kind([] {
           inprocess::launch(2, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(2, 2));
+            Pipeline<inprocess::Transport, float> p(comm, StageLayout::even(2, 2));
             BrokenStage stage;
             p.step(stage, 2);
           });
         }) == ErrorKind::invalid_argument);
   CHECK(error_kind([] {
           inprocess::launch(1, [](inprocess::Communicator& comm) {
-            Pipeline<inprocess::Transport, float> p(comm, StagePlan::even(2, 1));
+            Pipeline<inprocess::Transport, float> p(comm, StageLayout::even(2, 1));
             BrokenStage stage;
             p.step(stage, 0);
           });

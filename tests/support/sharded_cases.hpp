@@ -93,6 +93,10 @@ std::string average_step(Comm& comm, const AverageCase& c, double tolerance) {
     }
     sdp.synchronize();
   }
+  // Its threads are in its API: overlapping, its reduce-scatters were started calls, so the
+  // communicator they ran on has its progress thread now.
+  if (sdp.overlapping() && size > 1 && !sdp.reduce_communicator().has_progress_thread())
+    return "overlapping, but reduce_communicator() has no progress thread";
   sdp.step([](const Shard& s) {
     for (std::size_t i = 0; i < s.parameters.size(); ++i) s.parameters[i] -= s.gradients[i];
   });

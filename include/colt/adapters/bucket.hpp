@@ -77,9 +77,9 @@ struct Bucket {
 // in which they fill up when gradients arrive in `order`: reducing them in index order never
 // waits on a later tensor for longer than needed.
 template <class WireOf>
-std::vector<Bucket> plan_buckets(std::span<const TensorSlot> tensors,
-                                 std::span<const std::size_t> order, std::size_t cap_bytes,
-                                 WireOf wire_of) {
+std::vector<Bucket> lay_out_buckets(std::span<const TensorSlot> tensors,
+                                    std::span<const std::size_t> order, std::size_t cap_bytes,
+                                    WireOf wire_of) {
   std::vector<Bucket> closed;
   std::vector<Bucket> open;  // at most one per wire type
   auto close = [&](std::vector<Bucket>::iterator it) {

@@ -116,6 +116,10 @@ class DataParallel {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool overlapping() const { return overlapping_; }
+  // The communicator it runs on: a dup of the caller's where the transport can split, else the
+  // caller's own. With overlap it starts its progress thread (its has_progress_thread() says so)
+  // with the first bucket's all-reduce, and joins it on destruction.
+  const Communicator<X>& communicator() const { return *comm_; }
 
   // Registers a parameter and its gradient (same size); returns its index for mark_ready. Every
   // rank registers the same tensors in the same order, before the first step. Both spans must
@@ -135,19 +139,19 @@ class DataParallel {
 
   std::size_t tensor_count() const { return tensors_.size(); }
   std::size_t bucket_count() {
-    plan();
+    lay_out();
     return buckets_.size();
   }
   // Which bucket tensor i travels in (for tests and for tuning the cap).
   std::size_t bucket_of(std::size_t i) {
-    plan();
+    lay_out();
     return bucket_of_.at(i);
   }
 
   // Bytes of the gradient buckets' staging buffers: what DataParallel holds beyond the model's
   // own memory (the parameter buckets hold memory only during broadcast_parameters).
   std::size_t buffer_bytes() {
-    plan();
+    lay_out();
     std::size_t n = 0;
     for (const auto* list : {&buckets_, &param_buckets_})
       for (const detail::Bucket& b : *list) n += b.storage.capacity();
@@ -159,7 +163,7 @@ class DataParallel {
     if (root < 0 || root >= size_)
       fail("broadcast_parameters: root " + std::to_string(root) + " out of range for " +
            std::to_string(size_) + " ranks");
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.open()) fail("broadcast_parameters in the middle of a step (after mark_ready)");
     std::vector<detail::Contribution> read;
@@ -188,7 +192,7 @@ class DataParallel {
     if (i >= tensors_.size())
       fail("mark_ready(" + std::to_string(i) + "): only " + std::to_string(tensors_.size()) +
            " tensors registered");
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.record_use(i)) return;
     step_.mark(i, bucket_of_[i], tensors_[i].name);
@@ -206,7 +210,7 @@ class DataParallel {
   // While the returned guard lives, gradients accumulate locally: marks record which tensors
   // were used, synchronize() and average_gradients() return at once.
   NoSync no_sync() {
-    plan();
+    lay_out();
     return step_.no_sync();
   }
 
@@ -236,7 +240,7 @@ class DataParallel {
   }
 
   // Builds the buckets on first use, after checking that every rank registered the same tensors.
-  void plan() {
+  void lay_out() {
     if (planned_) return;
     std::vector<std::uint64_t> keys;
     for (const auto& t : tensors_)
@@ -247,13 +251,13 @@ class DataParallel {
 
     std::vector<std::size_t> order(tensors_.size());
     std::iota(order.rbegin(), order.rend(), std::size_t{0});  // backward order: last added first
-    buckets_ =
-        detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
-                             options_.bucket_cap_bytes, [&](const auto& t) { return wire_of(t); });
+    buckets_ = detail::lay_out_buckets(std::span<const detail::TensorSlot>(tensors_), order,
+                                       options_.bucket_cap_bytes,
+                                       [&](const auto& t) { return wire_of(t); });
     std::iota(order.begin(), order.end(), std::size_t{0});
     param_buckets_ =
-        detail::plan_buckets(std::span<const detail::TensorSlot>(tensors_), order,
-                             options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
+        detail::lay_out_buckets(std::span<const detail::TensorSlot>(tensors_), order,
+                                options_.bucket_cap_bytes, [](const auto& t) { return t.type; });
     for (detail::Bucket& b : param_buckets_) std::vector<std::byte>().swap(b.storage);
     bucket_of_.assign(tensors_.size(), 0);
     std::vector<std::size_t> bucket_sizes;
@@ -261,7 +265,7 @@ class DataParallel {
       for (const auto& e : buckets_[b].entries) bucket_of_[e.tensor] = b;
       bucket_sizes.push_back(buckets_[b].entries.size());
     }
-    step_.plan(tensors_.size(), std::move(bucket_sizes));
+    step_.lay_out(tensors_.size(), std::move(bucket_sizes));
     started_.resize(buckets_.size());
     for (const auto& bucket : buckets_)
       weight_before_sum_ = weight_before_sum_ || narrow_wire(bucket);
@@ -285,7 +289,7 @@ class DataParallel {
   }
 
   void finish_step(bool read_all) {
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.accumulating()) return;
     step_.begin();

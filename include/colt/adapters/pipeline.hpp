@@ -59,12 +59,12 @@ constexpr const char* name_of(PipelineSchedule s) noexcept {
 }
 
 // Which consecutive layers each stage runs.
-class StagePlan {
+class StageLayout {
  public:
   // `layers` split as evenly as possible (the first layers % stages stages get one more).
-  static StagePlan even(int layers, int stages) {
+  static StageLayout even(int layers, int stages) {
     if (layers < 1 || stages < 1 || stages > layers)
-      throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
+      throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
                   "cannot place " + std::to_string(layers) + " layers on " +
                       std::to_string(stages) + " stages (each stage needs at least one layer)");
     std::vector<int> counts(static_cast<std::size_t>(stages));
@@ -76,20 +76,20 @@ class StagePlan {
 
   // An explicit map: stage s runs counts[s] layers, following stage s - 1's ({5, 5}: layers
   // 0-4 on stage 0, 5-9 on stage 1).
-  static StagePlan from_counts(const std::vector<int>& counts) {
+  static StageLayout from_counts(const std::vector<int>& counts) {
     if (counts.empty())
-      throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
+      throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
                   "needs at least one stage");
-    StagePlan plan;
-    plan.first_.push_back(0);
+    StageLayout layout;
+    layout.first_.push_back(0);
     for (std::size_t s = 0; s < counts.size(); ++s) {
       if (counts[s] < 1)
-        throw Error(ErrorKind::invalid_argument, "StagePlan", -1, no_peer,
+        throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
                     "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) +
                         " layers; each needs one or more");
-      plan.first_.push_back(plan.first_.back() + counts[s]);
+      layout.first_.push_back(layout.first_.back() + counts[s]);
     }
-    return plan;
+    return layout;
   }
 
   int stages() const { return static_cast<int>(first_.size()) - 1; }
@@ -108,6 +108,9 @@ class StagePlan {
  private:
   std::vector<int> first_;  // first layer of each stage, then the layer count
 };
+
+// Its name before issue 36 ("plan" now means only the algorithm plan, colt::Plan).
+using StagePlan = StageLayout;
 
 // What one rank measured in one step.
 struct PipelineStats {
@@ -142,10 +145,10 @@ struct PipelineOptions {
 template <Transport X, Element T>
 class Pipeline {
  public:
-  // Collective. Stage s runs on rank s of `comm`; the plan must have exactly comm.size() stages.
+  // Collective. Stage s runs on rank s of `comm`; the layout must have exactly comm.size() stages.
   // It runs on its own dup of `comm`, so activations never meet the caller's messages.
-  Pipeline(Communicator<X>& comm, StagePlan plan, PipelineOptions options = {})
-      : plan_(checked(std::move(plan), comm)), options_(options), comm_(comm) {}
+  Pipeline(Communicator<X>& comm, StageLayout layout, PipelineOptions options = {})
+      : layout_(checked(std::move(layout), comm)), options_(options), comm_(comm) {}
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -156,8 +159,8 @@ class Pipeline {
   int stages() const { return comm_->size(); }
   bool first_stage() const { return stage() == 0; }
   bool last_stage() const { return stage() == stages() - 1; }
-  const StagePlan& plan() const { return plan_; }
-  partition::Range layers() const { return plan_.layers_of(stage()); }
+  const StageLayout& layout() const { return layout_; }
+  partition::Range layers() const { return layout_.layers_of(stage()); }
   PipelineSchedule schedule() const { return options_.schedule; }
 
   // One training step of `micro_batches` micro-batches through every stage.
@@ -193,13 +196,13 @@ class Pipeline {
   // order; the two tags keep them apart should a stage ever send both ways to one peer.
   static constexpr int activation_tag = 0, gradient_tag = 1;
 
-  // The plan, checked before the collective dup (own_communicator.hpp).
-  static StagePlan checked(StagePlan plan, const Communicator<X>& comm) {
-    if (plan.stages() != comm.size())
+  // The layout, checked before the collective dup (own_communicator.hpp).
+  static StageLayout checked(StageLayout layout, const Communicator<X>& comm) {
+    if (layout.stages() != comm.size())
       throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
-                  "the plan has " + std::to_string(plan.stages()) + " stages for " +
+                  "the layout has " + std::to_string(layout.stages()) + " stages for " +
                       std::to_string(comm.size()) + " ranks; it needs one stage per rank");
-    return plan;
+    return layout;
   }
 
   // The order of this stage's operations: m >= 0 is forward(m), ~m (negative) is backward(m).
@@ -334,7 +337,7 @@ class Pipeline {
     return stats;
   }
 
-  StagePlan plan_;
+  StageLayout layout_;
   PipelineOptions options_;
   detail::OwnCommunicator<X> comm_;
   std::vector<int> order_;

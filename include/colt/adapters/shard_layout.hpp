@@ -42,9 +42,9 @@ struct ShardLayout {
 };
 
 // `ends_unit[t]`: a unit ends after tensor t (empty: by the cap alone).
-inline ShardLayout plan_shard_layout(std::span<const std::size_t> tensor_sizes,
-                                     const std::vector<bool>& ends_unit, std::size_t cap_elements,
-                                     int ranks, int rank) {
+inline ShardLayout lay_out_shards(std::span<const std::size_t> tensor_sizes,
+                                  const std::vector<bool>& ends_unit, std::size_t cap_elements,
+                                  int ranks, int rank) {
   ShardLayout layout;
   const auto close = [&](ShardUnit& u) {
     for (int r = 0; r < ranks; ++r)

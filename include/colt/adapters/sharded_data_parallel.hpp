@@ -112,6 +112,12 @@ class ShardedDataParallel {
   int stage() const { return options_.stage; }
   bool overlapping() const { return overlapping_; }
   const ShardedDataParallelOptions& options() const { return options_; }
+  // The two communicators it runs on, dups of the caller's where the transport can split (else
+  // the caller's own): reduce-scatters, agreement and checkpoints on the first, parameter
+  // all-gathers on the second. With overlap each starts its progress thread (its
+  // has_progress_thread() says so) with its first started call, and joins it on destruction.
+  const Communicator<X>& reduce_communicator() const { return *comm_; }
+  const Communicator<X>& gather_communicator() const { return *gather_comm_; }
 
   // Registers a tensor: `initial` (rank 0's are used on every rank; the span must stay valid
   // until the first hook) and the binder the adapter calls with its storage. Returns its index.
@@ -134,11 +140,11 @@ class ShardedDataParallel {
 
   std::size_t tensor_count() const { return units_.tensors().size(); }
   std::size_t unit_count() {
-    plan();
+    lay_out();
     return units_.count();
   }
   std::size_t unit_of(std::size_t tensor) {
-    plan();
+    lay_out();
     return units_.layout().unit_of.at(tensor);
   }
   std::size_t parameter_count() const {
@@ -156,7 +162,7 @@ class ShardedDataParallel {
   // the units behind it, and starts the next.
   void gather_for_forward(std::size_t t) {
     check_tensor(t, "gather_for_forward");
-    plan();
+    lay_out();
     throw_if_broken();
     const std::size_t u = units_.layout().unit_of[t];
     if (options_.stage < 3) return guarded([&] { gathers_.finish(u); });
@@ -177,7 +183,7 @@ class ShardedDataParallel {
   // unused, lets a rank wait for an old reduce-scatter without waiting on a peer's future marks.
   void gather_for_backward(std::size_t t) {
     check_tensor(t, "gather_for_backward");
-    plan();
+    lay_out();
     throw_if_broken();
     const std::size_t u = units_.layout().unit_of[t];
     if (!step_.accumulating()) {
@@ -208,7 +214,7 @@ class ShardedDataParallel {
   // (units start in descending order on every rank, the order backward finishes them).
   void mark_ready(std::size_t t) {
     check_tensor(t, "mark_ready");
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.record_use(t)) return;
     const std::size_t u = units_.layout().unit_of[t];
@@ -225,7 +231,7 @@ class ShardedDataParallel {
   // Waits until every unit's gradient shard holds the global (weighted) average; frees what
   // the step gathered. Under no_sync() it only frees gathered parameters.
   void synchronize() {
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.accumulating()) return guarded([&] { gathers_.release_all(); });
     begin_step();
@@ -239,7 +245,7 @@ class ShardedDataParallel {
 
   // Stage 3: frees every gathered unit now (after an evaluation pass outside a step, say).
   void release_gathered() {
-    plan();
+    lay_out();
     throw_if_broken();
     guarded([&] { gathers_.release_all(); });
   }
@@ -249,7 +255,7 @@ class ShardedDataParallel {
   // (the first one right away, with prefetch).
   template <class Update>
   void step(Update&& update) {
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.open()) fail("step() before synchronize(): the gradients are not averaged yet");
     guarded([&] { gathers_.finish_all(); });  // the optimizer writes what a gather may read
@@ -265,7 +271,7 @@ class ShardedDataParallel {
   // While the guard lives, gradients accumulate in the full gradient buffers (marks only record
   // use); the first synchronize() after it averages them.
   NoSync no_sync() {
-    plan();
+    lay_out();
     return step_.no_sync();
   }
 
@@ -332,7 +338,7 @@ class ShardedDataParallel {
 
   // At the first hook (or any first call): checks that every rank registered the same tensors,
   // plans the units, allocates what the stage keeps, and takes rank 0's initial values.
-  void plan() {
+  void lay_out() {
     if (planned_) return;
     std::vector<std::uint64_t> keys;
     for (const auto& t : units_.tensors())
@@ -340,11 +346,11 @@ class ShardedDataParallel {
     detail::check_same_registration(*comm_, step_guard_, step_,
                                     std::span<const std::uint64_t>(keys), units_.tensors().size(),
                                     "sizes");
-    units_.plan(size_, rank_);
+    units_.lay_out(size_, rank_);
     std::vector<std::size_t> unit_sizes;
     for (std::size_t u = 0; u < units_.count(); ++u)
       unit_sizes.push_back(units_.unit(u).end_tensor - units_.unit(u).first_tensor);
-    step_.plan(units_.tensors().size(), std::move(unit_sizes));
+    step_.lay_out(units_.tensors().size(), std::move(unit_sizes));
     planned_ = true;
     reset_step();
     checkpoint_.scatter_initial();
@@ -354,7 +360,7 @@ class ShardedDataParallel {
 
   // Before a checkpoint call: planned, nothing in flight, no gathered copy that could go stale.
   void settle() {
-    plan();
+    lay_out();
     throw_if_broken();
     if (step_.open()) fail("a checkpoint call in the middle of a step");
     guarded([&] {

@@ -73,15 +73,15 @@ class ShardedUnits {
   // Cuts the registered tensors into units for this rank of `ranks` and allocates, zeroed, what
   // the stage keeps for good: stages 1-2 the full parameters (gathered from the start), stage 1
   // the full gradient, every stage its shards of master values, gradient and optimizer state.
-  void plan(int ranks, int rank) {
+  void lay_out(int ranks, int rank) {
     std::vector<bool> ends;
     for (const auto& t : tensors_) {
       sizes_.push_back(t.initial.size());
       ends.push_back(t.ends_unit);
     }
-    layout_ = plan_shard_layout(std::span<const std::size_t>(sizes_), ends,
-                                std::max<std::size_t>(1, options_.bucket_cap_bytes / sizeof(float)),
-                                ranks, rank);
+    layout_ = lay_out_shards(std::span<const std::size_t>(sizes_), ends,
+                             std::max<std::size_t>(1, options_.bucket_cap_bytes / sizeof(float)),
+                             ranks, rank);
     units_.resize(layout_.units.size());
     const std::size_t k = options_.state_per_parameter;
     for (std::size_t u = 0; u < units_.size(); ++u) {

@@ -45,7 +45,7 @@ class StepState {
   [[noreturn]] void fail(const std::string& cause) const { reject(adapter_, rank_, cause); }
 
   // Once, before the first step: group g holds group_sizes[g] of the `tensors` tensors.
-  void plan(std::size_t tensors, std::vector<std::size_t> group_sizes) {
+  void lay_out(std::size_t tensors, std::vector<std::size_t> group_sizes) {
     marked_.assign(tensors, false);
     used_.assign(tensors, false);
     group_sizes_ = std::move(group_sizes);
