@@ -1,4 +1,4 @@
-// Links every per-header translation unit into one program: duplicate or mismatched definitions
+// Links two translation units that include every header into one program: duplicate definitions
 // of colt's inline functions and variables would fail here (ODR), and the program must run.
 #include "colt/colt.hpp"
 
