@@ -193,4 +193,11 @@ TEST_CASE("left_call: another collective, or a later call, is a mismatch; an ear
   CHECK(!left_call(Tag::make(CollectiveKind::barrier, 65535), Tag::make(CollectiveKind::barrier, 0),
                    1)
              .empty());
+  // left() answers what left_call explains, without building the text (the waits' slow path).
+  for (const Tag theirs :
+       {Tag::make(CollectiveKind::all_reduce, 10), Tag::make(CollectiveKind::broadcast, 9),
+        Tag::make(CollectiveKind::broadcast, 10), Tag::make(CollectiveKind::all_reduce, 11),
+        Tag::make(CollectiveKind::point_to_point, 10),
+        Tag::make(CollectiveKind::all_reduce, 40000)})
+    CHECK(colt::detail::left(mine, theirs) == !left_call(mine, theirs, 1).empty());
 }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <atomic>
 #include <span>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -59,11 +60,12 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
   while (!(state & done)) {
     if constexpr (!cleanup) {
       // A peer in another collective, or gone past this call, will never match this posting.
-      const std::string left = group.left_call(p.owner, Tag{p.tag}, p.peer);
-      if (!left.empty()) {
+      if (const std::optional<Tag> theirs = group.left_call(p.owner, Tag{p.tag}, p.peer)) {
         state = p.state.load(std::memory_order_acquire);  // matched before it went on?
         if (state & done) return;
-        throw Error(ErrorKind::mismatch, "", p.owner, p.peer, left + ", while " + describe(p));
+        throw Error(
+            ErrorKind::mismatch, "", p.owner, p.peer,
+            colt::detail::left_call(Tag{p.tag}, *theirs, p.peer) + ", while " + describe(p));
       }
     }
     if (!(state & sleeping)) {
@@ -384,7 +386,7 @@ class Transport {
   }
 
   std::shared_ptr<detail::Group> group_;
-  int rank_;
+  int rank_ = 0;
   std::uint32_t communicator_ = 0;  // CallMark::communicator, from the first enter_call
 };
 

@@ -27,16 +27,25 @@ inline std::string other_collective(Tag mine, Tag theirs, int peer) {
          " while this rank is in " + call_text(mine) + ": the ranks called different collectives";
 }
 
-// Empty while `peer`, whose last begun call is `theirs`, may still take part in `mine` (a tag of
-// this rank's call); otherwise why it cannot. Only numbered calls are compared. A caller that
-// waits on the peer must look at its wait once more after reading `theirs`: the peer may have
-// done its part and then gone on, which is no mismatch.
-inline std::string left_call(Tag mine, Tag theirs, int peer) {
-  if (!numbered(mine.kind()) || !numbered(theirs.kind())) return {};
+// Whether a peer whose last begun call is `theirs` can no longer take part in `mine` (a tag of
+// this rank's call): it began the same number as another collective, or a later number. Only
+// numbered calls are compared. Allocates nothing: the slow path of a wait asks it at every nap,
+// and a peer that did its part and went on (no mismatch) is a common answer there. A caller that
+// waits on the peer must look at its wait once more after a true answer, for that reason.
+inline bool left(Tag mine, Tag theirs) {
+  if (!numbered(mine.kind()) || !numbered(theirs.kind())) return false;
   // How far the peer is ahead, modulo the sequence field's 2^16; half the range and more: behind.
   const std::uint32_t ahead = (theirs.sequence() - mine.sequence()) & Tag::sequence_mask;
+  if (ahead == 0) return theirs.kind() != mine.kind();
+  return ahead <= Tag::sequence_mask / 2;
+}
+
+// Empty while `peer`, whose last begun call is `theirs`, may still take part in `mine`;
+// otherwise why it cannot (once the caller has confirmed it, see `left`).
+inline std::string left_call(Tag mine, Tag theirs, int peer) {
+  if (!left(mine, theirs)) return {};
+  const std::uint32_t ahead = (theirs.sequence() - mine.sequence()) & Tag::sequence_mask;
   if (ahead == 0) return other_collective(mine, theirs, peer);
-  if (ahead > Tag::sequence_mask / 2) return {};
   const std::string who = "rank " + std::to_string(peer);
   return who + " went on to " + call_text(theirs) + " without taking part in " + call_text(mine) +
          ": the ranks called different collectives";

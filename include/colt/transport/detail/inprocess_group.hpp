@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -212,12 +213,14 @@ class Group {
   std::uint32_t next_communicator(int rank) {
     return call_words_[static_cast<std::size_t>(rank)].communicators.fetch_add(1) + 1;
   }
-  // Why `peer` can never take part in `rank`'s call `mine` (core/detail/left_call.hpp), judged
-  // only when both are on the same communicator; empty while it may.
-  std::string left_call(int rank, Tag mine, int peer) const {
+  // The call `peer` began last when it means the peer can never take part in `rank`'s call
+  // `mine` (core/detail/left_call.hpp), judged only when both are on the same communicator;
+  // nothing while it may. Allocates nothing (left_call's text explains a confirmed one).
+  std::optional<Tag> left_call(int rank, Tag mine, int peer) const {
     const CallMark own = call_of(rank), theirs = call_of(peer);
-    if (own.communicator == 0 || own.communicator != theirs.communicator) return {};
-    return colt::detail::left_call(mine, theirs.call, peer);
+    if (own.communicator == 0 || own.communicator != theirs.communicator) return std::nullopt;
+    if (!colt::detail::left(mine, theirs.call)) return std::nullopt;
+    return theirs.call;
   }
 
   // Whether rank's thread has returned from the launch's function (or died in it).

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <optional>
 #include <string>
 
 #include "colt/core/deadline.hpp"
@@ -238,10 +239,12 @@ class SlotRound {
     const int to = missing == no_peer ? static_cast<int>(slots_.ranks()) : missing + 1;
     for (int r = from; r < to; ++r) {
       if (r == rank_) continue;
-      const std::string left = group_.left_call(rank_, call_, r);
-      if (left.empty()) continue;
+      const std::optional<Tag> theirs = group_.left_call(rank_, call_, r);
+      if (!theirs) continue;
       if (ready()) return;  // it did its part, then went on
-      throw Error(ErrorKind::mismatch, "", rank_, r, left + ", while waiting for the shared slots");
+      throw Error(
+          ErrorKind::mismatch, "", rank_, r,
+          colt::detail::left_call(call_, *theirs, r) + ", while waiting for the shared slots");
     }
   }
 
