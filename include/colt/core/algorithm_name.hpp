@@ -62,12 +62,16 @@ constexpr std::string_view name_of(Algorithm algorithm) noexcept {
 inline constexpr Algorithm all_algorithms[] = {
     Algorithm::automatic, Algorithm::ring,  Algorithm::tree,         Algorithm::direct,
     Algorithm::ordered,   Algorithm::slots, Algorithm::dissemination};
-static_assert([] {
+namespace detail {
+// Every enumerator listed, in order, and named; one past the last has no name.
+constexpr bool algorithms_listed() {
   for (std::size_t i = 0; i < std::size(all_algorithms); ++i)
     if (static_cast<std::size_t>(all_algorithms[i]) != i || name_of(all_algorithms[i]) == "unknown")
       return false;
   return name_of(static_cast<Algorithm>(std::size(all_algorithms))) == "unknown";
-}());
+}
+}  // namespace detail
+static_assert(detail::algorithms_listed());
 
 // The algorithm called `name`, if any.
 constexpr std::optional<Algorithm> algorithm_named(std::string_view name) noexcept {

@@ -61,9 +61,9 @@ class Communicator {
   // Options left unset come from the environment, read now (core/settings.hpp).
   explicit Communicator(T transport, const CommunicatorOptions& options = {})
       : Communicator(std::move(transport), InheritedSettings(resolve(options))) {}
-  Communicator(T transport, InheritedSettings inherited)
+  Communicator(T transport, const InheritedSettings& inherited)
       : plumbing_(std::move(transport), inherited.settings.checksum),
-        settings_(std::move(inherited.settings)) {
+        settings_(inherited.settings) {
     plumbing_.set_timeout(settings_.timeout);
   }
 

@@ -152,12 +152,12 @@ using Communicator = colt::Communicator<Transport>;
 
 // A colt communicator over the same ranks as `comm` (collective over `comm`): how code that
 // already uses MPI adopts colt one call at a time. `comm` itself is left untouched.
-inline Communicator communicator(MPI_Comm comm, CommunicatorOptions options = {}) {
+inline Communicator communicator(MPI_Comm comm, const CommunicatorOptions& options = {}) {
   return Communicator(Transport::duplicate(comm), options);
 }
 
 // A colt communicator over every process of the job (MPI_COMM_WORLD).
-inline Communicator world(CommunicatorOptions options = {}) {
+inline Communicator world(const CommunicatorOptions& options = {}) {
   return communicator(MPI_COMM_WORLD, options);
 }
 
