@@ -310,16 +310,19 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
 // launcher (a shell loop, srun), so a process killed by a signal ends only itself, and the
 // survivors can shrink (docs/fault-tolerance.md). The exchange, and the cleanup of the
 // directory, are bounded by the timeout.
-inline Communicator communicator(FileRendezvous& rendezvous, CommunicatorOptions options = {},
+inline Communicator communicator(FileRendezvous& rendezvous,
+                                 const CommunicatorOptions& options = {},
                                  Options ucx_options = {}) {
-  if (!options.timeout) options.timeout = resolve(options).timeout;
-  auto worker = std::make_shared<Worker>(rendezvous.rank(), rendezvous.size(), *options.timeout,
-                                         ucx_options.peer_error_handling);
+  // Resolved once, here: the bootstrap needs the timeout before the communicator exists.
+  const InheritedSettings settings(resolve(options));
+  auto worker =
+      std::make_shared<Worker>(rendezvous.rank(), rendezvous.size(), settings.settings.timeout,
+                               ucx_options.peer_error_handling);
   const std::vector<std::byte> mine = worker->address();
-  const Deadline deadline = Deadline::after(*options.timeout);
+  const Deadline deadline = Deadline::after(settings.settings.timeout);
   worker->connect(rendezvous.exchange(mine, deadline));
   rendezvous.finish(deadline);
-  return Communicator(Transport(std::move(worker)), options);
+  return Communicator(Transport(std::move(worker)), settings);
 }
 
 // Runs fn(Communicator&) on `ranks` threads of this process, each with its own UCP worker,

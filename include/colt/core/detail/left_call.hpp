@@ -44,8 +44,7 @@ inline bool left(Tag mine, Tag theirs) {
 // otherwise why it cannot (once the caller has confirmed it, see `left`).
 inline std::string left_call(Tag mine, Tag theirs, int peer) {
   if (!left(mine, theirs)) return {};
-  const std::uint32_t ahead = (theirs.sequence() - mine.sequence()) & Tag::sequence_mask;
-  if (ahead == 0) return other_collective(mine, theirs, peer);
+  if (theirs.sequence() == mine.sequence()) return other_collective(mine, theirs, peer);
   const std::string who = "rank " + std::to_string(peer);
   return who + " went on to " + call_text(theirs) + " without taking part in " + call_text(mine) +
          ": the ranks called different collectives";
