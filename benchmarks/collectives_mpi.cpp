@@ -28,8 +28,8 @@ MPI_Datatype mpi_type() {
 template <class T>
 void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
   if constexpr (std::is_same_v<T, colt::bfloat16>) {
-    throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(),
-                      colt::no_peer, "MPI has no bfloat16 type");
+    throw colt::Error(colt::ErrorKind::invalid_argument, colt::operation_of(c.kind),
+                      colt::Error::Rank{comm.rank()}, "MPI has no bfloat16 type");
   } else {
     MPI_Comm native = comm.transport().native();
     const MPI_Datatype type = mpi_type<T>();
@@ -59,8 +59,8 @@ void mpi_call(colt::mpi::Communicator& comm, const Case& c, Buffers<T>& b) {
         status = MPI_Alltoall(b.in.data(), per, type, b.out.data(), per, type, native);
         break;
       default:
-        throw colt::Error(colt::ErrorKind::invalid_argument, std::string(name_of(c.kind)),
-                          comm.rank(), colt::no_peer, "not a benchmarked collective");
+        throw colt::Error(colt::ErrorKind::invalid_argument, colt::operation_of(c.kind),
+                          colt::Error::Rank{comm.rank()}, "not a benchmarked collective");
     }
     colt::mpi::check(status, comm.rank(), colt::no_peer, std::string(name_of(c.kind)));
   }

@@ -54,7 +54,8 @@ double stream(colt::ucx::Communicator& comm, std::vector<std::byte>& buffer, std
       if (check) {  // one at a time, so the content can be checked
         const std::size_t got = slot.wait(deadline);
         if (got != bytes || (bytes && span[0] != static_cast<std::byte>(i)))
-          throw colt::Error(colt::ErrorKind::corrupt, "p2p_ucx", 1, 0,
+          throw colt::Error(colt::ErrorKind::corrupt, colt::Operation::user, colt::Error::Rank{1},
+                            colt::Error::Peer{0},
                             "message " + std::to_string(i) + " of " + std::to_string(bytes) +
                                 " bytes arrived wrong");
       }

@@ -167,7 +167,7 @@ void colt_call(Comm& comm, const Case& c, Buffers<T>& b) {
     case Kind::gather: return gather(comm, b.in, b.out, c.root, a);
     case Kind::all_to_all: return all_to_all(comm, b.in, b.out);
     default:
-      throw Error(ErrorKind::invalid_argument, std::string(name_of(c.kind)), comm.rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, operation_of(c.kind), Error::Rank{comm.rank()},
                   "not a benchmarked collective");
   }
 }

@@ -33,7 +33,7 @@ struct Outcome {
   bool correct = false;
   int peer = no_peer;
   ErrorKind kind = ErrorKind::internal;
-  std::string collective;
+  std::string_view collective;
   std::string what;
   double seconds = 0;
   int injected = 0;

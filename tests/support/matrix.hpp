@@ -25,6 +25,10 @@ namespace colt::test {
 template <class... Ts>
 struct type_list {};
 
+// Every element type colt reduces, whatever the build keeps: for the suites whose subject is
+// the per-type code itself (the CUDA kernels), which every build must compile.
+using every_type = type_list<float, double, std::int32_t, std::int64_t, half, bfloat16>;
+
 #if COLT_TEST_TYPES == 3
 // AddressSanitizer and UndefinedBehaviorSanitizer look for out-of-bounds accesses, leaks and
 // undefined arithmetic. What decides those is the element's size and which reduction body runs
@@ -37,13 +41,25 @@ using all_types = type_list<float, std::int64_t, bfloat16>;
 // ThreadSanitizer looks for races between ranks' threads, which no element type changes.
 using all_types = type_list<float>;
 #else
-using all_types = type_list<float, double, std::int32_t, std::int64_t, half, bfloat16>;
+using all_types = every_type;
+#endif
+// Suites that repeat a path the full matrix covers elsewhere (another transport's copies) keep
+// one type per element size, or the one type ThreadSanitizer builds.
+#if COLT_TEST_TYPES == 1
+using per_size_types = all_types;
+#else
+using per_size_types = type_list<float, std::int64_t, half>;
 #endif
 using all_ops = type_list<sum, prod, min, max, avg>;
 
 template <class... Ts, class Fn>
 void for_each(type_list<Ts...>, Fn&& fn) {
   (fn(std::type_identity<Ts>{}), ...);
+}
+
+template <class... Ts>
+constexpr int type_count(type_list<Ts...>) {
+  return static_cast<int>(sizeof...(Ts));
 }
 
 inline constexpr std::size_t large_count = 1000003;

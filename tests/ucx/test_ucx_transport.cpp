@@ -215,7 +215,7 @@ TEST_CASE("ucx: a rank that fails aborts the others at once, with its cause") {
         std::vector<float> data(1 << 16, 1.0f);
         all_reduce(comm, data, sum{});
         if (comm.rank() == 3)
-          throw Error(ErrorKind::internal, "training step", 3, no_peer, "loss is NaN");
+          throw Error(ErrorKind::internal, Operation::user, Error::Rank{3}, "loss is NaN");
         all_reduce(comm, data, sum{});  // ranks 0-2 wait here for rank 3
       },
       CommunicatorOptions{.timeout = std::chrono::seconds(60)});

@@ -98,7 +98,7 @@ class DataParallel {
       : options_(checked(options, comm.rank(), comm.size())),
         rank_(comm.rank()),
         size_(comm.size()),
-        step_("DataParallel", "mark_ready", rank_),
+        step_(Operation::data_parallel, "mark_ready", rank_),
         comm_(comm),
         overlapping_(options_.overlap && options_.aggregation == Aggregation::all_reduce &&
                      detail::concurrent_use_allowed(comm_->transport())) {}
@@ -110,7 +110,7 @@ class DataParallel {
   // will never be reduced here: the group is aborted where the transport can (in-process), so
   // peers fail at once instead of at their deadline, and so do the buckets already started.
   ~DataParallel() {
-    if (step_.open()) detail::abort_unfinished_step(*comm_, "DataParallel", rank_);
+    if (step_.open()) detail::abort_unfinished_step(*comm_, Operation::data_parallel, rank_);
   }
 
   int rank() const { return rank_; }
@@ -219,9 +219,9 @@ class DataParallel {
   // The options, checked before the collective dup (own_communicator.hpp).
   static DataParallelOptions checked(const DataParallelOptions& options, int rank, int size) {
     if (options.bucket_cap_bytes == 0)
-      detail::reject("DataParallel", rank, "bucket_cap_bytes must be positive");
+      detail::reject(Operation::data_parallel, rank, "bucket_cap_bytes must be positive");
     if (options.server < -1 || options.server >= size)
-      detail::reject("DataParallel", rank,
+      detail::reject(Operation::data_parallel, rank,
                      "server rank " + std::to_string(options.server) + " out of range for " +
                          std::to_string(size) + " ranks (or -1 to shard)");
     return options;

@@ -71,7 +71,7 @@ class ElasticTraining {
   explicit ElasticTraining(Communicator<T>& comm, ElasticOptions options = {})
       : options_(options), first_(&comm) {
     if (options_.commit_every < 1)
-      throw Error(ErrorKind::invalid_argument, "elastic", comm.rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::elastic, Error::Rank{comm.rank()},
                   "commit_every must be at least 1");
     comm.identify_failures();
     for (int r = 0; r < comm.size(); ++r) first_ranks_.push_back(r);
@@ -138,7 +138,7 @@ class ElasticTraining {
     for (const Commit& c : commits_)
       if (c.step == step) found = &c;
     if (!found)
-      throw Error(ErrorKind::internal, "elastic", rank_now(), no_peer,
+      throw Error(ErrorKind::internal, Operation::elastic, Error::Rank{rank_now()},
                   "no commit of step " + std::to_string(step) +
                       " here: the ranks were more than one commit apart (does every step "
                       "synchronize every rank?)");

@@ -64,7 +64,7 @@ class StageLayout {
   // `layers` split as evenly as possible (the first layers % stages stages get one more).
   static StageLayout even(int layers, int stages) {
     if (layers < 1 || stages < 1 || stages > layers)
-      throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::stage_layout, Error::no_rank,
                   "cannot place " + std::to_string(layers) + " layers on " +
                       std::to_string(stages) + " stages (each stage needs at least one layer)");
     std::vector<int> counts(static_cast<std::size_t>(stages));
@@ -78,13 +78,13 @@ class StageLayout {
   // 0-4 on stage 0, 5-9 on stage 1).
   static StageLayout from_counts(const std::vector<int>& counts) {
     if (counts.empty())
-      throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::stage_layout, Error::no_rank,
                   "needs at least one stage");
     StageLayout layout;
     layout.first_.push_back(0);
     for (std::size_t s = 0; s < counts.size(); ++s) {
       if (counts[s] < 1)
-        throw Error(ErrorKind::invalid_argument, "StageLayout", -1, no_peer,
+        throw Error(ErrorKind::invalid_argument, Operation::stage_layout, Error::no_rank,
                     "stage " + std::to_string(s) + " has " + std::to_string(counts[s]) +
                         " layers; each needs one or more");
       layout.first_.push_back(layout.first_.back() + counts[s]);
@@ -167,12 +167,12 @@ class Pipeline {
   template <PipelineStage<T> S>
   PipelineStats step(S& stage_object, int micro_batches) {
     if (micro_batches < 1)
-      throw Error(ErrorKind::invalid_argument, "Pipeline::step", stage(), no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::pipeline_step, Error::Rank{stage()},
                   "needs at least one micro-batch, got " + std::to_string(micro_batches));
     try {
       return run(stage_object, micro_batches);
     } catch (const Error& e) {
-      throw e.collective().empty() ? e.in_collective("pipeline") : e;
+      throw e.operation() == Operation::unnamed ? e.in_collective(Operation::pipeline) : e;
     }
   }
 
@@ -199,7 +199,7 @@ class Pipeline {
   // The layout, checked before the collective dup (own_communicator.hpp).
   static StageLayout checked(StageLayout layout, const Communicator<X>& comm) {
     if (layout.stages() != comm.size())
-      throw Error(ErrorKind::invalid_argument, "Pipeline", comm.rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::pipeline, Error::Rank{comm.rank()},
                   "the layout has " + std::to_string(layout.stages()) + " stages for " +
                       std::to_string(comm.size()) + " ranks; it needs one stage per rank");
     return layout;
@@ -254,7 +254,7 @@ class Pipeline {
       message.wait();
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::mismatch) throw;
-      throw Error(ErrorKind::mismatch, "pipeline", stage(), peer,
+      throw Error(ErrorKind::mismatch, Operation::pipeline, Error::Rank{stage()}, Error::Peer{peer},
                   std::string(what) + " of micro-batch " + std::to_string(m) + ": " + e.cause());
     }
   }
@@ -322,7 +322,7 @@ class Pipeline {
         --in_flight;
         if (!first) {
           if (input_grad.size() != inputs_[slot].size())
-            throw Error(ErrorKind::invalid_argument, "pipeline", s, no_peer,
+            throw Error(ErrorKind::invalid_argument, Operation::pipeline, Error::Rank{s},
                         "backward of micro-batch " + std::to_string(m) + " returned " +
                             std::to_string(input_grad.size()) +
                             " input-gradient elements for an input of " +

@@ -43,9 +43,9 @@ struct ShardSegment {
 namespace detail {
 inline constexpr char shard_magic[8] = {'C', 'O', 'L', 'T', 'S', 'H', 'D', '1'};
 
-[[noreturn]] inline void shard_file_error(const char* what, int rank, const std::string& path,
+[[noreturn]] inline void shard_file_error(Operation what, int rank, const std::string& path,
                                           const std::string& cause) {
-  throw Error(ErrorKind::invalid_argument, what, rank, no_peer, path + ": " + cause);
+  throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank}, path + ": " + cause);
 }
 }  // namespace detail
 
@@ -53,7 +53,7 @@ inline void write_shard_file(const std::string& path, int ranks, int rank,
                              std::size_t state_per_parameter,
                              std::span<const std::size_t> tensor_sizes, std::size_t total,
                              std::span<const ShardSegment> segments) {
-  constexpr const char* what = "ShardedDataParallel::save_shard";
+  constexpr Operation what = Operation::sharded_save_shard;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) detail::shard_file_error(what, rank, path, "cannot open for writing");
   const auto u64 = [&](std::size_t v) {
@@ -151,7 +151,7 @@ class ShardFileReader {
   };
 
   [[noreturn]] void fail(const std::string& cause) const {
-    detail::shard_file_error("ShardedDataParallel::load_shards", rank_, path_, cause);
+    detail::shard_file_error(Operation::sharded_load_shards, rank_, path_, cause);
   }
   std::size_t u64() {
     std::uint64_t x = 0;

@@ -86,7 +86,7 @@ class ShardedDataParallel {
       : options_(checked(options, comm.rank())),
         rank_(comm.rank()),
         size_(comm.size()),
-        step_("ShardedDataParallel", "backward hook", rank_),
+        step_(Operation::sharded_data_parallel, "backward hook", rank_),
         comm_(comm),
         gather_comm_(comm),
         overlapping_(options_.overlap && detail::concurrent_use_allowed(comm_->transport())),
@@ -102,9 +102,9 @@ class ShardedDataParallel {
   // they can be, so peers fail at once instead of at their deadline.
   ~ShardedDataParallel() {
     if (!step_.open()) return;
-    detail::abort_unfinished_step(*comm_, "ShardedDataParallel", rank_);
+    detail::abort_unfinished_step(*comm_, Operation::sharded_data_parallel, rank_);
     if (gather_comm_.get() != comm_.get())
-      detail::abort_unfinished_step(*gather_comm_, "ShardedDataParallel", rank_);
+      detail::abort_unfinished_step(*gather_comm_, Operation::sharded_data_parallel, rank_);
   }
 
   int rank() const { return rank_; }
@@ -313,10 +313,10 @@ class ShardedDataParallel {
   static const ShardedDataParallelOptions& checked(const ShardedDataParallelOptions& options,
                                                    int rank) {
     if (options.stage < 1 || options.stage > 3)
-      detail::reject("ShardedDataParallel", rank,
+      detail::reject(Operation::sharded_data_parallel, rank,
                      "stage " + std::to_string(options.stage) + " is not 1, 2 or 3");
     if (options.bucket_cap_bytes < sizeof(float))
-      detail::reject("ShardedDataParallel", rank, "bucket_cap_bytes must be at least 4");
+      detail::reject(Operation::sharded_data_parallel, rank, "bucket_cap_bytes must be at least 4");
     return options;
   }
   void check_tensor(std::size_t t, const char* what) const {

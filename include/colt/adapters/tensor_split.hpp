@@ -61,7 +61,7 @@ struct Layout {
     const partition::Grid g =
         grid.rows == 0 && grid.cols == 0 ? partition::square_grid(parts) : grid;
     if (g.size() != parts)
-      throw Error(ErrorKind::invalid_argument, "TensorSplit", part, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::tensor_split, Error::Rank{part},
                   "a " + std::to_string(g.rows) + " x " + std::to_string(g.cols) +
                       " grid does not hold " + std::to_string(parts) + " ranks");
     return partition::blocks(rows, cols, g, part);
@@ -100,7 +100,7 @@ class TensorSplit {
   // front of `piece`. One scatter. Rows need no packing: their blocks are contiguous in rank order.
   template <Element T>
   void shard(std::span<const T> full, const Layout& layout, std::span<T> piece, int root) {
-    const char* what = "TensorSplit::shard";
+    constexpr Operation what = Operation::tensor_split_shard;
     check_root(what, root);
     const std::vector<std::size_t> counts = block_counts(layout);
     check_room(what, "piece", piece.size(), counts[static_cast<std::size_t>(rank())]);
@@ -123,7 +123,7 @@ class TensorSplit {
   template <Element T>
   void unshard(std::span<const T> piece, const Layout& layout, std::span<T> full,
                int root = every_rank) {
-    const char* what = "TensorSplit::unshard";
+    constexpr Operation what = Operation::tensor_split_unshard;
     if (root != every_rank) check_root(what, root);
     const std::vector<std::size_t> counts = block_counts(layout);
     const std::size_t mine = counts[static_cast<std::size_t>(rank())];
@@ -153,9 +153,10 @@ class TensorSplit {
   void column_forward(std::span<const T> x, std::size_t batch, std::size_t in, std::size_t out,
                       const LinearShard<T>& w, std::span<T> y_part, G&& gemm) {
     const std::size_t cols = share(out).size();
-    check_linear("TensorSplit::column_forward", w, in * cols, cols, true, /*forward=*/true);
-    check_room("TensorSplit::column_forward", "x", x.size(), batch * in);
-    check_room("TensorSplit::column_forward", "y_part", y_part.size(), batch * cols);
+    check_linear(Operation::tensor_split_column_forward, w, in * cols, cols, true,
+                 /*forward=*/true);
+    check_room(Operation::tensor_split_column_forward, "x", x.size(), batch * in);
+    check_room(Operation::tensor_split_column_forward, "y_part", y_part.size(), batch * cols);
     gemm(Gemm<T>{false, false, batch, cols, in, x.data(), in, w.weight.data(), cols, y_part.data(),
                  cols, false});
     add_bias(w.bias, batch, y_part.data(), cols);
@@ -168,7 +169,7 @@ class TensorSplit {
   void column_backward(std::span<const T> x, std::size_t batch, std::size_t in, std::size_t out,
                        const LinearShard<T>& w, std::span<const T> dy_part, std::span<T> dx,
                        G&& gemm) {
-    const char* what = "TensorSplit::column_backward";
+    constexpr Operation what = Operation::tensor_split_column_backward;
     const std::size_t cols = share(out).size();
     check_linear(what, w, in * cols, cols, true);
     check_room(what, "x", x.size(), batch * in);
@@ -197,8 +198,8 @@ class TensorSplit {
   void take_columns(std::span<const T> whole, std::size_t batch, std::size_t n,
                     std::span<T> part) const {
     const partition::Range c = share(n);
-    check_room("TensorSplit::take_columns", "the whole tensor", whole.size(), batch * n);
-    check_room("TensorSplit::take_columns", "part", part.size(), batch * c.size());
+    check_room(Operation::tensor_split_take_columns, "the whole tensor", whole.size(), batch * n);
+    check_room(Operation::tensor_split_take_columns, "part", part.size(), batch * c.size());
     copy_block(whole.data(), n, partition::Block{{0, batch}, c}, part.data());
   }
 
@@ -210,7 +211,7 @@ class TensorSplit {
   template <class T, GemmFunction<T> G>
   void row_forward(std::span<const T> x_part, std::size_t batch, std::size_t in, std::size_t out,
                    const LinearShard<T>& w, std::span<T> y, G&& gemm) {
-    const char* what = "TensorSplit::row_forward";
+    constexpr Operation what = Operation::tensor_split_row_forward;
     const std::size_t rows = share(in).size();
     check_linear(what, w, rows * out, out, false, /*forward=*/true);
     check_room(what, "x_part", x_part.size(), batch * rows);
@@ -228,7 +229,7 @@ class TensorSplit {
   void row_backward(std::span<const T> x_part, std::size_t batch, std::size_t in, std::size_t out,
                     const LinearShard<T>& w, std::span<const T> dy, std::span<T> dx_part,
                     G&& gemm) {
-    const char* what = "TensorSplit::row_backward";
+    constexpr Operation what = Operation::tensor_split_row_backward;
     const std::size_t rows = share(in).size();
     check_linear(what, w, rows * out, out, false);
     check_room(what, "x_part", x_part.size(), batch * rows);
@@ -243,16 +244,16 @@ class TensorSplit {
   }
 
  private:
-  void check_root(const char* what, int root) const {
+  void check_root(Operation what, int root) const {
     if (root < 0 || root >= size())
-      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank()},
                   "root " + std::to_string(root) + " out of range for " + std::to_string(size()) +
                       " ranks");
   }
 
-  void check_room(const char* what, const char* name, std::size_t have, std::size_t need) const {
+  void check_room(Operation what, const char* name, std::size_t have, std::size_t need) const {
     if (have < need)
-      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank()},
                   std::string(name) + " holds " + std::to_string(have) + " elements, needs " +
                       std::to_string(need));
   }
@@ -260,17 +261,17 @@ class TensorSplit {
   // Forward reads no gradient: there, gradient spans may also be empty (a sharded data-parallel
   // adapter gives a layer its gradient buffers only in backward).
   template <class T>
-  void check_linear(const char* what, const LinearShard<T>& w, std::size_t weights,
-                    std::size_t bias, bool bias_is_sliced, bool forward = false) const {
+  void check_linear(Operation what, const LinearShard<T>& w, std::size_t weights, std::size_t bias,
+                    bool bias_is_sliced, bool forward = false) const {
     const bool no_gradients = forward && w.weight_grad.empty() && w.bias_grad.empty();
     if (w.weight.size() != weights || (!no_gradients && w.weight_grad.size() != weights))
-      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank()},
                   "this rank's weight part holds " + std::to_string(w.weight.size()) +
                       " elements and its gradient " + std::to_string(w.weight_grad.size()) +
                       ", both must hold " + std::to_string(weights));
     if ((!no_gradients && w.bias.size() != w.bias_grad.size()) ||
         (!w.bias.empty() && w.bias.size() != bias))
-      throw Error(ErrorKind::invalid_argument, what, rank(), no_peer,
+      throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank()},
                   "bias holds " + std::to_string(w.bias.size()) + " elements and its gradient " +
                       std::to_string(w.bias_grad.size()) + ", both must hold " +
                       std::to_string(bias) +
@@ -354,7 +355,7 @@ class ParallelMlp {
                const LinearShard<T>& w2, const ParallelMlpBuffers<T>& buffers, std::span<T> y,
                G&& gemm) {
     const std::size_t n = batch * hidden_share();
-    check_buffers("ParallelMlp::forward", buffers, n);
+    check_buffers(Operation::parallel_mlp_forward, buffers, n);
     split_->column_forward(x, batch, in_, hidden_, w1, buffers.hidden_pre.first(n), gemm);
     activation_.forward(std::span<const T>(buffers.hidden_pre.first(n)),
                         buffers.hidden_post.first(n));
@@ -368,7 +369,7 @@ class ParallelMlp {
                 const LinearShard<T>& w2, const ParallelMlpBuffers<T>& buffers,
                 std::span<const T> dy, std::span<T> dx, G&& gemm) {
     const std::size_t n = batch * hidden_share();
-    check_buffers("ParallelMlp::backward", buffers, n);
+    check_buffers(Operation::parallel_mlp_backward, buffers, n);
     std::span<T> d_post = buffers.hidden_grad.first(n);
     split_->row_backward(std::span<const T>(buffers.hidden_post.first(n)), batch, hidden_, out_, w2,
                          dy, d_post, gemm);
@@ -380,12 +381,12 @@ class ParallelMlp {
   }
 
  private:
-  void check_buffers(const char* what, const ParallelMlpBuffers<T>& b, std::size_t n) const {
+  void check_buffers(Operation what, const ParallelMlpBuffers<T>& b, std::size_t n) const {
     const std::size_t smallest =
         std::min({b.hidden_pre.size(), b.hidden_post.size(), b.hidden_grad.size()});
     if (smallest < n)
       throw Error(
-          ErrorKind::invalid_argument, what, split_->rank(), no_peer,
+          ErrorKind::invalid_argument, what, Error::Rank{split_->rank()},
           "hidden buffers hold " + std::to_string(b.hidden_pre.size()) + ", " +
               std::to_string(b.hidden_post.size()) + " and " +
               std::to_string(b.hidden_grad.size()) +

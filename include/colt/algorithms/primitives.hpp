@@ -197,7 +197,7 @@ class Call {
     Workspace& ws = comm_.workspace();
     if (staging_offset_ + count * sizeof(T) > ws.capacity()) {
       if (staging_offset_ != 0)
-        throw Error(ErrorKind::internal, std::string(name_of(kind_)), rank(), no_peer,
+        throw Error(ErrorKind::internal, operation_of(kind_), Error::Rank{rank()},
                     "staging buffer larger than the workspace reserved for it");
       ws.reserve(count * sizeof(T));
     }
@@ -205,7 +205,7 @@ class Call {
   }
 
   [[noreturn]] void size_mismatch(int peer, std::size_t expected, std::size_t got) const {
-    throw Error(ErrorKind::mismatch, std::string(name_of(kind_)), rank(), peer,
+    throw Error(ErrorKind::mismatch, operation_of(kind_), Error::Rank{rank()}, Error::Peer{peer},
                 "expected a message of " + std::to_string(expected) + " bytes, received " +
                     std::to_string(got) + " (counts differ between ranks?)");
   }

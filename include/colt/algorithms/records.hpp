@@ -64,7 +64,7 @@ constexpr bool meets(Needs needs) {
 // reported as the bug it is, never run as some other algorithm.
 template <class Call>
 [[noreturn]] void unplanned(Call& call, Algorithm algorithm) {
-  throw Error(ErrorKind::internal, std::string(name_of(call.kind())), call.rank(), no_peer,
+  throw Error(ErrorKind::internal, operation_of(call.kind()), Error::Rank{call.rank()},
               "the plan chose algorithm '" + std::string(name_of(algorithm)) +
                   "', which this call cannot run");
 }

@@ -71,7 +71,7 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
   bool header = false;
   int line_number = 0;
   auto fail = [&](const std::string& why) {
-    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::tuning_file, Error::no_rank,
                 "tuning file " + std::string(source) + ", line " + std::to_string(line_number) +
                     ": " + why);
   };
@@ -145,7 +145,7 @@ inline std::string format(std::span<const Entry> entries) {
 inline std::string read_file(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f)
-    throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::tuning_file, Error::no_rank,
                 "tuning file " + path + " (COLT_TUNING) cannot be opened");
   std::string text;
   char buffer[4096];

@@ -48,12 +48,13 @@ void agree_on_counts(Comm& comm, std::span<const std::size_t> send_counts,
     all[me * 2 * p + j] = send_counts[j];
     all[me * 2 * p + p + j] = receive_counts[j];
   }
-  exchange_arguments(comm, "all_to_all", std::span(all), 2 * p, 1, [] {});
+  exchange_arguments(comm, Operation::all_to_all, std::span(all), 2 * p, 1, [] {});
   for (std::size_t i = 0; i < p; ++i)
     for (std::size_t j = 0; j < p; ++j) {
       const std::uint64_t expects = all[i * 2 * p + p + j], sends = all[j * 2 * p + i];
       if (expects != sends)
-        throw Error(ErrorKind::mismatch, "all_to_all", comm.rank(), static_cast<int>(j),
+        throw Error(ErrorKind::mismatch, Operation::all_to_all, Error::Rank{comm.rank()},
+                    Error::Peer{static_cast<int>(j)},
                     "rank " + std::to_string(i) + " expects " + std::to_string(expects) +
                         " elements from rank " + std::to_string(j) + ", which sends it " +
                         std::to_string(sends) + " (COLT_CHECK)");

@@ -26,10 +26,10 @@
 namespace colt {
 
 namespace detail {
-inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const char* what) {
+inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, Operation what) {
   check_peer(what, rank, peer, size);
   if (user_tag < 0 || user_tag > static_cast<int>(Tag::sequence_mask))
-    throw Error(ErrorKind::invalid_argument, what, rank, peer,
+    throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank}, Error::Peer{peer},
                 "tag " + std::to_string(user_tag) + " is outside 0..65535");
   return Tag::make(CollectiveKind::point_to_point, static_cast<std::uint32_t>(user_tag));
 }
@@ -37,32 +37,32 @@ inline Tag point_to_point_tag(int rank, int size, int peer, int user_tag, const 
 // A receive that delivered `got` bytes where `expected` were wanted.
 inline void check_received(int rank, int peer, std::size_t expected, std::size_t got) {
   if (got != expected)
-    throw Error(ErrorKind::mismatch, "recv", rank, peer,
+    throw Error(ErrorKind::mismatch, Operation::recv, Error::Rank{rank}, Error::Peer{peer},
                 "expected " + std::to_string(expected) + " bytes, received " + std::to_string(got));
 }
 
 template <Transport X>
 void send_now(Communicator<X>& comm, std::span<const std::byte> bytes, int peer, int tag) {
-  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, "send");
+  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, Operation::send);
   auto& plumbing = detail::plumbing(comm);
-  plumbing.throw_if_broken("send");
+  plumbing.throw_if_broken(Operation::send);
   try {
     plumbing.link().isend(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw plumbing.broken_by(e, "send");
+    throw plumbing.broken_by(e, Operation::send);
   }
 }
 
 template <Transport X>
 void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int tag) {
-  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, "recv");
+  const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, Operation::recv);
   auto& plumbing = detail::plumbing(comm);
   std::size_t got = 0;
-  plumbing.throw_if_broken("recv");
+  plumbing.throw_if_broken(Operation::recv);
   try {
     got = plumbing.link().irecv(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw plumbing.broken_by(e, "recv");
+    throw plumbing.broken_by(e, Operation::recv);
   }
   check_received(comm.rank(), peer, bytes.size(), got);
 }
@@ -70,8 +70,8 @@ void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int t
 // Runs on the progress engine: posts the message (`post(link, tag)`), then has the engine poll
 // it until it is done or its deadline passes. `expected` is a receive's size.
 template <Transport X, class Post>
-void post_message(Communicator<X>& comm, const std::shared_ptr<Operation>& operation,
-                  const char* what, int peer, int tag, std::optional<std::size_t> expected,
+void post_message(Communicator<X>& comm, const std::shared_ptr<RequestState>& operation,
+                  Operation what, int peer, int tag, std::optional<std::size_t> expected,
                   Post post) noexcept {
   auto& plumbing = detail::plumbing(comm);
   try {
@@ -92,7 +92,8 @@ void post_message(Communicator<X>& comm, const std::shared_ptr<Operation>& opera
         if (operation->cancel_requested.load(std::memory_order_relaxed) || plumbing.failure()) {
           message.reset();  // cancels it where it has not finished
           plumbing.throw_if_broken(what);
-          throw Error(ErrorKind::aborted, what, comm.rank(), peer, "cancelled");
+          throw Error(ErrorKind::aborted, what, Error::Rank{comm.rank()}, Error::Peer{peer},
+                      "cancelled");
         }
         try {
           if (!message->test() && !deadline.passed()) return false;
@@ -113,9 +114,9 @@ void post_message(Communicator<X>& comm, const std::shared_ptr<Operation>& opera
 }
 
 template <Transport X, class Post>
-Request start_message(Communicator<X>& comm, const char* what, int peer, int tag,
+Request start_message(Communicator<X>& comm, Operation what, int peer, int tag,
                       std::optional<std::size_t> expected, Post post) {
-  auto operation = std::make_shared<Operation>();
+  auto operation = std::make_shared<RequestState>();
   engine(comm).submit([&comm, operation, what, peer, tag, expected, post]() noexcept {
     post_message(comm, operation, what, peer, tag, expected, post);
   });
@@ -139,7 +140,7 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
 // Started forms: the buffer is the message's until the request is finished.
 template <Transport X, LastingInputBuffer Data>
 Request isend(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
-  return detail::start_message(comm, "send", peer, tag, std::nullopt,
+  return detail::start_message(comm, Operation::send, peer, tag, std::nullopt,
                                [bytes = std::as_bytes(detail::input_span(data)), peer](
                                    auto& link, Tag t) { return link.isend(peer, bytes, t); });
 }
@@ -149,7 +150,7 @@ template <Transport X, LastingOutputBuffer Data>
 Request irecv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const auto bytes = std::as_writable_bytes(detail::output_span(data));
   return detail::start_message(
-      comm, "recv", peer, tag, bytes.size(),
+      comm, Operation::recv, peer, tag, bytes.size(),
       [bytes, peer](auto& link, Tag t) { return link.irecv(peer, bytes, t); });
 }
 

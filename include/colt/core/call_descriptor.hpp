@@ -143,9 +143,12 @@ CallDescriptor describe_call_v(CollectiveKind kind, std::span<const std::size_t>
   return d;
 }
 
-// The call's name as a user writes it: all_gather_v for the v forms.
+// The call as a user writes it: all_gather_v for the v forms.
+constexpr Operation operation_of(const CallDescriptor& d) noexcept {
+  return operation_of(d.kind, d.v_form || d.counts_digest != 0);
+}
 inline std::string call_name(const CallDescriptor& d) {
-  return std::string(name_of(d.kind)) + (d.v_form || d.counts_digest ? "_v" : "");
+  return std::string(name_of(operation_of(d)));
 }
 
 inline std::array<std::byte, CallDescriptor::encoded_size> encode(const CallDescriptor& d) {
@@ -169,7 +172,8 @@ inline std::array<std::byte, CallDescriptor::encoded_size> encode(const CallDesc
 // The descriptor `peer` sent; `rank` is the receiving rank (for the error).
 inline CallDescriptor decode(std::span<const std::byte> bytes, int rank, int peer) {
   auto bad = [&](const std::string& what) {
-    return Error(ErrorKind::corrupt, "argument_check", rank, peer,
+    return Error(ErrorKind::corrupt, Operation::argument_check, Error::Rank{rank},
+                 Error::Peer{peer},
                  "malformed call descriptor from peer " + std::to_string(peer) + ": " + what);
   };
   if (bytes.size() != CallDescriptor::encoded_size)

@@ -66,7 +66,7 @@ struct Trailer {
   void check(std::span<const std::byte> bytes) const {
     const std::uint32_t computed = crc32c(bytes);
     if (computed != crc)
-      throw Error(ErrorKind::corrupt, "", rank, peer,
+      throw Error(ErrorKind::corrupt, Operation::unnamed, Error::Rank{rank}, Error::Peer{peer},
                   checksum_mismatch(peer, tag, bytes.size(), computed, crc));
   }
 };

@@ -139,7 +139,8 @@ class Communicator {
   // transports that can (in-process, UCX) every peer's pending and later waits end too.
   void abort(const std::string& cause) noexcept {
     try {
-      plumbing_.mark_broken(Error(ErrorKind::aborted, "abort", rank(), no_peer, cause));
+      plumbing_.mark_broken(
+          Error(ErrorKind::aborted, Operation::abort, Error::Rank{rank()}, cause));
     } catch (...) {
     }
     if constexpr (AbortableTransport<T>) transport().abort(cause);
@@ -156,12 +157,12 @@ class Communicator {
   {
     std::optional<Communicator> part;
     detail::run_in_order(engine_.get(), [&] {  // after the calls started before it
-      plumbing_.throw_if_broken("split");
+      plumbing_.throw_if_broken(Operation::split);
       Tag tag = plumbing_.next_tag(CollectiveKind::split);
       try {
         part.emplace(transport().split(color, key, tag, deadline()), InheritedSettings(settings_));
       } catch (const Error& e) {
-        throw plumbing_.broken_by(e, "split");
+        throw plumbing_.broken_by(e, Operation::split);
       }
     });
     return std::move(*part);
@@ -191,7 +192,8 @@ class Communicator {
   {
     std::optional<Communicator> survivors;
     detail::run_in_order(engine_.get(), [&] {
-      const Error cause(ErrorKind::aborted, "shrink", rank(), no_peer, "shrink was called");
+      const Error cause(ErrorKind::aborted, Operation::shrink, Error::Rank{rank()},
+                        "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
       survivors.emplace(transport().without(agreed.failed, agreed.proposal),

@@ -33,13 +33,13 @@ struct Range {
 };
 
 namespace detail {
-inline void check_part(const char* what, int parts, int part) {
+inline void check_part(Operation what, int parts, int part) {
   if (parts < 1)
-    throw Error(ErrorKind::invalid_argument, what, part, no_peer,
+    throw Error(ErrorKind::invalid_argument, what, Error::Rank{part},
                 "needs at least one part, got " + std::to_string(parts));
   if (part < 0 || part >= parts)
     throw Error(
-        ErrorKind::invalid_argument, what, part, no_peer,
+        ErrorKind::invalid_argument, what, Error::Rank{part},
         "part " + std::to_string(part) + " out of range for " + std::to_string(parts) + " parts");
 }
 }  // namespace detail
@@ -57,7 +57,7 @@ constexpr Range even_part(std::size_t n, int parts, int part) {
 
 // The same share, with `parts` and `part` checked.
 inline Range range(std::size_t n, int parts, int part) {
-  detail::check_part("partition::range", parts, part);
+  detail::check_part(Operation::partition_range, parts, part);
   return even_part(n, parts, part);
 }
 
@@ -123,13 +123,13 @@ struct Block {
 
 // Whole rows: `part` owns rows range(rows, parts, part).
 inline Block rows(std::size_t rows, std::size_t cols, int parts, int part) {
-  detail::check_part("partition::rows", parts, part);
+  detail::check_part(Operation::partition_rows, parts, part);
   return {range(rows, parts, part), {0, cols}};
 }
 
 // Whole columns: `part` owns columns range(cols, parts, part).
 inline Block columns(std::size_t rows, std::size_t cols, int parts, int part) {
-  detail::check_part("partition::columns", parts, part);
+  detail::check_part(Operation::partition_columns, parts, part);
   return {{0, rows}, range(cols, parts, part)};
 }
 
@@ -142,7 +142,7 @@ struct Grid {
 
 // The most nearly square grid of exactly `parts` ranks (rows <= cols).
 inline Grid square_grid(int parts) {
-  detail::check_part("partition::square_grid", parts, 0);
+  detail::check_part(Operation::partition_square_grid, parts, 0);
   int r = 1;
   for (int d = 1; d * d <= parts; ++d)
     if (parts % d == 0) r = d;
@@ -152,9 +152,9 @@ inline Grid square_grid(int parts) {
 // The block of `part` (at grid row part / grid.cols, grid column part % grid.cols).
 inline Block blocks(std::size_t rows, std::size_t cols, Grid grid, int part) {
   if (grid.rows < 1 || grid.cols < 1)
-    throw Error(ErrorKind::invalid_argument, "partition::blocks", part, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::partition_blocks, Error::Rank{part},
                 "grid must have at least one row and column");
-  detail::check_part("partition::blocks", grid.size(), part);
+  detail::check_part(Operation::partition_blocks, grid.size(), part);
   return {range(rows, grid.rows, part / grid.cols), range(cols, grid.cols, part % grid.cols)};
 }
 
@@ -162,7 +162,7 @@ inline Block blocks(std::size_t rows, std::size_t cols, Grid grid, int part) {
 template <class T>
 std::vector<T> extract(std::span<const T> matrix, std::size_t cols, const Block& block) {
   if (block.cols.end > cols || block.rows.end * cols > matrix.size())
-    throw Error(ErrorKind::invalid_argument, "partition::extract", -1, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::partition_extract, Error::no_rank,
                 "block reaches past a matrix of " + std::to_string(matrix.size()) +
                     " elements with " + std::to_string(cols) + " columns");
   std::vector<T> out;

@@ -33,7 +33,7 @@ namespace colt {
 
 namespace detail {
 // What a started call and its request share: whether it has finished, and how.
-struct Operation {
+struct RequestState {
   std::mutex mutex;
   std::condition_variable finished_cv;
   bool finished = false;
@@ -54,7 +54,7 @@ struct Operation {
 class [[nodiscard]] Request {
  public:
   Request() = default;
-  explicit Request(std::shared_ptr<detail::Operation> operation)
+  explicit Request(std::shared_ptr<detail::RequestState> operation)
       : operation_(std::move(operation)) {}
   Request(Request&&) noexcept = default;
   Request& operator=(Request&& other) noexcept {
@@ -125,7 +125,7 @@ class [[nodiscard]] Request {
     operation_.reset();
   }
 
-  std::shared_ptr<detail::Operation> operation_;
+  std::shared_ptr<detail::RequestState> operation_;
 };
 
 // Waits for every request in turn; the first error is thrown once all have finished.
@@ -161,7 +161,7 @@ inline std::exception_ptr outcome_of_current_exception() noexcept {
 // `engine`, behind everything started before it. Its outcome goes to the returned request.
 template <class Body>
 Request start_on(ProgressEngine& engine, Body body) {
-  auto operation = std::make_shared<Operation>();
+  auto operation = std::make_shared<RequestState>();
   engine.submit([operation, body = std::move(body)]() mutable noexcept {
     try {
       body();

@@ -89,7 +89,7 @@ inline std::optional<std::string_view> environment(const char* name) {
 
 [[noreturn]] inline void bad_variable(const char* name, std::string_view text,
                                       const std::string& expected) {
-  throw Error(ErrorKind::invalid_argument, "", -1, no_peer,
+  throw Error(ErrorKind::invalid_argument, Operation::settings, Error::no_rank,
               std::string(name) + "='" + std::string(text) + "' is not " + expected);
 }
 

@@ -192,7 +192,7 @@ class Injector {
         if (f.action == Action::die && f.rank == rank() && f.message == index) {
           ++injected_;
           if (plan_->die_exits_process) std::_Exit(3);
-          throw Error(ErrorKind::aborted, "", rank(), no_peer,
+          throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{rank()},
                       "injected fault: rank " + std::to_string(rank()) + " died at its call #" +
                           std::to_string(index));
         }

@@ -199,7 +199,8 @@ class FileRendezvous {
                  std::string(missing.stale.size() > 1 ? "s " : " ") +
                  rv::list_ranks(missing.stale) +
                  " (an earlier run's, or a rank that joined an earlier run's session)";
-      throw Error(ErrorKind::timeout, "rendezvous", rank_, missing.ranks.front(), cause);
+      throw Error(ErrorKind::timeout, Operation::rendezvous, Error::Rank{rank_},
+                  Error::Peer{missing.ranks.front()}, cause);
     }
     stage_ = Stage::exchanged;
     return blobs;
@@ -243,14 +244,16 @@ class FileRendezvous {
   };
 
   Error invalid(std::string cause) const {
-    return Error(ErrorKind::invalid_argument, "rendezvous", rank_, no_peer, std::move(cause));
+    return Error(ErrorKind::invalid_argument, Operation::rendezvous, Error::Rank{rank_},
+                 std::move(cause));
   }
   Error io_error(std::string_view what, const std::string& path, int error) const {
-    return Error(ErrorKind::transport, "rendezvous", rank_, no_peer,
+    return Error(ErrorKind::transport, Operation::rendezvous, Error::Rank{rank_},
                  std::string(what) + " " + path + ": " + std::system_category().message(error));
   }
   Error corrupt(const std::string& path, int peer, std::string_view why) const {
-    return Error(ErrorKind::corrupt, "rendezvous", rank_, peer, path + " " + std::string(why));
+    return Error(ErrorKind::corrupt, Operation::rendezvous, Error::Rank{rank_}, Error::Peer{peer},
+                 path + " " + std::string(why));
   }
   Error leftovers(std::string_view names) const {
     return invalid(directory_ + " holds files of an earlier run (" + std::string(names) +
@@ -269,7 +272,7 @@ class FileRendezvous {
     std::error_code ec;
     std::filesystem::create_directories(directory_, ec);
     if (ec)
-      throw Error(ErrorKind::transport, "rendezvous", rank_, no_peer,
+      throw Error(ErrorKind::transport, Operation::rendezvous, Error::Rank{rank_},
                   "create directory " + directory_ + ": " + ec.message());
     std::vector<std::string> found;
     for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end;
@@ -278,7 +281,7 @@ class FileRendezvous {
       if (rv::is_rendezvous_file(name)) found.push_back(name);
     }
     if (ec)
-      throw Error(ErrorKind::transport, "rendezvous", rank_, no_peer,
+      throw Error(ErrorKind::transport, Operation::rendezvous, Error::Rank{rank_},
                   "list directory " + directory_ + ": " + ec.message());
     if (!found.empty()) {
       std::sort(found.begin(), found.end());
@@ -291,7 +294,7 @@ class FileRendezvous {
       std::random_device device;
       session_ = (std::uint64_t{device()} << 32) | device();
     } catch (const std::exception& e) {
-      throw Error(ErrorKind::transport, "rendezvous", rank_, no_peer,
+      throw Error(ErrorKind::transport, Operation::rendezvous, Error::Rank{rank_},
                   std::string("no random source for the session id: ") + e.what());
     }
     const std::string file = path("session");
@@ -326,7 +329,8 @@ class FileRendezvous {
         if (!header || header->world == 0)
           throw corrupt(file, 0, "is not a colt rendezvous session (bad magic, version or world)");
         if (header->world != static_cast<std::uint32_t>(world_))
-          throw Error(ErrorKind::mismatch, "rendezvous", rank_, 0,
+          throw Error(ErrorKind::mismatch, Operation::rendezvous, Error::Rank{rank_},
+                      Error::Peer{0},
                       "rank 0 opened the session in " + directory_ + " for world size " +
                           std::to_string(header->world) + ", this rank was started with " +
                           std::to_string(world_));
@@ -340,7 +344,7 @@ class FileRendezvous {
             file, 0,
             "holds " + std::to_string(contents->size) + " bytes, fewer than its 24-byte header");
       throw Error(
-          ErrorKind::timeout, "rendezvous", rank_, 0,
+          ErrorKind::timeout, Operation::rendezvous, Error::Rank{rank_}, Error::Peer{0},
           "rank 0 did not open a session in " + directory_ + " within " + deadline.budget_text());
     }
   }

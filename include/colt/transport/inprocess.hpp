@@ -64,7 +64,7 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
         state = p.state.load(std::memory_order_acquire);  // matched before it went on?
         if (state & done) return;
         throw Error(
-            ErrorKind::mismatch, "", p.owner, p.peer,
+            ErrorKind::mismatch, Operation::unnamed, Error::Rank{p.owner}, Error::Peer{p.peer},
             colt::detail::left_call(Tag{p.tag}, *theirs, p.peer) + ", while " + describe(p));
       }
     }
@@ -89,14 +89,17 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
         if (state & done) return;
       }
       if (aborted)
-        throw Error(ErrorKind::aborted, "", p.owner, p.peer,
+        throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{p.owner},
+                    Error::Peer{p.peer},
                     "aborted while " + describe(p) + ": " + group.abort_cause());
       if (!(state & matched) && peer_finished)
-        throw Error(ErrorKind::mismatch, "", p.owner, p.peer,
+        throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{p.owner},
+                    Error::Peer{p.peer},
                     "peer returned without matching this message while " + describe(p) +
                         " (mismatched calls on the ranks?)");
       if (deadline->passed())
-        throw Error(ErrorKind::timeout, "", p.owner, p.peer,
+        throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{p.owner},
+                    Error::Peer{p.peer},
                     "timed out after " + deadline->budget_text() + " " + describe(p));
     }
   }
@@ -168,7 +171,8 @@ class Request : public detail::PostingHandle {
   std::size_t wait(const Deadline& deadline) {
     detail::block_until_done(*group_, *posting_, &deadline);
     if (posting_->status == detail::Status::truncated)
-      throw Error(ErrorKind::mismatch, "", posting_->owner, posting_->peer,
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{posting_->owner},
+                  Error::Peer{posting_->peer},
                   "message of " + std::to_string(posting_->transferred) +
                       " bytes does not fit the receive buffer of " +
                       std::to_string(posting_->size) + " bytes while " +
@@ -208,11 +212,11 @@ class NoteRequest {
       size = group_->board().take(peer_, rank_, tag_.value, buffer_);
     if (size < 0 && group_->finished(peer_))
       throw Error(
-          ErrorKind::peer_failed, "", rank_, peer_,
+          ErrorKind::peer_failed, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
           "peer's thread ended while " + colt::detail::describe_message(false, peer_, tag_));
     if (size < 0) return false;
     if (static_cast<std::size_t>(size) > buffer_.size())
-      throw Error(ErrorKind::mismatch, "", rank_, peer_,
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                   "note of " + std::to_string(size) + " bytes does not fit " +
                       std::to_string(buffer_.size()));
     transferred_ = static_cast<std::size_t>(size);
@@ -223,7 +227,7 @@ class NoteRequest {
     for (auto nap = std::chrono::microseconds(20); !test();
          nap = std::min(2 * nap, std::chrono::microseconds(1000))) {
       if (deadline.passed())
-        throw Error(ErrorKind::timeout, "", rank_, peer_,
+        throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                     "timed out after " + deadline.budget_text() + " " +
                         colt::detail::describe_message(false, peer_, tag_));
       std::this_thread::sleep_for(nap);
@@ -247,12 +251,12 @@ class RecoveryChannel {
   int rank() const { return rank_; }
   int size() const { return group_->size(); }
   NoteRequest isend(int peer, std::span<const std::byte> data, Tag tag) {
-    colt::detail::check_peer("", rank_, peer, size());
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size());
     group_->board().post(rank_, peer, tag.value, data);
     return NoteRequest();
   }
   NoteRequest irecv(int peer, std::span<std::byte> buffer, Tag tag) {
-    colt::detail::check_peer("", rank_, peer, size());
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size());
     return NoteRequest(group_, rank_, peer, tag, buffer);
   }
 
@@ -311,7 +315,7 @@ class Transport {
   // exchanged as messages in this group; the new group is created by the first member to arrive.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
     if (color < 0)
-      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::split, Error::Rank{rank_},
                   "color must be non-negative");
     const auto me = static_cast<std::size_t>(rank_);
     std::vector<std::int64_t> entries(2 * static_cast<std::size_t>(size()));
@@ -342,7 +346,7 @@ class Transport {
       survivors.push_back(r);
     }
     if (new_rank < 0)
-      throw Error(ErrorKind::invalid_argument, "shrink", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::shrink, Error::Rank{rank_},
                   "this rank is among the failed ranks");
     std::uint64_t key = colt::detail::fnv1a_basis;
     for (const int r : failed) key = colt::detail::fnv1a_u64(static_cast<std::uint64_t>(r), key);
@@ -376,7 +380,7 @@ class Transport {
 
  private:
   detail::Posting* make(detail::Kind kind, int peer, Tag tag) {
-    colt::detail::check_peer("", rank_, peer, size());
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size());
     detail::Posting* p = group_->mailbox(rank_).pool.acquire();
     p->kind = kind;
     p->owner = rank_;
@@ -417,7 +421,7 @@ struct LaunchOutcome {
 template <class Fn>
 LaunchOutcome run_ranks(int ranks, Fn& fn, const CommunicatorOptions& options) {
   if (ranks < 1)
-    throw Error(ErrorKind::invalid_argument, "launch", 0, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::launch, Error::Rank{0},
                 "needs at least one rank, got " + std::to_string(ranks));
   auto group = std::make_shared<Group>(ranks);
   LaunchOutcome outcome{std::vector<std::exception_ptr>(static_cast<std::size_t>(ranks)), -1};

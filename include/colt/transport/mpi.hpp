@@ -103,7 +103,7 @@ class Transport {
   // instead of blocking inside MPI_Comm_split; the split itself then runs with every rank present.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
     if (color < 0)
-      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::split, Error::Rank{rank_},
                   "color must be non-negative");
     std::vector<std::int32_t> entries(2 * static_cast<std::size_t>(size_));
     entries[2 * static_cast<std::size_t>(rank_)] = color;
@@ -127,7 +127,9 @@ class Transport {
     tags_ = TagFold(found && upper ? static_cast<std::uint32_t>(*upper) : 32767u);
   }
 
-  void check_peer(int peer) const { colt::detail::check_peer("", rank_, peer, size_); }
+  void check_peer(int peer) const {
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size_);
+  }
 
   // A communicator on which a call failed is never freed: MPI would hand its context to the next
   // communicator created, and a message of the failed call still in flight would land there.

@@ -56,7 +56,8 @@ inline std::vector<std::size_t> address_words(std::span<const std::int64_t> leng
   std::vector<std::size_t> words(lengths.size());
   for (std::size_t r = 0; r < lengths.size(); ++r) {
     if (lengths[r] < 0 || lengths[r] > max_address_bytes)
-      throw Error(ErrorKind::corrupt, "ucx bootstrap", rank, static_cast<int>(r),
+      throw Error(ErrorKind::corrupt, Operation::ucx_bootstrap, Error::Rank{rank},
+                  Error::Peer{static_cast<int>(r)},
                   "worker address length " + std::to_string(lengths[r]) +
                       " out of range (corrupt message?)");
     words[r] = (static_cast<std::size_t>(lengths[r]) + 7) / 8;
@@ -87,7 +88,7 @@ inline std::uint32_t agreed_context(std::span<const std::int64_t> records,
     const std::int64_t proposal = records[3 * static_cast<std::size_t>(q) + 2];
     if (proposal < 1 || proposal > abort_context)
       throw Error(
-          ErrorKind::corrupt, "split", rank, q,
+          ErrorKind::corrupt, Operation::split, Error::Rank{rank}, Error::Peer{q},
           "context id proposal " + std::to_string(proposal) + " out of range (corrupt message?)");
     context = std::max(context, static_cast<std::uint32_t>(proposal));
   }
@@ -126,7 +127,7 @@ class RecoveryChannel {
 
  private:
   int link_of(int peer) const {
-    colt::detail::check_peer("", rank_, peer, size());
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size());
     return members_[static_cast<std::size_t>(peer)];
   }
   Worker* worker_;
@@ -183,7 +184,7 @@ class Transport {
   // One exchange under the deadline carries colors, keys and context-id proposals.
   Transport split(int color, int key, Tag tag, const Deadline& deadline) {
     if (color < 0)
-      throw Error(ErrorKind::invalid_argument, "split", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::split, Error::Rank{rank_},
                   "color must be non-negative");
     const auto p = static_cast<std::size_t>(size());
     std::vector<std::int64_t> entries(3 * p);
@@ -214,7 +215,7 @@ class Transport {
   // that ended this one leaves it working.
   Transport without(std::span<const int> failed, std::uint32_t context) {
     if (std::binary_search(failed.begin(), failed.end(), rank_))
-      throw Error(ErrorKind::invalid_argument, "shrink", rank_, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::shrink, Error::Rank{rank_},
                   "this rank is among the failed ranks");
     worker_->claim_context(context);
     Transport part(worker_, context);
@@ -233,7 +234,7 @@ class Transport {
 
   // The peer's rank in the bootstrap group (its endpoint and its sender id on the wire).
   int link_of(int peer) const {
-    colt::detail::check_peer("", rank_, peer, size());
+    colt::detail::check_peer(Operation::unnamed, rank_, peer, size());
     return members_[static_cast<std::size_t>(peer)];
   }
 
@@ -286,7 +287,7 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
   // The exchange runs on the bootstrap's transport, below the collectives (this layer's floor),
   // as one call of the bootstrap communicator: two rounds under its tags and its deadline.
   auto& plumbing = colt::detail::plumbing(bootstrap);
-  plumbing.throw_if_broken("ucx bootstrap");
+  plumbing.throw_if_broken(Operation::ucx_bootstrap);
   try {
     const Deadline deadline = bootstrap.deadline();
     colt::detail::exchange_with_all(bootstrap.transport(), std::span(lengths), 1,
@@ -300,7 +301,7 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
                                       plumbing.next_tag(CollectiveKind::all_gather), deadline);
     worker->connect(detail::unpack_addresses(all, lengths, words));
   } catch (const Error& e) {
-    throw plumbing.broken_by(e, "ucx bootstrap");
+    throw plumbing.broken_by(e, Operation::ucx_bootstrap);
   }
   return Communicator(Transport(std::move(worker)), options);
 }

@@ -13,12 +13,10 @@
 
 namespace colt::cuda {
 
-// The rank is unknown this deep (a kernel serves any caller); collectives rename the error
-// with their own name and rank on the way out.
-inline constexpr int unknown_rank = -1;
-
+// The rank is unknown this deep (a kernel serves any caller), hence Error::no_rank; collectives
+// rename the error with their own name and rank on the way out.
 [[noreturn]] inline void fail(cudaError_t status, std::string_view what) {
-  throw Error(ErrorKind::transport, "cuda", unknown_rank, no_peer,
+  throw Error(ErrorKind::transport, Operation::cuda, Error::no_rank,
               std::string(what) + ": " + cudaGetErrorName(status) + " (" +
                   cudaGetErrorString(status) + ")");
 }

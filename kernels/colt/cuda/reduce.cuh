@@ -56,21 +56,21 @@ void reduce_many(Op op, E* out, std::span<const E* const> inputs, std::size_t co
                  cudaStream_t stream, int ranks) {
   using T = colt_element_t<E>;
   if (inputs.empty())
-    throw Error(ErrorKind::invalid_argument, "cuda::reduce", unknown_rank, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::cuda_reduce, Error::no_rank,
                 "no inputs to reduce");
   if (inputs.size() > static_cast<std::size_t>(max_inputs))
-    throw Error(ErrorKind::invalid_argument, "cuda::reduce", unknown_rank, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::cuda_reduce, Error::no_rank,
                 std::to_string(inputs.size()) + " inputs, at most " + std::to_string(max_inputs) +
                     " reduce in one pass");
   if (count == 0) return;
   ReduceArgs<T> args;
   args.out = reinterpret_cast<T*>(out);
   if (!out)
-    throw Error(ErrorKind::invalid_argument, "cuda::reduce", unknown_rank, no_peer,
+    throw Error(ErrorKind::invalid_argument, Operation::cuda_reduce, Error::no_rank,
                 "null output pointer");
   for (std::size_t j = 0; j < inputs.size(); ++j) {
     if (!inputs[j])
-      throw Error(ErrorKind::invalid_argument, "cuda::reduce", unknown_rank, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::cuda_reduce, Error::no_rank,
                   "input " + std::to_string(j) + " is a null pointer");
     args.in[j] = reinterpret_cast<const T*>(inputs[j]);
   }

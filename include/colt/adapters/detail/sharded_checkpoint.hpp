@@ -109,7 +109,7 @@ class ShardedCheckpoint {
         problem = "the state's optimizer state does not match state_per_parameter " +
                   std::to_string(options_.state_per_parameter);
     }
-    agree_or_throw(problem, "load_state");
+    agree_or_throw(problem, Operation::sharded_load_state);
     guard_.guarded([&] {
       for (std::size_t u = 0; u < units_.count(); ++u) {
         const ShardUnit& unit = units_.unit(u);
@@ -142,7 +142,7 @@ class ShardedCheckpoint {
     } catch (const Error& e) {
       problem = e.what();
     }
-    agree_or_throw(problem, "save_shard");
+    agree_or_throw(problem, Operation::sharded_save_shard);
   }
 
   // Into the master shards and optimizer state; the caller publishes the new parameters.
@@ -168,19 +168,21 @@ class ShardedCheckpoint {
     } catch (const Error& e) {
       problem = e.what();
     }
-    agree_or_throw(problem, "load_shards");
+    agree_or_throw(problem, Operation::sharded_load_shards);
   }
 
  private:
   // A local problem on some rank fails every rank, with the same kind.
-  void agree_or_throw(const std::string& problem, const char* what) {
+  void agree_or_throw(const std::string& problem, Operation what) {
     const int rank = comm_.rank();
     std::int32_t bad[2] = {problem.empty() ? -1 : rank, 0};
     guard_.guarded([&] { all_reduce(comm_, std::span<std::int32_t>(bad, 1), max{}); });
     if (bad[0] < 0) return;
-    if (!problem.empty()) throw Error(ErrorKind::invalid_argument, what, rank, no_peer, problem);
-    throw Error(ErrorKind::invalid_argument, what, rank, bad[0],
-                "rank " + std::to_string(bad[0]) + " could not " + what);
+    if (!problem.empty())
+      throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank}, problem);
+    throw Error(
+        ErrorKind::invalid_argument, what, Error::Rank{rank}, Error::Peer{bad[0]},
+        "rank " + std::to_string(bad[0]) + " failed its part of " + std::string(name_of(what)));
   }
 
   ShardedUnits& units_;

@@ -27,9 +27,9 @@ bool concurrent_use_allowed(T& transport) {
 // step's remaining collectives: the group is aborted where the transport can (in-process), so
 // peers fail at once instead of at their deadline, and so do the collectives already started.
 template <class Comm>
-void abort_unfinished_step(Comm& comm, const char* adapter, int rank) {
+void abort_unfinished_step(Comm& comm, Operation adapter, int rank) {
   if constexpr (AbortableTransport<typename Comm::transport_type>)
-    comm.transport().abort(std::string(adapter) + " on rank " + std::to_string(rank) +
+    comm.transport().abort(std::string(name_of(adapter)) + " on rank " + std::to_string(rank) +
                            " was destroyed in the middle of a step");
 }
 

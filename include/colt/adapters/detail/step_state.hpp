@@ -17,8 +17,8 @@
 namespace colt::detail {
 
 // The error of a call a data-parallel adapter rejects, raised before any traffic.
-[[noreturn]] inline void reject(const char* adapter, int rank, const std::string& cause) {
-  throw Error(ErrorKind::invalid_argument, adapter, rank, no_peer, cause);
+[[noreturn]] inline void reject(Operation adapter, int rank, const std::string& cause) {
+  throw Error(ErrorKind::invalid_argument, adapter, Error::Rank{rank}, cause);
 }
 
 class StepState {
@@ -39,7 +39,7 @@ class StepState {
   };
 
   // `adapter` names the adapter in errors; `first_call` is what begins its step ("mark_ready").
-  StepState(const char* adapter, const char* first_call, int rank)
+  StepState(Operation adapter, const char* first_call, int rank)
       : adapter_(adapter), first_call_(first_call), rank_(rank) {}
 
   [[noreturn]] void fail(const std::string& cause) const { reject(adapter_, rank_, cause); }
@@ -101,7 +101,7 @@ class StepState {
   std::size_t missing(std::size_t g) const { return missing_[g]; }
 
  private:
-  const char* adapter_;
+  Operation adapter_;
   const char* first_call_;
   int rank_;
   std::vector<bool> marked_;  // marked ready in this step

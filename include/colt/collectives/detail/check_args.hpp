@@ -26,7 +26,7 @@ namespace colt::detail {
 // either names the call and breaks the communicator as a failed collective's would, failure
 // identification included: the ranks compared nothing, so none can go on.
 template <class Comm, class T, class Read>
-void exchange_arguments(Comm& comm, const std::string& name, std::span<T> all, std::size_t n,
+void exchange_arguments(Comm& comm, Operation name, std::span<T> all, std::size_t n,
                         std::uint32_t step, Read&& read) {
   auto& plumbing = detail::plumbing(comm);
   try {
@@ -34,7 +34,7 @@ void exchange_arguments(Comm& comm, const std::string& name, std::span<T> all, s
                       comm.deadline());
     read();
   } catch (const Error& e) {
-    throw plumbing.broken_by(Error(e.kind(), name, e.rank(), e.peer(),
+    throw plumbing.broken_by(Error(e.kind(), name, Error::Rank{e.rank()}, Error::Peer{e.peer()},
                                    "comparing the ranks' arguments (COLT_CHECK): " + e.cause()),
                              name);
   }
@@ -47,7 +47,7 @@ void exchange_arguments(Comm& comm, const std::string& name, std::span<T> all, s
 // that skipped or added a call is reported as a mismatch too, not as a timeout.
 template <class Comm>
 void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_error) {
-  const std::string name = call_name(mine);
+  const Operation name = operation_of(mine);
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken(name);
   const int p = comm.size(), r = comm.rank();
@@ -82,15 +82,15 @@ void agree_on_call(Comm& comm, CallDescriptor mine, const std::string* local_err
       if (calls[static_cast<std::size_t>(q)].flags & CallDescriptor::flag_local_error)
         failed += (failed.empty() ? "" : ", ") + std::to_string(q);
     text += "rank(s) " + failed + " found this call's arguments wrong (COLT_CHECK)";
-    throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer,
-                text);
+    throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name,
+                Error::Rank{r}, text);
   }
   text += "the ranks' calls differ (COLT_CHECK):";
   for (int q = 0; q < p; ++q)
     text +=
         " rank " + std::to_string(q) + ": " + to_string(calls[static_cast<std::size_t>(q)]) + ";";
   text.pop_back();
-  throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, r, no_peer,
+  throw Error(local_error ? ErrorKind::invalid_argument : ErrorKind::mismatch, name, Error::Rank{r},
               text);
 }
 
@@ -111,7 +111,7 @@ class ArgsCheck {
   [[noreturn]] void fail(const std::string& cause) {
     // Under argument checking the other ranks learn of it too, and fail with this rank.
     if (std::exchange(compare_pending_, false)) agree_on_call(comm_, call_, &cause);
-    throw Error(ErrorKind::invalid_argument, call_name(call_), comm_.rank(), no_peer, cause);
+    throw Error(ErrorKind::invalid_argument, operation_of(call_), Error::Rank{comm_.rank()}, cause);
   }
 
   void root(int root) {
@@ -218,7 +218,7 @@ template <class Comm>
 Error with_check_hint(const Comm& comm, const Error& e) {
   if (comm.checking() || (e.kind() != ErrorKind::timeout && e.kind() != ErrorKind::mismatch))
     return e;
-  return Error(e.kind(), e.collective(), e.rank(), e.peer(),
+  return Error(e.kind(), e.operation(), Error::Rank{e.rank()}, Error::Peer{e.peer()},
                e.cause() + "; if the ranks' calls may differ, run with COLT_CHECK=1, which " +
                    "compares them before any data moves and names the first that differs");
 }
@@ -236,9 +236,9 @@ void note_failure(T& transport) noexcept {
 template <class Comm, class Memory, class Fn>
 void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
   auto& plumbing = detail::plumbing(comm);
-  plumbing.throw_if_broken(name_of(kind));
+  plumbing.throw_if_broken(operation_of(kind));
   if (comm.checking() && !plumbing.next_call_agreed())
-    throw Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer,
+    throw Error(ErrorKind::internal, operation_of(kind), Error::Rank{comm.rank()},
                 "the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
     decltype(plumbing)& requests_of;
@@ -249,7 +249,7 @@ void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
     fn(call);
   } catch (const Error& e) {
     note_failure(comm.transport());
-    Error named = plumbing.broken_by(with_check_hint(comm, e), name_of(kind));
+    Error named = plumbing.broken_by(with_check_hint(comm, e), operation_of(kind));
     // The peers are now out of step with this rank and would wait for it until their own
     // timeouts; where the transport can, tell them now, with the cause (before this call's
     // pending requests are cancelled, which may need the peers to let go of our buffers).
@@ -259,12 +259,12 @@ void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
   } catch (const std::exception& e) {
     note_failure(comm.transport());
     plumbing.mark_broken(
-        Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(), no_peer, e.what()));
+        Error(ErrorKind::internal, operation_of(kind), Error::Rank{comm.rank()}, e.what()));
     throw;
   } catch (...) {
     note_failure(comm.transport());
-    plumbing.mark_broken(Error(ErrorKind::internal, std::string(name_of(kind)), comm.rank(),
-                               no_peer, "unknown exception"));
+    plumbing.mark_broken(Error(ErrorKind::internal, operation_of(kind), Error::Rank{comm.rank()},
+                               "unknown exception"));
     throw;
   }
 }

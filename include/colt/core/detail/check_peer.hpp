@@ -3,17 +3,16 @@
 // the group. colt never posts a message to itself; a collective copies locally instead.
 
 #include <string>
-#include <string_view>
 
 #include "colt/core/error.hpp"
 
 namespace colt::detail {
 
-// Throws ErrorKind::invalid_argument, named after `what` (empty below any collective), unless
+// Throws ErrorKind::invalid_argument, named after `what` (unnamed below any collective), unless
 // `peer` is a rank of a group of `size` other than `rank`.
-inline void check_peer(std::string_view what, int rank, int peer, int size) {
+inline void check_peer(Operation what, int rank, int peer, int size) {
   if (peer < 0 || peer >= size || peer == rank)
-    throw Error(ErrorKind::invalid_argument, std::string(what), rank, peer,
+    throw Error(ErrorKind::invalid_argument, what, Error::Rank{rank}, Error::Peer{peer},
                 "peer out of range (or self) for a group of " + std::to_string(size) + " ranks");
 }
 

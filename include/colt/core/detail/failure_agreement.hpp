@@ -127,7 +127,8 @@ class FailureAgreement {
       agreed.proposal = mine_.proposal();
       return agreed;
     }
-    throw Error(ErrorKind::internal, "shrink", me_, no_peer, "the failure agreement did not end");
+    throw Error(ErrorKind::internal, Operation::shrink, Error::Rank{me_},
+                "the failure agreement did not end");
   }
 
  private:
@@ -150,7 +151,7 @@ class FailureAgreement {
   static std::size_t index(int q) { return static_cast<std::size_t>(q); }
 
   Error excluded() const {
-    return Error(ErrorKind::peer_failed, "shrink", me_, no_peer,
+    return Error(ErrorKind::peer_failed, Operation::shrink, Error::Rank{me_},
                  "the other ranks declared this rank failed: it did not answer their agreement "
                  "within the timeout");
   }
@@ -227,7 +228,9 @@ class FailureAgreement {
         }
         try {
           if (!receive->test()) {
-            if (deadline_passed()) throw Error(ErrorKind::timeout, "", me_, q, "no answer");
+            if (deadline_passed())
+              throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{me_}, Error::Peer{q},
+                          "no answer");
             ++open;
             continue;
           }

@@ -127,11 +127,12 @@ class Plumbing {
   // With failure identification on, a failure that may mean a lost rank first ends the peers'
   // waits (the transport's abort: ULFM's revoke), then the survivors agree on who failed, and
   // the error becomes peer_failed naming them.
-  Error broken_by(const Error& cause, std::string_view call) {
-    Error named = cause.collective().empty() ? cause.in_collective(call) : cause;
+  Error broken_by(const Error& cause, Operation call) {
+    const bool unnamed = cause.operation() == Operation::unnamed;
+    Error named = unnamed ? cause.in_collective(call) : cause;
     if (cause.rank() < 0)  // raised below any rank (a CUDA call): this call on this rank
-      named = Error(cause.kind(), std::string(call), rank(), cause.peer(),
-                    (cause.collective().empty() ? "" : cause.collective() + ": ") + cause.cause());
+      named = Error(cause.kind(), call, Error::Rank{rank()}, Error::Peer{cause.peer()},
+                    (unnamed ? "" : std::string(cause.collective()) + ": ") + cause.cause());
     if (identify_ && may_mean_lost_rank(named.kind()) && !agreed()) named = identify_(*this, named);
     mark_broken(named);
     return named;
@@ -173,10 +174,10 @@ class Plumbing {
     return *shared_->agreed;
   }
   // Throws the error every call on a broken communicator ends in.
-  void throw_if_broken(std::string_view collective) const {
+  void throw_if_broken(Operation collective) const {
     const Error* first = failure();
     if (!first) return;
-    throw Error(first->kind(), std::string(collective), rank(), first->peer(),
+    throw Error(first->kind(), collective, Error::Rank{rank()}, Error::Peer{first->peer()},
                 "the communicator is broken by an earlier failure: " + std::string(first->what()));
   }
 
@@ -209,14 +210,15 @@ class Plumbing {
     try {
       result = &agree(failure, known, failure.kind() == ErrorKind::timeout);
     } catch (const Error& excluded) {  // the others declared this rank failed
-      return Error(ErrorKind::peer_failed, failure.collective(), rank(), no_peer,
+      return Error(ErrorKind::peer_failed, failure.operation(), Error::Rank{rank()},
                    excluded.cause() + " (this rank's call had failed: " + failure.cause() + ")");
     }
     if (result->failed.empty()) return failure;
     std::string ranks;
     for (const int r : result->failed) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
     const std::size_t survivors = static_cast<std::size_t>(link_.size()) - result->failed.size();
-    return Error(ErrorKind::peer_failed, failure.collective(), rank(), result->failed.front(),
+    return Error(ErrorKind::peer_failed, failure.operation(), Error::Rank{rank()},
+                 Error::Peer{result->failed.front()},
                  (result->failed.size() == 1 ? "rank " : "ranks ") + ranks + " failed, as the " +
                      std::to_string(survivors) + " surviving ranks agreed (this rank's call " +
                      "ended with: " + std::string(name_of(failure.kind())) + ": " +

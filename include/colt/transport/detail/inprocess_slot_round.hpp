@@ -38,7 +38,7 @@ class SlotRound {
     // A writer of rooted rounds never waits, so it looks here: an aborted group (a peer found the
     // ranks' calls differ, say) ends its next round, not only its next wait.
     if (group.aborted())
-      throw Error(ErrorKind::aborted, "", rank, no_peer,
+      throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{rank},
                   "aborted before a round of the shared slots: " + group.abort_cause());
     round_ = me_.begun.load(std::memory_order_relaxed) + 1;
     if (kind_ == SlotRoundKind::rooted) {
@@ -144,7 +144,7 @@ class SlotRound {
                            : slots_.large_slot(r, round_);
     const bool this_round = header.published.load(std::memory_order_acquire) == round_;
     if (this_round && header.call == call_.value) return;
-    throw Error(ErrorKind::mismatch, "", rank_, r,
+    throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{r},
                 "rank " + std::to_string(r) + "'s shared slot holds " +
                     (this_round ? colt::detail::call_text(Tag{header.call}) : "another round") +
                     " where this rank is in " + colt::detail::call_text(call_) +
@@ -243,7 +243,7 @@ class SlotRound {
       if (!theirs) continue;
       if (ready()) return;  // it did its part, then went on
       throw Error(
-          ErrorKind::mismatch, "", rank_, r,
+          ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{r},
           colt::detail::left_call(call_, *theirs, r) + ", while waiting for the shared slots");
     }
   }
@@ -263,13 +263,13 @@ class SlotRound {
                                     ? std::string("waiting for the shared slots")
                                     : "waiting for rank " + std::to_string(missing) + what;
     if (aborted)
-      throw Error(ErrorKind::aborted, "", rank_, missing,
+      throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{rank_}, Error::Peer{missing},
                   "aborted while " + waiting + ": " + group_.abort_cause());
     if (returned)
-      throw Error(ErrorKind::mismatch, "", rank_, missing,
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{missing},
                   "peer returned without taking part while " + waiting +
                       " (mismatched calls on the ranks?)");
-    throw Error(ErrorKind::timeout, "", rank_, missing,
+    throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{rank_}, Error::Peer{missing},
                 "timed out after " + deadline.budget_text() + " " + waiting);
   }
 

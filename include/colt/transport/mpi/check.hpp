@@ -23,7 +23,8 @@ inline std::string error_string(int code) {
 // Throws colt::Error unless `code` is MPI_SUCCESS. `what` says what colt was doing.
 inline void check(int code, int rank, int peer, const std::string& what) {
   if (code == MPI_SUCCESS) return;
-  throw Error(ErrorKind::transport, "", rank, peer, what + " failed: " + error_string(code));
+  throw Error(ErrorKind::transport, Operation::unnamed, Error::Rank{rank}, Error::Peer{peer},
+              what + " failed: " + error_string(code));
 }
 
 }  // namespace colt::mpi

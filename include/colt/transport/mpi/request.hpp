@@ -109,7 +109,7 @@ class Request {
     // 0.8 s.
     for (unsigned i = 0; !test(); ++i) {
       if ((i >= 64 || (i & 15) == 15) && deadline.passed())
-        throw Error(ErrorKind::timeout, "", rank_, peer_,
+        throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                     "timed out after " + deadline.budget_text() + " " +
                         colt::detail::describe_message(kind_ == Kind::send, peer_, tag_) +
                         " (peer dead, or not making the same calls?)");
@@ -133,7 +133,7 @@ class Request {
       int error_class = 0;
       MPI_Error_class(cause, &error_class);
       if (error_class == MPI_ERR_TRUNCATE)
-        throw Error(ErrorKind::mismatch, "", rank_, peer_,
+        throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                     "message larger than the receive buffer of " + std::to_string(expected_) +
                         " bytes while " + colt::detail::describe_message(false, peer_, tag_) +
                         " (mismatched counts on the ranks?)");
@@ -166,7 +166,8 @@ class Request {
     if (MPI_Iprobe(MPI_ANY_SOURCE, tags_.fold(notice_tag()), comm_, &found, &status) ==
             MPI_SUCCESS &&
         found)
-      throw Error(ErrorKind::mismatch, "", rank_, status.MPI_SOURCE,
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_},
+                  Error::Peer{status.MPI_SOURCE},
                   "rank " + std::to_string(status.MPI_SOURCE) +
                       " found that the ranks called different collectives, while " + waiting());
     // The peer waited for, and one other rank in turn: the message of another collective in
@@ -182,7 +183,8 @@ class Request {
                                                                tags_.unfold(status.MPI_TAG), from);
       if (other.empty()) continue;
       tell_every_rank();
-      throw Error(ErrorKind::mismatch, "", rank_, from, other + ", while " + waiting());
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{from},
+                  other + ", while " + waiting());
     }
   }
   static constexpr Tag notice_tag() { return Tag::make(CollectiveKind::mismatch_notice, 0); }

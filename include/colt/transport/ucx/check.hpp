@@ -30,7 +30,8 @@ constexpr ErrorKind kind_of(ucs_status_t status) {
 // Throws colt::Error unless `status` is UCS_OK. `what` says what colt was doing.
 inline void check(ucs_status_t status, int rank, int peer, const std::string& what) {
   if (status == UCS_OK) return;
-  throw Error(kind_of(status), "", rank, peer, what + " failed: " + status_text(status));
+  throw Error(kind_of(status), Operation::unnamed, Error::Rank{rank}, Error::Peer{peer},
+              what + " failed: " + status_text(status));
 }
 
 }  // namespace colt::ucx

@@ -124,24 +124,25 @@ class Request {
   // failed, or the deadline passed.
   void check_still_possible(const Deadline& deadline) {
     if (const std::string& cause = worker_->abort_cause(context_); revocable_ && !cause.empty())
-      throw Error(ErrorKind::aborted, "", rank_, peer_,
+      throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                   "aborted while " + describe() + ": " + cause);
     if (const ucs_status_t status = worker_->peer_status(link_); status != UCS_OK)
-      throw Error(ErrorKind::peer_failed, "", rank_, peer_,
+      throw Error(ErrorKind::peer_failed, Operation::unnamed, Error::Rank{rank_},
+                  Error::Peer{peer_},
                   "peer failed while " + describe() + ": " + status_text(status));
     if (deadline.passed())
-      throw Error(ErrorKind::timeout, "", rank_, peer_,
+      throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                   "timed out after " + deadline.budget_text() + " " + describe() +
                       " (peer dead, or not making the same calls?)");
   }
 
   [[noreturn]] void raise(ucs_status_t status) const {
     if (status == UCS_ERR_MESSAGE_TRUNCATED)
-      throw Error(ErrorKind::mismatch, "", rank_, peer_,
+      throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                   "message larger than the receive buffer of " + std::to_string(expected_) +
                       " bytes while " + describe() +
                       " (mismatched counts on the ranks?; UCX: " + status_text(status) + ")");
-    throw Error(kind_of(status), "", rank_, peer_,
+    throw Error(kind_of(status), Operation::unnamed, Error::Rank{rank_}, Error::Peer{peer_},
                 "UCX failed " + describe() + ": " + status_text(status));
   }
 

@@ -51,7 +51,7 @@ class Worker {
         shutdown_budget_(shutdown_budget),
         peer_errors_(peer_errors) {
     if (size > max_ranks)
-      throw Error(ErrorKind::invalid_argument, "ucx bootstrap", rank, no_peer,
+      throw Error(ErrorKind::invalid_argument, Operation::ucx_bootstrap, Error::Rank{rank},
                   "at most " + std::to_string(max_ranks) + " ranks, got " + std::to_string(size));
     ucp_worker_params_t params{};
     params.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
@@ -128,7 +128,7 @@ class Worker {
   void claim_context(std::uint32_t id) {
     if (id > max_context)
       throw Error(
-          ErrorKind::invalid_argument, "split", rank_, no_peer,
+          ErrorKind::invalid_argument, Operation::split, Error::Rank{rank_},
           "more than " + std::to_string(max_context) + " communicators split from one UCX worker");
     next_context_ = std::max(next_context_, id + 1);
   }
