@@ -17,7 +17,7 @@ using namespace colt::test;
 
 namespace {
 
-using some_types = type_list<float, std::int64_t, half>;
+using some_types = per_size_types;
 
 template <class T, class Fn>
 std::vector<std::vector<T>> run_copying(int ranks, Fn&& fn) {

@@ -46,7 +46,7 @@ TEST_CASE("kernels: every type x op x k x count x alignment against the host, bi
   cudaStream_t stream = nullptr;
   cuda::check(cudaStreamCreate(&stream), "cudaStreamCreate");
   std::uint64_t seed = base_seed();
-  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+  for_each(every_type{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
       for (const ReduceCase& c : small_reduce_cases()) check_case<T, Op>(c, ++seed, stream);
       for (int k : {2, 8}) check_case<T, Op>({k, 1000003, 3, true}, ++seed, stream);

@@ -120,8 +120,17 @@ void check_all(Op op) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("ordered: bitwise the left fold in rank order, float types", T, float, double,
-                   half, bfloat16) {
+// The sanitizer builds (-Dtest_types) keep one floating type per size: the order of the fold,
+// which this checks, is the same code for every type.
+#if COLT_TEST_TYPES == 1
+#define COLT_ORDERED_FLOATS float
+#elif COLT_TEST_TYPES == 3
+#define COLT_ORDERED_FLOATS float, double, bfloat16
+#else
+#define COLT_ORDERED_FLOATS float, double, half, bfloat16
+#endif
+TEST_CASE_TEMPLATE("ordered: bitwise the left fold in rank order, float types", T,
+                   COLT_ORDERED_FLOATS) {
   check_all<T>(sum{});
   check_all<T>(avg{});
   if constexpr (!NarrowFloat<T>) check_all<T>(prod{});
