@@ -1,6 +1,6 @@
-// Not a header to include: the headers every in-process test program reads, compiled once per build into a precompiled
-// header (cpp_pch in tests/meson.build): parsing doctest and colt.hpp took about 4 CPU-s of
-// each test's translation unit, a third of the build. Only headers that every test may see.
+// Not a header to include: the headers every in-process test program reads, compiled once per
+// build into a precompiled header (cpp_pch in tests/meson.build). Parsing doctest and colt.hpp
+// took about 3.5 CPU-s of each suite's translation unit. Only headers every suite may see.
 
 #include <doctest/doctest.h>
 
