@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "colt/core/operation.hpp"
 #include "colt/core/transport_concepts.hpp"
 
 namespace colt::detail {
