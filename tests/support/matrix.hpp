@@ -5,6 +5,7 @@
 // quarter of the large sample, for the slow sanitizer builds, and those builds compile the
 // matrix for fewer types (-Dtest_types, which defines COLT_TEST_TYPES).
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
@@ -103,17 +104,35 @@ inline std::vector<std::size_t> small_counts(std::mt19937_64& rng) {
   return {0, 1, 7, 2 + rng() % 300};
 }
 
-// The full product over small counts, for `algorithms`.
+// The full product over small counts, for `algorithms`: every algorithm x ranks 1..8 x count x
+// buffer form. At reduced scale (the sanitizer builds, where launching rank threads is most of
+// the time) each algorithm and rank count keeps one count and form, and successive calls (one
+// per type x op pair) move on to the next, so that together they still cover every combination.
+// One counter for the whole program (a static inside the template would count per call site).
+inline int next_small_cases_turn() {
+  static std::atomic<int> turn{0};
+  return turn++;
+}
+
 template <class Fn>
 void for_small_cases(std::uint64_t salt, const std::vector<Algorithm>& algorithms, Fn&& fn) {
+  const int turn = next_small_cases_turn();
+  const bool thin = reduced_scale();
   std::mt19937_64 rng(base_seed() ^ salt);
-  for (Algorithm algorithm : algorithms)
-    for (int ranks = 1; ranks <= max_ranks; ++ranks)
-      for (std::size_t count : small_counts(rng))
+  int a = 0;
+  for (Algorithm algorithm : algorithms) {
+    for (int ranks = 1; ranks <= max_ranks; ++ranks) {
+      const auto counts = small_counts(rng);
+      const auto forms = static_cast<int>(2 * counts.size());
+      const int kept = (turn + a + ranks) % forms;
+      for (std::size_t i = 0; i < counts.size(); ++i)
         for (bool in_place : {false, true}) {
-          Case c{ranks, count, in_place, algorithm, static_cast<int>(rng() % ranks), rng()};
-          fn(c);
+          Case c{ranks, counts[i], in_place, algorithm, static_cast<int>(rng() % ranks), rng()};
+          if (!thin || kept == static_cast<int>(2 * i) + (in_place ? 1 : 0)) fn(c);
         }
+    }
+    ++a;
+  }
 }
 
 // One large case for sample index `k` (one per type x op pair): rank counts cycle through
