@@ -11,5 +11,5 @@ cd "$here"
 # Only the trainer, which is all this runs: the other samples would lengthen the first run by
 # their compile time; `meson compile -C build` builds them. Ninja still regenerates the build
 # first when meson.build files changed since the last run.
-meson compile -C build 02_data_parallel_trainer >/dev/null
+meson compile -C build -j "$(nproc)" 02_data_parallel_trainer >/dev/null
 exec build/samples/02_data_parallel_trainer --ranks 4 "$@"

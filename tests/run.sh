@@ -17,5 +17,8 @@ cuda=""
 case " $* " in *" -Dcuda="*) ;; *) nvidia-smi -L >/dev/null 2>&1 || cuda="-Dcuda=disabled" ;; esac
 [ -f "$build/build.ninja" ] || meson setup "$build" -Dtests=enabled -Dsamples_optimization=0 \
   -Dbenchmarks_optimization=0 $cuda "$@" >/dev/null
-meson compile -C "$build"
+# One compile job per core: Ninja's default on 2 cores is 3, and the third job only makes the
+# others wait for cache and memory (6 of the largest test objects: 40 s at -j2 against 44 s at
+# -j3, 8% more CPU time, twice each, alternated, 2026-12-07).
+meson compile -C "$build" -j "$(nproc)"
 meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}
