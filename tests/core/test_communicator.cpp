@@ -51,7 +51,7 @@ TEST_CASE("communicator: settings say what it runs with and where each value cam
         CHECK(s.check_from == SettingSource::option);
         CHECK(to_string(s) ==
               "timeout 30 s (COLT_TIMEOUT_S), check on (option), checksum off, ordered off, "
-              "algorithm ring (COLT_ALGO), tuning compiled table");
+              "algorithm ring (COLT_ALGO), tuning compiled table, trace 1024 calls, watchdog 3 s");
         // split and dup inherit the settings, sources included, and read nothing again. (Every
         // rank has built its communicator before the variable changes: the barriers.)
         barrier(comm);

@@ -33,7 +33,8 @@ class SendWindow {
  public:
   static constexpr std::size_t capacity = 8;
 
-  explicit SendWindow(Clock::duration timeout) : timeout_(timeout) {}
+  SendWindow(Clock::duration timeout, Clock::duration watchdog)
+      : timeout_(timeout), watchdog_(watchdog) {}
   SendWindow(const SendWindow&) = delete;
   SendWindow& operator=(const SendWindow&) = delete;
   ~SendWindow() = default;  // pending sends cancel or finish in their destructors
@@ -63,10 +64,10 @@ class SendWindow {
   }
 
  private:
-  Deadline fresh_deadline() const { return Deadline::after(timeout_); }
+  Deadline fresh_deadline() const { return Deadline::after(timeout_, watchdog_); }
   std::array<std::optional<Request>, capacity> entries_;
   std::size_t next_ = 0;
-  Clock::duration timeout_;
+  Clock::duration timeout_, watchdog_;
 };
 
 // One collective call on a communicator: its tag, the memory space of its buffers, and the
@@ -90,7 +91,7 @@ class Call {
         link_(plumbing(comm).link()),
         kind_(kind),
         tag_(plumbing(comm).next_tag(kind)),
-        window_(comm.timeout()),
+        window_(comm.timeout(), comm.settings().watchdog),
         numbers_(plumbing(comm).message_numbers()),
         memory_(std::move(memory)) {
     std::fill(numbers_.begin(), numbers_.end(), 0u);

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <string>
@@ -34,15 +35,41 @@
 #include "colt/core/communicator.hpp"
 #include "colt/core/settings.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/flight_recorder.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 
 namespace colt {
 
+// Why plan() chose what it chose: the rules below, in their order.
+enum class PlanReason : std::uint8_t {
+  device,     // device buffers run direct
+  ordered,    // a rank-ordered reduction: slots or direct
+  requested,  // the call named the algorithm
+  forced,     // the communicator's algorithm setting (COLT_ALGO)
+  one_round,  // the call fits one round of shared slots
+  model,      // the cost model's fastest
+  fallback,   // no entry in the model's table
+};
+
+constexpr std::string_view name_of(PlanReason reason) noexcept {
+  switch (reason) {
+    case PlanReason::device: return "device buffers run direct";
+    case PlanReason::ordered: return "a rank-ordered reduction";
+    case PlanReason::requested: return "named by the call";
+    case PlanReason::forced: return "the communicator's algorithm setting (COLT_ALGO)";
+    case PlanReason::one_round: return "fits one round of shared slots";
+    case PlanReason::model: return "the cost model's fastest";
+    case PlanReason::fallback: return "the model has no entry; the default";
+  }
+  return "unknown";
+}
+
 struct Plan {
   Algorithm algorithm = Algorithm::direct;
   std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
   double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
+  PlanReason reason = PlanReason::model;
 };
 
 namespace detail {
@@ -137,21 +164,31 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
   };
   const Capability* slots = record.find(Algorithm::slots);
   const bool one_round = slots && met(slots->needs) && bytes <= constraints.slot_bytes;
-  if (constraints.device)
-    requested = Algorithm::direct;  // rule 1
-  else if (requested == Algorithm::ordered || (constraints.ordered && record.reduces))
-    requested = one_round ? Algorithm::slots : Algorithm::direct;  // rule 2: both in rank order
-  else if (requested == Algorithm::automatic && constraints.forced != Algorithm::automatic)
-    if (const Capability* c = record.find(constraints.forced); c && met(c->needs))
-      requested = constraints.forced;
-  if (requested == Algorithm::automatic && one_round) requested = Algorithm::slots;  // rule 4
   Plan chosen;
+  chosen.reason = PlanReason::requested;
+  if (constraints.device) {
+    requested = Algorithm::direct;  // rule 1
+    chosen.reason = PlanReason::device;
+  } else if (requested == Algorithm::ordered || (constraints.ordered && record.reduces)) {
+    requested = one_round ? Algorithm::slots : Algorithm::direct;  // rule 2: both in rank order
+    chosen.reason = PlanReason::ordered;
+  } else if (requested == Algorithm::automatic && constraints.forced != Algorithm::automatic) {
+    if (const Capability* c = record.find(constraints.forced); c && met(c->needs)) {
+      requested = constraints.forced;
+      chosen.reason = PlanReason::forced;
+    }
+  }
+  if (requested == Algorithm::automatic && one_round) {
+    requested = Algorithm::slots;  // rule 4
+    chosen.reason = PlanReason::one_round;
+  }
   if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
     chosen.predicted_seconds = detail::predict(kind, requested, bytes, ranks, views, table);
     last_key = key;
     return last_plan = chosen;
   }
+  chosen.reason = PlanReason::model;
   bool found = false;
   for (const Capability& c : record.algorithms) {  // device buffers never get here (rule 1)
     if (!met(c.needs)) continue;
@@ -162,7 +199,10 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
       found = true;
     }
   }
-  if (!found) chosen.algorithm = detail::fallback(kind, views);
+  if (!found) {
+    chosen.algorithm = detail::fallback(kind, views);
+    chosen.reason = PlanReason::fallback;
+  }
   last_key = key;
   return last_plan = chosen;
 }
@@ -178,11 +218,22 @@ Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
 
 // The plan for a collective call in progress (algorithms/primitives.hpp's Call): its kind, its
 // buffers' memory, its communicator's options.
+// The flight recorder notes the plan; COLT_DEBUG=INFO logs the first of each collective and
+// size class.
 template <class Call>
 Plan plan_call(Call& call, std::size_t bytes, Algorithm requested) {
-  return plan(call.kind(), bytes, call.size(), Call::has_views, requested,
-              detail::constraints_of<typename Call::transport_type>(call.comm().settings(),
-                                                                    Call::on_device));
+  const Plan chosen = plan(call.kind(), bytes, call.size(), Call::has_views, requested,
+                           detail::constraints_of<typename Call::transport_type>(
+                               call.comm().settings(), Call::on_device));
+  auto& plumbing = detail::plumbing(call.comm());
+  FlightRecorder::planned(plumbing.current_record(), chosen.algorithm);
+  if (call.comm().settings().debug_info && plumbing.first_of_size_class(call.kind(), bytes))
+    (void)std::fprintf(
+        stderr, "colt INFO rank %d/%d: %s of %zu bytes on %s runs %s (%s; predicted %.3g us)\n",
+        call.rank(), call.size(), std::string(name_of(call.kind())).c_str(), bytes,
+        call.comm().lineage().c_str(), std::string(name_of(chosen.algorithm)).c_str(),
+        std::string(name_of(chosen.reason)).c_str(), chosen.predicted_seconds * 1e6);
+  return chosen;
 }
 
 }  // namespace colt

@@ -17,9 +17,13 @@
 // time; concurrent collectives use different communicators (`dup`, `split`), whose messages
 // never meet because each owns its own transport context.
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +36,7 @@
 #include "colt/core/detail/progress_engine.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/flight_recorder.hpp"
 #include "colt/core/settings.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
@@ -62,9 +67,15 @@ class Communicator {
   explicit Communicator(T transport, const CommunicatorOptions& options = {})
       : Communicator(std::move(transport), InheritedSettings(resolve(options))) {}
   Communicator(T transport, const InheritedSettings& inherited)
-      : plumbing_(std::move(transport), inherited.settings.checksum),
-        settings_(inherited.settings) {
+      : plumbing_(std::move(transport), inherited.settings.checksum,
+                  inherited.settings.trace_calls),
+        settings_(inherited.settings),
+        lineage_(inherited.lineage) {
     plumbing_.set_timeout(settings_.timeout);
+    if (settings_.debug_info)
+      (void)std::fprintf(stderr, "colt INFO rank %d/%d: communicator %s over %s on node %s; %s\n",
+                         rank(), size(), lineage_.c_str(), std::string(transport_name()).c_str(),
+                         detail::host_name().c_str(), to_string(settings_).c_str());
   }
 
   // A communicator moves once its started calls have finished (they hold its address).
@@ -72,6 +83,7 @@ class Communicator {
       : plumbing_((other.drain(), std::move(other.plumbing_))),
         workspace_(std::move(other.workspace_)),
         settings_(std::move(other.settings_)),
+        lineage_(std::move(other.lineage_)),
         engine_(std::move(other.engine_)) {}
   Communicator& operator=(Communicator&& other) noexcept {
     if (this == &other) return *this;
@@ -81,6 +93,7 @@ class Communicator {
     plumbing_ = std::move(other.plumbing_);
     workspace_ = std::move(other.workspace_);
     settings_ = std::move(other.settings_);
+    lineage_ = std::move(other.lineage_);
     engine_ = std::move(other.engine_);
     return *this;
   }
@@ -96,12 +109,16 @@ class Communicator {
   Workspace& workspace() { return workspace_; }
 
   Clock::duration timeout() const { return settings_.timeout; }
+  // The watchdog's threshold follows, unless it was set itself.
   void set_timeout(Clock::duration timeout) {
     settings_.timeout = timeout;
     settings_.timeout_from = SettingSource::option;
+    if (settings_.watchdog_from == SettingSource::fallback)
+      settings_.watchdog = std::min<Clock::duration>(timeout / 10, std::chrono::seconds(20));
     plumbing_.set_timeout(timeout);
   }
-  Deadline deadline() const { return Deadline::after(settings_.timeout); }
+  // A wait's deadline: the timeout from now, with the watchdog's first warning.
+  Deadline deadline() const { return Deadline::after(settings_.timeout, settings_.watchdog); }
 
   bool checking() const { return settings_.check; }
   bool checksum() const { return settings_.checksum; }
@@ -146,6 +163,41 @@ class Communicator {
     if constexpr (AbortableTransport<T>) transport().abort(cause);
   }
 
+  // How this communicator came from the one the program built: "world", "world/split(2)@7" (a
+  // split with color 2, made by call #7 of its parent), "world/shrink@12". The same on every
+  // rank of it; flight-recorder dumps are named after it.
+  const std::string& lineage() const { return lineage_; }
+  static constexpr std::string_view transport_name() {
+    if constexpr (requires { T::name; })
+      return T::name;
+    else
+      return "unknown";
+  }
+
+  // The flight recorder (core/flight_recorder.hpp): this communicator's last calls, as many as
+  // the trace_calls setting keeps. Null when it is 0.
+  const FlightRecorder* flight_recorder() const { return plumbing_.recorder(); }
+
+  // Writes this rank's recorded calls to `path` as JSON lines (tools/colt-trace reads a
+  // directory of them), from any thread, also while a call hangs: it reads the ring without
+  // waiting for the call. Throws colt::Error when the file cannot be written.
+  void dump_trace(const std::string& path) const {
+    std::ofstream out(path, std::ios::trunc);
+    if (out) write_trace(out, trace_header(), plumbing_.recorder());
+    if (!out)
+      throw Error(ErrorKind::invalid_argument, Operation::dump_trace, Error::Rank{rank()},
+                  "cannot write the trace to '" + path + "'");
+  }
+  // The file this rank's dumps go to in `directory`: "<lineage>.rank<r>.jsonl", with every
+  // character that is not a letter, digit, '.', '-' or '_' written as '-'.
+  std::string trace_file(const std::string& directory) const {
+    std::string name = lineage_;
+    for (char& c : name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
+        c = '-';
+    return directory + "/" + name + ".rank" + std::to_string(rank()) + ".jsonl";
+  }
+
   // Calls started on this communicator so far (collectives and splits): what a log line or a
   // test needs to tell how many collectives a piece of code made.
   std::uint32_t calls() const { return plumbing_.calls(); }
@@ -160,7 +212,9 @@ class Communicator {
       plumbing_.throw_if_broken(Operation::split);
       Tag tag = plumbing_.next_tag(CollectiveKind::split);
       try {
-        part.emplace(transport().split(color, key, tag, deadline()), InheritedSettings(settings_));
+        part.emplace(transport().split(color, key, tag, deadline()),
+                     InheritedSettings(settings_, lineage_ + "/split(" + std::to_string(color) +
+                                                      ")@" + std::to_string(tag.sequence())));
       } catch (const Error& e) {
         throw plumbing_.broken_by(e, Operation::split);
       }
@@ -196,8 +250,9 @@ class Communicator {
                         "shrink was called");
       const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
       plumbing_.mark_broken(cause);
-      survivors.emplace(transport().without(agreed.failed, agreed.proposal),
-                        InheritedSettings(settings_));
+      survivors.emplace(
+          transport().without(agreed.failed, agreed.proposal),
+          InheritedSettings(settings_, lineage_ + "/shrink@" + std::to_string(calls())));
       if (plumbing_.identifies_failures()) survivors->identify_failures();
     });
     return std::move(*survivors);
@@ -211,10 +266,14 @@ class Communicator {
   void drain() noexcept {
     if (engine_) engine_->drain();
   }
+  TraceHeader trace_header() const {
+    return {rank(), size(), lineage_, transport_name(), failure()};
+  }
 
   detail::Plumbing<T> plumbing_;
   Workspace workspace_;
   Settings settings_;
+  std::string lineage_;
   // Last, so it is destroyed (its thread joined, its queue run) before what its calls use.
   std::unique_ptr<detail::ProgressEngine> engine_;
 };

@@ -45,6 +45,7 @@ enum class Operation : std::uint8_t {
   split,
   shrink,
   abort,
+  dump_trace,
   // Device kernels.
   cuda,
   cuda_reduce,
@@ -110,6 +111,7 @@ constexpr std::string_view name_of(Operation operation) noexcept {
     case Operation::split: return "split";
     case Operation::shrink: return "shrink";
     case Operation::abort: return "abort";
+    case Operation::dump_trace: return "dump_trace";
     case Operation::cuda: return "cuda";
     case Operation::cuda_reduce: return "cuda::reduce";
     case Operation::partition_range: return "partition::range";

@@ -101,6 +101,14 @@ class Injector {
     std::size_t dropped_bytes_ = 0;
   };
 
+  // The transport it wraps, in logs and flight-recorder dumps.
+  static constexpr std::string_view name = [] {
+    if constexpr (requires { T::name; })
+      return T::name;
+    else
+      return std::string_view("unknown");
+  }();
+
   Injector(T inner, Plan plan)
       : Injector(std::move(inner), std::make_shared<const Plan>(std::move(plan))) {}
 

@@ -17,6 +17,7 @@
 #include <span>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -101,6 +102,7 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
         throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{p.owner},
                     Error::Peer{p.peer},
                     "timed out after " + deadline->budget_text() + " " + describe(p));
+      if (deadline->warning_due()) warn_still_waiting(*deadline, p.owner, describe(p));
     }
   }
 }
@@ -269,6 +271,7 @@ class RecoveryChannel {
 
 class Transport {
  public:
+  static constexpr std::string_view name = "in-process";  // in logs and flight-recorder dumps
   Transport(std::shared_ptr<detail::Group> group, int rank)
       : group_(std::move(group)), rank_(rank) {}
   Transport(const Transport& other) : group_(other.group_), rank_(other.rank_) {}

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,7 @@ namespace colt::mpi {
 
 class Transport {
  public:
+  static constexpr std::string_view name = "mpi";  // in logs and flight-recorder dumps
   // Duplicates `comm` (collective over it) and returns MPI errors on the duplicate.
   static Transport duplicate(MPI_Comm comm) {
     MPI_Comm own = MPI_COMM_NULL;

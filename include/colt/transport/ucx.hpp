@@ -25,6 +25,7 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -138,6 +139,7 @@ class RecoveryChannel {
 
 class Transport {
  public:
+  static constexpr std::string_view name = "ucx";  // in logs and flight-recorder dumps
   // The communicator of the whole bootstrap group over a connected worker.
   explicit Transport(std::shared_ptr<Worker> worker)
       : worker_(std::move(worker)),

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <utility>
@@ -14,7 +15,10 @@
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/core/call_descriptor.hpp"
+#include "colt/core/detail/plumbing.hpp"
+#include "colt/core/detail/progress_engine.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/flight_recorder.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/transport/detail/exchange.hpp"
 
@@ -101,7 +105,9 @@ template <class Comm>
 class ArgsCheck {
  public:
   ArgsCheck(Comm& comm, const CallDescriptor& call)
-      : comm_(comm), call_(call), compare_pending_(comm.checking()) {}
+      : comm_(comm), call_(call), compare_pending_(comm.checking()) {
+    plumbing(comm).set_next_call(call);  // what the flight recorder writes down (run_call)
+  }
 
   // Every local check passed: under argument checking, the ranks compare their calls now.
   void agreed() {
@@ -229,6 +235,25 @@ void note_failure(T& transport) noexcept {
   if constexpr (FailureAwareTransport<T>) transport.note_failure();
 }
 
+// Where the communicator's settings name a trace directory, a failure that a stalled, lost or
+// out-of-step rank causes writes this rank's recorded calls there, once per communicator (later
+// calls on it fail at once, having run nothing). A dump that cannot be written says so on stderr
+// and lets the call's own error through.
+template <class Comm>
+void dump_trace_on_failure(const Comm& comm, const Error& e) noexcept {
+  const std::string& directory = comm.settings().trace_dir;
+  if (directory.empty() || !may_mean_lost_rank(e.kind())) return;
+  const std::string path = comm.trace_file(directory);
+  try {
+    comm.dump_trace(path);
+    (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s\n", comm.rank(),
+                       path.c_str());
+  } catch (const std::exception& failure) {
+    (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
+                       failure.what());
+  }
+}
+
 // Runs one collective call, naming it in any colt::Error a transport raises underneath. Every
 // request the call started is finished before this returns or throws, so no peer can still be
 // reading or writing the caller's buffers afterwards. A broken communicator fails at once; a
@@ -242,14 +267,25 @@ void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
                 "the call's arguments were not compared (COLT_CHECK)");
   struct ClearRequests {
     decltype(plumbing)& requests_of;
-    ~ClearRequests() { requests_of.request_store().clear(); }
+    ~ClearRequests() {
+      requests_of.request_store().clear();
+      requests_of.set_current_record(nullptr);
+    }
   } clear_requests{plumbing};
+  CallRecord* record = nullptr;
+  if (FlightRecorder* recorder = plumbing.recorder()) {
+    record = recorder->begin(plumbing.next_call(kind), plumbing.calls(), on_progress_thread);
+    plumbing.set_current_record(record);
+  }
   Call<Comm, Memory> call(comm, kind, std::move(memory));
   try {
     fn(call);
+    FlightRecorder::finished(record);
   } catch (const Error& e) {
+    FlightRecorder::failed(record, e);
     note_failure(comm.transport());
     Error named = plumbing.broken_by(with_check_hint(comm, e), operation_of(kind));
+    dump_trace_on_failure(comm, named);
     // The peers are now out of step with this rank and would wait for it until their own
     // timeouts; where the transport can, tell them now, with the cause (before this call's
     // pending requests are cancelled, which may need the peers to let go of our buffers).
@@ -257,11 +293,13 @@ void run_call(Comm& comm, CollectiveKind kind, Memory memory, Fn&& fn) {
       comm.transport().abort("rank " + std::to_string(comm.rank()) + " failed: " + named.what());
     throw named;
   } catch (const std::exception& e) {
+    FlightRecorder::failed(record);
     note_failure(comm.transport());
     plumbing.mark_broken(
         Error(ErrorKind::internal, operation_of(kind), Error::Rank{comm.rank()}, e.what()));
     throw;
   } catch (...) {
+    FlightRecorder::failed(record);
     note_failure(comm.transport());
     plumbing.mark_broken(Error(ErrorKind::internal, operation_of(kind), Error::Rank{comm.rank()},
                                "unknown exception"));

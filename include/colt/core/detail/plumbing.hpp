@@ -5,8 +5,11 @@
 // it through detail::plumbing(comm); users never need it.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,10 +20,12 @@
 #include <variant>
 #include <vector>
 
+#include "colt/core/call_descriptor.hpp"
 #include "colt/core/checksummed.hpp"
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/failure_agreement.hpp"
 #include "colt/core/error.hpp"
+#include "colt/core/flight_recorder.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 
@@ -75,9 +80,10 @@ class Plumbing {
  public:
   using link_type = link_t<T>;
 
-  Plumbing(T transport, bool checksum)
+  Plumbing(T transport, bool checksum, std::size_t trace_calls)
       : link_(std::move(transport), checksum),
-        message_numbers_(2 * static_cast<std::size_t>(link_.size())) {}
+        message_numbers_(2 * static_cast<std::size_t>(link_.size())),
+        recorder_(trace_calls ? std::make_unique<FlightRecorder>(trace_calls) : nullptr) {}
 
   link_type& link() { return link_; }
   const link_type& link() const { return link_; }
@@ -85,6 +91,31 @@ class Plumbing {
 
   // Request and pointer arrays reused across calls (algorithms that talk to every peer at once).
   RequestStore<link_type>& request_store() { return requests_; }
+  // The flight recorder (core/flight_recorder.hpp); null when it records nothing.
+  FlightRecorder* recorder() { return recorder_.get(); }
+  const FlightRecorder* recorder() const { return recorder_.get(); }
+  // The call about to run, as its front door's checks described it (ArgsCheck), for the
+  // recorder; a call of another kind (one no front door checked) is described by its kind.
+  void set_next_call(const CallDescriptor& d) { next_call_ = d; }
+  CallDescriptor next_call(CollectiveKind kind) const {
+    if (next_call_.kind == kind) return next_call_;
+    CallDescriptor d;
+    d.kind = kind;
+    return d;
+  }
+  // The recorder's entry of the call running now (null when none is recorded).
+  void set_current_record(CallRecord* record) { current_record_ = record; }
+  CallRecord* current_record() const { return current_record_; }
+  // COLT_DEBUG=INFO logs the plan of the first call of each collective and size class (a power
+  // of two of bytes): true the first time.
+  bool first_of_size_class(CollectiveKind kind, std::size_t bytes) {
+    const auto k = static_cast<std::size_t>(kind) % logged_classes_.size();
+    const auto size_class = static_cast<int>(std::bit_width(bytes));  // 0..64
+    const std::uint64_t bit = std::uint64_t{1} << (size_class % 64);
+    if (logged_classes_[k] & bit) return false;
+    logged_classes_[k] |= bit;
+    return true;
+  }
   // Per peer, the number of the next message of the current call to and from it (Call).
   std::span<std::uint32_t> message_numbers() { return message_numbers_; }
 
@@ -195,6 +226,10 @@ class Plumbing {
     std::shared_ptr<const AgreedFailures> agreed;
   };
   std::unique_ptr<Shared> shared_ = std::make_unique<Shared>();
+  std::unique_ptr<FlightRecorder> recorder_;  // behind a pointer: its atomics do not move
+  CallDescriptor next_call_{};
+  CallRecord* current_record_ = nullptr;
+  std::array<std::uint64_t, 16> logged_classes_{};
   std::uint32_t agreed_call_ = ~std::uint32_t{0};
   Error (*identify_)(Plumbing&, const Error&) = nullptr;
   Clock::duration timeout_{};

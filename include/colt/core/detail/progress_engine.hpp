@@ -26,6 +26,10 @@
 
 namespace colt::detail {
 
+// True on a progress engine's thread: a call running there was started (or queued behind started
+// calls), which the flight recorder notes.
+inline thread_local bool on_progress_thread = false;
+
 class ProgressEngine {
  public:
   // A task never throws: it records its outcome in its request's state.
@@ -76,6 +80,7 @@ class ProgressEngine {
 
  private:
   void run() {
+    on_progress_thread = true;
     using std::chrono::microseconds;
     microseconds backoff{20};
     std::unique_lock lock(mutex_);

@@ -258,10 +258,17 @@ class SlotRound {
     // Still missing after it was seen to return: it will never take part.
     const bool returned =
         missing != no_peer && group_.finished(missing) && find_missing() == missing;
-    if (!aborted && !returned && !deadline.passed()) return;
+    const bool warn = !aborted && !returned && deadline.warning_due();
+    if (!aborted && !returned && !deadline.passed() && !warn) return;
     const std::string waiting = missing == no_peer
                                     ? std::string("waiting for the shared slots")
                                     : "waiting for rank " + std::to_string(missing) + what;
+    if (warn) {
+      warn_still_waiting(deadline, rank_,
+                         waiting + " (" + std::string(name_of(call_.kind())) + " call #" +
+                             std::to_string(call_.sequence()) + ")");
+      if (!deadline.passed()) return;
+    }
     if (aborted)
       throw Error(ErrorKind::aborted, Operation::unnamed, Error::Rank{rank_}, Error::Peer{missing},
                   "aborted while " + waiting + ": " + group_.abort_cause());

@@ -113,7 +113,12 @@ class Request {
                     "timed out after " + deadline.budget_text() + " " +
                         colt::detail::describe_message(kind_ == Kind::send, peer_, tag_) +
                         " (peer dead, or not making the same calls?)");
-      if (i >= 64 && (i & 63) == 63) look_for_other_calls();
+      if (i >= 64 && (i & 63) == 63) {
+        look_for_other_calls();
+        if (deadline.warning_due())
+          warn_still_waiting(deadline, rank_,
+                             colt::detail::describe_message(kind_ == Kind::send, peer_, tag_));
+      }
       if (i >= 64) std::this_thread::yield();
     }
     return kind_ == Kind::send ? expected_ : transferred_;

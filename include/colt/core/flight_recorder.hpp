@@ -1,0 +1,255 @@
+#pragma once
+// The flight recorder: every communicator keeps its last calls in a ring of fixed size, so that
+// when a job stalls or fails each rank can say which call it was in, since when, and how its
+// earlier calls went (PyTorch's Flight Recorder for NCCL does the same on top of it). Each rank
+// writes its ring as JSON lines (`write_trace`); tools/colt-trace reads the files of a whole
+// job and names the rank that never arrived, the calls that differ, the rank that died first or
+// the rank that is late (docs/debugging-hangs.md).
+//
+// The ring is allocated on the first call and then reused: recording allocates nothing. Only the
+// thread that runs a communicator's calls writes it (the caller's, or its progress thread's,
+// handed over through the progress engine's queue), while a dump may read it from another
+// thread (comm.dump_trace while a started call hangs): every field is a relaxed atomic, and a
+// reader skips an entry whose sequence number changed while it read it.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+#include "colt/core/algorithm_name.hpp"
+#include "colt/core/call_descriptor.hpp"
+#include "colt/core/error.hpp"
+#include "colt/core/tag.hpp"
+#include "colt/core/types.hpp"
+
+namespace colt {
+
+// Where a recorded call is.
+enum class CallState : std::uint8_t { running, finished, failed };
+
+constexpr std::string_view name_of(CallState state) noexcept {
+  switch (state) {
+    case CallState::running: return "running";
+    case CallState::finished: return "finished";
+    case CallState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+// Nanoseconds on the system clock: the one clock that ranks in different processes (and, up to
+// their clock offset, machines) share, so the analyser can compare when ranks entered a call.
+inline std::int64_t trace_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One call. Written by the thread running the call, read by any (relaxed: a dump is a snapshot,
+// and `sequence` tells a torn read).
+struct CallRecord {
+  std::atomic<std::uint64_t> sequence{0};  // the entry's number in the ring, from 1; 0: unused
+  std::atomic<std::uint32_t> call{0};      // the call's number on its communicator (its tag's)
+  std::atomic<std::uint8_t> kind{0};       // CollectiveKind
+  std::atomic<std::uint8_t> type{0xFF};    // DataType, 0xFF: untyped
+  std::atomic<std::uint8_t> algorithm{0};  // as requested, then as planned
+  std::atomic<std::uint8_t> state{0};      // CallState
+  std::atomic<std::uint8_t> error{0};      // ErrorKind, when failed
+  std::atomic<std::uint8_t> flags{0};      // started_flag, v_form_flag
+  std::atomic<std::int32_t> root{no_root};
+  std::atomic<std::int32_t> peer{no_peer};  // the peer a failure named
+  std::atomic<std::uint32_t> op{0};         // CallDescriptor::op
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::int64_t> begin_ns{0}, end_ns{0};
+
+  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2;
+};
+
+}  // namespace detail
+
+class FlightRecorder {
+ public:
+  static constexpr std::size_t default_capacity = 1024;
+
+  // capacity 0: records nothing.
+  explicit FlightRecorder(std::size_t capacity = default_capacity) : capacity_(capacity) {}
+
+  bool enabled() const noexcept { return capacity_ > 0; }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // A call begins; returns its entry (null when recording is off). `started`: it runs on the
+  // communicator's progress thread (a started call, or a blocking one queued behind them).
+  detail::CallRecord* begin(const CallDescriptor& d, std::uint32_t call, bool started) {
+    if (!capacity_) return nullptr;
+    if (!ring_) ring_ = std::make_unique<detail::CallRecord[]>(capacity_);
+    const std::uint64_t n = next_.load(std::memory_order_relaxed) + 1;
+    detail::CallRecord& r = ring_[(n - 1) % capacity_];
+    constexpr auto relaxed = std::memory_order_relaxed;
+    r.sequence.store(0, relaxed);  // a reader that sees 0 skips the entry
+    r.call.store(call, relaxed);
+    r.kind.store(static_cast<std::uint8_t>(d.kind), relaxed);
+    r.type.store(d.typed ? static_cast<std::uint8_t>(d.type) : std::uint8_t{0xFF}, relaxed);
+    r.algorithm.store(static_cast<std::uint8_t>(d.algorithm), relaxed);
+    r.state.store(static_cast<std::uint8_t>(CallState::running), relaxed);
+    r.error.store(0, relaxed);
+    r.flags.store(static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
+                                            (d.v_form ? detail::CallRecord::v_form_flag : 0)),
+                  relaxed);
+    r.root.store(d.root, relaxed);
+    r.peer.store(no_peer, relaxed);
+    r.op.store(d.op, relaxed);
+    r.count.store(d.count, relaxed);
+    r.begin_ns.store(detail::trace_now_ns(), relaxed);
+    r.end_ns.store(0, relaxed);
+    r.sequence.store(n, std::memory_order_release);
+    next_.store(n, std::memory_order_release);
+    return &r;
+  }
+
+  static void planned(detail::CallRecord* r, Algorithm algorithm) noexcept {
+    if (r) r->algorithm.store(static_cast<std::uint8_t>(algorithm), std::memory_order_relaxed);
+  }
+  static void finished(detail::CallRecord* r) noexcept {
+    if (!r) return;
+    r->end_ns.store(detail::trace_now_ns(), std::memory_order_relaxed);
+    r->state.store(static_cast<std::uint8_t>(CallState::finished), std::memory_order_release);
+  }
+  static void failed(detail::CallRecord* r, const Error& e) noexcept {
+    if (!r) return;
+    r->end_ns.store(detail::trace_now_ns(), std::memory_order_relaxed);
+    r->error.store(static_cast<std::uint8_t>(e.kind()), std::memory_order_relaxed);
+    r->peer.store(e.peer(), std::memory_order_relaxed);
+    r->state.store(static_cast<std::uint8_t>(CallState::failed), std::memory_order_release);
+  }
+  static void failed(detail::CallRecord* r) noexcept {  // not a colt::Error
+    if (!r) return;
+    r->end_ns.store(detail::trace_now_ns(), std::memory_order_relaxed);
+    r->error.store(static_cast<std::uint8_t>(ErrorKind::internal), std::memory_order_relaxed);
+    r->state.store(static_cast<std::uint8_t>(CallState::failed), std::memory_order_release);
+  }
+
+  // Calls recorded so far (the ring holds the last `capacity` of them).
+  std::uint64_t recorded() const noexcept { return next_.load(std::memory_order_acquire); }
+
+  // One JSON object per line, oldest call first, for every entry still in the ring.
+  void write_calls(std::ostream& out) const;
+
+ private:
+  std::size_t capacity_;
+  std::unique_ptr<detail::CallRecord[]> ring_;
+  std::atomic<std::uint64_t> next_{0};
+};
+
+namespace detail {
+
+// `text` as a JSON string, quotes included.
+inline std::string json_string(std::string_view text) {
+  std::string s = "\"";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      s += '\\';
+      s += c;
+    } else if (u < 0x20) {
+      char escaped[8];
+      (void)std::snprintf(escaped, sizeof escaped, "\\u%04x", u);
+      s += escaped;
+    } else {
+      s += c;
+    }
+  }
+  return s + "\"";
+}
+
+}  // namespace detail
+
+inline void FlightRecorder::write_calls(std::ostream& out) const {
+  const std::uint64_t last = recorded();
+  if (!ring_ || last == 0) return;
+  const std::uint64_t first = last > capacity_ ? last - capacity_ + 1 : 1;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  for (std::uint64_t n = first; n <= last; ++n) {
+    const detail::CallRecord& r = ring_[(n - 1) % capacity_];
+    if (r.sequence.load(std::memory_order_acquire) != n) continue;  // being rewritten
+    CallDescriptor d;
+    d.kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
+    const std::uint8_t type = r.type.load(relaxed);
+    d.typed = type != 0xFF;
+    if (d.typed) d.type = static_cast<DataType>(type);
+    d.op = r.op.load(relaxed);
+    d.root = r.root.load(relaxed);
+    d.count = r.count.load(relaxed);
+    d.v_form = (r.flags.load(relaxed) & detail::CallRecord::v_form_flag) != 0;
+    const auto state = static_cast<CallState>(r.state.load(std::memory_order_acquire));
+    const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
+    std::string line =
+        "{\"seq\":" + std::to_string(r.call.load(relaxed)) +
+        ",\"call\":" + detail::json_string(call_name(d)) +
+        ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
+        ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
+        ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
+        ",\"algorithm\":" + detail::json_string(name_of(algorithm)) + ",\"started\":" +
+        ((r.flags.load(relaxed) & detail::CallRecord::started_flag) ? "true" : "false") +
+        ",\"begin_ns\":" + std::to_string(r.begin_ns.load(relaxed)) +
+        ",\"end_ns\":" + std::to_string(r.end_ns.load(relaxed)) +
+        ",\"state\":" + detail::json_string(name_of(state));
+    if (state == CallState::failed) {
+      line += ",\"error\":" +
+              detail::json_string(name_of(static_cast<ErrorKind>(r.error.load(relaxed))));
+      if (const int peer = r.peer.load(relaxed); peer != no_peer)
+        line += ",\"peer\":" + std::to_string(peer);
+    }
+    if (r.sequence.load(std::memory_order_acquire) != n) continue;  // rewritten while read
+    out << line << "}\n";
+  }
+}
+
+// Who wrote a trace: the first line of every dump.
+struct TraceHeader {
+  int rank = 0;
+  int size = 1;
+  std::string_view comm;           // the communicator's lineage ("world", "world/split(1)@4")
+  std::string_view transport;      // "in-process", "mpi", "ucx"
+  const Error* failure = nullptr;  // what broke the communicator, if anything
+};
+
+namespace detail {
+
+inline std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+}  // namespace detail
+
+// The header line, then the recorded calls (none where `recorder` is null): what
+// tools/colt-trace reads.
+inline void write_trace(std::ostream& out, const TraceHeader& h, const FlightRecorder* recorder) {
+  std::string line = "{\"colt_trace\":1,\"rank\":" + std::to_string(h.rank) +
+                     ",\"size\":" + std::to_string(h.size) +
+                     ",\"node\":" + detail::json_string(detail::host_name()) +
+                     ",\"pid\":" + std::to_string(::getpid()) +
+                     ",\"comm\":" + detail::json_string(h.comm) +
+                     ",\"transport\":" + detail::json_string(h.transport) +
+                     ",\"recorded\":" + std::to_string(recorder ? recorder->recorded() : 0) +
+                     ",\"capacity\":" + std::to_string(recorder ? recorder->capacity() : 0) +
+                     ",\"written_ns\":" + std::to_string(detail::trace_now_ns());
+  if (h.failure)
+    line += ",\"last_error\":{\"kind\":" + detail::json_string(name_of(h.failure->kind())) +
+            ",\"operation\":" + detail::json_string(h.failure->collective()) +
+            ",\"peer\":" + std::to_string(h.failure->peer()) +
+            ",\"text\":" + detail::json_string(h.failure->what()) + "}";
+  out << line << "}\n";
+  if (recorder) recorder->write_calls(out);
+}
+
+}  // namespace colt

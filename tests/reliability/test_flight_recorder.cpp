@@ -1,0 +1,303 @@
+// The flight recorder (core/flight_recorder.hpp) and the dump analyser (tools/colt-trace) on
+// in-process ranks: what a communicator records and writes, and, for each case the analyser
+// knows (a missing rank, a mismatch, a dead rank with and without its dump, a slow rank), that
+// it names the right rank and the right call, and no live rank besides.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "colt/colt.hpp"
+#include "colt/transport/fault_injection.hpp"
+
+using namespace colt;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Faulty = colt::Communicator<faults::Injector<inprocess::Transport>>;
+
+// A fresh directory for one case's dumps.
+fs::path fresh_directory(const std::string& name) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("colt-trace-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::string> lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// What tools/colt-trace prints for `dir` (its path comes from meson, in COLT_TRACE_TOOL).
+std::string analyse(const fs::path& dir) {
+  const char* tool = std::getenv("COLT_TRACE_TOOL");
+  REQUIRE_MESSAGE(tool, "COLT_TRACE_TOOL names tools/colt-trace (tests/meson.build sets it)");
+  const std::string command = "python3 '" + std::string(tool) + "' '" + dir.string() + "' 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  std::string out;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  CHECK(::pclose(pipe) == 0);
+  MESSAGE(out);
+  return out;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Runs `body` on 4 in-process ranks whose communicators dump to `dir` when a call fails; a
+// rank's failure is the case under test, not the test's.
+template <class Body>
+void on_four_ranks(const fs::path& dir, Body&& body) {
+  const CommunicatorOptions options{.timeout = 300ms, .trace_dir = dir.string()};
+  try {
+    inprocess::launch(
+        4,
+        [&](inprocess::Communicator& world) {
+          try {
+            body(world);
+          } catch (const Error&) {
+          }
+        },
+        options);
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace
+
+TEST_CASE("flight recorder: each call's kind, type, count, root, op, plan, form and state") {
+  const fs::path dir = fresh_directory("record");
+  inprocess::launch(2, [&](inprocess::Communicator& comm) {
+    REQUIRE(comm.flight_recorder());
+    CHECK(comm.flight_recorder()->capacity() == FlightRecorder::default_capacity);
+    std::vector<float> data(8, 1.0f + static_cast<float>(comm.rank()));
+    all_reduce(comm, data, sum{});
+    std::vector<std::int64_t> words(5, comm.rank());
+    broadcast(comm, words, 1, algo::tree);
+    iall_reduce(comm, data, max{}).wait();
+    CHECK(comm.flight_recorder()->recorded() == 3);
+    comm.dump_trace(comm.trace_file(dir.string()));
+  });
+  const auto lines = lines_of(dir / "world.rank1.jsonl");
+  REQUIRE(lines.size() == 4);
+  CHECK(contains(lines[0], "\"colt_trace\":1,\"rank\":1,\"size\":2"));
+  CHECK(contains(lines[0], "\"comm\":\"world\",\"transport\":\"in-process\""));
+  CHECK_FALSE(contains(lines[0], "last_error"));
+  CHECK(contains(lines[1], "\"seq\":0,\"call\":\"all_reduce\",\"type\":\"float32\",\"count\":8"));
+  CHECK(contains(lines[1], "\"op\":\"sum\""));
+  CHECK_FALSE(contains(lines[1], "\"algorithm\":\"automatic\""));  // the plan, not the request
+  CHECK(contains(lines[1], "\"started\":false"));
+  CHECK(contains(lines[1], "\"state\":\"finished\""));
+  CHECK(contains(lines[2], "\"call\":\"broadcast\",\"type\":\"int64\",\"count\":5,\"root\":1"));
+  CHECK(contains(lines[2], "\"algorithm\":\"tree\""));
+  CHECK(contains(lines[3], "\"op\":\"max\""));
+  CHECK(contains(lines[3], "\"started\":true"));
+}
+
+TEST_CASE("flight recorder: the ring keeps the last calls; trace_calls 0 records nothing") {
+  inprocess::launch(
+      2,
+      [](inprocess::Communicator& comm) {
+        inprocess::Communicator small = comm.split(0, comm.rank());
+        std::vector<float> data(3, 2.0f);
+        for (int i = 0; i < 10; ++i) all_reduce(comm, data, sum{});
+        CHECK(comm.flight_recorder()->recorded() == 10);
+        CHECK(small.lineage() == "world/split(0)@0");
+        std::ostringstream text;
+        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr},
+                    comm.flight_recorder());
+        const std::string dump = text.str();
+        CHECK(std::count(dump.begin(), dump.end(), '\n') == 5);  // the header and the last 4
+      },
+      CommunicatorOptions{.trace_calls = 4});
+  inprocess::launch(
+      2,
+      [](inprocess::Communicator& comm) {
+        CHECK(comm.settings().trace_calls == 4);
+        std::vector<float> data(3, 2.0f);
+        for (int i = 0; i < 6; ++i) all_reduce(comm, data, sum{});
+        std::ostringstream text;
+        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr},
+                    comm.flight_recorder());
+        const std::string dump = text.str();
+        CHECK(std::count(dump.begin(), dump.end(), '\n') == 5);  // the header and the last 4
+        CHECK(contains(dump, "\"seq\":2,"));
+        CHECK_FALSE(contains(dump, "\"seq\":1,"));
+      },
+      CommunicatorOptions{.trace_calls = 4});
+  inprocess::launch(
+      2,
+      [](inprocess::Communicator& comm) {
+        CHECK(comm.flight_recorder() == nullptr);
+        std::vector<float> data(3, 2.0f);
+        all_reduce(comm, data, sum{});
+      },
+      CommunicatorOptions{.trace_calls = 0});
+}
+
+TEST_CASE("colt-trace: a missing rank is named, with its last finished call") {
+  const fs::path dir = fresh_directory("missing");
+  on_four_ranks(dir, [&](inprocess::Communicator& comm) {
+    std::vector<float> data(16, 1.0f);
+    broadcast(comm, data, 0);
+    if (comm.rank() == 2) {  // stuck elsewhere; later asked for its trace (a signal's dump)
+      std::this_thread::sleep_for(600ms);
+      comm.dump_trace(comm.trace_file(dir.string()));
+      return;
+    }
+    all_reduce(comm, data, sum{});
+  });
+  const std::string out = analyse(dir);
+  CHECK(contains(out,
+                 "missing rank: call #1 all_reduce float32 x 16 sum on comm world: "
+                 "ranks 0,1,3 entered, rank 2 never did (rank 2's last finished call: "
+                 "#0 broadcast)"));
+  CHECK_FALSE(contains(out, "dead rank"));
+  // Without the stuck rank's dump: it is not accused of dying, only said to have left none.
+  fs::remove(dir / "world.rank2.jsonl");
+  const std::string without = analyse(dir);
+  CHECK(contains(without,
+                 "stalled: call #1 all_reduce float32 x 16 sum on comm world: "
+                 "ranks 0,1,3 entered; rank 2 left no dump"));
+  CHECK(contains(without, "no dump from rank 2"));
+  CHECK_FALSE(contains(without, "dead rank"));
+}
+
+TEST_CASE("colt-trace: calls that differ at the same call number are a mismatch") {
+  const fs::path dir = fresh_directory("mismatch");
+  on_four_ranks(dir, [&](inprocess::Communicator& comm) {
+    std::vector<float> data(comm.rank() == 3 ? 8 : 16, 1.0f);
+    all_reduce(comm, data, sum{});
+  });
+  const std::string out = analyse(dir);
+  CHECK(contains(out,
+                 "mismatch: at call #0 the ranks' calls differ: ranks 0,1,2: all_reduce "
+                 "float32 x 16 sum; rank 3: all_reduce float32 x 8 sum"));
+  CHECK_FALSE(contains(out, "dead rank"));
+}
+
+TEST_CASE("colt-trace: the rank that died first is named, from its dump or from the others'") {
+  const fs::path dir = fresh_directory("dead");
+  const faults::Plan plan{{{.action = faults::Action::die, .rank = 1, .message = 1}}};
+  on_four_ranks(dir, [&](inprocess::Communicator& world) {
+    Faulty comm(faults::Injector(world.transport(), plan), world.options());
+    std::vector<float> data(64, 1.0f);
+    all_reduce(comm, data, sum{});
+    all_reduce(comm, data, sum{});  // rank 1 dies as it starts this call
+  });
+  const std::string out = analyse(dir);
+  CHECK(contains(out,
+                 "dead rank: rank 1 failed first: its call #1 ended with 'aborted' before "
+                 "any other rank's"));
+  CHECK_FALSE(contains(out, "dead rank: rank 0"));
+  CHECK_FALSE(contains(out, "dead rank: rank 2"));
+  CHECK_FALSE(contains(out, "dead rank: rank 3"));
+}
+
+TEST_CASE("colt-trace: a rank that enters every call late is the slow rank") {
+  const fs::path dir = fresh_directory("slow");
+  on_four_ranks(dir, [&](inprocess::Communicator& comm) {
+    comm.set_timeout(30s);
+    std::vector<float> data(32, 1.0f);
+    for (int i = 0; i < 12; ++i) {
+      if (comm.rank() == 3) std::this_thread::sleep_for(5ms);
+      all_reduce(comm, data, sum{});
+    }
+    comm.dump_trace(comm.trace_file(dir.string()));
+  });
+  const std::string out = analyse(dir);
+  CHECK(contains(out, "slow rank: rank 3 entered"));
+  CHECK_FALSE(contains(out, "slow rank: rank 0"));
+}
+
+namespace {
+
+// What the process writes to stderr while `body` runs.
+template <class Body>
+std::string stderr_of(Body&& body) {
+  std::fflush(stderr);
+  const fs::path file = fs::temp_directory_path() / ("colt-stderr-" + std::to_string(::getpid()));
+  const int saved = ::dup(2);
+  std::FILE* sink = std::fopen(file.c_str(), "w");
+  REQUIRE(sink);
+  ::dup2(::fileno(sink), 2);
+  body();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(sink);
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(file);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("watchdog: a wait blocked past its threshold names the rank, the call and the peer") {
+  const std::string err = stderr_of([] {
+    inprocess::launch(
+        2,
+        [](inprocess::Communicator& comm) {
+          std::vector<float> data(8, 1.0f);
+          if (comm.rank() == 1) std::this_thread::sleep_for(700ms);
+          all_reduce(comm, data, sum{});
+          CHECK(data[0] == 2.0f);
+        },
+        CommunicatorOptions{.timeout = 5s, .watchdog = 200ms});
+  });
+  MESSAGE(err);
+  CHECK(contains(err, "colt WARN rank 0: still waiting after 0.2"));
+  CHECK(contains(err, "(timeout 5 s) while "));
+  CHECK(contains(err, "all_reduce call #0"));
+  CHECK((contains(err, "peer 1") || contains(err, "waiting for rank 1")));
+  // At doubling intervals: 0.2 s, then 0.6 s; the call ends at about 0.7 s.
+  CHECK(std::count(err.begin(), err.end(), '\n') == 2);
+  CHECK_FALSE(contains(err, "colt WARN rank 1"));
+}
+
+TEST_CASE("COLT_DEBUG=INFO: each communicator, and the plan of each collective and size class") {
+  const std::string err = stderr_of([] {
+    inprocess::launch(
+        2,
+        [](inprocess::Communicator& comm) {
+          std::vector<float> data(8, 1.0f);
+          for (int i = 0; i < 3; ++i) all_reduce(comm, data, sum{});
+          std::vector<float> big(1 << 16, 1.0f);
+          all_reduce(comm, big, sum{}, algo::ring);
+        },
+        CommunicatorOptions{.debug_info = true});
+  });
+  MESSAGE(err);
+  CHECK(contains(err, "colt INFO rank 0/2: communicator world over in-process on node "));
+  CHECK(contains(err, "colt INFO rank 1/2: communicator world over in-process on node "));
+  CHECK(contains(err, "all_reduce of 32 bytes on world runs "));
+  CHECK(contains(err, "all_reduce of 262144 bytes on world runs ring (named by the call"));
+  // The first call of each size class only: two plans per rank.
+  std::size_t plans = 0;
+  for (std::size_t at = err.find(" runs "); at != std::string::npos;
+       at = err.find(" runs ", at + 1))
+    ++plans;
+  CHECK(plans == 4);
+}
