@@ -24,6 +24,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/ops.hpp"
 #include "colt/core/partition.hpp"
+#include "colt/core/trace_signal.hpp"
 #include "colt/core/types.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/version.hpp"

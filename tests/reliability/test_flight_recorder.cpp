@@ -1,11 +1,13 @@
 // The flight recorder (core/flight_recorder.hpp) and the dump analyser (tools/colt-trace) on
 // in-process ranks: what a communicator records and writes, and, for each case the analyser
-// knows (a missing rank, a mismatch, a dead rank with and without its dump, a slow rank), that
-// it names the right rank and the right call, and no live rank besides.
+// knows (a missing rank, a mismatch, a dead rank with and without its dump, a slow rank, a
+// message never sent), that it names the right rank and the right call, and no live rank
+// besides.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstdint>
@@ -82,6 +84,16 @@ void on_four_ranks(const fs::path& dir, Body&& body) {
         options);
   } catch (const Error&) {
   }
+}
+
+// What the analyser says of 4 ranks where ranks 0, 1 and 3 are in all_reduce call #1 and
+// rank 2, past its broadcast (call #0), is not.
+void check_rank_2_missing(const std::string& out) {
+  CHECK(contains(out,
+                 "missing rank: call #1 all_reduce float32 x 16 sum on comm world: "
+                 "ranks 0,1,3 entered, rank 2 never did (rank 2's last finished call: "
+                 "#0 broadcast)"));
+  CHECK_FALSE(contains(out, "dead rank"));
 }
 
 }  // namespace
@@ -169,18 +181,17 @@ TEST_CASE("colt-trace: a missing rank is named, with its last finished call") {
     all_reduce(comm, data, sum{});
   });
   const std::string out = analyse(dir);
-  CHECK(contains(out,
-                 "missing rank: call #1 all_reduce float32 x 16 sum on comm world: "
-                 "ranks 0,1,3 entered, rank 2 never did (rank 2's last finished call: "
-                 "#0 broadcast)"));
-  CHECK_FALSE(contains(out, "dead rank"));
-  // Without the stuck rank's dump: it is not accused of dying, only said to have left none.
+  check_rank_2_missing(out);
+  // Without the stuck rank's dump: it is not accused of dying.
   fs::remove(dir / "world.rank2.jsonl");
   const std::string without = analyse(dir);
   CHECK(contains(without,
                  "stalled: call #1 all_reduce float32 x 16 sum on comm world: "
                  "ranks 0,1,3 entered; rank 2 left no dump"));
-  CHECK(contains(without, "no dump from rank 2"));
+  // Their waits ran out on rank 2 (which of them timed out, and which the first aborted, is a
+  // race): evidence that it is stopped or hung, not that it died.
+  CHECK(contains(without, "missing rank: rank 2 left no dump, and "));
+  CHECK(contains(without, "timed out in call #1 waiting for it"));
   CHECK_FALSE(contains(without, "dead rank"));
 }
 
@@ -229,6 +240,70 @@ TEST_CASE("colt-trace: a rank that enters every call late is the slow rank") {
   const std::string out = analyse(dir);
   CHECK(contains(out, "slow rank: rank 3 entered"));
   CHECK_FALSE(contains(out, "slow rank: rank 0"));
+}
+
+TEST_CASE("flight recorder: sends and receives; colt-trace names the message never sent") {
+  const fs::path dir = fresh_directory("messages");
+  on_four_ranks(dir, [&](inprocess::Communicator& comm) {
+    std::vector<float> data(16, 1.0f);
+    all_reduce(comm, data, sum{});
+    if (comm.rank() == 0) {
+      recv(comm, data, 1, 3);
+      irecv(comm, data, 1, 3).wait();  // rank 1 never sends this one: a timeout, and a dump
+      return;
+    }
+    if (comm.rank() == 1) {
+      isend(comm, data, 0, 3).wait();
+      std::this_thread::sleep_for(600ms);  // still alive while rank 0 waits
+    }
+    comm.dump_trace(comm.trace_file(dir.string()));
+  });
+  const auto sender = lines_of(dir / "world.rank1.jsonl");
+  REQUIRE(sender.size() == 3);
+  CHECK(contains(sender[2],
+                 "\"seq\":1,\"call\":\"send\",\"p2p\":true,\"peer\":0,"
+                 "\"tag\":3,\"bytes\":64,\"started\":true"));
+  CHECK(contains(sender[2], "\"state\":\"finished\""));
+  const auto receiver = lines_of(dir / "world.rank0.jsonl");
+  REQUIRE(receiver.size() == 4);
+  CHECK(contains(receiver[2], "\"call\":\"recv\",\"p2p\":true,\"peer\":1,\"tag\":3"));
+  CHECK(contains(receiver[2], "\"started\":false"));
+  CHECK(contains(receiver[3], "\"state\":\"failed\",\"error\":\"timeout\""));
+  const std::string out = analyse(dir);
+  CHECK(contains(out,
+                 "message: rank 0's recv of 64 bytes from rank 1, tag 3 failed ('timeout') "
+                 "(after call #0); rank 1's sends to rank 0 with tag 3 all finished: it never "
+                 "made this one"));
+  CHECK(contains(out, "all 1 collective calls seen on every dump finished"));
+  CHECK_FALSE(contains(out, "dead rank"));
+}
+
+TEST_CASE("a signal the program chose dumps every live communicator while its calls wait") {
+  const fs::path dir = fresh_directory("signal");
+  dump_traces_on_signal(SIGUSR1);
+  const int before = detail::trace_signal().dumps.load();
+  inprocess::launch(
+      4,
+      [&](inprocess::Communicator& comm) {
+        std::vector<float> data(16, 1.0f);
+        broadcast(comm, data, 0);
+        if (comm.rank() == 2) {  // stuck elsewhere, until the others' state is on disk
+          std::this_thread::sleep_for(200ms);
+          REQUIRE(::kill(::getpid(), SIGUSR1) == 0);
+          const auto give_up = std::chrono::steady_clock::now() + 10s;
+          while (detail::trace_signal().dumps.load() == before &&
+                 std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(1ms);
+        }
+        all_reduce(comm, data, sum{});
+        CHECK(data[0] == 4.0f);
+      },
+      CommunicatorOptions{.timeout = 30s, .trace_dir = dir.string()});
+  CHECK(detail::trace_signal().dumps.load() == before + 1);
+  for (int r = 0; r < 4; ++r)
+    CHECK(fs::exists(dir / ("world.rank" + std::to_string(r) + ".jsonl")));
+  const std::string out = analyse(dir);
+  check_rank_2_missing(out);
 }
 
 namespace {

@@ -41,16 +41,39 @@ inline void check_received(int rank, int peer, std::size_t expected, std::size_t
                 "expected " + std::to_string(expected) + " bytes, received " + std::to_string(got));
 }
 
+// Records a message in the communicator's flight recorder (core/flight_recorder.hpp).
+template <Transport X>
+RecordHandle record_message(Communicator<X>& comm, Operation what, int peer, int tag,
+                            std::size_t bytes) {
+  FlightRecorder* recorder = detail::plumbing(comm).recorder();
+  if (!recorder) return {};
+  return recorder->begin_message(what == Operation::recv, peer, tag, bytes, comm.calls(),
+                                 on_progress_thread);
+}
+
+// A message failed: recorded, the communicator broken, and its trace written where the
+// settings ask for one.
+template <Transport X>
+Error message_failed(Communicator<X>& comm, const RecordHandle& record, const Error& e,
+                     Operation what) {
+  FlightRecorder::failed(record.live(), e);
+  Error named = detail::plumbing(comm).broken_by(e, what);
+  dump_trace_on_failure(comm, named);
+  return named;
+}
+
 template <Transport X>
 void send_now(Communicator<X>& comm, std::span<const std::byte> bytes, int peer, int tag) {
   const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, Operation::send);
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken(Operation::send);
+  const RecordHandle record = record_message(comm, Operation::send, peer, tag, bytes.size());
   try {
     plumbing.link().isend(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw plumbing.broken_by(e, Operation::send);
+    throw message_failed(comm, record, e, Operation::send);
   }
+  FlightRecorder::finished(record.live());
 }
 
 template <Transport X>
@@ -59,32 +82,41 @@ void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int t
   auto& plumbing = detail::plumbing(comm);
   std::size_t got = 0;
   plumbing.throw_if_broken(Operation::recv);
+  const RecordHandle record = record_message(comm, Operation::recv, peer, tag, bytes.size());
   try {
     got = plumbing.link().irecv(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
-    throw plumbing.broken_by(e, Operation::recv);
+    throw message_failed(comm, record, e, Operation::recv);
   }
-  check_received(comm.rank(), peer, bytes.size(), got);
+  try {
+    check_received(comm.rank(), peer, bytes.size(), got);  // leaves the communicator whole
+  } catch (const Error& e) {
+    FlightRecorder::failed(record.live(), e);
+    throw;
+  }
+  FlightRecorder::finished(record.live());
 }
 
-// Runs on the progress engine: posts the message (`post(link, tag)`), then has the engine poll
-// it until it is done or its deadline passes. `expected` is a receive's size.
+// Runs on the progress engine: posts the message of `bytes` (`post(link, tag)`), then has the
+// engine poll it until it is done or its deadline passes. `expected` is a receive's size.
 template <Transport X, class Post>
 void post_message(Communicator<X>& comm, const std::shared_ptr<RequestState>& operation,
-                  Operation what, int peer, int tag, std::optional<std::size_t> expected,
-                  Post post) noexcept {
+                  Operation what, int peer, int tag, std::size_t bytes,
+                  std::optional<std::size_t> expected, Post post) noexcept {
   auto& plumbing = detail::plumbing(comm);
+  RecordHandle record;
   try {
     const Tag t = point_to_point_tag(comm.rank(), comm.size(), peer, tag, what);
     plumbing.throw_if_broken(what);
+    record = record_message(comm, what, peer, tag, bytes);
     using Message = request_t<link_t<X>>;
     std::shared_ptr<Message> message;
     try {
       message = std::make_shared<Message>(post(plumbing.link(), t));
     } catch (const Error& e) {
-      throw plumbing.broken_by(e, what);
+      throw message_failed(comm, record, e, what);
     }
-    engine(comm).watch([&comm, operation, message, expected, what, peer,
+    engine(comm).watch([&comm, operation, message, expected, what, peer, record,
                         deadline = comm.deadline()]() mutable noexcept {
       try {
         std::size_t got = 0;
@@ -99,26 +131,33 @@ void post_message(Communicator<X>& comm, const std::shared_ptr<RequestState>& op
           if (!message->test() && !deadline.passed()) return false;
           got = message->wait(deadline);  // done: at once; else the deadline's error
         } catch (const Error& e) {
-          throw plumbing.broken_by(e, what);
+          throw message_failed(comm, record, e, what);
         }
         if (expected) check_received(comm.rank(), peer, *expected, got);
+        FlightRecorder::finished(record.live());
         operation->finish(nullptr);
+      } catch (const Error& e) {
+        FlightRecorder::failed(record.live(), e);  // once: a failed entry stays failed
+        operation->finish(outcome_of_current_exception());
       } catch (...) {
         operation->finish(outcome_of_current_exception());
       }
       return true;
     });
+  } catch (const Error& e) {
+    FlightRecorder::failed(record.live(), e);
+    operation->finish(outcome_of_current_exception());
   } catch (...) {
     operation->finish(outcome_of_current_exception());
   }
 }
 
 template <Transport X, class Post>
-Request start_message(Communicator<X>& comm, Operation what, int peer, int tag,
+Request start_message(Communicator<X>& comm, Operation what, int peer, int tag, std::size_t bytes,
                       std::optional<std::size_t> expected, Post post) {
   auto operation = std::make_shared<RequestState>();
-  engine(comm).submit([&comm, operation, what, peer, tag, expected, post]() noexcept {
-    post_message(comm, operation, what, peer, tag, expected, post);
+  engine(comm).submit([&comm, operation, what, peer, tag, bytes, expected, post]() noexcept {
+    post_message(comm, operation, what, peer, tag, bytes, expected, post);
   });
   return Request(std::move(operation));
 }
@@ -140,9 +179,10 @@ void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
 // Started forms: the buffer is the message's until the request is finished.
 template <Transport X, LastingInputBuffer Data>
 Request isend(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
-  return detail::start_message(comm, Operation::send, peer, tag, std::nullopt,
-                               [bytes = std::as_bytes(detail::input_span(data)), peer](
-                                   auto& link, Tag t) { return link.isend(peer, bytes, t); });
+  const auto bytes = std::as_bytes(detail::input_span(data));
+  return detail::start_message(
+      comm, Operation::send, peer, tag, bytes.size(), std::nullopt,
+      [bytes, peer](auto& link, Tag t) { return link.isend(peer, bytes, t); });
 }
 
 // Finishes with a colt::Error (mismatch) unless exactly data.size() elements arrive.
@@ -150,7 +190,7 @@ template <Transport X, LastingOutputBuffer Data>
 Request irecv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const auto bytes = std::as_writable_bytes(detail::output_span(data));
   return detail::start_message(
-      comm, Operation::recv, peer, tag, bytes.size(),
+      comm, Operation::recv, peer, tag, bytes.size(), bytes.size(),
       [bytes, peer](auto& link, Tag t) { return link.irecv(peer, bytes, t); });
 }
 

@@ -34,6 +34,7 @@
 #include "colt/core/deadline.hpp"
 #include "colt/core/detail/plumbing.hpp"
 #include "colt/core/detail/progress_engine.hpp"
+#include "colt/core/detail/trace_registry.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/flight_recorder.hpp"
@@ -80,13 +81,15 @@ class Communicator {
 
   // A communicator moves once its started calls have finished (they hold its address).
   Communicator(Communicator&& other) noexcept
-      : plumbing_((other.drain(), std::move(other.plumbing_))),
+      : plumbing_((other.registration_.withdraw(), other.drain(), std::move(other.plumbing_))),
         workspace_(std::move(other.workspace_)),
         settings_(std::move(other.settings_)),
         lineage_(std::move(other.lineage_)),
         engine_(std::move(other.engine_)) {}
   Communicator& operator=(Communicator&& other) noexcept {
     if (this == &other) return *this;
+    registration_.withdraw();  // no signal's dump reads either while they change
+    other.registration_.withdraw();
     drain();
     other.drain();
     engine_.reset();
@@ -95,6 +98,7 @@ class Communicator {
     settings_ = std::move(other.settings_);
     lineage_ = std::move(other.lineage_);
     engine_ = std::move(other.engine_);
+    registration_.rejoin();
     return *this;
   }
   // Waits for the calls it started (the progress engine finishes them).
@@ -269,6 +273,22 @@ class Communicator {
   TraceHeader trace_header() const {
     return {rank(), size(), lineage_, transport_name(), failure()};
   }
+  // A signal's dump (core/trace_signal.hpp): to the trace directory, or the current one.
+  static bool dump_on_signal(const void* self) noexcept {
+    const auto& comm = *static_cast<const Communicator*>(self);
+    try {
+      const std::string& directory = comm.settings_.trace_dir;
+      const std::string path = comm.trace_file(directory.empty() ? "." : directory);
+      comm.dump_trace(path);
+      (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s (on a signal)\n",
+                         comm.rank(), path.c_str());
+      return true;
+    } catch (const std::exception& failure) {
+      (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
+                         failure.what());
+      return false;
+    }
+  }
 
   detail::Plumbing<T> plumbing_;
   Workspace workspace_;
@@ -276,6 +296,8 @@ class Communicator {
   std::string lineage_;
   // Last, so it is destroyed (its thread joined, its queue run) before what its calls use.
   std::unique_ptr<detail::ProgressEngine> engine_;
+  // Later still: destroyed first, so a signal's dump never reads a part already gone.
+  detail::TraceRegistration registration_{this, &Communicator::dump_on_signal};
 };
 
 namespace detail {
@@ -292,6 +314,26 @@ ProgressEngine& engine(Communicator<T>& comm) {
   if (!comm.engine_) comm.engine_ = std::make_unique<ProgressEngine>();
   return *comm.engine_;
 }
+
+// Where the communicator's settings name a trace directory, a failure that a stalled, lost or
+// out-of-step rank causes writes this rank's recorded calls there, once per communicator (later
+// calls on it fail at once, having run nothing). A dump that cannot be written says so on stderr
+// and lets the call's own error through.
+template <class Comm>
+void dump_trace_on_failure(const Comm& comm, const Error& e) noexcept {
+  const std::string& directory = comm.settings().trace_dir;
+  if (directory.empty() || !may_mean_lost_rank(e.kind())) return;
+  const std::string path = comm.trace_file(directory);
+  try {
+    comm.dump_trace(path);
+    (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s\n", comm.rank(),
+                       path.c_str());
+  } catch (const std::exception& failure) {
+    (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
+                       failure.what());
+  }
+}
+
 }  // namespace detail
 
 }  // namespace colt

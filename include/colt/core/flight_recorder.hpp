@@ -95,21 +95,32 @@ struct TraceClock {
 // One call. Written by the thread running the call, read by any (relaxed: a dump is a snapshot,
 // and `sequence` tells a torn read).
 struct CallRecord {
-  std::atomic<std::uint64_t> sequence{0};  // the entry's number in the ring, from 1; 0: unused
-  std::atomic<std::uint32_t> call{0};      // the call's number on its communicator (its tag's)
-  std::atomic<std::uint8_t> kind{0};       // CollectiveKind
-  std::atomic<std::uint8_t> type{0xFF};    // DataType, 0xFF: untyped
-  std::atomic<std::uint8_t> algorithm{0};  // as requested, then as planned
-  std::atomic<std::uint8_t> state{0};      // CallState
-  std::atomic<std::uint8_t> error{0};      // ErrorKind, when failed
-  std::atomic<std::uint8_t> flags{0};      // started_flag, v_form_flag
-  std::atomic<std::int32_t> root{no_root};
-  std::atomic<std::int32_t> peer{no_peer};  // the peer a failure named
+  std::atomic<std::uint64_t> sequence{0};   // the entry's number in the ring, from 1; 0: unused
+  std::atomic<std::uint32_t> call{0};       // the call's number on its communicator (its tag's)
+  std::atomic<std::uint8_t> kind{0};        // CollectiveKind
+  std::atomic<std::uint8_t> type{0xFF};     // DataType, 0xFF: untyped
+  std::atomic<std::uint8_t> algorithm{0};   // as requested, then as planned
+  std::atomic<std::uint8_t> state{0};       // CallState
+  std::atomic<std::uint8_t> error{0};       // ErrorKind, when failed
+  std::atomic<std::uint8_t> flags{0};       // started_flag, v_form_flag, receive_flag
+  std::atomic<std::int32_t> root{no_root};  // a message's: its user tag
+  std::atomic<std::int32_t> peer{no_peer};  // a message's peer, or the peer a failure named
   std::atomic<std::uint32_t> op{0};         // CallDescriptor::op
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::uint64_t> begin_ticks{0}, end_ticks{0};  // trace_ticks(); 0: not yet
 
-  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2;
+  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4;
+};
+
+// An entry and the number it was given. A started message may outlive its entry (the ring moves
+// on while it waits), and must then leave the entry to the call that reuses it.
+struct RecordHandle {
+  CallRecord* record = nullptr;
+  std::uint64_t sequence = 0;
+  CallRecord* live() const noexcept {
+    return record && record->sequence.load(std::memory_order_relaxed) == sequence ? record
+                                                                                  : nullptr;
+  }
 };
 
 }  // namespace detail
@@ -128,29 +139,22 @@ class FlightRecorder {
   // communicator's progress thread (a started call, or a blocking one queued behind them).
   detail::CallRecord* begin(const CallDescriptor& d, std::uint32_t call, bool started) {
     if (!capacity_) return nullptr;
-    if (!ring_) ring_ = std::make_unique<detail::CallRecord[]>(capacity_);
-    const std::uint64_t n = next_.load(std::memory_order_relaxed) + 1;
-    detail::CallRecord& r = ring_[(n - 1) % capacity_];
-    constexpr auto relaxed = std::memory_order_relaxed;
-    r.sequence.store(0, relaxed);  // a reader that sees 0 skips the entry
-    r.call.store(call, relaxed);
-    r.kind.store(static_cast<std::uint8_t>(d.kind), relaxed);
-    r.type.store(d.typed ? static_cast<std::uint8_t>(d.type) : std::uint8_t{0xFF}, relaxed);
-    r.algorithm.store(static_cast<std::uint8_t>(d.algorithm), relaxed);
-    r.state.store(static_cast<std::uint8_t>(CallState::running), relaxed);
-    r.error.store(0, relaxed);
-    r.flags.store(static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
-                                            (d.v_form ? detail::CallRecord::v_form_flag : 0)),
-                  relaxed);
-    r.root.store(d.root, relaxed);
-    r.peer.store(no_peer, relaxed);
-    r.op.store(d.op, relaxed);
-    r.count.store(d.count, relaxed);
-    r.begin_ticks.store(detail::trace_ticks(), relaxed);
-    r.end_ticks.store(0, relaxed);
-    r.sequence.store(n, std::memory_order_release);
-    next_.store(n, std::memory_order_release);
-    return &r;
+    const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
+                                                 (d.v_form ? detail::CallRecord::v_form_flag : 0));
+    return record(call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
+                  static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count)
+        .record;
+  }
+
+  // A point-to-point message begins: `receive` or a send of `bytes` to or from `peer` with the
+  // user's `tag`. `call` is the communicator's call count then (the sequence number its next
+  // collective gets), which places the message among the collectives.
+  detail::RecordHandle begin_message(bool receive, int peer, int tag, std::size_t bytes,
+                                     std::uint32_t call, bool started) {
+    if (!capacity_) return {};
+    const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
+                                                 (receive ? detail::CallRecord::receive_flag : 0));
+    return record(call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0, bytes);
   }
 
   static void planned(detail::CallRecord* r, Algorithm algorithm) noexcept {
@@ -165,7 +169,7 @@ class FlightRecorder {
     if (!r) return;
     r->end_ticks.store(detail::trace_ticks(), std::memory_order_relaxed);
     r->error.store(static_cast<std::uint8_t>(e.kind()), std::memory_order_relaxed);
-    r->peer.store(e.peer(), std::memory_order_relaxed);
+    if (e.peer() != no_peer) r->peer.store(e.peer(), std::memory_order_relaxed);
     r->state.store(static_cast<std::uint8_t>(CallState::failed), std::memory_order_release);
   }
   static void failed(detail::CallRecord* r) noexcept {  // not a colt::Error
@@ -182,6 +186,35 @@ class FlightRecorder {
   void write_calls(std::ostream& out) const;
 
  private:
+  static constexpr std::uint8_t untyped = 0xFF;
+
+  // Fills the next entry; a reader skips it until its sequence number is published last.
+  detail::RecordHandle record(std::uint32_t call, CollectiveKind kind, std::uint8_t type,
+                              std::uint8_t algorithm, std::uint8_t flags, int root, int peer,
+                              std::uint32_t op, std::uint64_t count) {
+    if (!ring_) ring_ = std::make_unique<detail::CallRecord[]>(capacity_);
+    const std::uint64_t n = next_.load(std::memory_order_relaxed) + 1;
+    detail::CallRecord& r = ring_[(n - 1) % capacity_];
+    constexpr auto relaxed = std::memory_order_relaxed;
+    r.sequence.store(0, relaxed);
+    r.call.store(call, relaxed);
+    r.kind.store(static_cast<std::uint8_t>(kind), relaxed);
+    r.type.store(type, relaxed);
+    r.algorithm.store(algorithm, relaxed);
+    r.state.store(static_cast<std::uint8_t>(CallState::running), relaxed);
+    r.error.store(0, relaxed);
+    r.flags.store(flags, relaxed);
+    r.root.store(root, relaxed);
+    r.peer.store(peer, relaxed);
+    r.op.store(op, relaxed);
+    r.count.store(count, relaxed);
+    r.begin_ticks.store(detail::trace_ticks(), relaxed);
+    r.end_ticks.store(0, relaxed);
+    r.sequence.store(n, std::memory_order_release);
+    next_.store(n, std::memory_order_release);
+    return {&r, n};
+  }
+
   std::size_t capacity_;
   detail::TraceClock clock_;
   std::unique_ptr<detail::CallRecord[]> ring_;
@@ -220,32 +253,43 @@ inline void FlightRecorder::write_calls(std::ostream& out) const {
   for (std::uint64_t n = first; n <= last; ++n) {
     const detail::CallRecord& r = ring_[(n - 1) % capacity_];
     if (r.sequence.load(std::memory_order_acquire) != n) continue;  // being rewritten
-    CallDescriptor d;
-    d.kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
-    const std::uint8_t type = r.type.load(relaxed);
-    d.typed = type != 0xFF;
-    if (d.typed) d.type = static_cast<DataType>(type);
-    d.op = r.op.load(relaxed);
-    d.root = r.root.load(relaxed);
-    d.count = r.count.load(relaxed);
-    d.v_form = (r.flags.load(relaxed) & detail::CallRecord::v_form_flag) != 0;
+    const auto kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
+    const std::uint8_t flags = r.flags.load(relaxed);
     const auto state = static_cast<CallState>(r.state.load(std::memory_order_acquire));
-    const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
-    std::string line =
-        "{\"seq\":" + std::to_string(r.call.load(relaxed)) +
-        ",\"call\":" + detail::json_string(call_name(d)) +
-        ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
-        ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
-        ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
-        ",\"algorithm\":" + detail::json_string(name_of(algorithm)) + ",\"started\":" +
-        ((r.flags.load(relaxed) & detail::CallRecord::started_flag) ? "true" : "false") +
-        ",\"begin_ns\":" + std::to_string(to_ns(r.begin_ticks.load(relaxed))) +
-        ",\"end_ns\":" + std::to_string(to_ns(r.end_ticks.load(relaxed))) +
-        ",\"state\":" + detail::json_string(name_of(state));
+    std::string line = "{\"seq\":" + std::to_string(r.call.load(relaxed));
+    if (kind == CollectiveKind::point_to_point) {
+      const bool receive = (flags & detail::CallRecord::receive_flag) != 0;
+      line += std::string(",\"call\":") + (receive ? "\"recv\"" : "\"send\"") +
+              ",\"p2p\":true,\"peer\":" + std::to_string(r.peer.load(relaxed)) +
+              ",\"tag\":" + std::to_string(r.root.load(relaxed)) +
+              ",\"bytes\":" + std::to_string(r.count.load(relaxed));
+    } else {
+      CallDescriptor d;
+      d.kind = kind;
+      const std::uint8_t type = r.type.load(relaxed);
+      d.typed = type != untyped;
+      if (d.typed) d.type = static_cast<DataType>(type);
+      d.op = r.op.load(relaxed);
+      d.root = r.root.load(relaxed);
+      d.count = r.count.load(relaxed);
+      d.v_form = (flags & detail::CallRecord::v_form_flag) != 0;
+      const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
+      line += ",\"call\":" + detail::json_string(call_name(d)) +
+              ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
+              ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
+              ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
+              ",\"algorithm\":" + detail::json_string(name_of(algorithm));
+    }
+    line += std::string(",\"started\":") +
+            ((flags & detail::CallRecord::started_flag) ? "true" : "false") +
+            ",\"begin_ns\":" + std::to_string(to_ns(r.begin_ticks.load(relaxed))) +
+            ",\"end_ns\":" + std::to_string(to_ns(r.end_ticks.load(relaxed))) +
+            ",\"state\":" + detail::json_string(name_of(state));
     if (state == CallState::failed) {
       line += ",\"error\":" +
               detail::json_string(name_of(static_cast<ErrorKind>(r.error.load(relaxed))));
-      if (const int peer = r.peer.load(relaxed); peer != no_peer)
+      const int peer = r.peer.load(relaxed);
+      if (peer != no_peer && kind != CollectiveKind::point_to_point)
         line += ",\"peer\":" + std::to_string(peer);
     }
     if (r.sequence.load(std::memory_order_acquire) != n) continue;  // rewritten while read

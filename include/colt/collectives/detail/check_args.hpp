@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <span>
 #include <string>
 #include <utility>
@@ -15,6 +14,7 @@
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/select.hpp"
 #include "colt/core/call_descriptor.hpp"
+#include "colt/core/communicator.hpp"
 #include "colt/core/detail/plumbing.hpp"
 #include "colt/core/detail/progress_engine.hpp"
 #include "colt/core/error.hpp"
@@ -233,25 +233,6 @@ Error with_check_hint(const Comm& comm, const Error& e) {
 template <class T>
 void note_failure(T& transport) noexcept {
   if constexpr (FailureAwareTransport<T>) transport.note_failure();
-}
-
-// Where the communicator's settings name a trace directory, a failure that a stalled, lost or
-// out-of-step rank causes writes this rank's recorded calls there, once per communicator (later
-// calls on it fail at once, having run nothing). A dump that cannot be written says so on stderr
-// and lets the call's own error through.
-template <class Comm>
-void dump_trace_on_failure(const Comm& comm, const Error& e) noexcept {
-  const std::string& directory = comm.settings().trace_dir;
-  if (directory.empty() || !may_mean_lost_rank(e.kind())) return;
-  const std::string path = comm.trace_file(directory);
-  try {
-    comm.dump_trace(path);
-    (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s\n", comm.rank(),
-                       path.c_str());
-  } catch (const std::exception& failure) {
-    (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
-                       failure.what());
-  }
 }
 
 // Runs one collective call, naming it in any colt::Error a transport raises underneath. Every

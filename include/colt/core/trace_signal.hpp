@@ -1,0 +1,75 @@
+#pragma once
+// A dump on a signal, for a job that is stuck without failing: after
+// colt::dump_traces_on_signal(SIGUSR1), `kill -USR1 <pid>` makes every live communicator of
+// that process write its flight recorder (core/flight_recorder.hpp) to its trace directory,
+// as a failure would, while its calls go on waiting. The handler only wakes a thread of
+// colt's (a semaphore post is one of the few things a handler may do); that thread writes the
+// files. Which signal is the program's choice: colt takes none by itself.
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <semaphore.h>
+
+#include "colt/core/detail/trace_registry.hpp"
+#include "colt/core/error.hpp"
+
+namespace colt {
+
+namespace detail {
+
+struct TraceSignal {
+  std::mutex mutex;  // for starting the thread
+  bool started = false;
+  sem_t wake{};
+  std::atomic<int> dumps{0};  // rounds of dumps written: what a test waits for
+};
+
+inline TraceSignal& trace_signal() {
+  static TraceSignal state;
+  return state;
+}
+
+inline void on_trace_signal(int) {
+  const int saved = errno;
+  (void)::sem_post(&trace_signal().wake);
+  errno = saved;
+}
+
+}  // namespace detail
+
+// From now on, `signal` makes every live communicator of this process write its trace to its
+// trace directory (COLT_TRACE_DIR, or the options' trace_dir; the current directory when neither
+// names one). Throws colt::Error when the signal cannot be handled.
+inline void dump_traces_on_signal(int signal) {
+  detail::TraceSignal& state = detail::trace_signal();
+  std::lock_guard lock(state.mutex);
+  if (!state.started) {
+    if (::sem_init(&state.wake, 0, 0) != 0)
+      throw Error(ErrorKind::internal, Operation::dump_trace, Error::no_rank,
+                  std::string("sem_init: ") + std::strerror(errno));
+    std::thread([&state] {
+      for (;;) {
+        while (::sem_wait(&state.wake) != 0) {
+        }
+        detail::TraceRegistry::instance().dump_all();
+        state.dumps.fetch_add(1, std::memory_order_release);
+      }
+    }).detach();
+    state.started = true;
+  }
+  struct sigaction action {};
+  action.sa_handler = detail::on_trace_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  if (::sigaction(signal, &action, nullptr) != 0)
+    throw Error(ErrorKind::invalid_argument, Operation::dump_trace, Error::no_rank,
+                "cannot handle signal " + std::to_string(signal) + ": " + std::strerror(errno));
+}
+
+}  // namespace colt
