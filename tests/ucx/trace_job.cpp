@@ -1,5 +1,5 @@
 // One rank of a job of UCX processes that meet through a rendezvous directory, for the flight
-// recorder's process cases (tests/ucx/trace_a_job.sh): every rank makes 8 all_reduce calls,
+// recorder's process cases (tests/ucx/trace_a_job.sh): every rank makes 40 all_reduce calls,
 // and the culprit rank
 //   kill      kills itself (SIGKILL) as it starts call #5, as a crashed process would;
 //   stop      stops (SIGSTOP) there, as a hung one would;
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     auto comm = colt::ucx::communicator(rendezvous);
     std::vector<float> data(1024, 1.0f + static_cast<float>(rank));
     try {
-      for (std::uint32_t call = 0; call < 8; ++call) {
+      for (std::uint32_t call = 0; call < 40; ++call) {
         std::span<float> part(data);
         if (rank == culprit) {
           if (call == 5 && (fault == "kill" || fault == "stop")) {

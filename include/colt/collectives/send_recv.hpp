@@ -73,7 +73,7 @@ void send_now(Communicator<X>& comm, std::span<const std::byte> bytes, int peer,
   } catch (const Error& e) {
     throw message_failed(comm, record, e, Operation::send);
   }
-  FlightRecorder::finished(record.live());
+  FlightRecorder::finished_message(record.live());
 }
 
 template <Transport X>
@@ -94,7 +94,7 @@ void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int t
     FlightRecorder::failed(record.live(), e);
     throw;
   }
-  FlightRecorder::finished(record.live());
+  FlightRecorder::finished_message(record.live());
 }
 
 // Runs on the progress engine: posts the message of `bytes` (`post(link, tag)`), then has the
@@ -134,7 +134,7 @@ void post_message(Communicator<X>& comm, const std::shared_ptr<RequestState>& op
           throw message_failed(comm, record, e, what);
         }
         if (expected) check_received(comm.rank(), peer, *expected, got);
-        FlightRecorder::finished(record.live());
+        FlightRecorder::finished_message(record.live());
         operation->finish(nullptr);
       } catch (const Error& e) {
         FlightRecorder::failed(record.live(), e);  // once: a failed entry stays failed

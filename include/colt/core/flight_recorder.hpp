@@ -12,6 +12,7 @@
 // thread (comm.dump_trace while a started call hangs): every field is a relaxed atomic, and a
 // reader skips an entry whose sequence number changed while it read it.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -20,6 +21,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <unistd.h>
 
@@ -107,7 +109,8 @@ struct CallRecord {
   std::atomic<std::int32_t> peer{no_peer};  // a message's peer, or the peer a failure named
   std::atomic<std::uint32_t> op{0};         // CallDescriptor::op
   std::atomic<std::uint64_t> count{0};
-  std::atomic<std::uint64_t> begin_ticks{0}, end_ticks{0};  // trace_ticks(); 0: not yet
+  std::atomic<std::uint64_t> begin_ticks{0};  // trace_ticks(); 0: not read (see begin)
+  std::atomic<std::uint64_t> end_ticks{0};    // trace_ticks(); 0: not read (see finished)
 
   static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4;
 };
@@ -135,6 +138,14 @@ class FlightRecorder {
   bool enabled() const noexcept { return capacity_ > 0; }
   std::size_t capacity() const noexcept { return capacity_; }
 
+  // One collective in this many (those whose call number is a multiple of it: the same calls on
+  // every rank) reads the clock as it begins. On this project's VM a clock read on a call's
+  // path cost about 23 ns, 3-4% of a 2-rank 8-byte all_reduce (the time-stamp counter; the
+  // system clock costs more); one in 8 costs 3 ns. A dump brackets each other call between the
+  // clock reads around it (`begin_after_ns`, `finished_by_ns`); which rank enters calls late is
+  // measured on the timed ones, and a hang's "since when" is the watchdog's to say.
+  static constexpr std::uint32_t timed_every = 8;
+
   // A call begins; returns its entry (null when recording is off). `started`: it runs on the
   // communicator's progress thread (a started call, or a blocking one queued behind them).
   detail::CallRecord* begin(const CallDescriptor& d, std::uint32_t call, bool started) {
@@ -142,7 +153,8 @@ class FlightRecorder {
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (d.v_form ? detail::CallRecord::v_form_flag : 0));
     return record(call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
-                  static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count)
+                  static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count,
+                  call % timed_every == 0)
         .record;
   }
 
@@ -154,13 +166,23 @@ class FlightRecorder {
     if (!capacity_) return {};
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (receive ? detail::CallRecord::receive_flag : 0));
-    return record(call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0, bytes);
+    return record(call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0, bytes,
+                  true);
   }
 
   static void planned(detail::CallRecord* r, Algorithm algorithm) noexcept {
     if (r) r->algorithm.store(static_cast<std::uint8_t>(algorithm), std::memory_order_relaxed);
   }
+  // A collective finished. Its end is not timed: a second clock read per call cost 3-4% of a
+  // 2-rank 8-byte all_reduce (on this project's VM, where each read on the call's path costs
+  // about 20 ns), and calls on one communicator run one after another, so the next call's
+  // begin (or the dump's time) bounds it; the dump writes that bound as `finished_by_ns`.
   static void finished(detail::CallRecord* r) noexcept {
+    if (r)
+      r->state.store(static_cast<std::uint8_t>(CallState::finished), std::memory_order_release);
+  }
+  // A message finished: timed, since a started message may finish after later calls began.
+  static void finished_message(detail::CallRecord* r) noexcept {
     if (!r) return;
     r->end_ticks.store(detail::trace_ticks(), std::memory_order_relaxed);
     r->state.store(static_cast<std::uint8_t>(CallState::finished), std::memory_order_release);
@@ -191,10 +213,11 @@ class FlightRecorder {
   // Fills the next entry; a reader skips it until its sequence number is published last.
   detail::RecordHandle record(std::uint32_t call, CollectiveKind kind, std::uint8_t type,
                               std::uint8_t algorithm, std::uint8_t flags, int root, int peer,
-                              std::uint32_t op, std::uint64_t count) {
+                              std::uint32_t op, std::uint64_t count, bool timed) {
     if (!ring_) ring_ = std::make_unique<detail::CallRecord[]>(capacity_);
     const std::uint64_t n = next_.load(std::memory_order_relaxed) + 1;
-    detail::CallRecord& r = ring_[(n - 1) % capacity_];
+    detail::CallRecord& r = ring_[slot_];
+    slot_ = slot_ + 1 == capacity_ ? 0 : slot_ + 1;  // not n % capacity: a division costs 5 ns
     constexpr auto relaxed = std::memory_order_relaxed;
     r.sequence.store(0, relaxed);
     r.call.store(call, relaxed);
@@ -208,7 +231,7 @@ class FlightRecorder {
     r.peer.store(peer, relaxed);
     r.op.store(op, relaxed);
     r.count.store(count, relaxed);
-    r.begin_ticks.store(detail::trace_ticks(), relaxed);
+    r.begin_ticks.store(timed ? detail::trace_ticks() : 0, relaxed);
     r.end_ticks.store(0, relaxed);
     r.sequence.store(n, std::memory_order_release);
     next_.store(n, std::memory_order_release);
@@ -218,6 +241,7 @@ class FlightRecorder {
   std::size_t capacity_;
   detail::TraceClock clock_;
   std::unique_ptr<detail::CallRecord[]> ring_;
+  std::size_t slot_ = 0;  // where entry next_ + 1 goes: (next_ % capacity_), kept by the writer
   std::atomic<std::uint64_t> next_{0};
 };
 
@@ -250,6 +274,29 @@ inline void FlightRecorder::write_calls(std::ostream& out) const {
   const std::uint64_t first = last > capacity_ ? last - capacity_ + 1 : 1;
   constexpr auto relaxed = std::memory_order_relaxed;
   const detail::TraceClock::Scale to_ns = clock_.now();
+  // The clock reads around each entry: the last one before it began (a timed begin, or a
+  // message's or failure's end) and, for a finished collective, the first timed begin after it
+  // (or the dump's time), since the calls of one communicator run one after another.
+  const auto entry = [&](std::uint64_t n) -> const detail::CallRecord& {
+    return ring_[(n - 1) % capacity_];
+  };
+  const auto is_collective = [&](const detail::CallRecord& r) {
+    return static_cast<CollectiveKind>(r.kind.load(relaxed)) != CollectiveKind::point_to_point;
+  };
+  std::vector<std::uint64_t> after(last - first + 1, 0), finished_by(last - first + 1, 0);
+  std::uint64_t latest = 0;
+  for (std::uint64_t n = first; n <= last; ++n) {
+    after[n - first] = latest;
+    latest =
+        std::max({latest, entry(n).begin_ticks.load(relaxed), entry(n).end_ticks.load(relaxed)});
+  }
+  std::uint64_t next_begin = detail::trace_ticks();
+  for (std::uint64_t n = last; n >= first && n > 0; --n) {
+    finished_by[n - first] = next_begin;
+    const detail::CallRecord& r = entry(n);
+    if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0 && is_collective(r))
+      next_begin = begin;
+  }
   for (std::uint64_t n = first; n <= last; ++n) {
     const detail::CallRecord& r = ring_[(n - 1) % capacity_];
     if (r.sequence.load(std::memory_order_acquire) != n) continue;  // being rewritten
@@ -281,10 +328,16 @@ inline void FlightRecorder::write_calls(std::ostream& out) const {
               ",\"algorithm\":" + detail::json_string(name_of(algorithm));
     }
     line += std::string(",\"started\":") +
-            ((flags & detail::CallRecord::started_flag) ? "true" : "false") +
-            ",\"begin_ns\":" + std::to_string(to_ns(r.begin_ticks.load(relaxed))) +
-            ",\"end_ns\":" + std::to_string(to_ns(r.end_ticks.load(relaxed))) +
-            ",\"state\":" + detail::json_string(name_of(state));
+            ((flags & detail::CallRecord::started_flag) ? "true" : "false");
+    if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0)
+      line += ",\"begin_ns\":" + std::to_string(to_ns(begin));
+    else if (after[n - first] != 0)
+      line += ",\"begin_after_ns\":" + std::to_string(to_ns(after[n - first]));
+    if (const std::uint64_t end = r.end_ticks.load(relaxed); end != 0)
+      line += ",\"end_ns\":" + std::to_string(to_ns(end));
+    else if (state == CallState::finished && is_collective(r))
+      line += ",\"finished_by_ns\":" + std::to_string(to_ns(finished_by[n - first]));
+    line += ",\"state\":" + detail::json_string(name_of(state));
     if (state == CallState::failed) {
       line += ",\"error\":" +
               detail::json_string(name_of(static_cast<ErrorKind>(r.error.load(relaxed))));

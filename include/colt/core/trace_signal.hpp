@@ -9,9 +9,9 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <semaphore.h>
@@ -23,21 +23,16 @@ namespace colt {
 
 namespace detail {
 
-struct TraceSignal {
-  std::mutex mutex;  // for starting the thread
-  bool started = false;
-  sem_t wake{};
-  std::atomic<int> dumps{0};  // rounds of dumps written: what a test waits for
-};
-
-inline TraceSignal& trace_signal() {
-  static TraceSignal state;
-  return state;
-}
+// At namespace scope, so that the handler touches nothing but the semaphore (a function-local
+// static would make it call a function that may initialise one).
+inline sem_t trace_signal_wake{};
+inline std::atomic<int> trace_signal_dumps{0};  // rounds of dumps written: what a test waits for
+inline std::mutex trace_signal_mutex;           // for starting the thread once
+inline bool trace_signal_started = false;
 
 inline void on_trace_signal(int) {
   const int saved = errno;
-  (void)::sem_post(&trace_signal().wake);
+  (void)::sem_post(&trace_signal_wake);
   errno = saved;
 }
 
@@ -47,21 +42,20 @@ inline void on_trace_signal(int) {
 // trace directory (COLT_TRACE_DIR, or the options' trace_dir; the current directory when neither
 // names one). Throws colt::Error when the signal cannot be handled.
 inline void dump_traces_on_signal(int signal) {
-  detail::TraceSignal& state = detail::trace_signal();
-  std::lock_guard lock(state.mutex);
-  if (!state.started) {
-    if (::sem_init(&state.wake, 0, 0) != 0)
+  std::lock_guard lock(detail::trace_signal_mutex);
+  if (!detail::trace_signal_started) {
+    if (::sem_init(&detail::trace_signal_wake, 0, 0) != 0)
       throw Error(ErrorKind::internal, Operation::dump_trace, Error::no_rank,
-                  std::string("sem_init: ") + std::strerror(errno));
-    std::thread([&state] {
+                  "sem_init: " + std::system_category().message(errno));
+    std::thread([] {
       for (;;) {
-        while (::sem_wait(&state.wake) != 0) {
+        while (::sem_wait(&detail::trace_signal_wake) != 0) {
         }
         detail::TraceRegistry::instance().dump_all();
-        state.dumps.fetch_add(1, std::memory_order_release);
+        detail::trace_signal_dumps.fetch_add(1, std::memory_order_release);
       }
     }).detach();
-    state.started = true;
+    detail::trace_signal_started = true;
   }
   struct sigaction action {};
   action.sa_handler = detail::on_trace_signal;
@@ -69,7 +63,8 @@ inline void dump_traces_on_signal(int signal) {
   action.sa_flags = SA_RESTART;
   if (::sigaction(signal, &action, nullptr) != 0)
     throw Error(ErrorKind::invalid_argument, Operation::dump_trace, Error::no_rank,
-                "cannot handle signal " + std::to_string(signal) + ": " + std::strerror(errno));
+                "cannot handle signal " + std::to_string(signal) + ": " +
+                    std::system_category().message(errno));
 }
 
 }  // namespace colt
