@@ -303,7 +303,7 @@ TEST_CASE("a signal the program chose dumps every live communicator while its ca
         std::vector<float> data(16, 1.0f);
         broadcast(comm, data, 0);
         if (comm.rank() == 2) {  // stuck elsewhere, until the others' state is on disk
-          std::this_thread::sleep_for(200ms);
+          std::this_thread::sleep_for(400ms);  // the others' watchdog speaks at 100 ms
           REQUIRE(::kill(::getpid(), SIGUSR1) == 0);
           const auto give_up = std::chrono::steady_clock::now() + 10s;
           while (detail::trace_signal_dumps.load() == before &&
@@ -313,12 +313,15 @@ TEST_CASE("a signal the program chose dumps every live communicator while its ca
         all_reduce(comm, data, sum{});
         CHECK(data[0] == 4.0f);
       },
-      CommunicatorOptions{.timeout = 30s, .trace_dir = dir.string()});
+      CommunicatorOptions{.timeout = 30s, .trace_dir = dir.string(), .watchdog = 100ms});
   CHECK(detail::trace_signal_dumps.load() == before + 1);
+  for (const char* waiter : {"world.rank0.jsonl", "world.rank1.jsonl", "world.rank3.jsonl"})
+    CHECK(contains(lines_of(dir / waiter).back(), "\"state\":\"waiting\",\"waiting_on\":2"));
   for (int r = 0; r < 4; ++r)
     CHECK(fs::exists(dir / ("world.rank" + std::to_string(r) + ".jsonl")));
   const std::string out = analyse(dir);
   check_rank_2_missing(out);
+  CHECK(contains(out, "waiting: ranks 0,1,3 wait in call #1 on rank 2"));
 }
 
 namespace {

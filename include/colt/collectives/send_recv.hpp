@@ -68,6 +68,7 @@ void send_now(Communicator<X>& comm, std::span<const std::byte> bytes, int peer,
   auto& plumbing = detail::plumbing(comm);
   plumbing.throw_if_broken(Operation::send);
   const RecordHandle record = record_message(comm, Operation::send, peer, tag, bytes.size());
+  const ThisThreadsCall watched(record.live());
   try {
     plumbing.link().isend(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {
@@ -83,6 +84,7 @@ void recv_now(Communicator<X>& comm, std::span<std::byte> bytes, int peer, int t
   std::size_t got = 0;
   plumbing.throw_if_broken(Operation::recv);
   const RecordHandle record = record_message(comm, Operation::recv, peer, tag, bytes.size());
+  const ThisThreadsCall watched(record.live());
   try {
     got = plumbing.link().irecv(peer, bytes, t).wait(comm.deadline());
   } catch (const Error& e) {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "colt/core/flight_recorder.hpp"
+
 namespace colt {
 
 using Clock = std::chrono::steady_clock;
@@ -49,8 +51,10 @@ struct Deadline {
 // The watchdog's line: which rank waits, for how long so far, on whom and in which call (`what`,
 // as describe_message words it). Every transport's wait loop prints it where it checks its
 // deadline, when `deadline.warning_due()` (so the words are made only then).
-inline void warn_still_waiting(const Deadline& deadline, int rank, const std::string& what,
-                               Clock::time_point now = Clock::now()) {
+// The flight recorder's entry of the call notes `peer` (no_peer: not one peer).
+inline void warn_still_waiting(const Deadline& deadline, int rank, int peer,
+                               const std::string& what, Clock::time_point now = Clock::now()) {
+  FlightRecorder::waiting_on(peer);
   (void)std::fprintf(stderr,
                      "colt WARN rank %d: still waiting after %.3g s (timeout %s) while %s\n", rank,
                      deadline.waited_seconds(now), deadline.budget_text().c_str(), what.c_str());

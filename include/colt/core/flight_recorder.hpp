@@ -8,9 +8,10 @@
 //
 // The ring is allocated on the first call and then reused: recording allocates nothing. Only the
 // thread that runs a communicator's calls writes it (the caller's, or its progress thread's,
-// handed over through the progress engine's queue), while a dump may read it from another
-// thread (comm.dump_trace while a started call hangs): every field is a relaxed atomic, and a
-// reader skips an entry whose sequence number changed while it read it.
+// handed over through the progress engine's queue). Messages, which any thread may send, have a
+// ring of their own, written under a mutex. A dump may read both from another thread
+// (comm.dump_trace while a started call hangs): every field is a relaxed atomic, and a reader
+// skips an entry whose sequence number changed while it read it.
 
 #include <algorithm>
 #include <atomic>
@@ -18,9 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -34,11 +37,13 @@
 namespace colt {
 
 // Where a recorded call is.
-enum class CallState : std::uint8_t { running, finished, failed };
+// waiting: running, and past the watchdog's threshold in a wait for one peer (`peer`).
+enum class CallState : std::uint8_t { running, waiting, finished, failed };
 
 constexpr std::string_view name_of(CallState state) noexcept {
   switch (state) {
     case CallState::running: return "running";
+    case CallState::waiting: return "waiting";
     case CallState::finished: return "finished";
     case CallState::failed: return "failed";
   }
@@ -115,6 +120,24 @@ struct CallRecord {
   static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4;
 };
 
+// The entry of the call this thread is running (set by run_call and the blocking messages;
+// null outside them): where a wait that the watchdog flags notes whom it waits on.
+inline thread_local CallRecord* call_on_this_thread = nullptr;
+
+// Makes `record` this thread's call for a scope (a blocking message's wait).
+class ThisThreadsCall {
+ public:
+  explicit ThisThreadsCall(CallRecord* record) : saved_(call_on_this_thread) {
+    call_on_this_thread = record;
+  }
+  ThisThreadsCall(const ThisThreadsCall&) = delete;
+  ThisThreadsCall& operator=(const ThisThreadsCall&) = delete;
+  ~ThisThreadsCall() { call_on_this_thread = saved_; }
+
+ private:
+  CallRecord* saved_;
+};
+
 // An entry and the number it was given. A started message may outlive its entry (the ring moves
 // on while it waits), and must then leave the entry to the call that reuses it.
 struct RecordHandle {
@@ -152,7 +175,7 @@ class FlightRecorder {
     if (!capacity_) return nullptr;
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (d.v_form ? detail::CallRecord::v_form_flag : 0));
-    return record(call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
+    return record(calls_, call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
                   static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count,
                   call % timed_every == 0)
         .record;
@@ -164,10 +187,19 @@ class FlightRecorder {
   detail::RecordHandle begin_message(bool receive, int peer, int tag, std::size_t bytes,
                                      std::uint32_t call, bool started) {
     if (!capacity_) return {};
+    std::lock_guard lock(message_mutex_);
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (receive ? detail::CallRecord::receive_flag : 0));
-    return record(call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0, bytes,
-                  true);
+    return record(messages_, call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0,
+                  bytes, true);
+  }
+
+  // The call running on this thread has waited past the watchdog's threshold for `peer`.
+  static void waiting_on(int peer) noexcept {
+    detail::CallRecord* r = detail::call_on_this_thread;
+    if (!r || peer == no_peer) return;
+    r->peer.store(peer, std::memory_order_relaxed);
+    r->state.store(static_cast<std::uint8_t>(CallState::waiting), std::memory_order_release);
   }
 
   static void planned(detail::CallRecord* r, Algorithm algorithm) noexcept {
@@ -202,7 +234,11 @@ class FlightRecorder {
   }
 
   // Calls recorded so far (the ring holds the last `capacity` of them).
-  std::uint64_t recorded() const noexcept { return next_.load(std::memory_order_acquire); }
+  std::uint64_t recorded() const noexcept { return calls_.next.load(std::memory_order_acquire); }
+  // Messages recorded so far (in a ring of their own, as long).
+  std::uint64_t messages_recorded() const noexcept {
+    return messages_.next.load(std::memory_order_acquire);
+  }
 
   // One JSON object per line, oldest call first, for every entry still in the ring.
   void write_calls(std::ostream& out) const;
@@ -210,14 +246,24 @@ class FlightRecorder {
  private:
   static constexpr std::uint8_t untyped = 0xFF;
 
-  // Fills the next entry; a reader skips it until its sequence number is published last.
-  detail::RecordHandle record(std::uint32_t call, CollectiveKind kind, std::uint8_t type,
-                              std::uint8_t algorithm, std::uint8_t flags, int root, int peer,
-                              std::uint32_t op, std::uint64_t count, bool timed) {
-    if (!ring_) ring_ = std::make_unique<detail::CallRecord[]>(capacity_);
-    const std::uint64_t n = next_.load(std::memory_order_relaxed) + 1;
-    detail::CallRecord& r = ring_[slot_];
-    slot_ = slot_ + 1 == capacity_ ? 0 : slot_ + 1;  // not n % capacity: a division costs 5 ns
+  // Entries and their writer's place: one ring for collectives (written by the one thread that
+  // runs the communicator's calls at a time), one for messages (which any thread may send, so
+  // they take message_mutex_ to write; a collective never waits for it).
+  struct Ring {
+    std::unique_ptr<detail::CallRecord[]> entries;
+    std::size_t slot = 0;                // where entry next + 1 goes: next % capacity
+    std::atomic<std::uint64_t> next{0};  // entries written so far
+  };
+
+  // Fills the next entry of `ring`; a reader skips it until its sequence number is published.
+  detail::RecordHandle record(Ring& ring, std::uint32_t call, CollectiveKind kind,
+                              std::uint8_t type, std::uint8_t algorithm, std::uint8_t flags,
+                              int root, int peer, std::uint32_t op, std::uint64_t count,
+                              bool timed) {
+    if (!ring.entries) ring.entries = std::make_unique<detail::CallRecord[]>(capacity_);
+    const std::uint64_t n = ring.next.load(std::memory_order_relaxed) + 1;
+    detail::CallRecord& r = ring.entries[ring.slot];
+    ring.slot = ring.slot + 1 == capacity_ ? 0 : ring.slot + 1;  // not a division: 5 ns
     constexpr auto relaxed = std::memory_order_relaxed;
     r.sequence.store(0, relaxed);
     r.call.store(call, relaxed);
@@ -234,15 +280,24 @@ class FlightRecorder {
     r.begin_ticks.store(timed ? detail::trace_ticks() : 0, relaxed);
     r.end_ticks.store(0, relaxed);
     r.sequence.store(n, std::memory_order_release);
-    next_.store(n, std::memory_order_release);
+    ring.next.store(n, std::memory_order_release);
     return {&r, n};
   }
 
+  // Entry n (from 1) of a ring, or null when the ring has moved past it or is rewriting it.
+  const detail::CallRecord* entry(const Ring& ring, std::uint64_t n) const {
+    const detail::CallRecord& r = ring.entries[(n - 1) % capacity_];
+    return r.sequence.load(std::memory_order_acquire) == n ? &r : nullptr;
+  }
+  // One entry's JSON line (without its newline); `after` and `finished_by` bracket an untimed
+  // collective (see timed_every).
+  std::string line_of(const detail::CallRecord& r, const detail::TraceClock::Scale& to_ns,
+                      std::uint64_t after, std::uint64_t finished_by) const;
+
   std::size_t capacity_;
   detail::TraceClock clock_;
-  std::unique_ptr<detail::CallRecord[]> ring_;
-  std::size_t slot_ = 0;  // where entry next_ + 1 goes: (next_ % capacity_), kept by the writer
-  std::atomic<std::uint64_t> next_{0};
+  Ring calls_, messages_;
+  std::mutex message_mutex_;
 };
 
 namespace detail {
@@ -268,86 +323,109 @@ inline std::string json_string(std::string_view text) {
 
 }  // namespace detail
 
-inline void FlightRecorder::write_calls(std::ostream& out) const {
-  const std::uint64_t last = recorded();
-  if (!ring_ || last == 0) return;
-  const std::uint64_t first = last > capacity_ ? last - capacity_ + 1 : 1;
+inline std::string FlightRecorder::line_of(const detail::CallRecord& r,
+                                           const detail::TraceClock::Scale& to_ns,
+                                           std::uint64_t after, std::uint64_t finished_by) const {
   constexpr auto relaxed = std::memory_order_relaxed;
+  const auto kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
+  const std::uint8_t flags = r.flags.load(relaxed);
+  const auto state = static_cast<CallState>(r.state.load(std::memory_order_acquire));
+  std::string line = "{\"seq\":" + std::to_string(r.call.load(relaxed));
+  if (kind == CollectiveKind::point_to_point) {
+    const bool receive = (flags & detail::CallRecord::receive_flag) != 0;
+    line += std::string(",\"call\":") + (receive ? "\"recv\"" : "\"send\"") +
+            ",\"p2p\":true,\"peer\":" + std::to_string(r.peer.load(relaxed)) +
+            ",\"tag\":" + std::to_string(r.root.load(relaxed)) +
+            ",\"bytes\":" + std::to_string(r.count.load(relaxed));
+  } else {
+    CallDescriptor d;
+    d.kind = kind;
+    const std::uint8_t type = r.type.load(relaxed);
+    d.typed = type != untyped;
+    if (d.typed) d.type = static_cast<DataType>(type);
+    d.op = r.op.load(relaxed);
+    d.root = r.root.load(relaxed);
+    d.count = r.count.load(relaxed);
+    d.v_form = (flags & detail::CallRecord::v_form_flag) != 0;
+    const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
+    line += ",\"call\":" + detail::json_string(call_name(d)) +
+            ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
+            ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
+            ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
+            ",\"algorithm\":" + detail::json_string(name_of(algorithm));
+  }
+  line += std::string(",\"started\":") +
+          ((flags & detail::CallRecord::started_flag) ? "true" : "false");
+  if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0)
+    line += ",\"begin_ns\":" + std::to_string(to_ns(begin));
+  else if (after != 0)
+    line += ",\"begin_after_ns\":" + std::to_string(to_ns(after));
+  if (const std::uint64_t end = r.end_ticks.load(relaxed); end != 0)
+    line += ",\"end_ns\":" + std::to_string(to_ns(end));
+  else if (state == CallState::finished && kind != CollectiveKind::point_to_point)
+    line += ",\"finished_by_ns\":" + std::to_string(to_ns(finished_by));
+  line += ",\"state\":" + detail::json_string(name_of(state));
+  if (state == CallState::waiting)
+    line += ",\"waiting_on\":" + std::to_string(r.peer.load(relaxed));
+  if (state == CallState::failed) {
+    line +=
+        ",\"error\":" + detail::json_string(name_of(static_cast<ErrorKind>(r.error.load(relaxed))));
+    const int peer = r.peer.load(relaxed);
+    if (peer != no_peer && kind != CollectiveKind::point_to_point)
+      line += ",\"peer\":" + std::to_string(peer);
+  }
+  return line + "}";
+}
+
+inline void FlightRecorder::write_calls(std::ostream& out) const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  // Entries first..last of a ring. `next` first: its release follows the ring's allocation.
+  const auto span_of = [&](const Ring& ring) {
+    const std::uint64_t last = ring.next.load(std::memory_order_acquire);
+    return std::pair{last > capacity_ ? last - capacity_ + 1 : 1, last};
+  };
+  // Plain variables, not structured bindings: clang 14 cannot capture those in a lambda.
+  const std::pair call_span = span_of(calls_), message_span = span_of(messages_);
+  const std::uint64_t first = call_span.first, last = call_span.second;
+  const std::uint64_t message_first = message_span.first, message_last = message_span.second;
   const detail::TraceClock::Scale to_ns = clock_.now();
-  // The clock reads around each entry: the last one before it began (a timed begin, or a
-  // message's or failure's end) and, for a finished collective, the first timed begin after it
-  // (or the dump's time), since the calls of one communicator run one after another.
-  const auto entry = [&](std::uint64_t n) -> const detail::CallRecord& {
-    return ring_[(n - 1) % capacity_];
-  };
-  const auto is_collective = [&](const detail::CallRecord& r) {
-    return static_cast<CollectiveKind>(r.kind.load(relaxed)) != CollectiveKind::point_to_point;
-  };
-  std::vector<std::uint64_t> after(last - first + 1, 0), finished_by(last - first + 1, 0);
+  // The clock reads around each collective: the last one before it began (a timed begin, or a
+  // failure's end) and, for a finished one, the first timed begin after it (or the dump's
+  // time), since the collectives of one communicator run one after another.
+  const std::size_t calls = last >= first ? last - first + 1 : 0;
+  std::vector<std::uint64_t> after(calls, 0), finished_by(calls, 0);
   std::uint64_t latest = 0;
   for (std::uint64_t n = first; n <= last; ++n) {
     after[n - first] = latest;
-    latest =
-        std::max({latest, entry(n).begin_ticks.load(relaxed), entry(n).end_ticks.load(relaxed)});
+    if (const detail::CallRecord* r = entry(calls_, n))
+      latest = std::max({latest, r->begin_ticks.load(relaxed), r->end_ticks.load(relaxed)});
   }
   std::uint64_t next_begin = detail::trace_ticks();
   for (std::uint64_t n = last; n >= first && n > 0; --n) {
     finished_by[n - first] = next_begin;
-    const detail::CallRecord& r = entry(n);
-    if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0 && is_collective(r))
-      next_begin = begin;
+    if (const detail::CallRecord* r = entry(calls_, n); r && r->begin_ticks.load(relaxed) != 0)
+      next_begin = r->begin_ticks.load(relaxed);
   }
+  // The messages go between the collectives: one numbered k was sent before collective #k.
+  std::uint64_t m = message_first;
+  const auto write_messages_before = [&](std::uint64_t call) {
+    for (; m <= message_last; ++m) {
+      const detail::CallRecord* r = entry(messages_, m);
+      if (!r) continue;
+      if (r->call.load(relaxed) > call) return;
+      std::string line = line_of(*r, to_ns, 0, 0);
+      if (r->sequence.load(std::memory_order_acquire) == m) out << line << "\n";
+    }
+  };
   for (std::uint64_t n = first; n <= last; ++n) {
-    const detail::CallRecord& r = ring_[(n - 1) % capacity_];
-    if (r.sequence.load(std::memory_order_acquire) != n) continue;  // being rewritten
-    const auto kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
-    const std::uint8_t flags = r.flags.load(relaxed);
-    const auto state = static_cast<CallState>(r.state.load(std::memory_order_acquire));
-    std::string line = "{\"seq\":" + std::to_string(r.call.load(relaxed));
-    if (kind == CollectiveKind::point_to_point) {
-      const bool receive = (flags & detail::CallRecord::receive_flag) != 0;
-      line += std::string(",\"call\":") + (receive ? "\"recv\"" : "\"send\"") +
-              ",\"p2p\":true,\"peer\":" + std::to_string(r.peer.load(relaxed)) +
-              ",\"tag\":" + std::to_string(r.root.load(relaxed)) +
-              ",\"bytes\":" + std::to_string(r.count.load(relaxed));
-    } else {
-      CallDescriptor d;
-      d.kind = kind;
-      const std::uint8_t type = r.type.load(relaxed);
-      d.typed = type != untyped;
-      if (d.typed) d.type = static_cast<DataType>(type);
-      d.op = r.op.load(relaxed);
-      d.root = r.root.load(relaxed);
-      d.count = r.count.load(relaxed);
-      d.v_form = (flags & detail::CallRecord::v_form_flag) != 0;
-      const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
-      line += ",\"call\":" + detail::json_string(call_name(d)) +
-              ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
-              ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
-              ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
-              ",\"algorithm\":" + detail::json_string(name_of(algorithm));
-    }
-    line += std::string(",\"started\":") +
-            ((flags & detail::CallRecord::started_flag) ? "true" : "false");
-    if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0)
-      line += ",\"begin_ns\":" + std::to_string(to_ns(begin));
-    else if (after[n - first] != 0)
-      line += ",\"begin_after_ns\":" + std::to_string(to_ns(after[n - first]));
-    if (const std::uint64_t end = r.end_ticks.load(relaxed); end != 0)
-      line += ",\"end_ns\":" + std::to_string(to_ns(end));
-    else if (state == CallState::finished && is_collective(r))
-      line += ",\"finished_by_ns\":" + std::to_string(to_ns(finished_by[n - first]));
-    line += ",\"state\":" + detail::json_string(name_of(state));
-    if (state == CallState::failed) {
-      line += ",\"error\":" +
-              detail::json_string(name_of(static_cast<ErrorKind>(r.error.load(relaxed))));
-      const int peer = r.peer.load(relaxed);
-      if (peer != no_peer && kind != CollectiveKind::point_to_point)
-        line += ",\"peer\":" + std::to_string(peer);
-    }
-    if (r.sequence.load(std::memory_order_acquire) != n) continue;  // rewritten while read
-    out << line << "}\n";
+    const detail::CallRecord* r = entry(calls_, n);
+    if (!r) continue;  // being rewritten
+    write_messages_before(r->call.load(relaxed));
+    std::string line = line_of(*r, to_ns, after[n - first], finished_by[n - first]);
+    if (r->sequence.load(std::memory_order_acquire) != n) continue;  // rewritten while read
+    out << line << "\n";
   }
+  write_messages_before(~std::uint32_t{0});
 }
 
 // Who wrote a trace: the first line of every dump.

@@ -102,7 +102,7 @@ void block_until_done(Group& group, Posting& p, DeadlinePtr deadline) {
         throw Error(ErrorKind::timeout, Operation::unnamed, Error::Rank{p.owner},
                     Error::Peer{p.peer},
                     "timed out after " + deadline->budget_text() + " " + describe(p));
-      if (deadline->warning_due()) warn_still_waiting(*deadline, p.owner, describe(p));
+      if (deadline->warning_due()) warn_still_waiting(*deadline, p.owner, p.peer, describe(p));
     }
   }
 }

@@ -104,7 +104,10 @@ class Plumbing {
     return d;
   }
   // The recorder's entry of the call running now (null when none is recorded).
-  void set_current_record(CallRecord* record) { current_record_ = record; }
+  void set_current_record(CallRecord* record) {
+    current_record_ = record;
+    call_on_this_thread = record;  // for the watchdog (FlightRecorder::waiting_on)
+  }
   CallRecord* current_record() const { return current_record_; }
   // COLT_DEBUG=INFO logs the plan of the first call of each collective and size class (a power
   // of two of bytes): true the first time.

@@ -264,7 +264,7 @@ class SlotRound {
                                     ? std::string("waiting for the shared slots")
                                     : "waiting for rank " + std::to_string(missing) + what;
     if (warn) {
-      warn_still_waiting(deadline, rank_,
+      warn_still_waiting(deadline, rank_, missing,
                          waiting + " (" + std::string(name_of(call_.kind())) + " call #" +
                              std::to_string(call_.sequence()) + ")");
       if (!deadline.passed()) return;

@@ -116,7 +116,7 @@ class Request {
       if (i >= 64 && (i & 63) == 63) {
         look_for_other_calls();
         if (deadline.warning_due())
-          warn_still_waiting(deadline, rank_,
+          warn_still_waiting(deadline, rank_, peer_,
                              colt::detail::describe_message(kind_ == Kind::send, peer_, tag_));
       }
       if (i >= 64) std::this_thread::yield();

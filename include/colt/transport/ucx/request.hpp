@@ -98,7 +98,7 @@ class Request {
       if (events != 0) quiet_since = Clock::now();
       if ((i & 63) == 63) {
         check_still_possible(deadline);
-        if (deadline.warning_due()) warn_still_waiting(deadline, rank_, describe());
+        if (deadline.warning_due()) warn_still_waiting(deadline, rank_, peer_, describe());
         if (events == 0 && Clock::now() - quiet_since > spin_before_sleep)
           worker_->idle(std::min<Clock::duration>(deadline.at - Clock::now(), max_sleep));
       }
