@@ -57,6 +57,9 @@ template <Transport T>
 ProgressEngine* engine_if_started(Communicator<T>& comm);
 template <Transport T>
 ProgressEngine& engine(Communicator<T>& comm);
+// Writes the communicator's trace file in a directory (defined below).
+template <class Comm>
+bool dump_trace_to(const Comm& comm, const std::string& directory, const char* why) noexcept;
 }  // namespace detail
 
 template <Transport T>
@@ -276,18 +279,8 @@ class Communicator {
   // A signal's dump (core/trace_signal.hpp): to the trace directory, or the current one.
   static bool dump_on_signal(const void* self) noexcept {
     const auto& comm = *static_cast<const Communicator*>(self);
-    try {
-      const std::string& directory = comm.settings_.trace_dir;
-      const std::string path = comm.trace_file(directory.empty() ? "." : directory);
-      comm.dump_trace(path);
-      (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s (on a signal)\n",
-                         comm.rank(), path.c_str());
-      return true;
-    } catch (const std::exception& failure) {
-      (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
-                         failure.what());
-      return false;
-    }
+    const std::string& directory = comm.settings_.trace_dir;
+    return detail::dump_trace_to(comm, directory.empty() ? "." : directory, " (on a signal)");
   }
 
   detail::Plumbing<T> plumbing_;
@@ -315,6 +308,23 @@ ProgressEngine& engine(Communicator<T>& comm) {
   return *comm.engine_;
 }
 
+// Writes this rank's recorded calls to its file in `directory` and says so on stderr (`why`
+// ends the line); a dump that cannot be written says that instead. False when it could not.
+template <class Comm>
+bool dump_trace_to(const Comm& comm, const std::string& directory, const char* why) noexcept {
+  try {
+    const std::string path = comm.trace_file(directory);
+    comm.dump_trace(path);
+    (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s%s\n", comm.rank(),
+                       path.c_str(), why);
+    return true;
+  } catch (const std::exception& failure) {
+    (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
+                       failure.what());
+    return false;
+  }
+}
+
 // Where the communicator's settings name a trace directory, a failure that a stalled, lost or
 // out-of-step rank causes writes this rank's recorded calls there, once per communicator (later
 // calls on it fail at once, having run nothing). A dump that cannot be written says so on stderr
@@ -322,16 +332,7 @@ ProgressEngine& engine(Communicator<T>& comm) {
 template <class Comm>
 void dump_trace_on_failure(const Comm& comm, const Error& e) noexcept {
   const std::string& directory = comm.settings().trace_dir;
-  if (directory.empty() || !may_mean_lost_rank(e.kind())) return;
-  const std::string path = comm.trace_file(directory);
-  try {
-    comm.dump_trace(path);
-    (void)std::fprintf(stderr, "colt: rank %d wrote its last calls to %s\n", comm.rank(),
-                       path.c_str());
-  } catch (const std::exception& failure) {
-    (void)std::fprintf(stderr, "colt: rank %d could not write its trace: %s\n", comm.rank(),
-                       failure.what());
-  }
+  if (!directory.empty() && may_mean_lost_rank(e.kind())) dump_trace_to(comm, directory, "");
 }
 
 }  // namespace detail

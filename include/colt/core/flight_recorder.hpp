@@ -207,7 +207,7 @@ class FlightRecorder {
   }
   // A collective finished. Its end is not timed: a second clock read per call cost 3-4% of a
   // 2-rank 8-byte all_reduce (on this project's VM, where each read on the call's path costs
-  // about 20 ns), and calls on one communicator run one after another, so the next call's
+  // about 23 ns), and calls on one communicator run one after another, so the next call's
   // begin (or the dump's time) bounds it; the dump writes that bound as `finished_by_ns`.
   static void finished(detail::CallRecord* r) noexcept {
     if (r)
@@ -235,10 +235,6 @@ class FlightRecorder {
 
   // Calls recorded so far (the ring holds the last `capacity` of them).
   std::uint64_t recorded() const noexcept { return calls_.next.load(std::memory_order_acquire); }
-  // Messages recorded so far (in a ring of their own, as long).
-  std::uint64_t messages_recorded() const noexcept {
-    return messages_.next.load(std::memory_order_acquire);
-  }
 
   // One JSON object per line, oldest call first, for every entry still in the ring.
   void write_calls(std::ostream& out) const;
