@@ -6,7 +6,8 @@
 //                            [--aggregation allreduce|parameter-server] [--optimizer adam|sgd]
 //                            [--lr 0.01] [--no-overlap] [--words /usr/share/dict/words]
 //                            [--shard 0|1|2|3 [--layers L] [--no-prefetch] [--wire bfloat16]]
-//                            [--elastic] [--kill-rank R --kill-at-step S] [--commit-every K]
+//                            [--elastic] [--kill-rank R --kill-at-step S [--stop]]
+//                            [--commit-every K]
 //   mpiexec -n 4 02_data_parallel_trainer --transport mpi ...
 //   for r in 0 1 2; do 02_data_parallel_trainer --rank $r --world 3 --rendezvous DIR ... & done
 //
@@ -23,8 +24,10 @@
 // steps, and when ranks die the survivors shrink, roll back and finish the run on fewer ranks.
 // --kill-rank R --kill-at-step S (implies --elastic) makes rank R die abruptly before step S: its
 // thread ends by an exception in-process; its process kills itself with SIGKILL when the ranks
-// are processes. --rank R --world N --rendezvous DIR runs this process as rank R of N UCX
-// processes that meet through the directory DIR, started by any launcher (implies --elastic).
+// are processes, or, with --stop, stops itself with SIGSTOP (alive but silent: only the timeout
+// reveals it, and its launcher ends it). --rank R --world N --rendezvous DIR runs this process as
+// rank R of N UCX processes that meet through the directory DIR, started by any launcher (implies
+// --elastic).
 
 #include <signal.h>
 
@@ -72,6 +75,7 @@ constexpr const char* own_usage =
     "  --commit-every K     --elastic: steps between in-memory commits (default 10)\n"
     "  --kill-rank R        --elastic: rank R dies abruptly before step --kill-at-step\n"
     "  --kill-at-step S     (a thread that ends in-process; SIGKILL for processes)\n"
+    "  --stop               processes: the rank stops itself (SIGSTOP) instead\n"
     "  --rank R --world N --rendezvous DIR\n"
     "                       run as rank R of N UCX processes meeting in directory DIR\n";
 
@@ -80,6 +84,7 @@ struct ElasticFlags {
   int commit_every = 10;
   int kill_rank = -1;
   int kill_at_step = -1;
+  bool stop = false;  // SIGSTOP instead of SIGKILL
   int rank = -1;
   int world = 0;
   std::string rendezvous;
@@ -93,7 +98,7 @@ struct ShardFlags {
 samples::Options parse(int argc, char** argv, ShardFlags& shard, ElasticFlags& elastic) {
   char_mlp::TrainConfig extra;
   samples::Options o = samples::parse(
-      argc, argv, program, own_usage, {"--no-overlap", "--no-prefetch", "--elastic"},
+      argc, argv, program, own_usage, {"--no-overlap", "--no-prefetch", "--elastic", "--stop"},
       [&](std::string_view flag, const char* value) {
         const std::string_view a = value ? value : "";
         const auto fail = [&](const char* problem) { samples::usage(program, own_usage, problem); };
@@ -102,6 +107,8 @@ samples::Options parse(int argc, char** argv, ShardFlags& shard, ElasticFlags& e
           extra.overlap = false;
         else if (flag == "--elastic")
           elastic.on = true;
+        else if (flag == "--stop")
+          elastic.stop = true;
         else if (flag == "--commit-every")
           elastic.commit_every = count();
         else if (flag == "--kill-rank")
@@ -159,6 +166,8 @@ samples::Options parse(int argc, char** argv, ShardFlags& shard, ElasticFlags& e
   if (elastic.kill_rank >= 0 || !elastic.rendezvous.empty()) elastic.on = true;
   if ((elastic.kill_rank >= 0) != (elastic.kill_at_step >= 0))
     fail("--kill-rank and --kill-at-step go together");
+  if (elastic.stop && (elastic.kill_rank < 0 || elastic.rendezvous.empty()))
+    fail("--stop needs --kill-rank and --rendezvous (processes)");
   if (elastic.commit_every < 1) fail("--commit-every must be at least 1");
   if (!elastic.rendezvous.empty() && (elastic.rank < 0 || elastic.world < 1))
     fail("--rendezvous needs --rank R and --world N");
@@ -236,12 +245,13 @@ struct Killed : std::runtime_error {
 // Dies abruptly when this is the rank and step to kill.
 void maybe_die(const ElasticFlags& e, int first_rank, int step) {
   if (first_rank != e.kill_rank || step != e.kill_at_step) return;
-  std::printf("rank %d: dying abruptly before step %d\n", first_rank, step);
+  std::printf("rank %d: %s before step %d\n", first_rank,
+              e.stop ? "stopping (SIGSTOP)" : "dying abruptly", step);
   std::fflush(stdout);
   killed_at_ns.store(now_ns());
   if (e.rendezvous.empty()) throw Killed();
   std::ofstream(e.rendezvous + "/killed-at") << killed_at_ns.load() << "\n";
-  raise(SIGKILL);
+  raise(e.stop ? SIGSTOP : SIGKILL);
 }
 
 std::int64_t kill_time(const ElasticFlags& e) {

@@ -1,6 +1,7 @@
 // One rank of a job of UCX processes that meet through a rendezvous directory, for the flight
-// recorder's process cases (tests/ucx/trace_a_job.sh): every rank makes 40 all_reduce calls,
-// and the culprit rank
+// recorder's process cases (tests/ucx/trace_a_job.sh): every rank makes 40 all_reduce calls of
+// 256 KiB (large enough that the survivors' sends to a stopped rank use UCX's rendezvous
+// protocol and stay pending, which their shutdown must clear), and the culprit rank
 //   kill      kills itself (SIGKILL) as it starts call #5, as a crashed process would;
 //   stop      stops (SIGSTOP) there, as a hung one would;
 //   mismatch  passes half the count in call #5;
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   try {
     colt::FileRendezvous rendezvous(argv[3], rank, world);
     auto comm = colt::ucx::communicator(rendezvous);
-    std::vector<float> data(1024, 1.0f + static_cast<float>(rank));
+    std::vector<float> data(65536, 1.0f + static_cast<float>(rank));
     try {
       for (std::uint32_t call = 0; call < 40; ++call) {
         std::span<float> part(data);
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             std::raise(fault == "kill" ? SIGKILL : SIGSTOP);
           }
-          if (call == 5 && fault == "mismatch") part = part.first(512);
+          if (call == 5 && fault == "mismatch") part = part.first(32768);
           if (fault == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         colt::all_reduce(comm, part, colt::sum{});

@@ -167,7 +167,7 @@ class ElasticTraining {
         throw error;
       Communicator<T>& old = communicator();
       // Throws on a rank the others declared failed: it must leave, as a dead process would.
-      auto next = std::make_unique<Communicator<T>>(old.shrink());
+      auto next = std::make_unique<Communicator<T>>(old.shrink(error));
       const std::vector<int> failed = old.failed_ranks();
       if (failed.empty()) throw error;  // no rank was lost: the failure was something else
       std::vector<int> kept;

@@ -251,18 +251,17 @@ class Communicator {
   Communicator shrink()
     requires ShrinkableTransport<T>
   {
-    std::optional<Communicator> survivors;
-    detail::run_in_order(engine_.get(), [&] {
-      const Error cause(ErrorKind::aborted, Operation::shrink, Error::Rank{rank()},
-                        "shrink was called");
-      const detail::AgreedFailures& agreed = plumbing_.agree(cause, {}, false);
-      plumbing_.mark_broken(cause);
-      survivors.emplace(
-          transport().without(agreed.failed, agreed.proposal),
-          InheritedSettings(settings_, lineage_ + "/shrink@" + std::to_string(calls())));
-      if (plumbing_.identifies_failures()) survivors->identify_failures();
-    });
-    return std::move(*survivors);
+    return shrink_after(nullptr);
+  }
+  // The same, after a call failed with `failure` on another communicator over the same ranks
+  // (DataParallel's dup, say): what that failure taught this rank counts in the agreement. A
+  // timeout means this rank already waited a whole timeout for a silent rank, and the ranks
+  // alive have since been told (the failed call's revoke), so the agreement waits only
+  // min(timeout, 0.5 s) more for answers instead of a second whole timeout.
+  Communicator shrink(const Error& failure)
+    requires ShrinkableTransport<T>
+  {
+    return shrink_after(&failure);
   }
 
  private:
@@ -272,6 +271,24 @@ class Communicator {
 
   void drain() noexcept {
     if (engine_) engine_->drain();
+  }
+  Communicator shrink_after(const Error* failure)
+    requires ShrinkableTransport<T>
+  {
+    std::optional<Communicator> survivors;
+    detail::run_in_order(engine_.get(), [&] {
+      const Error cause(ErrorKind::aborted, Operation::shrink, Error::Rank{rank()},
+                        "shrink was called");
+      const bool waited = failure && failure->kind() == ErrorKind::timeout;
+      const detail::AgreedFailures& agreed =
+          plumbing_.agree(failure ? *failure : cause, {}, waited);
+      plumbing_.mark_broken(cause);
+      survivors.emplace(
+          transport().without(agreed.failed, agreed.proposal),
+          InheritedSettings(settings_, lineage_ + "/shrink@" + std::to_string(calls())));
+      if (plumbing_.identifies_failures()) survivors->identify_failures();
+    });
+    return std::move(*survivors);
   }
   TraceHeader trace_header() const {
     return {rank(), size(), lineage_, transport_name(), failure()};

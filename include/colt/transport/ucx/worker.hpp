@@ -259,6 +259,11 @@ class Worker {
       finish(ucp_ep_close_nbx(link.endpoint, &close), give_up);
       link.endpoint = nullptr;
     }
+    // A forced close returns at once but completes the requests still pending to the peer (a
+    // rendezvous send that a stopped peer never answered) in callbacks that only progress runs:
+    // without it UCX warns at the worker's destruction about each request not returned.
+    const auto settle_by = Clock::now() + std::chrono::milliseconds(100);
+    for (int quiet = 0; quiet < 10 && Clock::now() < settle_by;) quiet = progress() ? 0 : quiet + 1;
     ucp_worker_destroy(worker_);
     worker_ = nullptr;
   }
