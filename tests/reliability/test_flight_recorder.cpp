@@ -149,7 +149,7 @@ TEST_CASE("flight recorder: the ring keeps the last calls; trace_calls 0 records
         inprocess::Communicator small = comm.split(0, comm.rank());
         std::vector<float> data(3, 2.0f);
         for (int i = 0; i < 10; ++i) all_reduce(comm, data, sum{});
-        CHECK(comm.flight_recorder()->recorded() == 10);
+        CHECK(comm.flight_recorder()->recorded() == 11);  // the split, then 10 all_reduces
         CHECK(small.lineage() == "world/split(0)@0");
         std::ostringstream text;
         write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr},
@@ -393,4 +393,63 @@ TEST_CASE("COLT_DEBUG=INFO: each communicator, and the plan of each collective a
        at = err.find(" runs ", at + 1))
     ++plans;
   CHECK(plans == 4);
+}
+
+TEST_CASE("flight recorder: started calls are queued until they run; splits and shrinks") {
+  const fs::path dir = fresh_directory("queued");
+  const CommunicatorOptions options{.timeout = 10s};
+  inprocess::launch(
+      2,
+      [&](inprocess::Communicator& comm) {
+        std::vector<float> a(8, 1.0f), b(8, 2.0f), c(8, 3.0f);
+        auto part = comm.split(0, -comm.rank());  // call #0: a split, recorded with color and key
+        if (comm.rank() == 1) std::this_thread::sleep_for(300ms);  // rank 0's first call waits
+        Request first = iall_reduce(comm, a, sum{});
+        Request second = iall_reduce(comm, b, sum{});
+        if (comm.rank() == 0) {
+          std::this_thread::sleep_for(100ms);  // the first is running; the second queued
+          comm.dump_trace(comm.trace_file(dir.string()) + ".while");
+        }
+        broadcast(comm, c, 0);  // blocking, behind the started two: queued as well, then run
+        second.wait();
+        first.wait();
+        comm.dump_trace(comm.trace_file(dir.string()));
+      },
+      options);
+  const auto during = lines_of(dir / "world.rank0.jsonl.while");
+  REQUIRE(during.size() == 4);
+  CHECK(contains(during[1], "{\"seq\":0,\"call\":\"split\",\"color\":0,\"key\":0,"));
+  CHECK(contains(during[1], "\"state\":\"finished\""));
+  CHECK(contains(during[2], "\"seq\":1,\"call\":\"all_reduce\""));
+  CHECK(contains(during[2], "\"started\":true"));
+  CHECK(contains(during[2], "\"state\":\"running\""));
+  CHECK(during[3] == "{\"call\":\"all_reduce\",\"started\":true,\"state\":\"queued\"}");
+  const auto after = lines_of(dir / "world.rank1.jsonl");
+  REQUIRE(after.size() == 5);
+  CHECK(contains(after[1], "\"call\":\"split\",\"color\":0,\"key\":-1,"));
+  CHECK(contains(after[3], "\"seq\":2,\"call\":\"all_reduce\""));
+  CHECK(contains(after[3], "\"started\":true"));
+  CHECK(contains(after[4], "\"seq\":3,\"call\":\"broadcast\""));
+  CHECK(contains(after[4], "\"started\":false,"));
+  for (std::size_t i = 1; i < after.size(); ++i)
+    CHECK(contains(after[i], "\"state\":\"finished\""));
+  // The analyser reads a dump with queued calls.
+  fs::remove(dir / "world.rank0.jsonl");
+  fs::rename(dir / "world.rank0.jsonl.while", dir / "world.rank0.jsonl");
+  CHECK(contains(analyse(dir), "queued: rank 0 has 1 call queued behind call #1: all_reduce"));
+
+  // A shrink is recorded on the communicator it shrank, and the analyser says so.
+  const fs::path shrunk = fresh_directory("shrink");
+  inprocess::launch(3, [&](inprocess::Communicator& comm) {
+    std::vector<float> data(4, 1.0f);
+    all_reduce(comm, data, sum{});
+    auto rest = comm.shrink();  // nobody failed: the same three ranks
+    CHECK(rest.size() == 3);
+    comm.dump_trace(comm.trace_file(shrunk.string()));
+  });
+  const auto lines = lines_of(shrunk / "world.rank2.jsonl");
+  REQUIRE(lines.size() == 3);
+  CHECK(contains(lines[2], "{\"next_seq\":1,\"call\":\"shrink\",\"failed_ranks\":0,"));
+  CHECK(contains(analyse(shrunk),
+                 "shrink: ranks 0,1,2 shrank this communicator after call #0 (none failed)"));
 }

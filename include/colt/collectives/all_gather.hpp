@@ -85,7 +85,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather(Communicator<X>& comm, In&& in, Out&& out,
                 Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_gather, [&] {
     detail::all_gather_even(comm, detail::input_span(in), detail::output_span(out), algorithm);
   });
 }
@@ -93,8 +93,9 @@ void all_gather(Communicator<X>& comm, In&& in, Out&& out,
 // In place: segment rank() of `data` is this rank's contribution; the others are filled in.
 template <Transport X, OutputBuffer Data>
 void all_gather(Communicator<X>& comm, Data&& data, Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(
-      comm, [&] { detail::all_gather_in_place(comm, detail::output_span(data), algorithm); });
+  detail::run_in_order(comm, CollectiveKind::all_gather, [&] {
+    detail::all_gather_in_place(comm, detail::output_span(data), algorithm);
+  });
 }
 
 // out = every rank's `in` back to back, rank j contributing counts[j] elements.
@@ -102,7 +103,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts,
                   Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_gather, [&] {
     detail::all_gather_counts(comm, detail::input_span(in), detail::output_span(out),
                               detail::size_counts(counts), algorithm);
   });
@@ -113,26 +114,30 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_gather(Communicator<X>& comm, In&& in, Out&& out,
                     Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-                              algorithm] { detail::all_gather_even(comm, i, o, algorithm); });
+  return detail::start(comm, CollectiveKind::all_gather,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                        algorithm] { detail::all_gather_even(comm, i, o, algorithm); });
 }
 
 template <Transport X, LastingOutputBuffer Data>
 Request iall_gather(Communicator<X>& comm, Data&& data,
                     Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, d = detail::output_span(data), algorithm] {
-    detail::all_gather_in_place(comm, d, algorithm);
-  });
+  return detail::start(comm, CollectiveKind::all_gather,
+                       [&comm, d = detail::output_span(data), algorithm] {
+                         detail::all_gather_in_place(comm, d, algorithm);
+                       });
 }
 
 template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts,
                       Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-                              c = detail::copy_counts(counts), algorithm] {
-    detail::all_gather_counts(comm, i, o, std::span<const std::size_t>(c), algorithm);
-  });
+  return detail::start(comm, CollectiveKind::all_gather,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                        c = detail::copy_counts(counts), algorithm] {
+                         detail::all_gather_counts(comm, i, o, std::span<const std::size_t>(c),
+                                                   algorithm);
+                       });
 }
 
 }  // namespace colt

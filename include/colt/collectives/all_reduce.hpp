@@ -44,7 +44,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void all_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_reduce, [&] {
     detail::all_reduce(comm, detail::input_span(in), detail::output_span(out), op, algorithm);
   });
 }
@@ -55,7 +55,7 @@ template <Transport X, OutputBuffer Data, class Op>
 void all_reduce(Communicator<X>& comm, Data&& data, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_reduce, [&] {
     detail::all_reduce(comm, std::span<const element_t<Data>>(d), d, op, algorithm);
   });
 }
@@ -66,17 +66,19 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request iall_reduce(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), op,
-                              algorithm] { detail::all_reduce(comm, i, o, op, algorithm); });
+  return detail::start(comm, CollectiveKind::all_reduce,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out), op,
+                        algorithm] { detail::all_reduce(comm, i, o, op, algorithm); });
 }
 
 template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request iall_reduce(Communicator<X>& comm, Data&& data, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, d = detail::output_span(data), op, algorithm] {
-    detail::all_reduce(comm, std::span<const element_t<Data>>(d), d, op, algorithm);
-  });
+  return detail::start(
+      comm, CollectiveKind::all_reduce, [&comm, d = detail::output_span(data), op, algorithm] {
+        detail::all_reduce(comm, std::span<const element_t<Data>>(d), d, op, algorithm);
+      });
 }
 
 }  // namespace colt

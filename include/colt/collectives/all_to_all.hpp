@@ -101,7 +101,7 @@ void all_to_all_counts(Comm& comm, std::span<const T> i, std::span<const std::si
 template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_to_all(Communicator<X>& comm, In&& in, Out&& out) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_to_all, [&] {
     detail::all_to_all_even(comm, detail::input_span(in), detail::output_span(out));
   });
 }
@@ -114,7 +114,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, CountRange SendCounts,
   requires std::same_as<element_t<In>, element_t<Out>>
 void all_to_all_v(Communicator<X>& comm, In&& in, const SendCounts& send_counts, Out&& out,
                   const ReceiveCounts& receive_counts) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::all_to_all, [&] {
     detail::all_to_all_counts(comm, detail::input_span(in), detail::size_counts(send_counts),
                               detail::output_span(out), detail::size_counts(receive_counts));
   });
@@ -124,9 +124,10 @@ void all_to_all_v(Communicator<X>& comm, In&& in, const SendCounts& send_counts,
 template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request iall_to_all(Communicator<X>& comm, In&& in, Out&& out) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out)] {
-    detail::all_to_all_even(comm, i, o);
-  });
+  return detail::start(comm, CollectiveKind::all_to_all,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out)] {
+                         detail::all_to_all_even(comm, i, o);
+                       });
 }
 
 template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange SendCounts,
@@ -135,8 +136,9 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRang
 Request iall_to_all_v(Communicator<X>& comm, In&& in, const SendCounts& send_counts, Out&& out,
                       const ReceiveCounts& receive_counts) {
   return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-             s = detail::copy_counts(send_counts), r = detail::copy_counts(receive_counts)] {
+      comm, CollectiveKind::all_to_all,
+      [&comm, i = detail::input_span(in), o = detail::output_span(out),
+       s = detail::copy_counts(send_counts), r = detail::copy_counts(receive_counts)] {
         detail::all_to_all_counts(comm, i, std::span<const std::size_t>(s), o,
                                   std::span<const std::size_t>(r));
       });

@@ -28,13 +28,13 @@ void barrier(Comm& comm) {
 // Returns once every rank has entered the barrier.
 template <Transport X>
 void barrier(Communicator<X>& comm) {
-  detail::run_in_order(comm, [&] { detail::barrier(comm); });
+  detail::run_in_order(comm, CollectiveKind::barrier, [&] { detail::barrier(comm); });
 }
 
 // Started form (core/request.hpp): finished once every rank has started its barrier.
 template <Transport X>
 Request ibarrier(Communicator<X>& comm) {
-  return detail::start(comm, [&comm] { detail::barrier(comm); });
+  return detail::start(comm, CollectiveKind::barrier, [&comm] { detail::barrier(comm); });
 }
 
 }  // namespace colt

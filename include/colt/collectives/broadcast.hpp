@@ -32,17 +32,19 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
 template <Transport X, OutputBuffer Data>
 void broadcast(Communicator<X>& comm, Data&& data, int root,
                Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(
-      comm, [&] { detail::broadcast(comm, detail::output_span(data), root, algorithm); });
+  detail::run_in_order(comm, CollectiveKind::broadcast, [&] {
+    detail::broadcast(comm, detail::output_span(data), root, algorithm);
+  });
 }
 
 // Started form (core/request.hpp).
 template <Transport X, LastingOutputBuffer Data>
 Request ibroadcast(Communicator<X>& comm, Data&& data, int root,
                    Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, d = detail::output_span(data), root, algorithm] {
-    detail::broadcast(comm, d, root, algorithm);
-  });
+  return detail::start(comm, CollectiveKind::broadcast,
+                       [&comm, d = detail::output_span(data), root, algorithm] {
+                         detail::broadcast(comm, d, root, algorithm);
+                       });
 }
 
 }  // namespace colt

@@ -239,15 +239,17 @@ template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
 void all_reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                 Op op, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_all_reduce(comm, in, out, op, a); });
+  detail::run_in_order(comm, CollectiveKind::all_reduce,
+                       [&] { detail::device_all_reduce(comm, in, out, op, a); });
 }
 template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
   requires ReductionFor<Op, T> && detail::device_args_once<Args...>
 Request iall_reduce(Communicator<X>& comm, device_span<const T, Space> in,
                     device_span<T, Space> out, Op op, Args... args) {
-  return detail::start(comm, [&comm, in, out, op, a = detail::device_args(args...)] {
-    detail::device_all_reduce(comm, in, out, op, a);
-  });
+  return detail::start(comm, CollectiveKind::all_reduce,
+                       [&comm, in, out, op, a = detail::device_args(args...)] {
+                         detail::device_all_reduce(comm, in, out, op, a);
+                       });
 }
 
 // In place: `data` is replaced by the reduction over all ranks.
@@ -268,15 +270,17 @@ template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
 void reduce_scatter(Communicator<X>& comm, device_span<const T, Space> in,
                     device_span<T, Space> out, Op op, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_reduce_scatter(comm, in, out, op, a); });
+  detail::run_in_order(comm, CollectiveKind::reduce_scatter,
+                       [&] { detail::device_reduce_scatter(comm, in, out, op, a); });
 }
 template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
   requires ReductionFor<Op, T> && detail::device_args_once<Args...>
 Request ireduce_scatter(Communicator<X>& comm, device_span<const T, Space> in,
                         device_span<T, Space> out, Op op, Args... args) {
-  return detail::start(comm, [&comm, in, out, op, a = detail::device_args(args...)] {
-    detail::device_reduce_scatter(comm, in, out, op, a);
-  });
+  return detail::start(comm, CollectiveKind::reduce_scatter,
+                       [&comm, in, out, op, a = detail::device_args(args...)] {
+                         detail::device_reduce_scatter(comm, in, out, op, a);
+                       });
 }
 
 // out (counts[rank()] elements) = that segment of the reduction; segments follow `counts`.
@@ -286,7 +290,7 @@ void reduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
                       device_span<T, Space> out, std::span<const std::size_t> counts, Op op,
                       Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm,
+  detail::run_in_order(comm, CollectiveKind::reduce_scatter,
                        [&] { detail::device_reduce_scatter_v(comm, in, out, counts, op, a); });
 }
 template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
@@ -294,10 +298,11 @@ template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
 Request ireduce_scatter_v(Communicator<X>& comm, device_span<const T, Space> in,
                           device_span<T, Space> out, std::span<const std::size_t> counts, Op op,
                           Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), op,
-                              a = detail::device_args(args...)] {
-    detail::device_reduce_scatter_v(comm, in, out, std::span<const std::size_t>(c), op, a);
-  });
+  return detail::start(
+      comm, CollectiveKind::reduce_scatter,
+      [&comm, in, out, c = detail::copy_counts(counts), op, a = detail::device_args(args...)] {
+        detail::device_reduce_scatter_v(comm, in, out, std::span<const std::size_t>(c), op, a);
+      });
 }
 
 // out (in.size() x size() elements) = every rank's `in`, in rank order.
@@ -306,15 +311,17 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void all_gather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                 Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_all_gather(comm, in, out, a); });
+  detail::run_in_order(comm, CollectiveKind::all_gather,
+                       [&] { detail::device_all_gather(comm, in, out, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request iall_gather(Communicator<X>& comm, device_span<const T, Space> in,
                     device_span<T, Space> out, Args... args) {
-  return detail::start(comm, [&comm, in, out, a = detail::device_args(args...)] {
-    detail::device_all_gather(comm, in, out, a);
-  });
+  return detail::start(comm, CollectiveKind::all_gather,
+                       [&comm, in, out, a = detail::device_args(args...)] {
+                         detail::device_all_gather(comm, in, out, a);
+                       });
 }
 
 // In place: segment rank() of `data` is this rank's contribution; the others are filled in.
@@ -322,14 +329,16 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 void all_gather(Communicator<X>& comm, device_span<T, Space> data, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_all_gather_in_place(comm, data, a); });
+  detail::run_in_order(comm, CollectiveKind::all_gather,
+                       [&] { detail::device_all_gather_in_place(comm, data, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request iall_gather(Communicator<X>& comm, device_span<T, Space> data, Args... args) {
-  return detail::start(comm, [&comm, data, a = detail::device_args(args...)] {
-    detail::device_all_gather_in_place(comm, data, a);
-  });
+  return detail::start(comm, CollectiveKind::all_gather,
+                       [&comm, data, a = detail::device_args(args...)] {
+                         detail::device_all_gather_in_place(comm, data, a);
+                       });
 }
 
 // out = every rank's `in` (counts[k] elements from rank k), concatenated in rank order.
@@ -338,7 +347,8 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void all_gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                   std::span<const std::size_t> counts, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_all_gather_v(comm, in, out, counts, a); });
+  detail::run_in_order(comm, CollectiveKind::all_gather,
+                       [&] { detail::device_all_gather_v(comm, in, out, counts, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
@@ -346,7 +356,8 @@ Request iall_gather_v(Communicator<X>& comm, device_span<const T, Space> in,
                       device_span<T, Space> out, std::span<const std::size_t> counts,
                       Args... args) {
   return detail::start(
-      comm, [&comm, in, out, c = detail::copy_counts(counts), a = detail::device_args(args...)] {
+      comm, CollectiveKind::all_gather,
+      [&comm, in, out, c = detail::copy_counts(counts), a = detail::device_args(args...)] {
         detail::device_all_gather_v(comm, in, out, std::span<const std::size_t>(c), a);
       });
 }
@@ -356,14 +367,16 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 void broadcast(Communicator<X>& comm, device_span<T, Space> data, int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_broadcast(comm, data, root, a); });
+  detail::run_in_order(comm, CollectiveKind::broadcast,
+                       [&] { detail::device_broadcast(comm, data, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request ibroadcast(Communicator<X>& comm, device_span<T, Space> data, int root, Args... args) {
-  return detail::start(comm, [&comm, data, root, a = detail::device_args(args...)] {
-    detail::device_broadcast(comm, data, root, a);
-  });
+  return detail::start(comm, CollectiveKind::broadcast,
+                       [&comm, data, root, a = detail::device_args(args...)] {
+                         detail::device_broadcast(comm, data, root, a);
+                       });
 }
 
 // out (root only) = op-reduction of every rank's `in`.
@@ -372,15 +385,17 @@ template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
 void reduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
             int root, Op op, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_reduce(comm, in, out, root, op, a); });
+  detail::run_in_order(comm, CollectiveKind::reduce,
+                       [&] { detail::device_reduce(comm, in, out, root, op, a); });
 }
 template <Transport X, class T, class Space, class Op, DeviceCallArg... Args>
   requires ReductionFor<Op, T> && detail::device_args_once<Args...>
 Request ireduce(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                 int root, Op op, Args... args) {
-  return detail::start(comm, [&comm, in, out, root, op, a = detail::device_args(args...)] {
-    detail::device_reduce(comm, in, out, root, op, a);
-  });
+  return detail::start(comm, CollectiveKind::reduce,
+                       [&comm, in, out, root, op, a = detail::device_args(args...)] {
+                         detail::device_reduce(comm, in, out, root, op, a);
+                       });
 }
 
 // out = segment rank() of the root's `in` (out.size() x size() elements, read on the root).
@@ -389,15 +404,17 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void scatter(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
              int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_scatter(comm, in, out, root, a); });
+  detail::run_in_order(comm, CollectiveKind::scatter,
+                       [&] { detail::device_scatter(comm, in, out, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request iscatter(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                  int root, Args... args) {
-  return detail::start(comm, [&comm, in, out, root, a = detail::device_args(args...)] {
-    detail::device_scatter(comm, in, out, root, a);
-  });
+  return detail::start(comm, CollectiveKind::scatter,
+                       [&comm, in, out, root, a = detail::device_args(args...)] {
+                         detail::device_scatter(comm, in, out, root, a);
+                       });
 }
 
 // out (counts[rank()] elements) = that segment of the root's `in`, segments following `counts`.
@@ -406,16 +423,18 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void scatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                std::span<const std::size_t> counts, int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_scatter_v(comm, in, out, counts, root, a); });
+  detail::run_in_order(comm, CollectiveKind::scatter,
+                       [&] { detail::device_scatter_v(comm, in, out, counts, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request iscatter_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                    std::span<const std::size_t> counts, int root, Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), root,
-                              a = detail::device_args(args...)] {
-    detail::device_scatter_v(comm, in, out, std::span<const std::size_t>(c), root, a);
-  });
+  return detail::start(
+      comm, CollectiveKind::scatter,
+      [&comm, in, out, c = detail::copy_counts(counts), root, a = detail::device_args(args...)] {
+        detail::device_scatter_v(comm, in, out, std::span<const std::size_t>(c), root, a);
+      });
 }
 
 // Each rank's `in` lands in segment rank() of the root's `out` (in.size() x size() elements).
@@ -424,15 +443,17 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void gather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
             int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_gather(comm, in, out, root, a); });
+  detail::run_in_order(comm, CollectiveKind::gather,
+                       [&] { detail::device_gather(comm, in, out, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request igather(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                 int root, Args... args) {
-  return detail::start(comm, [&comm, in, out, root, a = detail::device_args(args...)] {
-    detail::device_gather(comm, in, out, root, a);
-  });
+  return detail::start(comm, CollectiveKind::gather,
+                       [&comm, in, out, root, a = detail::device_args(args...)] {
+                         detail::device_gather(comm, in, out, root, a);
+                       });
 }
 
 // Rank k's `in` (counts[k] elements) lands at offset counts[0] + ... + counts[k-1] of the root's
@@ -442,16 +463,18 @@ template <Transport X, class T, class Space, DeviceCallArg... Args>
 void gather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
               std::span<const std::size_t> counts, int root, Args... args) {
   const auto a = detail::device_args(args...);
-  detail::run_in_order(comm, [&] { detail::device_gather_v(comm, in, out, counts, root, a); });
+  detail::run_in_order(comm, CollectiveKind::gather,
+                       [&] { detail::device_gather_v(comm, in, out, counts, root, a); });
 }
 template <Transport X, class T, class Space, DeviceCallArg... Args>
   requires detail::device_args_once<Args...>
 Request igather_v(Communicator<X>& comm, device_span<const T, Space> in, device_span<T, Space> out,
                   std::span<const std::size_t> counts, int root, Args... args) {
-  return detail::start(comm, [&comm, in, out, c = detail::copy_counts(counts), root,
-                              a = detail::device_args(args...)] {
-    detail::device_gather_v(comm, in, out, std::span<const std::size_t>(c), root, a);
-  });
+  return detail::start(
+      comm, CollectiveKind::gather,
+      [&comm, in, out, c = detail::copy_counts(counts), root, a = detail::device_args(args...)] {
+        detail::device_gather_v(comm, in, out, std::span<const std::size_t>(c), root, a);
+      });
 }
 
 }  // namespace colt

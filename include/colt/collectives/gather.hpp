@@ -62,7 +62,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 void gather(Communicator<X>& comm, In&& in, Out&& out, int root,
             Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::gather, [&] {
     detail::gather_even(comm, detail::input_span(in), detail::output_span(out), root, algorithm);
   });
 }
@@ -72,7 +72,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
 void gather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
               Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::gather, [&] {
     detail::gather_counts(comm, detail::input_span(in), detail::output_span(out),
                           detail::size_counts(counts), root, algorithm);
   });
@@ -83,18 +83,21 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request igather(Communicator<X>& comm, In&& in, Out&& out, int root,
                 Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), root,
-                              algorithm] { detail::gather_even(comm, i, o, root, algorithm); });
+  return detail::start(comm, CollectiveKind::gather,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out), root,
+                        algorithm] { detail::gather_even(comm, i, o, root, algorithm); });
 }
 
 template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, CountRange Counts>
   requires std::same_as<element_t<In>, element_t<Out>>
 Request igather_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, int root,
                   Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-                              c = detail::copy_counts(counts), root, algorithm] {
-    detail::gather_counts(comm, i, o, std::span<const std::size_t>(c), root, algorithm);
-  });
+  return detail::start(comm, CollectiveKind::gather,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                        c = detail::copy_counts(counts), root, algorithm] {
+                         detail::gather_counts(comm, i, o, std::span<const std::size_t>(c), root,
+                                               algorithm);
+                       });
 }
 
 }  // namespace colt

@@ -46,7 +46,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
             Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::reduce, [&] {
     detail::reduce(comm, detail::input_span(in), detail::output_span(out), root, op, algorithm);
   });
 }
@@ -57,7 +57,7 @@ template <Transport X, OutputBuffer Data, class Op>
 void reduce(Communicator<X>& comm, Data&& data, int root, Op op,
             Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::reduce, [&] {
     detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
   });
 }
@@ -67,17 +67,19 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce(Communicator<X>& comm, In&& in, Out&& out, int root, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), root,
-                              op, algorithm] { detail::reduce(comm, i, o, root, op, algorithm); });
+  return detail::start(comm, CollectiveKind::reduce,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out), root, op,
+                        algorithm] { detail::reduce(comm, i, o, root, op, algorithm); });
 }
 
 template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request ireduce(Communicator<X>& comm, Data&& data, int root, Op op,
                 Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, d = detail::output_span(data), root, op, algorithm] {
-    detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
-  });
+  return detail::start(
+      comm, CollectiveKind::reduce, [&comm, d = detail::output_span(data), root, op, algorithm] {
+        detail::reduce(comm, std::span<const element_t<Data>>(d), d, root, op, algorithm);
+      });
 }
 
 }  // namespace colt

@@ -93,7 +93,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                     Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::reduce_scatter, [&] {
     detail::reduce_scatter_even(comm, detail::input_span(in), detail::output_span(out), op,
                                 algorithm);
   });
@@ -107,7 +107,7 @@ std::span<element_t<Data>> reduce_scatter(Communicator<X>& comm, Data&& data, Op
                                           Algorithm algorithm = Algorithm::automatic) {
   auto d = detail::output_span(data);
   std::span<element_t<Data>> result;
-  detail::run_in_order(comm,
+  detail::run_in_order(comm, CollectiveKind::reduce_scatter,
                        [&] { result = detail::reduce_scatter_in_place(comm, d, op, algorithm); });
   return result;
 }
@@ -118,7 +118,7 @@ template <Transport X, InputBuffer In, OutputBuffer Out, class Op, CountRange Co
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 void reduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, Op op,
                       Algorithm algorithm = Algorithm::automatic) {
-  detail::run_in_order(comm, [&] {
+  detail::run_in_order(comm, CollectiveKind::reduce_scatter, [&] {
     detail::reduce_scatter_counts(comm, detail::input_span(in), detail::output_span(out),
                                   detail::size_counts(counts), op, algorithm);
   });
@@ -129,19 +129,19 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op>
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce_scatter(Communicator<X>& comm, In&& in, Out&& out, Op op,
                         Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(
-      comm, [&comm, i = detail::input_span(in), o = detail::output_span(out), op, algorithm] {
-        detail::reduce_scatter_even(comm, i, o, op, algorithm);
-      });
+  return detail::start(comm, CollectiveKind::reduce_scatter,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out), op,
+                        algorithm] { detail::reduce_scatter_even(comm, i, o, op, algorithm); });
 }
 
 template <Transport X, LastingOutputBuffer Data, class Op>
   requires ReductionFor<Op, element_t<Data>>
 Request ireduce_scatter(Communicator<X>& comm, Data&& data, Op op,
                         Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, d = detail::output_span(data), op, algorithm] {
-    detail::reduce_scatter_in_place(comm, d, op, algorithm);
-  });
+  return detail::start(comm, CollectiveKind::reduce_scatter,
+                       [&comm, d = detail::output_span(data), op, algorithm] {
+                         detail::reduce_scatter_in_place(comm, d, op, algorithm);
+                       });
 }
 
 // `counts` is copied: it need not outlive the call.
@@ -149,10 +149,12 @@ template <Transport X, LastingInputBuffer In, LastingOutputBuffer Out, class Op,
   requires std::same_as<element_t<In>, element_t<Out>> && ReductionFor<Op, element_t<Out>>
 Request ireduce_scatter_v(Communicator<X>& comm, In&& in, Out&& out, const Counts& counts, Op op,
                           Algorithm algorithm = Algorithm::automatic) {
-  return detail::start(comm, [&comm, i = detail::input_span(in), o = detail::output_span(out),
-                              c = detail::copy_counts(counts), op, algorithm] {
-    detail::reduce_scatter_counts(comm, i, o, std::span<const std::size_t>(c), op, algorithm);
-  });
+  return detail::start(comm, CollectiveKind::reduce_scatter,
+                       [&comm, i = detail::input_span(in), o = detail::output_span(out),
+                        c = detail::copy_counts(counts), op, algorithm] {
+                         detail::reduce_scatter_counts(comm, i, o, std::span<const std::size_t>(c),
+                                                       op, algorithm);
+                       });
 }
 
 }  // namespace colt

@@ -168,14 +168,16 @@ Request start_message(Communicator<X>& comm, Operation what, int peer, int tag, 
 template <Transport X, InputBuffer Data>
 void send(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const auto bytes = std::as_bytes(detail::input_span(data));
-  detail::run_in_order(comm, [&] { detail::send_now(comm, bytes, peer, tag); });
+  detail::run_in_order(detail::engine_if_started(comm),
+                       [&] { detail::send_now(comm, bytes, peer, tag); });
 }
 
 // Receives exactly data.size() elements.
 template <Transport X, OutputBuffer Data>
 void recv(Communicator<X>& comm, Data&& data, int peer, int tag = 0) {
   const auto bytes = std::as_writable_bytes(detail::output_span(data));
-  detail::run_in_order(comm, [&] { detail::recv_now(comm, bytes, peer, tag); });
+  detail::run_in_order(detail::engine_if_started(comm),
+                       [&] { detail::recv_now(comm, bytes, peer, tag); });
 }
 
 // Started forms: the buffer is the message's until the request is finished.

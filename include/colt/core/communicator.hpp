@@ -215,16 +215,26 @@ class Communicator {
     requires SplittableTransport<T>
   {
     std::optional<Communicator> part;
-    detail::run_in_order(engine_.get(), [&] {  // after the calls started before it
+    FlightRecorder* recorder = plumbing_.recorder();
+    // After the calls started before it.
+    detail::run_in_order(engine_.get(), recorder, CollectiveKind::split, [&] {
       plumbing_.throw_if_broken(Operation::split);
+      CallDescriptor d;
+      d.kind = CollectiveKind::split;
+      d.root = color;  // the recorder's split entry: color and key
+      d.count = static_cast<std::uint64_t>(static_cast<std::int64_t>(key));
+      detail::CallRecord* record =
+          recorder ? recorder->begin(d, plumbing_.calls(), detail::on_progress_thread) : nullptr;
       Tag tag = plumbing_.next_tag(CollectiveKind::split);
       try {
         part.emplace(transport().split(color, key, tag, deadline()),
                      InheritedSettings(settings_, lineage_ + "/split(" + std::to_string(color) +
                                                       ")@" + std::to_string(tag.sequence())));
       } catch (const Error& e) {
+        FlightRecorder::failed(record, e);
         throw plumbing_.broken_by(e, Operation::split);
       }
+      FlightRecorder::finished(record);
     });
     return std::move(*part);
   }
@@ -283,6 +293,9 @@ class Communicator {
       const detail::AgreedFailures& agreed =
           plumbing_.agree(failure ? *failure : cause, {}, waited);
       plumbing_.mark_broken(cause);
+      if (FlightRecorder* recorder = plumbing_.recorder())
+        recorder->shrank(calls(), agreed.failed.size(),
+                         agreed.failed.empty() ? no_peer : agreed.failed.front());
       survivors.emplace(
           transport().without(agreed.failed, agreed.proposal),
           InheritedSettings(settings_, lineage_ + "/shrink@" + std::to_string(calls())));

@@ -37,11 +37,13 @@
 namespace colt {
 
 // Where a recorded call is.
+// queued: handed to the communicator's progress thread behind calls started before it.
 // waiting: running, and past the watchdog's threshold in a wait for one peer (`peer`).
-enum class CallState : std::uint8_t { running, waiting, finished, failed };
+enum class CallState : std::uint8_t { queued, running, waiting, finished, failed };
 
 constexpr std::string_view name_of(CallState state) noexcept {
   switch (state) {
+    case CallState::queued: return "queued";
     case CallState::running: return "running";
     case CallState::waiting: return "waiting";
     case CallState::finished: return "finished";
@@ -102,22 +104,25 @@ struct TraceClock {
 // One call. Written by the thread running the call, read by any (relaxed: a dump is a snapshot,
 // and `sequence` tells a torn read).
 struct CallRecord {
-  std::atomic<std::uint64_t> sequence{0};   // the entry's number in the ring, from 1; 0: unused
-  std::atomic<std::uint32_t> call{0};       // the call's number on its communicator (its tag's)
-  std::atomic<std::uint8_t> kind{0};        // CollectiveKind
-  std::atomic<std::uint8_t> type{0xFF};     // DataType, 0xFF: untyped
-  std::atomic<std::uint8_t> algorithm{0};   // as requested, then as planned
-  std::atomic<std::uint8_t> state{0};       // CallState
-  std::atomic<std::uint8_t> error{0};       // ErrorKind, when failed
-  std::atomic<std::uint8_t> flags{0};       // started_flag, v_form_flag, receive_flag
-  std::atomic<std::int32_t> root{no_root};  // a message's: its user tag
-  std::atomic<std::int32_t> peer{no_peer};  // a message's peer, or the peer a failure named
-  std::atomic<std::uint32_t> op{0};         // CallDescriptor::op
-  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sequence{0};     // the entry's number in the ring, from 1; 0: unused
+  std::atomic<std::uint32_t> call{0};         // the call's number on its communicator (its tag's)
+  std::atomic<std::uint8_t> kind{0};          // CollectiveKind
+  std::atomic<std::uint8_t> type{0xFF};       // DataType, 0xFF: untyped
+  std::atomic<std::uint8_t> algorithm{0};     // as requested, then as planned
+  std::atomic<std::uint8_t> state{0};         // CallState
+  std::atomic<std::uint8_t> error{0};         // ErrorKind, when failed
+  std::atomic<std::uint8_t> flags{0};         // the *_flag bits below
+  std::atomic<std::int32_t> root{no_root};    // a message's: its user tag; a split's: its color
+  std::atomic<std::int32_t> peer{no_peer};    // a message's peer, or the peer a failure named
+  std::atomic<std::uint32_t> op{0};           // CallDescriptor::op
+  std::atomic<std::uint64_t> count{0};        // a message's bytes; a split's key; a shrink's failed
   std::atomic<std::uint64_t> begin_ticks{0};  // trace_ticks(); 0: not read (see begin)
   std::atomic<std::uint64_t> end_ticks{0};    // trace_ticks(); 0: not read (see finished)
 
-  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4;
+  // unnumbered: queued, not begun, so no call number yet. shrink: a shrink (kind split), which
+  // takes no call number; `call` is the one the next call would get.
+  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4,
+                                unnumbered_flag = 8, shrink_flag = 16;
 };
 
 // The entry of the call this thread is running (set by run_call and the blocking messages;
@@ -149,6 +154,10 @@ struct RecordHandle {
   }
 };
 
+// The queued entry of the call this thread is about to run (a progress thread's task, set by
+// RunsQueuedCall): the call's begin fills it instead of writing a new entry.
+inline thread_local RecordHandle queued_call_on_this_thread{};
+
 }  // namespace detail
 
 class FlightRecorder {
@@ -171,14 +180,48 @@ class FlightRecorder {
 
   // A call begins; returns its entry (null when recording is off). `started`: it runs on the
   // communicator's progress thread (a started call, or a blocking one queued behind them).
+  // A call queued on the progress thread fills the entry `queue` wrote for it.
   detail::CallRecord* begin(const CallDescriptor& d, std::uint32_t call, bool started) {
     if (!capacity_) return nullptr;
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (d.v_form ? detail::CallRecord::v_form_flag : 0));
-    return record(calls_, call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
-                  static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count,
-                  call % timed_every == 0)
+    const auto type = d.typed ? static_cast<std::uint8_t>(d.type) : untyped;
+    const auto algorithm = static_cast<std::uint8_t>(d.algorithm);
+    const bool timed = call % timed_every == 0;
+    if (detail::queued_call_on_this_thread.record) [[unlikely]] {
+      // Only the thread that submits writes new entries; this one fills what it was handed.
+      detail::CallRecord* queued = std::exchange(detail::queued_call_on_this_thread, {}).live();
+      if (queued) {
+        const auto was = queued->flags.load(std::memory_order_relaxed);
+        constexpr std::uint8_t started_bit = detail::CallRecord::started_flag;
+        fill(*queued, call, d.kind, type, algorithm,
+             static_cast<std::uint8_t>((flags & ~started_bit) | (was & started_bit)), d.root,
+             no_peer, d.op, d.count, timed, CallState::running);
+      }
+      return queued;
+    }
+    return record(calls_, call, d.kind, type, algorithm, flags, d.root, no_peer, d.op, d.count,
+                  timed, CallState::running)
         .record;
+  }
+
+  // A call of `kind` handed to the progress thread behind others: its entry, queued, written by
+  // the thread that submits it; `begin` fills it on the progress thread. `started`: a started
+  // call (iall_reduce, ...), not a blocking one that waits its turn.
+  detail::RecordHandle queue(CollectiveKind kind, bool started) {
+    if (!capacity_) return {};
+    const auto flags = static_cast<std::uint8_t>(detail::CallRecord::unnumbered_flag |
+                                                 (started ? detail::CallRecord::started_flag : 0));
+    return record(calls_, 0, kind, untyped, 0, flags, no_root, no_peer, 0, 0, false,
+                  CallState::queued);
+  }
+
+  // A shrink (Communicator::shrink) on the thread that runs the communicator's calls: `call` is
+  // the number the next call would have had; `failed` ranks, the first of them `first_failed`.
+  void shrank(std::uint32_t call, std::size_t failed, int first_failed) {
+    if (!capacity_) return;
+    record(calls_, call, CollectiveKind::split, untyped, 0, detail::CallRecord::shrink_flag,
+           no_root, failed ? first_failed : no_peer, 0, failed, true, CallState::finished);
   }
 
   // A point-to-point message begins: `receive` or a send of `bytes` to or from `peer` with the
@@ -191,7 +234,7 @@ class FlightRecorder {
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (receive ? detail::CallRecord::receive_flag : 0));
     return record(messages_, call, CollectiveKind::point_to_point, untyped, 0, flags, tag, peer, 0,
-                  bytes, true);
+                  bytes, true, CallState::running);
   }
 
   // The call running on this thread has waited past the watchdog's threshold for `peer`.
@@ -254,19 +297,28 @@ class FlightRecorder {
   // Fills the next entry of `ring`; a reader skips it until its sequence number is published.
   detail::RecordHandle record(Ring& ring, std::uint32_t call, CollectiveKind kind,
                               std::uint8_t type, std::uint8_t algorithm, std::uint8_t flags,
-                              int root, int peer, std::uint32_t op, std::uint64_t count,
-                              bool timed) {
+                              int root, int peer, std::uint32_t op, std::uint64_t count, bool timed,
+                              CallState state) {
     if (!ring.entries) ring.entries = std::make_unique<detail::CallRecord[]>(capacity_);
     const std::uint64_t n = ring.next.load(std::memory_order_relaxed) + 1;
     detail::CallRecord& r = ring.entries[ring.slot];
     ring.slot = ring.slot + 1 == capacity_ ? 0 : ring.slot + 1;  // not a division: 5 ns
+    r.sequence.store(0, std::memory_order_relaxed);
+    fill(r, call, kind, type, algorithm, flags, root, peer, op, count, timed, state);
+    r.sequence.store(n, std::memory_order_release);
+    ring.next.store(n, std::memory_order_release);
+    return {&r, n};
+  }
+  // An entry's fields. A queued entry filled as its call begins keeps its sequence number: a
+  // dump taken at that instant may show it half queued, half running.
+  static void fill(detail::CallRecord& r, std::uint32_t call, CollectiveKind kind,
+                   std::uint8_t type, std::uint8_t algorithm, std::uint8_t flags, int root,
+                   int peer, std::uint32_t op, std::uint64_t count, bool timed, CallState state) {
     constexpr auto relaxed = std::memory_order_relaxed;
-    r.sequence.store(0, relaxed);
     r.call.store(call, relaxed);
     r.kind.store(static_cast<std::uint8_t>(kind), relaxed);
     r.type.store(type, relaxed);
     r.algorithm.store(algorithm, relaxed);
-    r.state.store(static_cast<std::uint8_t>(CallState::running), relaxed);
     r.error.store(0, relaxed);
     r.flags.store(flags, relaxed);
     r.root.store(root, relaxed);
@@ -275,9 +327,7 @@ class FlightRecorder {
     r.count.store(count, relaxed);
     r.begin_ticks.store(timed ? detail::trace_ticks() : 0, relaxed);
     r.end_ticks.store(0, relaxed);
-    r.sequence.store(n, std::memory_order_release);
-    ring.next.store(n, std::memory_order_release);
-    return {&r, n};
+    r.state.store(static_cast<std::uint8_t>(state), std::memory_order_release);
   }
 
   // Entry n (from 1) of a ring, or null when the ring has moved past it or is rewriting it.
@@ -326,13 +376,26 @@ inline std::string FlightRecorder::line_of(const detail::CallRecord& r,
   const auto kind = static_cast<CollectiveKind>(r.kind.load(relaxed));
   const std::uint8_t flags = r.flags.load(relaxed);
   const auto state = static_cast<CallState>(r.state.load(std::memory_order_acquire));
-  std::string line = "{\"seq\":" + std::to_string(r.call.load(relaxed));
-  if (kind == CollectiveKind::point_to_point) {
+  // A queued call has no number yet; a shrink takes none (its `call` is the next call's).
+  std::string line = "{";
+  if (!(flags & detail::CallRecord::unnumbered_flag))
+    line += std::string((flags & detail::CallRecord::shrink_flag) ? "\"next_seq\":" : "\"seq\":") +
+            std::to_string(r.call.load(relaxed)) + ",";
+  if (flags & detail::CallRecord::shrink_flag) {
+    line += "\"call\":\"shrink\",\"failed_ranks\":" + std::to_string(r.count.load(relaxed));
+    if (const int first = r.peer.load(relaxed); first != no_peer)
+      line += ",\"first_failed\":" + std::to_string(first);
+  } else if (kind == CollectiveKind::split) {
+    line += "\"call\":\"split\",\"color\":" + std::to_string(r.root.load(relaxed)) +
+            ",\"key\":" + std::to_string(static_cast<std::int64_t>(r.count.load(relaxed)));
+  } else if (kind == CollectiveKind::point_to_point) {
     const bool receive = (flags & detail::CallRecord::receive_flag) != 0;
-    line += std::string(",\"call\":") + (receive ? "\"recv\"" : "\"send\"") +
+    line += std::string("\"call\":") + (receive ? "\"recv\"" : "\"send\"") +
             ",\"p2p\":true,\"peer\":" + std::to_string(r.peer.load(relaxed)) +
             ",\"tag\":" + std::to_string(r.root.load(relaxed)) +
             ",\"bytes\":" + std::to_string(r.count.load(relaxed));
+  } else if (flags & detail::CallRecord::unnumbered_flag) {  // not begun: its kind only
+    line += "\"call\":" + detail::json_string(name_of(operation_of(kind, false)));
   } else {
     CallDescriptor d;
     d.kind = kind;
@@ -344,7 +407,7 @@ inline std::string FlightRecorder::line_of(const detail::CallRecord& r,
     d.count = r.count.load(relaxed);
     d.v_form = (flags & detail::CallRecord::v_form_flag) != 0;
     const auto algorithm = static_cast<Algorithm>(r.algorithm.load(relaxed));
-    line += ",\"call\":" + detail::json_string(call_name(d)) +
+    line += "\"call\":" + detail::json_string(call_name(d)) +
             ",\"type\":" + detail::json_string(d.typed ? name_of(d.type) : "") +
             ",\"count\":" + std::to_string(d.count) + ",\"root\":" + std::to_string(d.root) +
             ",\"op\":" + detail::json_string(detail::op_name(d.op)) +
@@ -354,11 +417,12 @@ inline std::string FlightRecorder::line_of(const detail::CallRecord& r,
           ((flags & detail::CallRecord::started_flag) ? "true" : "false");
   if (const std::uint64_t begin = r.begin_ticks.load(relaxed); begin != 0)
     line += ",\"begin_ns\":" + std::to_string(to_ns(begin));
-  else if (after != 0)
+  else if (after != 0 && !(flags & detail::CallRecord::unnumbered_flag))
     line += ",\"begin_after_ns\":" + std::to_string(to_ns(after));
   if (const std::uint64_t end = r.end_ticks.load(relaxed); end != 0)
     line += ",\"end_ns\":" + std::to_string(to_ns(end));
-  else if (state == CallState::finished && kind != CollectiveKind::point_to_point)
+  else if (state == CallState::finished && kind != CollectiveKind::point_to_point &&
+           !(flags & detail::CallRecord::unnumbered_flag))
     line += ",\"finished_by_ns\":" + std::to_string(to_ns(finished_by));
   line += ",\"state\":" + detail::json_string(name_of(state));
   if (state == CallState::waiting)

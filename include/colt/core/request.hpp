@@ -28,6 +28,7 @@
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/detail/progress_engine.hpp"
+#include "colt/core/flight_recorder.hpp"
 
 namespace colt {
 
@@ -181,6 +182,42 @@ template <class Body>
 void run_in_order(ProgressEngine* engine, Body&& body) {
   if (!engine || engine->idle()) return body();
   start_on(*engine, [&body] { body(); }).wait();
+}
+
+// Runs a queued call's body on the progress thread with the flight-recorder entry it was queued
+// under (FlightRecorder::queue), which the call fills as it begins. A body that ends without
+// beginning its call (its arguments failed their checks) ends the entry itself.
+template <class Body>
+void run_queued(const RecordHandle& queued, Body& body) {
+  const auto unbegun = [] { return std::exchange(queued_call_on_this_thread, {}).live(); };
+  queued_call_on_this_thread = queued;
+  try {
+    body();
+  } catch (const Error& e) {
+    FlightRecorder::failed(unbegun(), e);
+    throw;
+  } catch (...) {
+    FlightRecorder::failed(unbegun());
+    throw;
+  }
+  FlightRecorder::finished(unbegun());
+}
+
+// start_on and run_in_order for a call of `kind` on a communicator with a flight recorder: a
+// call that waits its turn on the progress thread is recorded as queued from the moment it is
+// handed over, by the thread that hands it over (the one that writes the recorder's new entries).
+template <class Body>
+Request start_on(ProgressEngine& engine, FlightRecorder* recorder, CollectiveKind kind, Body body) {
+  const RecordHandle queued = recorder ? recorder->queue(kind, true) : RecordHandle{};
+  return start_on(engine, [queued, body = std::move(body)]() mutable { run_queued(queued, body); });
+}
+
+template <class Body>
+void run_in_order(ProgressEngine* engine, FlightRecorder* recorder, CollectiveKind kind,
+                  Body&& body) {
+  if (!engine || engine->idle()) return body();
+  const RecordHandle queued = recorder ? recorder->queue(kind, false) : RecordHandle{};
+  start_on(*engine, [&body, queued] { run_queued(queued, body); }).wait();
 }
 
 }  // namespace detail

@@ -11,14 +11,15 @@
 
 namespace colt::detail {
 
+// `kind`: what the flight recorder says of the call while it is queued (core/request.hpp).
 template <class Comm, class Body>
-Request start(Comm& comm, Body body) {
-  return start_on(engine(comm), std::move(body));
+Request start(Comm& comm, CollectiveKind kind, Body body) {
+  return start_on(engine(comm), plumbing(comm).recorder(), kind, std::move(body));
 }
 
 template <class Comm, class Body>
-void run_in_order(Comm& comm, Body&& body) {
-  run_in_order(engine_if_started(comm), std::forward<Body>(body));
+void run_in_order(Comm& comm, CollectiveKind kind, Body&& body) {
+  run_in_order(engine_if_started(comm), plumbing(comm).recorder(), kind, std::forward<Body>(body));
 }
 
 }  // namespace colt::detail
