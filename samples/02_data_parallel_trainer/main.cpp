@@ -26,8 +26,9 @@
 // thread ends by an exception in-process; its process kills itself with SIGKILL when the ranks
 // are processes, or, with --stop, stops itself with SIGSTOP (alive but silent: only the timeout
 // reveals it, and its launcher ends it). --rank R --world N --rendezvous DIR runs this process as
-// rank R of N UCX processes that meet through the directory DIR, started by any launcher (implies
-// --elastic).
+// rank R of N UCX processes that meet through the directory DIR (one that every process sees),
+// started by any launcher (implies --elastic); --rendezvous tcp://HOST:PORT meets at a store that
+// rank 0 serves at HOST:PORT instead (colt::TcpStore), for machines that share no directory.
 
 #include <signal.h>
 
@@ -76,8 +77,9 @@ constexpr const char* own_usage =
     "  --kill-rank R        --elastic: rank R dies abruptly before step --kill-at-step\n"
     "  --kill-at-step S     (a thread that ends in-process; SIGKILL for processes)\n"
     "  --stop               processes: the rank stops itself (SIGSTOP) instead\n"
-    "  --rank R --world N --rendezvous DIR\n"
-    "                       run as rank R of N UCX processes meeting in directory DIR\n";
+    "  --rank R --world N --rendezvous DIR|tcp://HOST:PORT\n"
+    "                       run as rank R of N UCX processes meeting in directory DIR (one\n"
+    "                       every process sees) or at HOST:PORT, where rank 0 serves a store\n";
 
 struct ElasticFlags {
   bool on = false;
@@ -308,13 +310,25 @@ int elastic_main(const samples::Options& o, const ElasticFlags& e) {
     colt::CommunicatorOptions options;  // colt::ElasticTraining identifies failures
     if (!e.rendezvous.empty()) {
 #ifdef COLT_SAMPLE_WITH_UCX
-      colt::FileRendezvous rendezvous(e.rendezvous, e.rank, e.world);
-      auto comm = colt::ucx::communicator(rendezvous, options);
-      if (comm.rank() == 0)
-        std::printf("%zu words, %s met in %s\n", words.size(),
-                    samples::count_of(comm.size(), "UCX process", "UCX processes").c_str(),
-                    e.rendezvous.c_str());
-      run_elastic(comm, o, e, data);
+      const auto meet = [&](auto& rendezvous) {
+        auto comm = colt::ucx::communicator(rendezvous, options);
+        if (comm.rank() == 0)
+          std::printf("%zu words, %s met at %s\n", words.size(),
+                      samples::count_of(comm.size(), "UCX process", "UCX processes").c_str(),
+                      e.rendezvous.c_str());
+        return comm;
+      };
+      if (e.rendezvous.starts_with("tcp://")) {  // rank 0 serves the store at host:port
+        const colt::Deadline deadline = colt::Deadline::after(colt::resolve(options).timeout);
+        colt::TcpStore store(e.rendezvous.substr(6), e.rank == 0, e.rank, deadline);
+        colt::StoreRendezvous rendezvous(store, e.rank, e.world);
+        auto comm = meet(rendezvous);
+        run_elastic(comm, o, e, data);
+      } else {  // a directory every process sees
+        colt::FileRendezvous rendezvous(e.rendezvous, e.rank, e.world);
+        auto comm = meet(rendezvous);
+        run_elastic(comm, o, e, data);
+      }
 #else
       samples::usage(program, own_usage, "this build has no UCX: install libucx-dev, rebuild");
 #endif

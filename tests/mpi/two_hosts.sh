@@ -8,34 +8,7 @@
 set -uo pipefail
 mpiexec=$1; shift
 
-skip() { echo "SKIPPED: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "creating network namespaces needs root"
-command -v ip >/dev/null || skip "no 'ip' command (Debian package iproute2)"
-
-id=$$
-host_a=colt_a_$id host_b=colt_b_$id
-work=$(mktemp -d)
-cleanup() {
-  ip netns del "$host_a" 2>/dev/null
-  ip netns del "$host_b" 2>/dev/null
-  ip link del "colt_va_$id" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-ip netns add "$host_a" 2>"$work/err" || skip "cannot create network namespaces here: $(cat "$work/err")"
-ip netns add "$host_b"
-ip link add "colt_va_$id" type veth peer name "colt_vb_$id"
-ip link set "colt_va_$id" netns "$host_a"
-ip link set "colt_vb_$id" netns "$host_b"
-ip -n "$host_a" link set "colt_va_$id" name colt0
-ip -n "$host_b" link set "colt_vb_$id" name colt0
-ip -n "$host_a" addr add 10.231.0.1/24 dev colt0
-ip -n "$host_b" addr add 10.231.0.2/24 dev colt0
-for ns in "$host_a" "$host_b"; do
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set colt0 up
-done
+. "$(dirname "$0")/../support/two_hosts_setup.sh"
 
 # Hydra's ssh launcher runs: EXEC -x HOST COMMAND...; "ssh" into a host = enter its namespace.
 cat > "$work/enter_host" <<WRAPPER
@@ -51,7 +24,6 @@ exec ip netns exec "\$ns" sh -c "\$*"
 WRAPPER
 chmod +x "$work/enter_host"
 
-sent() { ip netns exec "$host_a" cat /sys/class/net/colt0/statistics/tx_bytes; }
 run() {
   timeout 45 ip netns exec "$host_a" "$mpiexec" -launcher ssh -launcher-exec "$work/enter_host" \
     -localhost 10.231.0.1 -hosts 10.231.0.1,10.231.0.2 -n 2 -ppn 1 \

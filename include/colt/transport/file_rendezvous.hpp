@@ -45,6 +45,7 @@
 
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
+#include "colt/transport/detail/rendezvous_wire.hpp"
 
 namespace colt {
 
@@ -54,7 +55,6 @@ inline constexpr std::array<char, 8> magic = {'c', 'o', 'l', 't', '-', 'r', 'd',
 inline constexpr std::uint32_t version = 1;
 inline constexpr std::size_t session_bytes = 24;  // magic, version, world, session id
 inline constexpr std::size_t record_bytes = 32;   // the session's fields, rank, blob length
-inline constexpr std::size_t max_blob = std::size_t{1} << 20;
 
 // The fields of a session or rank file's header.
 struct Header {
@@ -63,16 +63,6 @@ struct Header {
   std::uint32_t rank = 0;    // rank files only
   std::uint32_t length = 0;  // rank files only
 };
-
-inline void put(std::vector<std::byte>& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::byte>(value >> (8 * i)));
-}
-
-inline std::uint64_t get(std::span<const std::byte> in, std::size_t at, int bytes) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= std::to_integer<std::uint64_t>(in[at + i]) << (8 * i);
-  return value;
-}
 
 // A session file's bytes, or a rank file's header when `record` is set.
 inline std::vector<std::byte> encode(const Header& h, bool record) {
@@ -103,47 +93,6 @@ inline std::optional<Header> decode(std::span<const std::byte> in, bool record) 
     h.length = static_cast<std::uint32_t>(get(in, 28, 4));
   }
   return h;
-}
-
-// Closes the descriptor it owns.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) (void)::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now, for the caller to see the error (a full disk may show only here); -1 on failure.
-  int close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
-
-// Sleeps between polls: 1 ms at first (ranks started together arrive within milliseconds),
-// growing by half each time to 50 ms (a slow launcher costs few wakeups), never past the deadline.
-class Backoff {
- public:
-  void sleep(const Deadline& deadline) {
-    const auto left = deadline.at - Clock::now();
-    if (left <= Clock::duration::zero()) return;
-    std::this_thread::sleep_for(std::min<Clock::duration>(step_, left));
-    step_ = std::min<std::chrono::microseconds>(step_ * 3 / 2, std::chrono::milliseconds(50));
-  }
-
- private:
-  std::chrono::microseconds step_{1000};
-};
-
-// "1, 4, 7": the first 16 ranks of a list, then how many more.
-inline std::string list_ranks(const std::vector<int>& ranks) {
-  std::string text;
-  for (std::size_t i = 0; i < ranks.size() && i < 16; ++i)
-    text += (i ? ", " : "") + std::to_string(ranks[i]);
-  if (ranks.size() > 16) text += " and " + std::to_string(ranks.size() - 16) + " more";
-  return text;
 }
 
 // Is `name` one of the files the protocol writes (see the layout above)?

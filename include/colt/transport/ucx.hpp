@@ -38,6 +38,8 @@
 #include "colt/transport/detail/exchange.hpp"
 #include "colt/transport/detail/split_part.hpp"
 #include "colt/transport/file_rendezvous.hpp"
+#include "colt/transport/key_value_store.hpp"
+#include "colt/transport/tcp_store.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/request.hpp"
@@ -308,14 +310,15 @@ Communicator communicator(colt::Communicator<BootstrapTransport>& bootstrap,
   return Communicator(Transport(std::move(worker)), options);
 }
 
-// A UCX communicator of the processes that meet through `rendezvous` (file_rendezvous.hpp):
-// each publishes its worker's address there and connects to every other. Started by any
-// launcher (a shell loop, srun), so a process killed by a signal ends only itself, and the
-// survivors can shrink (docs/fault-tolerance.md). The exchange, and the cleanup of the
-// directory, are bounded by the timeout.
-inline Communicator communicator(FileRendezvous& rendezvous,
-                                 const CommunicatorOptions& options = {},
-                                 Options ucx_options = {}) {
+// A UCX communicator of the processes that meet through `rendezvous`: a FileRendezvous (a
+// directory every machine sees) or a StoreRendezvous over a key-value store (TcpStore: an
+// address every machine reaches). Each publishes its worker's address there and connects to
+// every other. Started by any launcher (a shell loop, srun), so a process killed by a signal
+// ends only itself, and the survivors can shrink (docs/fault-tolerance.md). The exchange, and
+// the rendezvous' finish, are bounded by the timeout.
+template <colt::Rendezvous R>
+Communicator communicator(R& rendezvous, const CommunicatorOptions& options = {},
+                          Options ucx_options = {}) {
   // Resolved once, here: the bootstrap needs the timeout before the communicator exists.
   const InheritedSettings settings(resolve(options));
   auto worker =
