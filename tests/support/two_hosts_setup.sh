@@ -1,3 +1,4 @@
+#!/bin/bash
 # Sourced by the two-host tests (tests/mpi/two_hosts.sh, tests/ucx/two_hosts_store.sh): two
 # network namespaces, "hosts" 10.231.0.1 ($host_a) and 10.231.0.2 ($host_b), joined only by a
 # veth pair named colt0 on each side, with addresses private to them; removed at exit, with the
