@@ -219,20 +219,29 @@ class Worker {
     ucp_request_free(request);
   }
 
-  // Receives and drops messages nobody will read: a failed call's leftovers, abort notices.
-  // (UCX warns about each message still unread when the worker is destroyed.)
-  void discard_unread(Clock::time_point give_up) noexcept {
+  // Receives and drops one message nobody will read (a failed call's leftovers, abort notices);
+  // false when there is none. UCX warns about each message still unread when the worker goes.
+  bool discard_one_unread(std::vector<std::byte>& scratch, Clock::time_point give_up) {
+    ucp_tag_recv_info_t info{};
+    ucp_tag_message_h message = ucp_tag_probe_nb(worker_, 0, 0, 1, &info);  // mask 0: any tag
+    if (!message) return false;
+    scratch.resize(info.length);
+    ucp_request_param_t param{};
+    finish(ucp_tag_msg_recv_nbx(worker_, scratch.data(), scratch.size(), message, &param), give_up);
+    return true;
+  }
+
+  // Progresses the worker, dropping what arrives unread, until nothing has moved for 10 rounds
+  // (or `give_up`): what peers still send, and the completions of requests that a forced close
+  // cancelled, which run in callbacks only progress runs (UCX warns at the worker's destruction
+  // about each request not returned, and each message not read).
+  void settle(Clock::time_point give_up) noexcept {
     try {
       std::vector<std::byte> scratch;
-      while (Clock::now() < give_up) {
-        progress();
-        ucp_tag_recv_info_t info{};
-        ucp_tag_message_h message = ucp_tag_probe_nb(worker_, 0, 0, 1, &info);  // mask 0: any tag
-        if (!message) return;
-        scratch.resize(info.length);
-        ucp_request_param_t param{};
-        finish(ucp_tag_msg_recv_nbx(worker_, scratch.data(), scratch.size(), message, &param),
-               give_up);
+      for (int quiet = 0; quiet < 10 && Clock::now() < give_up;) {
+        const bool moved = progress() != 0;
+        const bool dropped = discard_one_unread(scratch, give_up);
+        quiet = moved || dropped ? 0 : quiet + 1;
       }
     } catch (...) {  // out of memory: UCX frees them with the worker, and says so
     }
@@ -247,7 +256,7 @@ class Worker {
     finish(ucp_worker_flush_nbx(worker_, &flush), Clock::now() + flush_budget);
     for (void* notice : notices_) ucp_request_free(notice);
     notices_.clear();
-    discard_unread(Clock::now() + std::chrono::milliseconds(200));
+    settle(Clock::now() + std::chrono::milliseconds(200));
     ucp_request_param_t close{};
     close.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
     close.flags =
@@ -260,10 +269,8 @@ class Worker {
       link.endpoint = nullptr;
     }
     // A forced close returns at once but completes the requests still pending to the peer (a
-    // rendezvous send that a stopped peer never answered) in callbacks that only progress runs:
-    // without it UCX warns at the worker's destruction about each request not returned.
-    const auto settle_by = Clock::now() + std::chrono::milliseconds(100);
-    for (int quiet = 0; quiet < 10 && Clock::now() < settle_by;) quiet = progress() ? 0 : quiet + 1;
+    // rendezvous send that a stopped peer never answered) in callbacks.
+    settle(Clock::now() + std::chrono::milliseconds(100));
     ucp_worker_destroy(worker_);
     worker_ = nullptr;
   }
