@@ -142,6 +142,46 @@ inline void make_non_blocking(int fd) {
   (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+// One request at the front of a client's bytes, as the server reads them: complete (its op, key
+// and value, and how many bytes it took), incomplete (the rest is on its way), or malformed
+// (not a colt client: an unknown op, or a length over the limit).
+struct Request {
+  enum class Status : std::uint8_t { complete, incomplete, malformed };
+  Status status = Status::incomplete;
+  std::uint8_t op = 0;
+  std::string key, value;
+  std::size_t consumed = 0;
+};
+
+inline Request parse_request(std::span<const std::byte> in) {
+  Request r;
+  if (in.empty()) return r;
+  r.op = std::to_integer<std::uint8_t>(in[0]);
+  if (r.op != set_request && r.op != get_request) {
+    r.status = Request::Status::malformed;
+    return r;
+  }
+  std::size_t at = 1;
+  // A u32 length and its bytes; false while they are not all here, or when malformed.
+  const auto field = [&](std::string& into) {
+    if (in.size() - at < 4) return false;
+    const std::uint64_t length = rv::get(in, at, 4);
+    if (length > rv::max_blob) {
+      r.status = Request::Status::malformed;
+      return false;
+    }
+    if (in.size() - at - 4 < length) return false;
+    into.assign(reinterpret_cast<const char*>(in.data() + at + 4), length);
+    at += 4 + length;
+    return true;
+  };
+  if (field(r.key) && (r.op != set_request || field(r.value))) {
+    r.status = Request::Status::complete;
+    r.consumed = at;
+  }
+  return r;
+}
+
 // The server: one thread, poll over the listening socket and every client; requests are parsed
 // from each client's bytes as they arrive, and a get whose key is missing waits in `waiting`.
 class Server {
@@ -239,35 +279,20 @@ class Server {
   // Handles every complete request at the front of c.in; a malformed one closes the client.
   void handle_requests(Client& c) {
     while (!c.waiting && !c.in.empty()) {
-      const std::span<const std::byte> in(c.in);
-      const auto op = std::to_integer<std::uint8_t>(in[0]);
-      std::size_t at = 1;
-      bool malformed = op != set_request && op != get_request;
-      // A u32 length and its bytes; false while they are not all here.
-      const auto field = [&](std::string& into) {
-        if (malformed || in.size() < at + 4) return false;
-        const std::uint64_t length = rv::get(in, at, 4);
-        malformed = length > rv::max_blob;
-        if (malformed || in.size() < at + 4 + length) return false;
-        into.assign(reinterpret_cast<const char*>(in.data() + at + 4), length);
-        at += 4 + length;
-        return true;
-      };
-      std::string key, value;
-      const bool complete = field(key) && (op != set_request || field(value));
-      if (malformed) {
+      Request r = parse_request(c.in);
+      if (r.status == Request::Status::malformed) {
         (void)c.fd.close();  // not a colt client
         return;
       }
-      if (!complete) return;  // the rest is on its way
-      c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(at));
-      if (op == set_request) {
+      if (r.status == Request::Status::incomplete) return;  // the rest is on its way
+      c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(r.consumed));
+      if (r.op == set_request) {
         c.out.push_back(std::byte{1});
-        values_[key] = std::move(value);
-        answer_waiting(key);
+        values_[r.key] = std::move(r.value);
+        answer_waiting(r.key);
       } else {
         c.waiting = true;
-        c.waiting_for = std::move(key);
+        c.waiting_for = std::move(r.key);
         answer_waiting(c.waiting_for);
       }
     }
