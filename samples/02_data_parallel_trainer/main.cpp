@@ -312,10 +312,11 @@ int elastic_main(const samples::Options& o, const ElasticFlags& e) {
 #ifdef COLT_SAMPLE_WITH_UCX
       const auto meet = [&](auto& rendezvous) {
         auto comm = colt::ucx::communicator(rendezvous, options);
+        const colt::NodeMap& nodes = comm.nodes();  // collective: every rank's node name
         if (comm.rank() == 0)
-          std::printf("%zu words, %s met at %s\n", words.size(),
+          std::printf("%zu words, %s met at %s; %s\n", words.size(),
                       samples::count_of(comm.size(), "UCX process", "UCX processes").c_str(),
-                      e.rendezvous.c_str());
+                      e.rendezvous.c_str(), colt::to_string(nodes).c_str());
         return comm;
       };
       if (e.rendezvous.starts_with("tcp://")) {  // rank 0 serves the store at host:port

@@ -51,7 +51,9 @@ TEST_CASE("communicator: settings say what it runs with and where each value cam
         CHECK(s.check_from == SettingSource::option);
         CHECK(to_string(s) ==
               "timeout 30 s (COLT_TIMEOUT_S), check on (option), checksum off, ordered off, "
-              "algorithm ring (COLT_ALGO), tuning compiled table, trace 1024 calls, watchdog 3 s");
+              "algorithm ring (COLT_ALGO), tuning compiled table, trace 1024 calls, watchdog 3 s, "
+              "node " +
+                  detail::host_name());
         // split and dup inherit the settings, sources included, and read nothing again. (Every
         // rank has built its communicator before the variable changes: the barriers.)
         barrier(comm);
@@ -166,4 +168,48 @@ TEST_CASE("communicator: negative split color is rejected") {
   REQUIRE(error);
   CHECK(error->kind() == ErrorKind::invalid_argument);
   CHECK(error->collective() == "split");
+}
+
+TEST_CASE("communicator: which ranks share a node; split_by_node and split_by_rail") {
+  ::unsetenv("COLT_NODE");
+  ::unsetenv("COLT_RANKS_PER_NODE");
+  // One process: every rank on one node, named after the host.
+  inprocess::launch(3, [](inprocess::Communicator& comm) {
+    CHECK(comm.node() == detail::host_name());
+    const NodeMap& map = comm.nodes();
+    CHECK(map.nodes == 1);
+    CHECK(map.local_rank == std::vector<int>{0, 1, 2});
+    CHECK(comm.split_by_node().size() == 3);
+    CHECK(comm.split_by_rail().size() == 1);
+  });
+  // 8 ranks as 3 emulated nodes of 3, 3 and 2 ranks (COLT_RANKS_PER_NODE, named by COLT_NODE).
+  ::setenv("COLT_NODE", "emu", 1);
+  ::setenv("COLT_RANKS_PER_NODE", "3", 1);
+  inprocess::launch(8, [](inprocess::Communicator& comm) {
+    const int r = comm.rank();
+    CHECK(comm.node() == "emu/node" + std::to_string(r / 3));
+    const NodeMap& map = comm.nodes();
+    CHECK(map.nodes == 3);
+    CHECK(map.node_of == std::vector<int>{0, 0, 0, 1, 1, 1, 2, 2});
+    CHECK(map.local_rank == std::vector<int>{0, 1, 2, 0, 1, 2, 0, 1});
+    CHECK(map.most_per_node() == 3);
+    CHECK(to_string(map) == "3 nodes: ranks 0-2; ranks 3-5; ranks 6-7");
+    auto node = comm.split_by_node();
+    CHECK(node.size() == (r < 6 ? 3 : 2));
+    CHECK(node.rank() == r % 3);
+    CHECK(node.node() == comm.node());  // a split keeps its ranks' nodes
+    CHECK(node.nodes().nodes == 1);
+    auto rail = comm.split_by_rail();
+    CHECK(rail.size() == (r % 3 == 2 ? 2 : 3));  // local rank 2 has no rank on the third node
+    CHECK(rail.rank() == r / 3);
+    CHECK(rail.nodes().nodes == rail.size());
+    // The two levels add up: the sum over the node, then over the rail of the nodes' first
+    // ranks, is the sum over all 8 ranks (1 + ... + 8).
+    std::vector<long> value{r + 1};
+    all_reduce(node, std::span(value), sum{});
+    all_reduce(rail, std::span(value), sum{});
+    if (r % 3 == 0) CHECK(value[0] == 36);
+  });
+  ::unsetenv("COLT_NODE");
+  ::unsetenv("COLT_RANKS_PER_NODE");
 }

@@ -152,7 +152,7 @@ TEST_CASE("flight recorder: the ring keeps the last calls; trace_calls 0 records
         CHECK(comm.flight_recorder()->recorded() == 11);  // the split, then 10 all_reduces
         CHECK(small.lineage() == "world/split(0)@0");
         std::ostringstream text;
-        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr},
+        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr, comm.node()},
                     comm.flight_recorder());
         const std::string dump = text.str();
         CHECK(std::count(dump.begin(), dump.end(), '\n') == 5);  // the header and the last 4
@@ -165,7 +165,7 @@ TEST_CASE("flight recorder: the ring keeps the last calls; trace_calls 0 records
         std::vector<float> data(3, 2.0f);
         for (int i = 0; i < 6; ++i) all_reduce(comm, data, sum{});
         std::ostringstream text;
-        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr},
+        write_trace(text, {comm.rank(), comm.size(), "world", "in-process", nullptr, comm.node()},
                     comm.flight_recorder());
         const std::string dump = text.str();
         CHECK(std::count(dump.begin(), dump.end(), '\n') == 5);  // the header and the last 4

@@ -32,12 +32,14 @@
 #include <vector>
 
 #include "colt/core/deadline.hpp"
+#include "colt/core/detail/exchange.hpp"
 #include "colt/core/detail/plumbing.hpp"
 #include "colt/core/detail/progress_engine.hpp"
 #include "colt/core/detail/trace_registry.hpp"
 #include "colt/core/request.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/flight_recorder.hpp"
+#include "colt/core/node_map.hpp"
 #include "colt/core/settings.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
@@ -69,18 +71,9 @@ class Communicator {
 
   // Options left unset come from the environment, read now (core/settings.hpp).
   explicit Communicator(T transport, const CommunicatorOptions& options = {})
-      : Communicator(std::move(transport), InheritedSettings(resolve(options))) {}
+      : Communicator(std::move(transport), InheritedSettings(resolve(options)), Origin::program) {}
   Communicator(T transport, const InheritedSettings& inherited)
-      : plumbing_(std::move(transport), inherited.settings.checksum,
-                  inherited.settings.trace_calls),
-        settings_(inherited.settings),
-        lineage_(inherited.lineage) {
-    plumbing_.set_timeout(settings_.timeout);
-    if (settings_.debug_info)
-      (void)std::fprintf(stderr, "colt INFO rank %d/%d: communicator %s over %s on node %s; %s\n",
-                         rank(), size(), lineage_.c_str(), std::string(transport_name()).c_str(),
-                         detail::host_name().c_str(), to_string(settings_).c_str());
-  }
+      : Communicator(std::move(transport), inherited, Origin::parent) {}
 
   // A communicator moves once its started calls have finished (they hold its address).
   Communicator(Communicator&& other) noexcept
@@ -88,6 +81,7 @@ class Communicator {
         workspace_(std::move(other.workspace_)),
         settings_(std::move(other.settings_)),
         lineage_(std::move(other.lineage_)),
+        nodes_(std::move(other.nodes_)),
         engine_(std::move(other.engine_)) {}
   Communicator& operator=(Communicator&& other) noexcept {
     if (this == &other) return *this;
@@ -100,6 +94,7 @@ class Communicator {
     workspace_ = std::move(other.workspace_);
     settings_ = std::move(other.settings_);
     lineage_ = std::move(other.lineage_);
+    nodes_ = std::move(other.nodes_);
     engine_ = std::move(other.engine_);
     registration_.rejoin();
     return *this;
@@ -137,6 +132,34 @@ class Communicator {
   // What this communicator runs with, and where each value came from: to_string(comm.settings())
   // is one line for a log.
   const Settings& settings() const { return settings_; }
+
+  // The node this rank runs on: its name (COLT_NODE, else the host name; with ranks_per_node,
+  // the emulated node's number appended: "vm/node1").
+  const std::string& node() const { return settings_.node; }
+  // Which ranks share a node. Collective the first time (every rank calls it at the same point
+  // among its calls: the ranks swap a hash of their node names, as MPI_Comm_split_type does),
+  // then kept. Bounded by the timeout.
+  const NodeMap& nodes() {
+    if (!nodes_) learn_nodes();
+    return *nodes_;
+  }
+  // The ranks on this rank's node, in rank order: collective (nodes(), then split).
+  Communicator split_by_node()
+    requires SplittableTransport<T>
+  {
+    const NodeMap& map = nodes();
+    return split(map.node_of[static_cast<std::size_t>(rank())], rank());
+  }
+  // The ranks with this rank's place on every node (its rail: local rank 0 of each node, and so
+  // on), in node order: collective. With split_by_node, the two levels of a hierarchical
+  // collective: within the node, then across nodes over the rail.
+  Communicator split_by_rail()
+    requires SplittableTransport<T>
+  {
+    const NodeMap& map = nodes();
+    const auto me = static_cast<std::size_t>(rank());
+    return split(map.local_rank[me], map.node_of[me]);
+  }
   // The options a communicator split from this one inherits.
   CommunicatorOptions options() const { return settings_.options(); }
   // Whether this communicator has started its progress thread: the thread that runs its started
@@ -279,8 +302,52 @@ class Communicator {
   friend detail::ProgressEngine* detail::engine_if_started<T>(Communicator<T>&);
   friend detail::ProgressEngine& detail::engine<T>(Communicator<T>&);
 
+  // Made by the program (the world: an emulated node's number is added to the node's name
+  // here, by the world rank) or by a parent (split, dup, shrink: the rank keeps its node).
+  enum class Origin : std::uint8_t { program, parent };
+  Communicator(T transport, const InheritedSettings& inherited, Origin origin)
+      : plumbing_(std::move(transport), inherited.settings.checksum,
+                  inherited.settings.trace_calls),
+        settings_(inherited.settings),
+        lineage_(inherited.lineage) {
+    plumbing_.set_timeout(settings_.timeout);
+    if (origin == Origin::program && settings_.ranks_per_node > 0)
+      settings_.node +=
+          "/node" + std::to_string(static_cast<std::size_t>(rank()) / settings_.ranks_per_node);
+    if (settings_.debug_info)
+      (void)std::fprintf(stderr, "colt INFO rank %d/%d: communicator %s over %s on node %s; %s\n",
+                         rank(), size(), lineage_.c_str(), std::string(transport_name()).c_str(),
+                         settings_.node.c_str(), to_string(settings_).c_str());
+  }
+
   void drain() noexcept {
     if (engine_) engine_->drain();
+  }
+  // nodes(): every rank's node-name hash, through the transport's own messages, in order after
+  // the calls started before it (recorded as an internal call).
+  void learn_nodes() {
+    std::vector<std::uint64_t> ids(static_cast<std::size_t>(size()));
+    ids[static_cast<std::size_t>(rank())] = detail::node_id(settings_.node);
+    FlightRecorder* recorder = plumbing_.recorder();
+    detail::run_in_order(engine_.get(), recorder, CollectiveKind::internal, [&] {
+      plumbing_.throw_if_broken(Operation::nodes);
+      CallDescriptor d;
+      d.kind = CollectiveKind::internal;
+      detail::CallRecord* record =
+          recorder ? recorder->begin(d, plumbing_.calls(), detail::on_progress_thread) : nullptr;
+      const Tag tag = plumbing_.next_tag(CollectiveKind::internal);
+      try {
+        detail::exchange_with_all(transport(), std::span(ids), 1, tag, deadline());
+      } catch (const Error& e) {
+        FlightRecorder::failed(record, e);
+        throw plumbing_.broken_by(e, Operation::nodes);
+      }
+      FlightRecorder::finished(record);
+    });
+    nodes_ = NodeMap::from_ids(ids);
+    if (settings_.debug_info)
+      (void)std::fprintf(stderr, "colt INFO rank %d/%d: communicator %s: %s\n", rank(), size(),
+                         lineage_.c_str(), to_string(*nodes_).c_str());
   }
   Communicator shrink_after(const Error* failure)
     requires ShrinkableTransport<T>
@@ -304,7 +371,7 @@ class Communicator {
     return std::move(*survivors);
   }
   TraceHeader trace_header() const {
-    return {rank(), size(), lineage_, transport_name(), failure()};
+    return {rank(), size(), lineage_, transport_name(), failure(), settings_.node};
   }
   // A signal's dump (core/trace_signal.hpp): to the trace directory, or the current one.
   static bool dump_on_signal(const void* self) noexcept {
@@ -317,6 +384,7 @@ class Communicator {
   Workspace workspace_;
   Settings settings_;
   std::string lineage_;
+  std::optional<NodeMap> nodes_;  // once nodes() learnt it
   // Last, so it is destroyed (its thread joined, its queue run) before what its calls use.
   std::unique_ptr<detail::ProgressEngine> engine_;
   // Later still: destroyed first, so a signal's dump never reads a part already gone.

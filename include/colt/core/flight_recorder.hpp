@@ -495,24 +495,15 @@ struct TraceHeader {
   std::string_view comm;           // the communicator's lineage ("world", "world/split(1)@4")
   std::string_view transport;      // "in-process", "mpi", "ucx"
   const Error* failure = nullptr;  // what broke the communicator, if anything
+  std::string_view node;           // the node this rank runs on (Settings::node); empty: unknown
 };
-
-namespace detail {
-
-inline std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
-
-}  // namespace detail
 
 // The header line, then the recorded calls (none where `recorder` is null): what
 // tools/colt-trace reads.
 inline void write_trace(std::ostream& out, const TraceHeader& h, const FlightRecorder* recorder) {
   std::string line = "{\"colt_trace\":1,\"rank\":" + std::to_string(h.rank) +
                      ",\"size\":" + std::to_string(h.size) +
-                     ",\"node\":" + detail::json_string(detail::host_name()) +
+                     ",\"node\":" + detail::json_string(h.node.empty() ? "unknown" : h.node) +
                      ",\"pid\":" + std::to_string(::getpid()) +
                      ",\"comm\":" + detail::json_string(h.comm) +
                      ",\"transport\":" + detail::json_string(h.transport) +

@@ -44,6 +44,7 @@ enum class Operation : std::uint8_t {
   tuning_file,
   split,
   shrink,
+  nodes,  // Communicator::nodes: which ranks share a node
   abort,
   dump_trace,
   // Device kernels.
@@ -110,6 +111,7 @@ constexpr std::string_view name_of(Operation operation) noexcept {
     case Operation::tuning_file: return "tuning_file";
     case Operation::split: return "split";
     case Operation::shrink: return "shrink";
+    case Operation::nodes: return "nodes";
     case Operation::abort: return "abort";
     case Operation::dump_trace: return "dump_trace";
     case Operation::cuda: return "cuda";

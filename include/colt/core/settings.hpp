@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "colt/core/algorithm_name.hpp"
+#include <unistd.h>
+
 #include "colt/core/deadline.hpp"
 #include "colt/core/error.hpp"
 
@@ -61,6 +63,13 @@ struct CommunicatorOptions {
   // intervals, well before the timeout ends it; zero: never. Unset: COLT_WATCHDOG_S, else a
   // tenth of the timeout, at most 20 s.
   std::optional<Clock::duration> watchdog{};
+  // The name of the node (machine) this rank runs on: ranks with the same name share a node
+  // (Communicator::nodes, split_by_node). Unset: COLT_NODE, else the host name.
+  std::optional<std::string> node{};
+  // Emulation: a communicator the program makes (not a split) puts its ranks r and q on one node
+  // when r / ranks_per_node == q / ranks_per_node (and their node names agree), so one process's
+  // threads can stand for several nodes; 0: the node name alone. Unset: COLT_RANKS_PER_NODE.
+  std::optional<std::size_t> ranks_per_node{};
 };
 
 // Where a setting's value came from.
@@ -81,17 +90,20 @@ struct Settings {
   std::string trace_dir;  // empty: no dumps on failure
   bool debug_info = false;
   Clock::duration watchdog = std::chrono::seconds(20);
+  std::string node;  // with ranks_per_node, the emulated node's number appended ("vm/node1")
+  std::size_t ranks_per_node = 0;
   SettingSource timeout_from = SettingSource::fallback, check_from = SettingSource::fallback,
                 checksum_from = SettingSource::fallback, ordered_from = SettingSource::fallback,
                 algorithm_from = SettingSource::fallback, tuning_from = SettingSource::fallback,
                 trace_calls_from = SettingSource::fallback,
                 trace_dir_from = SettingSource::fallback, debug_from = SettingSource::fallback,
-                watchdog_from = SettingSource::fallback;
+                watchdog_from = SettingSource::fallback, node_from = SettingSource::fallback,
+                ranks_per_node_from = SettingSource::fallback;
 
   // The options that rebuild these settings (what split, dup and shrink pass on).
   CommunicatorOptions options() const {
-    return {timeout,     check,       checksum,  ordered,    algorithm,
-            tuning_file, trace_calls, trace_dir, debug_info, watchdog};
+    return {timeout,     check,     checksum,   ordered,  algorithm, tuning_file,
+            trace_calls, trace_dir, debug_info, watchdog, node,      ranks_per_node};
   }
 };
 
@@ -109,6 +121,12 @@ class InheritedSettings {
 };
 
 namespace detail {
+
+inline std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
 
 inline std::optional<std::string_view> environment(const char* name) {
   const char* text = std::getenv(name);
@@ -221,6 +239,11 @@ inline Settings resolve(const CommunicatorOptions& options) {
   s.watchdog = std::min<Clock::duration>(s.timeout / 10, std::chrono::seconds(20));
   detail::resolve(s.watchdog, s.watchdog_from, options.watchdog, "COLT_WATCHDOG_S",
                   detail::parse_seconds_or_zero);
+  s.node = detail::host_name();
+  detail::resolve(s.node, s.node_from, options.node, "COLT_NODE",
+                  [](const char*, std::string_view text) { return std::string(text); });
+  detail::resolve(s.ranks_per_node, s.ranks_per_node_from, options.ranks_per_node,
+                  "COLT_RANKS_PER_NODE", detail::parse_count);
   return s;
 }
 
@@ -254,7 +277,11 @@ inline std::string to_string(const Settings& s) {
          (s.trace_dir.empty() ? std::string()
                               : " to " + s.trace_dir + from(s.trace_dir_from, "COLT_TRACE_DIR")) +
          (s.debug_info ? ", debug INFO" + from(s.debug_from, "COLT_DEBUG") : std::string()) +
-         ", watchdog " + seconds_text(s.watchdog) + from(s.watchdog_from, "COLT_WATCHDOG_S");
+         ", watchdog " + seconds_text(s.watchdog) + from(s.watchdog_from, "COLT_WATCHDOG_S") +
+         ", node " + s.node + from(s.node_from, "COLT_NODE") +
+         (s.ranks_per_node ? " (" + std::to_string(s.ranks_per_node) + " ranks per node" +
+                                 from(s.ranks_per_node_from, "COLT_RANKS_PER_NODE") + ")"
+                           : std::string());
 }
 
 }  // namespace colt

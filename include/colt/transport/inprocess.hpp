@@ -31,7 +31,7 @@
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
 #include "colt/core/detail/describe_message.hpp"
-#include "colt/transport/detail/exchange.hpp"
+#include "colt/core/detail/exchange.hpp"
 #include "colt/transport/detail/futex.hpp"
 #include "colt/transport/detail/inprocess_group.hpp"
 #include "colt/transport/detail/inprocess_slot_round.hpp"

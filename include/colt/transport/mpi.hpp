@@ -27,7 +27,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
-#include "colt/transport/detail/exchange.hpp"
+#include "colt/core/detail/exchange.hpp"
 #include "colt/transport/mpi/check.hpp"
 #include "colt/transport/mpi/environment.hpp"
 #include "colt/transport/mpi/request.hpp"

@@ -35,7 +35,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/transport_concepts.hpp"
-#include "colt/transport/detail/exchange.hpp"
+#include "colt/core/detail/exchange.hpp"
 #include "colt/transport/detail/split_part.hpp"
 #include "colt/transport/file_rendezvous.hpp"
 #include "colt/transport/key_value_store.hpp"

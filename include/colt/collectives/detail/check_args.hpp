@@ -20,7 +20,7 @@
 #include "colt/core/error.hpp"
 #include "colt/core/flight_recorder.hpp"
 #include "colt/core/tag.hpp"
-#include "colt/transport/detail/exchange.hpp"
+#include "colt/core/detail/exchange.hpp"
 
 namespace colt::detail {
 
