@@ -120,9 +120,10 @@ struct CallRecord {
   std::atomic<std::uint64_t> end_ticks{0};    // trace_ticks(); 0: not read (see finished)
 
   // unnumbered: queued, not begun, so no call number yet. shrink: a shrink (kind split), which
-  // takes no call number; `call` is the one the next call would get.
+  // takes no call number; `call` is the one the next call would get. dequeued: a queued entry
+  // whose call began (and has an entry of its own among the calls).
   static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4,
-                                unnumbered_flag = 8, shrink_flag = 16;
+                                unnumbered_flag = 8, shrink_flag = 16, dequeued_flag = 32;
 };
 
 // The entry of the call this thread is running (set by run_call and the blocking messages;
@@ -155,7 +156,7 @@ struct RecordHandle {
 };
 
 // The queued entry of the call this thread is about to run (a progress thread's task, set by
-// RunsQueuedCall): the call's begin fills it instead of writing a new entry.
+// run_queued): the call's begin retires it as it writes the call's own entry.
 inline thread_local RecordHandle queued_call_on_this_thread{};
 
 }  // namespace detail
@@ -179,40 +180,38 @@ class FlightRecorder {
   static constexpr std::uint32_t timed_every = 8;
 
   // A call begins; returns its entry (null when recording is off). `started`: it runs on the
-  // communicator's progress thread (a started call, or a blocking one queued behind them).
-  // A call queued on the progress thread fills the entry `queue` wrote for it.
+  // communicator's progress thread (a started call, or a blocking one queued behind them). A
+  // call queued there retires the entry `queue` wrote for it, and takes its started flag.
   detail::CallRecord* begin(const CallDescriptor& d, std::uint32_t call, bool started) {
     if (!capacity_) return nullptr;
+    if (detail::queued_call_on_this_thread.record) [[unlikely]] {
+      if (detail::CallRecord* queued =
+              std::exchange(detail::queued_call_on_this_thread, {}).live()) {
+        const auto was = queued->flags.load(std::memory_order_relaxed);
+        started = (was & detail::CallRecord::started_flag) != 0;
+        queued->flags.store(static_cast<std::uint8_t>(was | detail::CallRecord::dequeued_flag),
+                            std::memory_order_release);
+      }
+    }
     const auto flags = static_cast<std::uint8_t>((started ? detail::CallRecord::started_flag : 0) |
                                                  (d.v_form ? detail::CallRecord::v_form_flag : 0));
-    const auto type = d.typed ? static_cast<std::uint8_t>(d.type) : untyped;
-    const auto algorithm = static_cast<std::uint8_t>(d.algorithm);
-    const bool timed = call % timed_every == 0;
-    if (detail::queued_call_on_this_thread.record) [[unlikely]] {
-      // Only the thread that submits writes new entries; this one fills what it was handed.
-      detail::CallRecord* queued = std::exchange(detail::queued_call_on_this_thread, {}).live();
-      if (queued) {
-        const auto was = queued->flags.load(std::memory_order_relaxed);
-        constexpr std::uint8_t started_bit = detail::CallRecord::started_flag;
-        fill(*queued, call, d.kind, type, algorithm,
-             static_cast<std::uint8_t>((flags & ~started_bit) | (was & started_bit)), d.root,
-             no_peer, d.op, d.count, timed, CallState::running);
-      }
-      return queued;
-    }
-    return record(calls_, call, d.kind, type, algorithm, flags, d.root, no_peer, d.op, d.count,
-                  timed, CallState::running)
+    return record(calls_, call, d.kind, d.typed ? static_cast<std::uint8_t>(d.type) : untyped,
+                  static_cast<std::uint8_t>(d.algorithm), flags, d.root, no_peer, d.op, d.count,
+                  call % timed_every == 0, CallState::running)
         .record;
   }
 
-  // A call of `kind` handed to the progress thread behind others: its entry, queued, written by
-  // the thread that submits it; `begin` fills it on the progress thread. `started`: a started
-  // call (iall_reduce, ...), not a blocking one that waits its turn.
+  // A call of `kind` handed to the progress thread behind others: an entry of its own, queued,
+  // in a ring of queued calls that the thread handing it over writes, under a mutex (the
+  // collectives' ring has one writer, the thread running the calls: here the progress thread,
+  // which may be writing it now). `begin` retires the entry as the call starts there.
+  // `started`: a started call (iall_reduce, ...), not a blocking one that waits its turn.
   detail::RecordHandle queue(CollectiveKind kind, bool started) {
     if (!capacity_) return {};
+    std::lock_guard lock(message_mutex_);
     const auto flags = static_cast<std::uint8_t>(detail::CallRecord::unnumbered_flag |
                                                  (started ? detail::CallRecord::started_flag : 0));
-    return record(calls_, 0, kind, untyped, 0, flags, no_root, no_peer, 0, 0, false,
+    return record(queued_, 0, kind, untyped, 0, flags, no_root, no_peer, 0, 0, false,
                   CallState::queued);
   }
 
@@ -309,8 +308,7 @@ class FlightRecorder {
     ring.next.store(n, std::memory_order_release);
     return {&r, n};
   }
-  // An entry's fields. A queued entry filled as its call begins keeps its sequence number: a
-  // dump taken at that instant may show it half queued, half running.
+  // An entry's fields.
   static void fill(detail::CallRecord& r, std::uint32_t call, CollectiveKind kind,
                    std::uint8_t type, std::uint8_t algorithm, std::uint8_t flags, int root,
                    int peer, std::uint32_t op, std::uint64_t count, bool timed, CallState state) {
@@ -342,7 +340,7 @@ class FlightRecorder {
 
   std::size_t capacity_;
   detail::TraceClock clock_;
-  Ring calls_, messages_;
+  Ring calls_, messages_, queued_;
   std::mutex message_mutex_;
 };
 
@@ -486,6 +484,15 @@ inline void FlightRecorder::write_calls(std::ostream& out) const {
     out << line << "\n";
   }
   write_messages_before(~std::uint32_t{0});
+  // Then the calls still queued behind them (and any that ended before they began).
+  const std::pair queued_span = span_of(queued_);
+  for (std::uint64_t n = queued_span.first; n <= queued_span.second && n > 0; ++n) {
+    const detail::CallRecord* r = entry(queued_, n);
+    if (!r || (r->flags.load(std::memory_order_acquire) & detail::CallRecord::dequeued_flag))
+      continue;
+    std::string line = line_of(*r, to_ns, 0, 0);
+    if (r->sequence.load(std::memory_order_acquire) == n) out << line << "\n";
+  }
 }
 
 // Who wrote a trace: the first line of every dump.

@@ -185,7 +185,7 @@ void run_in_order(ProgressEngine* engine, Body&& body) {
 }
 
 // Runs a queued call's body on the progress thread with the flight-recorder entry it was queued
-// under (FlightRecorder::queue), which the call fills as it begins. A body that ends without
+// under (FlightRecorder::queue), which the call retires as it begins. A body that ends without
 // beginning its call (its arguments failed their checks) ends the entry itself.
 template <class Body>
 void run_queued(const RecordHandle& queued, Body& body) {
@@ -205,7 +205,7 @@ void run_queued(const RecordHandle& queued, Body& body) {
 
 // start_on and run_in_order for a call of `kind` on a communicator with a flight recorder: a
 // call that waits its turn on the progress thread is recorded as queued from the moment it is
-// handed over, by the thread that hands it over (the one that writes the recorder's new entries).
+// handed over (in the recorder's ring of queued calls; the thread running calls writes the rest).
 template <class Body>
 Request start_on(ProgressEngine& engine, FlightRecorder* recorder, CollectiveKind kind, Body body) {
   const RecordHandle queued = recorder ? recorder->queue(kind, true) : RecordHandle{};
