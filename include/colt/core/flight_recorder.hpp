@@ -30,136 +30,13 @@
 
 #include "colt/core/algorithm_name.hpp"
 #include "colt/core/call_descriptor.hpp"
+#include "colt/core/detail/call_record.hpp"
+#include "colt/core/detail/trace_clock.hpp"
 #include "colt/core/error.hpp"
 #include "colt/core/tag.hpp"
 #include "colt/core/types.hpp"
 
 namespace colt {
-
-// Where a recorded call is.
-// queued: handed to the communicator's progress thread behind calls started before it.
-// waiting: running, and past the watchdog's threshold in a wait for one peer (`peer`).
-enum class CallState : std::uint8_t { queued, running, waiting, finished, failed };
-
-constexpr std::string_view name_of(CallState state) noexcept {
-  switch (state) {
-    case CallState::queued: return "queued";
-    case CallState::running: return "running";
-    case CallState::waiting: return "waiting";
-    case CallState::finished: return "finished";
-    case CallState::failed: return "failed";
-  }
-  return "unknown";
-}
-
-namespace detail {
-
-// Nanoseconds on the system clock: the one clock that ranks in different processes (and, up to
-// their clock offset, machines) share, so the analyser can compare when ranks entered a call.
-inline std::int64_t trace_now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// What a call records instead: the CPU's time-stamp counter where there is one. Reading it costs
-// about 10 ns against 25 ns for the system clock (on this project's VM, kvm-clock), and a call
-// reads two: the system clock's 50 ns were 7% of a 2-rank 8-byte all_reduce. A dump turns ticks
-// into system-clock nanoseconds (TraceClock).
-inline std::uint64_t trace_ticks() noexcept {
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(__CUDA_ARCH__)
-  return __builtin_ia32_rdtsc();
-#else
-  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-#endif
-}
-
-// Ticks to system-clock nanoseconds: the two clocks read together when the recorder was made
-// and again when a dump is written give the tick rate (an invariant counter runs at one rate on
-// every core).
-struct TraceClock {
-  std::uint64_t origin_ticks = trace_ticks();
-  std::int64_t origin_ns = trace_now_ns();
-
-  // A converter for the ticks recorded so far.
-  struct Scale {
-    std::uint64_t origin_ticks;
-    std::int64_t origin_ns;
-    double ns_per_tick;
-    std::int64_t operator()(std::uint64_t ticks) const {
-      if (ticks == 0) return 0;
-      const double since = static_cast<double>(static_cast<std::int64_t>(ticks - origin_ticks));
-      return origin_ns + static_cast<std::int64_t>(since * ns_per_tick);
-    }
-  };
-  Scale now() const {
-    const std::uint64_t ticks = trace_ticks();
-    const std::int64_t ns = trace_now_ns();
-    const double elapsed = static_cast<double>(ticks - origin_ticks);
-    return {origin_ticks, origin_ns,
-            elapsed > 0 ? static_cast<double>(ns - origin_ns) / elapsed : 1.0};
-  }
-};
-
-// One call. Written by the thread running the call, read by any (relaxed: a dump is a snapshot,
-// and `sequence` tells a torn read).
-struct CallRecord {
-  std::atomic<std::uint64_t> sequence{0};     // the entry's number in the ring, from 1; 0: unused
-  std::atomic<std::uint32_t> call{0};         // the call's number on its communicator (its tag's)
-  std::atomic<std::uint8_t> kind{0};          // CollectiveKind
-  std::atomic<std::uint8_t> type{0xFF};       // DataType, 0xFF: untyped
-  std::atomic<std::uint8_t> algorithm{0};     // as requested, then as planned
-  std::atomic<std::uint8_t> state{0};         // CallState
-  std::atomic<std::uint8_t> error{0};         // ErrorKind, when failed
-  std::atomic<std::uint8_t> flags{0};         // the *_flag bits below
-  std::atomic<std::int32_t> root{no_root};    // a message's: its user tag; a split's: its color
-  std::atomic<std::int32_t> peer{no_peer};    // a message's peer, or the peer a failure named
-  std::atomic<std::uint32_t> op{0};           // CallDescriptor::op
-  std::atomic<std::uint64_t> count{0};        // a message's bytes; a split's key; a shrink's failed
-  std::atomic<std::uint64_t> begin_ticks{0};  // trace_ticks(); 0: not read (see begin)
-  std::atomic<std::uint64_t> end_ticks{0};    // trace_ticks(); 0: not read (see finished)
-
-  // unnumbered: queued, not begun, so no call number yet. shrink: a shrink (kind split), which
-  // takes no call number; `call` is the one the next call would get. dequeued: a queued entry
-  // whose call began (and has an entry of its own among the calls).
-  static constexpr std::uint8_t started_flag = 1, v_form_flag = 2, receive_flag = 4,
-                                unnumbered_flag = 8, shrink_flag = 16, dequeued_flag = 32;
-};
-
-// The entry of the call this thread is running (set by run_call and the blocking messages;
-// null outside them): where a wait that the watchdog flags notes whom it waits on.
-inline thread_local CallRecord* call_on_this_thread = nullptr;
-
-// Makes `record` this thread's call for a scope (a blocking message's wait).
-class ThisThreadsCall {
- public:
-  explicit ThisThreadsCall(CallRecord* record) : saved_(call_on_this_thread) {
-    call_on_this_thread = record;
-  }
-  ThisThreadsCall(const ThisThreadsCall&) = delete;
-  ThisThreadsCall& operator=(const ThisThreadsCall&) = delete;
-  ~ThisThreadsCall() { call_on_this_thread = saved_; }
-
- private:
-  CallRecord* saved_;
-};
-
-// An entry and the number it was given. A started message may outlive its entry (the ring moves
-// on while it waits), and must then leave the entry to the call that reuses it.
-struct RecordHandle {
-  CallRecord* record = nullptr;
-  std::uint64_t sequence = 0;
-  CallRecord* live() const noexcept {
-    return record && record->sequence.load(std::memory_order_relaxed) == sequence ? record
-                                                                                  : nullptr;
-  }
-};
-
-// The queued entry of the call this thread is about to run (a progress thread's task, set by
-// run_queued): the call's begin retires it as it writes the call's own entry.
-inline thread_local RecordHandle queued_call_on_this_thread{};
-
-}  // namespace detail
 
 class FlightRecorder {
  public:
@@ -303,15 +180,6 @@ class FlightRecorder {
     detail::CallRecord& r = ring.entries[ring.slot];
     ring.slot = ring.slot + 1 == capacity_ ? 0 : ring.slot + 1;  // not a division: 5 ns
     r.sequence.store(0, std::memory_order_relaxed);
-    fill(r, call, kind, type, algorithm, flags, root, peer, op, count, timed, state);
-    r.sequence.store(n, std::memory_order_release);
-    ring.next.store(n, std::memory_order_release);
-    return {&r, n};
-  }
-  // An entry's fields.
-  static void fill(detail::CallRecord& r, std::uint32_t call, CollectiveKind kind,
-                   std::uint8_t type, std::uint8_t algorithm, std::uint8_t flags, int root,
-                   int peer, std::uint32_t op, std::uint64_t count, bool timed, CallState state) {
     constexpr auto relaxed = std::memory_order_relaxed;
     r.call.store(call, relaxed);
     r.kind.store(static_cast<std::uint8_t>(kind), relaxed);
@@ -326,6 +194,9 @@ class FlightRecorder {
     r.begin_ticks.store(timed ? detail::trace_ticks() : 0, relaxed);
     r.end_ticks.store(0, relaxed);
     r.state.store(static_cast<std::uint8_t>(state), std::memory_order_release);
+    r.sequence.store(n, std::memory_order_release);
+    ring.next.store(n, std::memory_order_release);
+    return {&r, n};
   }
 
   // Entry n (from 1) of a ring, or null when the ring has moved past it or is rewriting it.
