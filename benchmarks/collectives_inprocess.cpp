@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   for (int ranks : options.ranks) {
     const std::vector<Case> cases = make_cases(options, ranks, false, true);
     colt::inprocess::launch(ranks, [&](colt::inprocess::Communicator& comm) {
+      if (options.nodes) comm.nodes();  // COLT_RANKS_PER_NODE makes the emulated nodes
       lead_or_follow(comm, options, cases, suite,
                      [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
                        return with_type(c.type, [&]<class T>(T) {

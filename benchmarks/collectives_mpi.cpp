@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   auto comm = colt::mpi::world();
   MPI_Comm native = comm.transport().native();
   const Options options = parse_options(argc, argv);
+  if (options.nodes) comm.nodes();  // before any row: plan() weighs what it learns
   const std::vector<Case> cases = make_cases(options, comm.size(), true, false);
   if (comm.rank() == 0 && !initialize(argc, argv)) MPI_Abort(native, 2);
   MemoryBandwidth bandwidth;

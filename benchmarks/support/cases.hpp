@@ -118,11 +118,13 @@ struct Case {
 };
 
 // The algorithms colt implements for `kind`, automatic last; slots where the transport has shared
-// slots (in-process).
-inline std::vector<Algorithm> algorithms_for(Kind kind, bool with_slots) {
+// slots (in-process); the two-level ones (all_reduce) with `with_nodes`, for ranks that know
+// their nodes (on one node they are their node level alone: docs/scale-out.md).
+inline std::vector<Algorithm> algorithms_for(Kind kind, bool with_slots, bool with_nodes = false) {
   std::vector<Algorithm> result;
   for (const Capability& c : record_of(kind).algorithms)
-    if (c.needs != Needs::host_slots || with_slots) result.push_back(c.algorithm);
+    if ((c.needs != Needs::host_slots || with_slots) && (c.needs != Needs::nodes || with_nodes))
+      result.push_back(c.algorithm);
   result.push_back(Algorithm::automatic);
   return result;
 }

@@ -14,6 +14,8 @@
 //   --batches=N            timed batches per row (default 20); the median is reported
 //   --batch-ms=X           calls per batch: enough to fill X ms (default 2)
 //   --smoke                a quick check that every row runs and computes the right result
+//   --nodes                learn which ranks share a node (Communicator::nodes(): COLT_NODE,
+//                          COLT_RANKS_PER_NODE) and add the two-level all_reduce rows
 //   --format=nccl-tests    print rows as nccl-tests does: size count type redop root time algbw
 //   busbw #wrong
 //                          (then vs_floor, and who ran the row)
@@ -44,6 +46,7 @@ struct Options {
   int batches = 20;
   Timing timing;
   bool nccl_format = false;
+  bool nodes = false;  // --nodes
 };
 
 namespace detail {
@@ -67,6 +70,8 @@ inline constexpr const char* flags_help =
     "  --batches=N            timed batches per row (default 20); the median is reported\n"
     "  --batch-ms=X           calls per batch: enough to fill X ms (default 2)\n"
     "  --smoke                every row at three sizes, once: results checked, not timed\n"
+    "  --nodes                learn the ranks' nodes (COLT_NODE, COLT_RANKS_PER_NODE); add\n"
+    "                         the two-level all_reduce rows (hierarchical, node_leaders)\n"
     "  --format=nccl-tests    rows as nccl-tests prints them\n"
     "  --help                 this text\n"
     "Google Benchmark's --benchmark_* flags work as usual (--benchmark_filter=regex, ...).\n";
@@ -134,6 +139,8 @@ inline Options parse_options(int& argc, char** argv) {
       o.timing.batch_seconds = number(v) * 1e-3;
     } else if (arg == "--smoke") {
       smoke = true;
+    } else if (arg == "--nodes") {
+      o.nodes = true;
     } else if (auto v = value("--format"); !v.empty()) {
       if (v != "nccl-tests") detail::usage(arg);
       o.nccl_format = true;
@@ -165,7 +172,7 @@ inline std::vector<Case> make_cases(const Options& o, int ranks, bool with_mpi, 
     if (kind == Kind::all_reduce) types = o.all_reduce_types;
     for (Type type : types) {
       std::vector<Implementation> who;
-      for (Algorithm a : algorithms_for(kind, with_slots)) who.push_back({false, a});
+      for (Algorithm a : algorithms_for(kind, with_slots, o.nodes)) who.push_back({false, a});
       if (with_mpi && type != Type::bfloat16 && type != Type::float16)
         who.push_back({true, Algorithm::automatic});  // MPI has no 16-bit floats
       // Size outermost: the contenders of one size run back to back, so a slow spell of a

@@ -295,3 +295,89 @@ TEST_CASE("tuning file: COLT_TUNING replaces the compiled table") {
   CHECK(plan(CollectiveKind::broadcast, 64 * MiB, 2, true, algo::automatic, device).algorithm ==
         Algorithm::direct);
 }
+
+TEST_CASE("node map: rails, equal nodes and the ring's crossings") {
+  const std::uint64_t a = 1, b = 2, c = 3;
+  const std::uint64_t blocks[] = {a, a, b, b, c, c}, alternating[] = {a, b, a, b},
+                      uneven[] = {a, a, a, b, b};
+  const NodeMap by_block = NodeMap::from_ids(blocks);
+  CHECK(by_block.uniform_per_node() == 2);
+  CHECK(by_block.rail(0) == std::vector<int>{0, 2, 4});
+  CHECK(by_block.rail(1) == std::vector<int>{1, 3, 5});
+  CHECK(by_block.ring_crossings() == 1);  // 1 -> 2 leaves node 0; 3 -> 4 node 1; 5 -> 0 node 2
+  const NodeMap by_turns = NodeMap::from_ids(alternating);
+  CHECK(by_turns.ring_crossings() == 2);  // every edge crosses: 2 leave each node
+  CHECK(by_turns.rail(1) == std::vector<int>{2, 3});
+  const NodeMap by_uneven = NodeMap::from_ids(uneven);
+  CHECK(by_uneven.uniform_per_node() == 0);
+  CHECK(by_uneven.most_per_node() == 3);
+  CHECK(by_uneven.rail(2) == std::vector<int>{2});  // node 1 has no third rank
+}
+
+TEST_CASE("two-level model: link costs of flat and two-level all_reduce, and what plan() picks") {
+  const tuning::Link link{1e-5, 1e-9};
+  const std::uint64_t ids[] = {1, 1, 2, 2, 3, 3, 4, 4};  // 4 nodes x 2 ranks
+  const NodeMap map = NodeMap::from_ids(ids);
+  const tuning::Topology t = tuning::topology_of(&map);
+  CHECK(t == tuning::Topology{.nodes = 4, .per_node = 2, .most_per_node = 2, .ring_crossings = 1});
+  const double n = 1e6;
+  // The flat ring: 14 steps on the link, 2 x 7/8 of the buffer through it.
+  CHECK(tuning::flat_network_seconds(algo::ring, n, 8, t, link) ==
+        doctest::Approx(14 * 1e-5 + 2 * 7.0 / 8 * n * 1e-9));
+  // Its tree: 2 log2(4) levels across nodes, each a whole buffer through a link.
+  CHECK(tuning::flat_network_seconds(algo::tree, n, 8, t, link) ==
+        doctest::Approx(4 * (1e-5 + n * 1e-9)));
+  // Direct: each rank's 6 off-node peers get 1/8 each way, 2 ranks to a link.
+  CHECK(tuning::flat_network_seconds(algo::direct, n, 8, t, link) ==
+        doctest::Approx(6 * 1e-5 + 2 * 2 * 6.0 / 8 * n * 1e-9));
+  CHECK(tuning::flat_network_seconds(algo::slots, n, 8, t, link) == 0);
+  // Two rails of n/2 across 4 nodes: 6 steps, 2 x 3/4 of the buffer through each link.
+  CHECK(tuning::cross_nodes_seconds(algo::ring, n / 2, 4, 2, link) ==
+        doctest::Approx(6 * 1e-5 + 2 * 3.0 / 4 * n * 1e-9));
+  CHECK(tuning::flat_network_seconds(algo::ring, n, 8, tuning::Topology{}, link) == 0);
+
+  // plan(): shared slots never cross nodes, a two-level plan carries its levels, and the
+  // explanation names the nodes.
+  const detail::Constraints on_nodes{.slot_bytes = 4096, .topology = t};
+  const Plan tiny = plan(CollectiveKind::all_reduce, 8, 8, true, algo::automatic, on_nodes);
+  CHECK(tiny.algorithm != algo::slots);
+  CHECK(plan(CollectiveKind::broadcast, 8, 8, true, algo::automatic, on_nodes).algorithm !=
+        algo::slots);
+  const Plan named =
+      plan(CollectiveKind::all_reduce, 1 << 20, 8, false, algo::hierarchical, on_nodes);
+  CHECK(named.levels.intra != algo::automatic);
+  CHECK(named.levels.inter != algo::automatic);
+  CHECK(named.predicted_seconds > 0);
+  CHECK(detail::explain_levels(named, t).find("; 4 nodes x 2 ranks, levels: ") == 0);
+  // On one node the two-level algorithms are not weighed (nothing to gain), and COLT_ALGO naming
+  // them leaves the choice to the model, as for any algorithm a call cannot use.
+  const detail::Constraints one_node{.forced = algo::hierarchical};
+  const Plan flat = plan(CollectiveKind::all_reduce, 1 << 26, 8, false, algo::automatic, one_node);
+  CHECK(flat.algorithm != algo::hierarchical);
+  CHECK(flat.reason == PlanReason::model);
+  const detail::Constraints forced_on_nodes{.forced = algo::hierarchical, .topology = t};
+  CHECK(plan(CollectiveKind::all_reduce, 8, 8, false, algo::automatic, forced_on_nodes).reason ==
+        PlanReason::forced);
+  // Ranks spread one to a node: nothing for a node level to do, so neither is weighed.
+  const std::uint64_t spread[] = {1, 2, 3, 4};
+  const NodeMap one_each = NodeMap::from_ids(spread);
+  const detail::Constraints alone{.topology = tuning::topology_of(&one_each)};
+  for (std::size_t bytes : {std::size_t{8}, std::size_t{1} << 26}) {
+    const Algorithm a =
+        plan(CollectiveKind::all_reduce, bytes, 4, false, algo::automatic, alone).algorithm;
+    CHECK((a != algo::hierarchical && a != algo::node_leaders));
+  }
+}
+
+TEST_CASE("tuning file: a network line sets the link between nodes") {
+  const tuning::File file =
+      tuning::parse_file("colt-tuning 1\nnetwork 5e-06 2.5e-10  # 40 Gbit/s\n", "x.tuning");
+  REQUIRE(file.network);
+  CHECK(*file.network == tuning::Link{5e-6, 2.5e-10});
+  CHECK(tuning::parse_file("colt-tuning 1\n", "x").network == std::nullopt);
+  for (const char* bad : {"colt-tuning 1\nnetwork 1e-5\n", "colt-tuning 1\nnetwork 1e-5 x\n",
+                          "colt-tuning 1\nnetwork 1 1\nnetwork 2 2\n"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(tuning::parse_file(bad, "bad.tuning"), Error);
+  }
+}

@@ -16,6 +16,10 @@ TEST_CASE("mpi all_reduce: every algorithm x small counts x type x op x form, an
   suite::all_reduce_part(mpi_suite_world());
 }
 
+TEST_CASE("mpi two-level all_reduce: hierarchical and node_leaders on emulated nodes") {
+  suite::two_level_part(mpi_suite_world());
+}
+
 TEST_CASE("mpi reduce_scatter and reduce_scatter_v") {
   suite::reduce_scatter_part(mpi_suite_world());
 }

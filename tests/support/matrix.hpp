@@ -90,10 +90,14 @@ inline std::string describe(const Case& c, std::string_view type, std::string_vi
 }
 
 // Every algorithm a call of `kind` may name: its record's schedules (algorithms/records.hpp),
-// then automatic. A schedule added to a record is in every collective test's matrix at once.
+// then automatic. A schedule added to a record is in every collective test's matrix at once;
+// the two-level ones (Needs::nodes) are left to collectives/hierarchical, which runs them on
+// emulated nodes of every size (on the one node these suites have, they are their node level:
+// ring and tree again).
 inline std::vector<Algorithm> algorithms_of(CollectiveKind kind) {
   std::vector<Algorithm> algorithms;
-  for (const Capability& c : record_of(kind).algorithms) algorithms.push_back(c.algorithm);
+  for (const Capability& c : record_of(kind).algorithms)
+    if (c.needs != Needs::nodes) algorithms.push_back(c.algorithm);
   algorithms.push_back(Algorithm::automatic);
   return algorithms;
 }

@@ -397,6 +397,43 @@ void split_dup_part(W& w) {
   CHECK(one[0] == static_cast<float>(comm.size()));
 }
 
+// The world seen through another communicator over the same ranks (a dup): the checks above run
+// on it unchanged.
+template <class W, class Comm>
+struct OnCommunicator {
+  W& world;
+  Comm& communicator;
+  int& rotation;
+  Comm& comm() { return communicator; }
+  bool identical(std::span<const std::byte> bytes) { return world.identical(bytes); }
+  bool reduced() { return world.reduced(); }
+};
+
+// The two-level all_reduce algorithms (algorithms/hierarchical.hpp) on a dup of the world that
+// has learnt its nodes: the job's launcher sets COLT_RANKS_PER_NODE=2, so the ranks form emulated
+// nodes (of equal sizes, or not: 3 ranks). Ranks on one node (1 or 2 of them) are left to
+// collectives/hierarchical, which runs that case in-process.
+template <class W>
+void two_level_part(W& w) {
+  auto twin = w.comm().dup();
+  const int nodes = twin.nodes().nodes;
+  REQUIRE_MESSAGE(nodes == (twin.size() + 1) / 2,
+                  "expected nodes of 2 ranks: COLT_RANKS_PER_NODE=2");
+  if (nodes < 2) return;
+  OnCommunicator<W, std::remove_reference_t<decltype(twin)>> on_twin{w, twin, w.rotation};
+  const std::vector<Algorithm> two_level = {algo::hierarchical, algo::node_leaders};
+  int k = 0;
+  for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+      for_world_cases(on_twin, 11, two_level,
+                      [&](const Case& c) { check_all_reduce<T, Op>(on_twin, c); });
+      Case large;
+      if (world_large_case(on_twin, k++, two_level, 11, large))
+        check_all_reduce<T, Op>(on_twin, large);
+    });
+  });
+}
+
 // Started calls (core/request.hpp): several collectives outstanding at once give bit for bit the
 // blocking results, and every rank exchanges messages with both neighbours, receives posted
 // before the sends they wait for.

@@ -4,6 +4,8 @@
 // name: a new case needs a new word there.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include "rank_suite.hpp"
 #include "sharded_cases.hpp"
 #include "ucx_world.hpp"
@@ -25,6 +27,15 @@ void on_every_rank_count(Part&& part) {
 
 TEST_CASE("ucx all_reduce: every algorithm x small counts x type x op x form, and large counts") {
   on_every_rank_count([](UcxThreadWorld& w) { suite::all_reduce_part(w); });
+}
+
+TEST_CASE("ucx two_level all_reduce: hierarchical and node_leaders on emulated nodes") {
+  ::setenv("COLT_RANKS_PER_NODE", "2", 1);  // read as each world is made
+  for (int ranks : {3, 4}) {                // 2 nodes of 2 and 1 rank, then of 2 and 2
+    INFO("ranks=" << ranks);
+    run_ucx_world(ranks, [](UcxThreadWorld& w) { suite::two_level_part(w); });
+  }
+  ::unsetenv("COLT_RANKS_PER_NODE");
 }
 
 TEST_CASE("ucx reduce_scatter and reduce_scatter_v") {

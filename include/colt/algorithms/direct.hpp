@@ -68,12 +68,12 @@ void reduce_inputs(Call& call, T* out, std::size_t count, Op op) {
   if constexpr (Call::on_device) {
     std::vector<const T*> typed(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) typed[i] = static_cast<const T*>(inputs[i]);
-    call.memory().reduce(op, out, std::span<const T* const>(typed), count, call.size());
+    call.memory().reduce(op, out, std::span<const T* const>(typed), count, call.finish_ranks());
     call.memory().wait();
   } else {
     reduce_many_at(
         op, out, inputs.size(), [&](std::size_t i) { return static_cast<const T*>(inputs[i]); },
-        count, call.size());
+        count, call.finish_ranks());
   }
 }
 

@@ -87,7 +87,10 @@ class Call {
   static_assert(!on_device || has_views, "a call on device memory needs a transport with views");
 
   Call(Comm& comm, CollectiveKind kind, Memory memory = {})
-      : comm_(comm),
+      : rank_(comm.rank()),
+        size_(comm.size()),
+        finish_ranks_(comm.size()),
+        comm_(comm),
         link_(plumbing(comm).link()),
         kind_(kind),
         tag_(plumbing(comm).next_tag(kind)),
@@ -97,8 +100,31 @@ class Call {
     std::fill(numbers_.begin(), numbers_.end(), 0u);
   }
 
-  int rank() const { return comm_.rank(); }
-  int size() const { return comm_.size(); }
+  // This rank and the ranks of the call, or of the group it is entered in (below).
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // What a reduction's last step divides by (avg): every rank of the call; in a group, what the
+  // group was entered with.
+  int finish_ranks() const { return finish_ranks_; }
+
+  // From now on the call is seen by a group of its ranks, as if they were all: group rank i is
+  // the call's rank members[i], and every primitive takes group ranks. The two-level algorithms
+  // (algorithms/hierarchical.hpp) run the flat ones over a node, then a rail, this way, so one
+  // instantiation of each serves both levels and the call's tag, window and message numbers
+  // carry across them. `finish_ranks`: what the group's last reduction step divides by
+  // (`unfinished` leaves partial sums for a later level). This rank is one of `members`.
+  void enter_group(std::span<const int> members, int finish_ranks) {
+    members_ = members.data();
+    size_ = static_cast<int>(members.size());
+    finish_ranks_ = finish_ranks;
+    rank_ =
+        static_cast<int>(std::find(members.begin(), members.end(), comm_.rank()) - members.begin());
+  }
+  void leave_group() {
+    members_ = nullptr;
+    rank_ = comm_.rank();
+    size_ = finish_ranks_ = comm_.size();
+  }
   CollectiveKind kind() const { return kind_; }
   Comm& comm() { return comm_; }
   Deadline deadline() const { return comm_.deadline(); }
@@ -116,16 +142,19 @@ class Call {
   // Both sides count in posting order, which every schedule keeps the same on both ends.
   template <class T>
   request_type isend(int peer, std::span<const T> data) {
-    return link_.isend(peer, std::as_bytes(data), next_tag(peer, 0));
+    const int to = call_rank(peer);
+    return link_.isend(to, std::as_bytes(data), next_tag(to, 0));
   }
   template <class T>
   request_type irecv(int peer, std::span<T> data) {
-    return link_.irecv(peer, std::as_writable_bytes(data), next_tag(peer, 1));
+    const int from = call_rank(peer);
+    return link_.irecv(from, std::as_writable_bytes(data), next_tag(from, 1));
   }
   auto irecv_view(int peer)
     requires has_views
   {
-    return link_.irecv_view(peer, next_tag(peer, 1));
+    const int from = call_rank(peer);
+    return link_.irecv_view(from, next_tag(from, 1));
   }
 
   // Non-blocking send kept in the window until it completes.
@@ -198,7 +227,7 @@ class Call {
     Workspace& ws = comm_.workspace();
     if (staging_offset_ + count * sizeof(T) > ws.capacity()) {
       if (staging_offset_ != 0)
-        throw Error(ErrorKind::internal, operation_of(kind_), Error::Rank{rank()},
+        throw Error(ErrorKind::internal, operation_of(kind_), Error::Rank{comm_.rank()},
                     "staging buffer larger than the workspace reserved for it");
       ws.reserve(count * sizeof(T));
     }
@@ -206,19 +235,24 @@ class Call {
   }
 
   [[noreturn]] void size_mismatch(int peer, std::size_t expected, std::size_t got) const {
-    throw Error(ErrorKind::mismatch, operation_of(kind_), Error::Rank{rank()}, Error::Peer{peer},
+    throw Error(ErrorKind::mismatch, operation_of(kind_), Error::Rank{comm_.rank()},
+                Error::Peer{call_rank(peer)},
                 "expected a message of " + std::to_string(expected) + " bytes, received " +
                     std::to_string(got) + " (counts differ between ranks?)");
   }
 
  private:
-  // The tag of the next message to (direction 0) or from (1) `peer`.
+  int call_rank(int peer) const { return members_ ? members_[peer] : peer; }
+
+  // The tag of the next message to (direction 0) or from (1) `peer` (a rank of the call).
   Tag next_tag(int peer, int direction) {
     std::uint32_t& n =
         numbers_[2 * static_cast<std::size_t>(peer) + static_cast<std::size_t>(direction)];
     return tag_.with_step(n++);
   }
 
+  int rank_, size_, finish_ranks_;
+  const int* members_ = nullptr;  // the group entered, if any (enter_group)
   Comm& comm_;
   link_type& link_;
   CollectiveKind kind_;

@@ -16,6 +16,7 @@
 
 #include "colt/algorithms/direct.hpp"
 #include "colt/algorithms/dissemination.hpp"
+#include "colt/algorithms/hierarchical.hpp"
 #include "colt/algorithms/primitives.hpp"
 #include "colt/algorithms/ring.hpp"
 #include "colt/algorithms/schedule/segments.hpp"
@@ -28,9 +29,11 @@
 
 namespace colt {
 
-// What an algorithm needs of a call beyond sending messages: nothing, or a transport with shared
-// slots (in-process) and host buffers.
-enum class Needs : std::uint8_t { messages, host_slots };
+// What an algorithm needs of a call beyond sending messages: nothing; a transport with shared
+// slots (in-process) and host buffers, on one node; or host buffers on ranks the communicator
+// knows to be spread over two or more nodes, some with more than one rank (two-level
+// algorithms: run on one node, they are their node level alone, correct and no faster).
+enum class Needs : std::uint8_t { messages, host_slots, nodes };
 
 struct Capability {
   Algorithm algorithm = Algorithm::direct;
@@ -56,6 +59,7 @@ namespace algorithms::records {
 // Whether calls of type Call meet `needs` (the compile-time twin of plan()'s run-time test).
 template <class Call>
 constexpr bool meets(Needs needs) {
+  if (needs == Needs::nodes) return !Call::on_device;
   return needs == Needs::messages ||
          (SlotTransport<typename Call::transport_type> && !Call::on_device);
 }
@@ -76,19 +80,33 @@ struct AllReduce {
   static constexpr Capability algorithms[] = {{Algorithm::ring},
                                               {Algorithm::tree},
                                               {Algorithm::direct},
-                                              {Algorithm::slots, Needs::host_slots}};
+                                              {Algorithm::slots, Needs::host_slots},
+                                              {Algorithm::hierarchical, Needs::nodes},
+                                              {Algorithm::node_leaders, Needs::nodes}};
   static constexpr bool reduces = true;
   static constexpr Algorithm fallback_messages = Algorithm::ring, fallback_views = Algorithm::ring;
 
+  // `levels`: the algorithms of a two-level plan's levels.
   template <class Call, class T, class Op>
   static void run(Algorithm a, Call& call, std::span<const T> in, std::span<T> out, Op op,
-                  std::size_t chunk_bytes) {
+                  std::size_t chunk_bytes, hierarchical::Levels levels = {}) {
     switch (a) {
       case Algorithm::ring: return ring::all_reduce(call, in, out, op, chunk_bytes);
       case Algorithm::tree: return tree::all_reduce(call, in, out, op, chunk_bytes);
       case Algorithm::direct: return direct::all_reduce(call, in, out, op);
       case Algorithm::slots:
         if constexpr (meets<Call>(Needs::host_slots)) return slots::all_reduce(call, in, out, op);
+        break;
+      case Algorithm::hierarchical:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::all_reduce(call, call.comm().known_nodes(), in, out, op, chunk_bytes,
+                                          levels);
+        break;
+      case Algorithm::node_leaders:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::node_leaders_all_reduce(
+              call, hierarchical::groups_of(call.comm().known_nodes(), call.rank(), call.size()),
+              in, out, op, chunk_bytes, levels);
         break;
       default: break;
     }

@@ -38,7 +38,7 @@ void reduce_scatter_chunk(Call& call, std::span<const T> in, const schedule::Seg
     const partition::Range range =
         schedule::chunk_of(segments[rs::reduce_scatter_recv(r, s, p)], chunks, c);
     if (s == p - 2) {  // segment r: fully reduced here
-      call.recv_reduce(left, own(range), sub(in, range), op, p);
+      call.recv_reduce(left, own(range), sub(in, range), op, call.finish_ranks());
     } else {  // partial sum: reduce, then forward it at once
       const std::size_t slot = window.reserve();
       std::span<T> dst = acc(range, slot);

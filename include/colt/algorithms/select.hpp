@@ -18,6 +18,10 @@
 //    constants were measured on the development machine (tuning.hpp, docs/performance.md), or
 //    on the machine in use where the communicator's tuning setting (COLT_TUNING) names a file
 //    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, the record's fallback.
+//    On a communicator that knows its ranks span nodes (Communicator::nodes()), an all_reduce
+//    is priced in two levels (two_level.hpp): the table for what runs on a node, the link
+//    between nodes for what crosses them, which weighs the two-level algorithms
+//    (hierarchical.hpp) against the flat ones; slots, shared memory, stay on one node.
 
 #include <algorithm>
 #include <cstddef>
@@ -31,6 +35,7 @@
 #include "colt/algorithms/records.hpp"
 #include "colt/algorithms/tuning.hpp"
 #include "colt/algorithms/tuning_file.hpp"
+#include "colt/algorithms/two_level.hpp"
 #include "colt/core/algorithm_name.hpp"
 #include "colt/core/communicator.hpp"
 #include "colt/core/settings.hpp"
@@ -70,6 +75,8 @@ struct Plan {
   std::size_t chunk_bytes = tuning::chunk_bytes;  // pipeline chunk of ring and tree
   double predicted_seconds = 0;                   // the model's time; 0 where it has no entry
   PlanReason reason = PlanReason::model;
+  // A two-level algorithm's levels: within each node, and across nodes.
+  algorithms::hierarchical::Levels levels{};
 };
 
 namespace detail {
@@ -93,20 +100,23 @@ struct Constraints {
   Algorithm forced = Algorithm::automatic;       // the communicator's algorithm setting (COLT_ALGO)
   int tuning_id = 0;                             // its tuning file's number; 0: the compiled table
   const std::string* tuning_file = nullptr;      // that file's path, read when first planned with
+  tuning::Topology topology{};                   // its nodes, where the communicator knows them
   bool operator==(const Constraints& o) const {  // the path is named by its number
     return device == o.device && ordered == o.ordered && slot_bytes == o.slot_bytes &&
-           forced == o.forced && tuning_id == o.tuning_id;
+           forced == o.forced && tuning_id == o.tuning_id && topology == o.topology;
   }
 };
 
 template <class X>
-Constraints constraints_of(const Settings& settings, bool device = false) {
+Constraints constraints_of(const Settings& settings, bool device = false,
+                           const NodeMap* nodes = nullptr) {
   return {.device = device,
           .ordered = settings.ordered,
           .slot_bytes = slot_bytes_of<X>(),
           .forced = settings.algorithm,
           .tuning_id = settings.tuning_id,
-          .tuning_file = &settings.tuning_file};
+          .tuning_file = &settings.tuning_file,
+          .topology = tuning::topology_of(nodes)};
 }
 
 // The model's time for `algorithm` running `kind` on `bytes` (the call's largest buffer, as
@@ -128,6 +138,61 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
   if (!best) return 0;
   const double n = static_cast<double>(bytes), cache = best->cache_bytes;
   return best->alpha + best->beta * n + best->beta_memory * std::max(0.0, n - cache);
+}
+
+// The model's time for an all_reduce run by `algorithm` where the ranks span nodes as `t` says:
+// a flat algorithm's time on a node plus its traffic across nodes; a two-level algorithm's
+// levels, each with its fastest algorithm, which `levels` receives. 0 where the table has no
+// entry.
+inline double predict_on_nodes(Algorithm algorithm, std::size_t bytes, int ranks, bool views,
+                               std::span<const tuning::Entry> table, const tuning::Topology& t,
+                               const tuning::Link& link,
+                               algorithms::hierarchical::Levels* levels = nullptr) {
+  constexpr CollectiveKind all_reduce = CollectiveKind::all_reduce;
+  if (algorithm != Algorithm::hierarchical && algorithm != Algorithm::node_leaders) {
+    const double on_node = predict(all_reduce, algorithm, bytes, ranks, views, table);
+    if (on_node <= 0) return 0;
+    return on_node + tuning::flat_network_seconds(algorithm, double(bytes), ranks, t, link);
+  }
+  // On nodes of different sizes `hierarchical` runs as node_leaders (hierarchical.hpp).
+  const bool rails = algorithm == Algorithm::hierarchical && (!t.spans_nodes() || t.per_node > 0);
+  const int nodes = t.spans_nodes() ? t.nodes : 1;
+  const int per_node = t.spans_nodes() ? t.most_per_node : ranks;
+  algorithms::hierarchical::Levels chosen;
+  double total = 0;
+  if (per_node > 1) {  // the node level: its two halves run one algorithm
+    const CollectiveKind first = rails ? CollectiveKind::reduce_scatter : CollectiveKind::reduce;
+    const CollectiveKind last = rails ? CollectiveKind::all_gather : CollectiveKind::broadcast;
+    double best = 0;
+    for (Algorithm a : {rails ? Algorithm::ring : Algorithm::tree, Algorithm::direct}) {
+      const double x = predict(first, a, bytes, per_node, views, table),
+                   y = predict(last, a, bytes, per_node, views, table);
+      if (x > 0 && y > 0 && (best == 0 || x + y < best)) {
+        best = x + y;
+        chosen.intra = a;
+      }
+    }
+    if (best == 0) return 0;
+    total += best;
+  }
+  if (nodes > 1) {  // the level across nodes: M rails of n/M bytes, or the leaders' n bytes
+    const int rail_count = rails ? per_node : 1;
+    const std::size_t share = rails ? bytes / static_cast<std::size_t>(per_node) : bytes;
+    double best = 0;
+    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
+      double x = predict(all_reduce, a, share, nodes, views, table);
+      if (x <= 0) continue;
+      x += tuning::cross_nodes_seconds(a, double(share), nodes, rail_count, link);
+      if (best == 0 || x < best) {
+        best = x;
+        chosen.inter = a;
+      }
+    }
+    if (best == 0) return 0;
+    total += best;
+  }
+  if (levels) *levels = chosen;
+  return total;
 }
 
 }  // namespace detail
@@ -155,12 +220,30 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
   thread_local Plan last_plan;
   const Key key{kind, bytes, ranks, views, requested, constraints};
   if (key == last_key) return last_plan;
-  const std::span<const tuning::Entry> table =
-      tuning::entries(constraints.tuning_id, constraints.tuning_file);
+  const tuning::Model model = tuning::model(constraints.tuning_id, constraints.tuning_file);
+  const std::span<const tuning::Entry> table = model.entries;
+  const tuning::Topology& topology = constraints.topology;
+  // The model's time, in two levels for an all_reduce on ranks that span nodes (and for the
+  // two-level algorithms, whose levels it picks).
+  auto predict = [&](Algorithm algorithm, algorithms::hierarchical::Levels* levels = nullptr) {
+    if (kind == CollectiveKind::all_reduce &&
+        (topology.spans_nodes() || algorithm == Algorithm::hierarchical ||
+         algorithm == Algorithm::node_leaders))
+      return detail::predict_on_nodes(algorithm, bytes, ranks, views, table, topology,
+                                      model.network, levels);
+    return detail::predict(kind, algorithm, bytes, ranks, views, table);
+  };
   const CollectiveRecord record = record_of(kind);
   // What the call can run beyond messages (the record's Needs, at run time).
   auto met = [&](Needs needs) {
-    return needs == Needs::messages || (constraints.slot_bytes > 0 && !constraints.device);
+    switch (needs) {
+      case Needs::messages: return true;
+      case Needs::host_slots:
+        return constraints.slot_bytes > 0 && !constraints.device && !topology.spans_nodes();
+      case Needs::nodes:
+        return topology.spans_nodes() && topology.most_per_node > 1 && !constraints.device;
+    }
+    return false;
   };
   const Capability* slots = record.find(Algorithm::slots);
   const bool one_round = slots && met(slots->needs) && bytes <= constraints.slot_bytes;
@@ -184,7 +267,7 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
   }
   if (requested != Algorithm::automatic) {
     chosen.algorithm = requested;
-    chosen.predicted_seconds = detail::predict(kind, requested, bytes, ranks, views, table);
+    chosen.predicted_seconds = predict(requested, &chosen.levels);
     last_key = key;
     return last_plan = chosen;
   }
@@ -192,10 +275,12 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
   bool found = false;
   for (const Capability& c : record.algorithms) {  // device buffers never get here (rule 1)
     if (!met(c.needs)) continue;
-    const double t = detail::predict(kind, c.algorithm, bytes, ranks, views, table);
+    algorithms::hierarchical::Levels levels;
+    const double t = predict(c.algorithm, &levels);
     if (t > 0 && (!found || t < chosen.predicted_seconds)) {
       chosen.algorithm = c.algorithm;
       chosen.predicted_seconds = t;
+      chosen.levels = levels;
       found = true;
     }
   }
@@ -213,8 +298,26 @@ template <Transport X>
 Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
           Algorithm requested = Algorithm::automatic) {
   return plan(kind, bytes, comm.size(), ViewTransport<X>, requested,
-              detail::constraints_of<X>(comm.settings()));
+              detail::constraints_of<X>(comm.settings(), false, comm.known_nodes()));
 }
+
+namespace detail {
+// "; 4 nodes x 2 ranks, levels: direct within nodes, ring across": what a plan's explanation
+// adds where the ranks span nodes or the plan has two levels.
+inline std::string explain_levels(const Plan& plan, const tuning::Topology& t) {
+  std::string text;
+  if (t.spans_nodes())
+    text +=
+        "; " + std::to_string(t.nodes) + " nodes x " +
+        (t.per_node > 0 ? std::to_string(t.per_node) : "up to " + std::to_string(t.most_per_node)) +
+        " ranks";
+  if (plan.algorithm == Algorithm::hierarchical || plan.algorithm == Algorithm::node_leaders)
+    text += std::string(t.spans_nodes() ? ", " : "; ") +
+            "levels: " + std::string(name_of(plan.levels.intra)) + " within nodes, " +
+            std::string(name_of(plan.levels.inter)) + " across";
+  return text;
+}
+}  // namespace detail
 
 // The plan for a collective call in progress (algorithms/primitives.hpp's Call): its kind, its
 // buffers' memory, its communicator's options.
@@ -222,17 +325,19 @@ Plan plan(CollectiveKind kind, std::size_t bytes, const Communicator<X>& comm,
 // size class.
 template <class Call>
 Plan plan_call(Call& call, std::size_t bytes, Algorithm requested) {
-  const Plan chosen = plan(call.kind(), bytes, call.size(), Call::has_views, requested,
-                           detail::constraints_of<typename Call::transport_type>(
-                               call.comm().settings(), Call::on_device));
+  const detail::Constraints constraints = detail::constraints_of<typename Call::transport_type>(
+      call.comm().settings(), Call::on_device, call.comm().known_nodes());
+  const Plan chosen =
+      plan(call.kind(), bytes, call.size(), Call::has_views, requested, constraints);
   auto& plumbing = detail::plumbing(call.comm());
   FlightRecorder::planned(plumbing.current_record(), chosen.algorithm);
   if (call.comm().settings().debug_info && plumbing.first_of_size_class(call.kind(), bytes))
     (void)std::fprintf(
-        stderr, "colt INFO rank %d/%d: %s of %zu bytes on %s runs %s (%s; predicted %.3g us)\n",
+        stderr, "colt INFO rank %d/%d: %s of %zu bytes on %s runs %s (%s; predicted %.3g us%s)\n",
         call.rank(), call.size(), std::string(name_of(call.kind())).c_str(), bytes,
         call.comm().lineage().c_str(), std::string(name_of(chosen.algorithm)).c_str(),
-        std::string(name_of(chosen.reason)).c_str(), chosen.predicted_seconds * 1e6);
+        std::string(name_of(chosen.reason)).c_str(), chosen.predicted_seconds * 1e6,
+        detail::explain_levels(chosen, constraints.topology).c_str());
   return chosen;
 }
 

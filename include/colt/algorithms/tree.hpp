@@ -38,7 +38,7 @@ void reduce(Call& call, std::span<const T> in, std::span<T> acc, int root, Op op
     int received = 0;
     tr::for_each_child(r, root, p, [&](int child, int) {
       const bool last = ++received == children;
-      const int ranks = parent < 0 && last ? p : unfinished;
+      const int ranks = parent < 0 && last ? call.finish_ranks() : unfinished;
       call.recv_reduce(child, dst, received == 1 ? mine : std::span<const T>(dst), op, ranks);
     });
     if (parent >= 0) call.send(parent, children ? std::span<const T>(dst) : mine);

@@ -32,6 +32,20 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
+// A link between nodes, the second level of the two-level model (algorithms/two_level.hpp):
+// alpha seconds per message on a node's link, beta seconds per byte through it, shared by the
+// node's ranks.
+struct Link {
+  double alpha;  // seconds
+  double beta;   // seconds per byte
+  bool operator==(const Link&) const = default;
+};
+
+// The link assumed where the tuning file names none: 10 Gbit/s Ethernet carrying TCP (20 us
+// from a send to its receive, 1.25 GB/s). A tuning file's `network ALPHA BETA` line replaces it
+// with the cluster's own figures (docs/scale-out.md).
+inline constexpr Link network{2e-5, 8e-10};
+
 // The pipeline chunk of ring and tree.
 inline constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
 

@@ -8,6 +8,7 @@
 //   colt-tuning 1
 //   <collective> <algorithm> <in-process|messages> <ranks> <alpha s> <beta s/B>
 //       <beta_memory s/B> <cache bytes>
+//   network <alpha s> <beta s/B>      (at most once: the link between nodes, tuning::Link)
 // The first line is the format and its version: a file of another version is refused rather
 // than guessed at. Any line that does not parse is an error naming the file and the line, and a
 // collective call that would plan with it fails with that error (as a bad COLT_ALGO does).
@@ -65,9 +66,16 @@ inline bool number(std::string_view word, double& value) {
 
 }  // namespace detail
 
-// The entries of a tuning file's `text`; `source` names it in errors.
-inline std::vector<Entry> parse(std::string_view text, std::string_view source) {
+// What a tuning file holds: the entries, and the link between nodes where it names one.
+struct File {
   std::vector<Entry> entries;
+  std::optional<Link> network;
+};
+
+// A tuning file's `text`; `source` names it in errors.
+inline File parse_file(std::string_view text, std::string_view source) {
+  File file;
+  std::vector<Entry>& entries = file.entries;
   bool header = false;
   int line_number = 0;
   auto fail = [&](const std::string& why) {
@@ -91,6 +99,14 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
         fail("version " + std::string(w[1]) + " is not this colt's (" +
              std::to_string(file_version) + "): run benchmarks/tune --out again");
       header = true;
+      continue;
+    }
+    if (w[0] == "network") {
+      Link link{};
+      if (w.size() != 3 || !detail::number(w[1], link.alpha) || !detail::number(w[2], link.beta))
+        fail("expected 'network <alpha seconds> <beta seconds per byte>'");
+      if (file.network) fail("a second network line");
+      file.network = link;
       continue;
     }
     if (w.size() != 8) fail("expected 8 fields, found " + std::to_string(w.size()));
@@ -121,7 +137,12 @@ inline std::vector<Entry> parse(std::string_view text, std::string_view source) 
     entries.push_back(e);
   }
   if (!header) fail("empty: expected '" + std::string(file_magic) + " 1' and entries");
-  return entries;
+  return file;
+}
+
+// The entries of a tuning file's `text`.
+inline std::vector<Entry> parse(std::string_view text, std::string_view source) {
+  return parse_file(text, source).entries;
 }
 
 // The text of a tuning file holding `entries` (what parse reads back, to the last digit).
@@ -154,17 +175,27 @@ inline std::string read_file(const std::string& path) {
   return text;
 }
 
-// The entries plan() uses for a communicator's tuning setting (core/settings.hpp): the compiled
-// table for number 0, else the file's, read the first time a call plans with it and kept for
-// the process (a file that does not parse is the error of every call that plans with it).
-inline std::span<const Entry> entries(int tuning_id, const std::string* path) {
-  if (tuning_id == 0 || !path) return table;
+// The model plan() uses for a communicator's tuning setting (core/settings.hpp).
+struct Model {
+  std::span<const Entry> entries;
+  Link network = tuning::network;
+};
+
+// The compiled table for number 0, else the file's, read the first time a call plans with it
+// and kept for the process (a file that does not parse is the error of every call that plans
+// with it).
+inline Model model(int tuning_id, const std::string* path) {
+  if (tuning_id == 0 || !path) return {table, network};
   static std::mutex mutex;
-  static std::map<int, std::vector<Entry>> files;
+  static std::map<int, File> files;
   const std::lock_guard lock(mutex);
   auto found = files.find(tuning_id);
-  if (found == files.end()) found = files.emplace(tuning_id, parse(read_file(*path), *path)).first;
-  return found->second;
+  if (found == files.end())
+    found = files.emplace(tuning_id, parse_file(read_file(*path), *path)).first;
+  return {found->second.entries, found->second.network.value_or(network)};
+}
+inline std::span<const Entry> entries(int tuning_id, const std::string* path) {
+  return model(tuning_id, path).entries;
 }
 
 }  // namespace colt::tuning

@@ -1,7 +1,8 @@
 #pragma once
 // all_reduce: every rank ends with the reduction (op) of every rank's buffer, bitwise identical
-// on all ranks. Algorithms: ring (bandwidth), tree (latency), direct (zero-copy, in-process);
-// colt::ordered (or the communicator's ordered option) folds in rank order, reproducibly.
+// on all ranks. Algorithms: ring (bandwidth), tree (latency), direct (zero-copy, in-process),
+// slots (tiny, in-process), hierarchical and node_leaders (two levels: within nodes, across
+// them); colt::ordered (or the communicator's ordered option) folds in rank order, reproducibly.
 
 #include <span>
 
@@ -34,7 +35,8 @@ void all_reduce(Comm& comm, std::span<const T> in, std::span<T> out, Op op, Algo
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    algorithms::records::AllReduce::run(plan.algorithm, call, in, out, op, plan.chunk_bytes);
+    algorithms::records::AllReduce::run(plan.algorithm, call, in, out, op, plan.chunk_bytes,
+                                        plan.levels);
   });
 }
 }  // namespace detail

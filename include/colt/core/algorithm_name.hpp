@@ -21,6 +21,9 @@ namespace colt {
 // `slots` runs on a transport with shared slots (in-process): one hand-off among all ranks per
 // round of a few KiB, the tiny-message algorithm (algorithms/slots.hpp).
 // `dissemination` is barrier's schedule over messages: in round k each rank signals rank + 2^k.
+// `hierarchical` and `node_leaders` run a collective in two levels, within each node and across
+// nodes, over the nodes the communicator knows (Communicator::nodes(); before that, all ranks
+// count as one node): algorithms/hierarchical.hpp.
 enum class Algorithm : std::uint8_t {
   automatic,
   ring,
@@ -28,7 +31,9 @@ enum class Algorithm : std::uint8_t {
   direct,
   ordered,
   slots,
-  dissemination
+  dissemination,
+  hierarchical,
+  node_leaders
 };
 
 namespace algo {
@@ -39,6 +44,8 @@ inline constexpr Algorithm direct = Algorithm::direct;
 inline constexpr Algorithm ordered = Algorithm::ordered;
 inline constexpr Algorithm slots = Algorithm::slots;
 inline constexpr Algorithm dissemination = Algorithm::dissemination;
+inline constexpr Algorithm hierarchical = Algorithm::hierarchical;
+inline constexpr Algorithm node_leaders = Algorithm::node_leaders;
 }  // namespace algo
 
 inline constexpr Algorithm ordered = Algorithm::ordered;
@@ -52,6 +59,8 @@ constexpr std::string_view name_of(Algorithm algorithm) noexcept {
     case Algorithm::ordered: return "ordered";
     case Algorithm::slots: return "slots";
     case Algorithm::dissemination: return "dissemination";
+    case Algorithm::hierarchical: return "hierarchical";
+    case Algorithm::node_leaders: return "node_leaders";
   }
   return "unknown";
 }
@@ -60,8 +69,9 @@ constexpr std::string_view name_of(Algorithm algorithm) noexcept {
 // COLT_ALGO and tuning files accept (a new algorithm is added to the enumeration, name_of and
 // here; the static_assert below catches a list that no longer matches).
 inline constexpr Algorithm all_algorithms[] = {
-    Algorithm::automatic, Algorithm::ring,  Algorithm::tree,         Algorithm::direct,
-    Algorithm::ordered,   Algorithm::slots, Algorithm::dissemination};
+    Algorithm::automatic,     Algorithm::ring,         Algorithm::tree,
+    Algorithm::direct,        Algorithm::ordered,      Algorithm::slots,
+    Algorithm::dissemination, Algorithm::hierarchical, Algorithm::node_leaders};
 namespace detail {
 // Every enumerator listed, in order, and named; one past the last has no name.
 constexpr bool algorithms_listed() {

@@ -143,6 +143,10 @@ class Communicator {
     if (!nodes_) learn_nodes();
     return *nodes_;
   }
+  // The node map once nodes() learnt it (or this communicator's dup parent had), else null:
+  // what plan() weighs the two-level algorithms with. Written only by nodes(), after the calls
+  // started before it finished, so the calls that read it see one value on every rank.
+  const NodeMap* known_nodes() const { return nodes_ ? &*nodes_ : nullptr; }
   // The ranks on this rank's node, in rank order: collective (nodes(), then split).
   Communicator split_by_node()
     requires SplittableTransport<T>
@@ -266,7 +270,9 @@ class Communicator {
   Communicator dup()
     requires SplittableTransport<T>
   {
-    return split(0, rank());
+    Communicator twin = split(0, rank());
+    twin.nodes_ = nodes_;  // the same ranks in the same order, so the same nodes
+    return twin;
   }
 
   // The ranks the survivors of a failure agreed have failed (ascending ranks of this

@@ -36,6 +36,30 @@ struct NodeMap {
     return most;
   }
 
+  // The ranks in `local`'s place on every node (its rail), in node order.
+  std::vector<int> rail(int local) const {
+    std::vector<int> ranks(static_cast<std::size_t>(nodes), -1);
+    for (std::size_t r = 0; r < node_of.size(); ++r)
+      if (local_rank[r] == local) ranks[static_cast<std::size_t>(node_of[r])] = static_cast<int>(r);
+    std::erase(ranks, -1);
+    return ranks;
+  }
+  // M where every node has M ranks; 0 where they differ.
+  int uniform_per_node() const {
+    const int most = most_per_node();
+    return static_cast<int>(node_of.size()) == most * nodes ? most : 0;
+  }
+  // How many edges of the ring in rank order (r to r+1, the last to 0) leave the node that
+  // leaves most: 1 where each node's ranks are consecutive, up to its rank count where they
+  // alternate. A flat ring's traffic crosses that node's link that many times.
+  int ring_crossings() const {
+    std::vector<int> leaving(static_cast<std::size_t>(nodes), 0);
+    const std::size_t p = node_of.size();
+    for (std::size_t r = 0; r < p && nodes > 1; ++r)
+      if (node_of[r] != node_of[(r + 1) % p]) ++leaving[static_cast<std::size_t>(node_of[r])];
+    return leaving.empty() ? 0 : *std::max_element(leaving.begin(), leaving.end());
+  }
+
   // From each rank's node identity (a hash of its node name), in rank order.
   static NodeMap from_ids(std::span<const std::uint64_t> ids) {
     NodeMap map;
