@@ -21,8 +21,7 @@ using namespace colt::test;
 
 namespace {
 
-const std::vector<Algorithm> two_level = {algo::hierarchical, algo::node_leaders,
-                                          algo::automatic};
+const std::vector<Algorithm> two_level = {algo::hierarchical, algo::node_leaders, algo::automatic};
 
 struct NodeCase {
   Algorithm algorithm;
@@ -41,7 +40,8 @@ void check_on_nodes(int ranks, int per_node, const std::vector<NodeCase>& cases)
   std::vector<std::vector<std::vector<T>>> inputs(cases.size()), outputs(cases.size());
   for (std::size_t k = 0; k < cases.size(); ++k) {
     std::mt19937_64 rng(cases[k].seed);
-    for (std::size_t r = 0; r < p; ++r) inputs[k].push_back(random_buffer<T, Op>(rng, cases[k].count));
+    for (std::size_t r = 0; r < p; ++r)
+      inputs[k].push_back(random_buffer<T, Op>(rng, cases[k].count));
     outputs[k].resize(p);
   }
   CommunicatorOptions options;
@@ -86,7 +86,8 @@ TEST_CASE("hierarchical and node_leaders all_reduce: ranks 1..8 x 1-4 per node x
         std::vector<NodeCase> cases;
         for (Algorithm algorithm : two_level)
           for (std::size_t count : small_counts(rng))
-            for (bool in_place : {false, true}) cases.push_back({algorithm, count, in_place, rng()});
+            for (bool in_place : {false, true})
+              cases.push_back({algorithm, count, in_place, rng()});
         // Each type and op takes the rank counts with a different node size, so that together
         // they cover every pair.
         check_on_nodes<T, Op>(ranks, 1 + (ranks + k) % 4, cases);

@@ -3,8 +3,8 @@
 // node again, as MPICH's SMP-aware collectives, Open MPI's HAN and UCC's hierarchical component
 // compose theirs. Each level is one of the flat algorithms (ring, tree, direct) run over a group
 // of the call's ranks (Call::enter_group), so the same code, instantiated once, serves both
-// levels on every transport. The levels' messages share the call's tag: each pair of ranks numbers its messages
-// in posting order (primitives.hpp), and both ends post the levels in the same order.
+// levels on every transport. The levels' messages share the call's tag: each pair of ranks numbers
+// its messages in posting order (primitives.hpp), and both ends post the levels in the same order.
 //
 // all_reduce, `hierarchical` (bandwidth: each level moves the least it can):
 //   1. reduce-scatter within the node: local rank j holds shard j of the node's sum;
@@ -54,8 +54,8 @@ class InGroup {
 
 // The groups of one rank: its node's ranks and its rail, both in order.
 struct Groups {
-  std::vector<int> node;  // the ranks on this rank's node, ascending
-  std::vector<int> rail;  // local rank j of every node (j: this rank's), in node order
+  std::vector<int> node;     // the ranks on this rank's node, ascending
+  std::vector<int> rail;     // local rank j of every node (j: this rank's), in node order
   std::vector<int> leaders;  // local rank 0 of every node, in node order
   int local = 0;             // this rank's place on its node
 };

@@ -49,8 +49,8 @@ inline double log2_steps(int ranks) { return std::ceil(std::log2(std::max(ranks,
 
 // Seconds an all_reduce of `bytes` over `ranks` ranks spread as `t` says spends on the links,
 // run flat by `algorithm`; 0 on one node and for schedules that never cross nodes (slots).
-inline double flat_network_seconds(Algorithm algorithm, double bytes, int ranks,
-                                   const Topology& t, const Link& link) {
+inline double flat_network_seconds(Algorithm algorithm, double bytes, int ranks, const Topology& t,
+                                   const Link& link) {
   if (!t.spans_nodes()) return 0;
   const double p = ranks, n = t.nodes, m = t.most_per_node;
   switch (algorithm) {
