@@ -91,7 +91,12 @@ void finish_in_place(Call& call, std::span<T> data, Op op, int ranks) {
   }
 }
 
-// The levels' own algorithms (Plan::intra_node, Plan::inter_node); automatic picks a default.
+// The levels' algorithms, as plan() chose and priced them. Within a node, `hierarchical` runs
+// direct (reduce-scatter, all-gather) and `node_leaders` tree (reduce, broadcast): the halves of
+// the flat direct and tree all-reduces, so every all_reduce instantiates them already. Letting
+// plan() pick ring there too made every program that calls all_reduce 8% longer to compile for
+// a node level of a few ranks, where the two differ little. Across nodes any of ring, tree and
+// direct (`inter`; automatic: ring).
 struct Levels {
   Algorithm intra = Algorithm::automatic;
   Algorithm inter = Algorithm::automatic;
@@ -117,15 +122,11 @@ template <class Call, class T, class Op>
 void node_leaders_all_reduce(Call& call, const Groups& groups, std::span<const T> in,
                              std::span<T> out, Op op, std::size_t chunk_bytes, Levels levels) {
   const bool leader = groups.local == 0, alone = groups.node.size() == 1;
-  const bool direct_on_node = levels.intra == Algorithm::direct;
   if (alone) {
     if (in.data() != out.data()) call.memory().copy(out.data(), in.data(), in.size());
   } else {
     InGroup node(call, groups.node, unfinished);
-    if (direct_on_node)
-      direct::reduce(call, in, out, 0, op);
-    else
-      tree::reduce(call, in, leader ? out : std::span<T>{}, 0, op, chunk_bytes);
+    tree::reduce(call, in, leader ? out : std::span<T>{}, 0, op, chunk_bytes);
   }
   if (leader) {
     InGroup across(call, groups.leaders, call.size());
@@ -133,10 +134,7 @@ void node_leaders_all_reduce(Call& call, const Groups& groups, std::span<const T
   }
   if (alone) return;
   InGroup node(call, groups.node, unfinished);
-  if (direct_on_node)
-    direct::broadcast(call, out, 0);
-  else
-    tree::broadcast(call, out, 0, chunk_bytes);
+  tree::broadcast(call, out, 0, chunk_bytes);
 }
 
 template <class Call, class T, class Op>
@@ -149,15 +147,11 @@ void all_reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span
   const auto segments = schedule::Segments::even(in.size(), per_node);
   const partition::Range mine = segments[groups.local];
   std::span<T> shard = out.subspan(mine.begin, mine.size());
-  const bool direct_on_node = levels.intra == Algorithm::direct;
   if (per_node == 1) {
     if (in.data() != out.data()) call.memory().copy(out.data(), in.data(), in.size());
   } else {
     InGroup node(call, groups.node, unfinished);
-    if (direct_on_node)
-      direct::reduce_scatter(call, in, shard, segments, op);
-    else
-      ring::reduce_scatter(call, in, shard, segments, op, chunk_bytes);
+    direct::reduce_scatter(call, in, shard, segments, op);
   }
   // Rail j's members all hold shard j of the same size, so they all skip an empty one.
   if (!shard.empty()) {
@@ -166,10 +160,7 @@ void all_reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span
   }
   if (per_node == 1) return;
   InGroup node(call, groups.node, unfinished);
-  if (direct_on_node)
-    direct::all_gather(call, out, segments);
-  else
-    ring::all_gather(call, out, segments, chunk_bytes);
+  direct::all_gather(call, out, segments);
 }
 
 }  // namespace colt::algorithms::hierarchical

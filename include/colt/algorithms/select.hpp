@@ -164,7 +164,7 @@ inline double predict_on_nodes(Algorithm algorithm, std::size_t bytes, int ranks
     const CollectiveKind first = rails ? CollectiveKind::reduce_scatter : CollectiveKind::reduce;
     const CollectiveKind last = rails ? CollectiveKind::all_gather : CollectiveKind::broadcast;
     double best = 0;
-    for (Algorithm a : {rails ? Algorithm::ring : Algorithm::tree, Algorithm::direct}) {
+    for (Algorithm a : {rails ? Algorithm::direct : Algorithm::tree}) {  // hierarchical.hpp
       const double x = predict(first, a, bytes, per_node, views, table),
                    y = predict(last, a, bytes, per_node, views, table);
       if (x > 0 && y > 0 && (best == 0 || x + y < best)) {
