@@ -107,9 +107,10 @@ struct Levels {
 template <class Call, class T, class Op>
 void group_all_reduce(Call& call, std::span<const T> in, std::span<T> out, Op op,
                       Algorithm algorithm, std::size_t chunk_bytes) {
-  if (call.size() == 1) {
-    if (in.data() != out.data()) call.memory().copy(out.data(), in.data(), in.size());
-    return finish_in_place(call, out, op, call.finish_ranks());
+  if (call.size() == 1) {  // copied and finished in one pass (reduce/memory.hpp)
+    if (in.data() == out.data()) return finish_in_place(call, out, op, call.finish_ranks());
+    finish_copy_in(call.memory(), op, out.data(), in.data(), in.size(), call.finish_ranks());
+    return call.memory().wait();
   }
   switch (algorithm) {
     case Algorithm::tree: return tree::all_reduce(call, in, out, op, chunk_bytes);

@@ -160,20 +160,14 @@ inline double predict_on_nodes(Algorithm algorithm, std::size_t bytes, int ranks
   const int per_node = t.spans_nodes() ? t.most_per_node : ranks;
   algorithms::hierarchical::Levels chosen;
   double total = 0;
-  if (per_node > 1) {  // the node level: its two halves run one algorithm
-    const CollectiveKind first = rails ? CollectiveKind::reduce_scatter : CollectiveKind::reduce;
-    const CollectiveKind last = rails ? CollectiveKind::all_gather : CollectiveKind::broadcast;
-    double best = 0;
-    for (Algorithm a : {rails ? Algorithm::direct : Algorithm::tree}) {  // hierarchical.hpp
-      const double x = predict(first, a, bytes, per_node, views, table),
-                   y = predict(last, a, bytes, per_node, views, table);
-      if (x > 0 && y > 0 && (best == 0 || x + y < best)) {
-        best = x + y;
-        chosen.intra = a;
-      }
-    }
-    if (best == 0) return 0;
-    total += best;
+  if (per_node > 1) {  // the node level: direct or tree halves (hierarchical.hpp, Levels)
+    chosen.intra = rails ? Algorithm::direct : Algorithm::tree;
+    const double x = predict(rails ? CollectiveKind::reduce_scatter : CollectiveKind::reduce,
+                             chosen.intra, bytes, per_node, views, table),
+                 y = predict(rails ? CollectiveKind::all_gather : CollectiveKind::broadcast,
+                             chosen.intra, bytes, per_node, views, table);
+    if (x <= 0 || y <= 0) return 0;
+    total += x + y;
   }
   if (nodes > 1) {  // the level across nodes: M rails of n/M bytes, or the leaders' n bytes
     const int rail_count = rails ? per_node : 1;
