@@ -15,7 +15,7 @@ namespace {
 const std::vector<Algorithm> bcast_algorithms = algorithms_of(CollectiveKind::broadcast);
 
 template <class T>
-void check_case(const Case& c) {
+void check_broadcast_case(const Case& c) {
   INFO(describe(c, name_of(data_type_of<T>)));
   auto inputs = random_inputs<T>(c, [&](int) { return c.count; });  // every rank's own data
   auto outputs = run_ranks<T>(c.ranks, [&](inprocess::Communicator& comm, std::vector<T>& out) {
@@ -31,7 +31,7 @@ void check_case(const Case& c) {
 TEST_CASE("broadcast: every algorithm x ranks 1..8 x small counts x type x root") {
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_small_cases(5, bcast_algorithms, [&](const Case& c) {
-      if (!c.in_place) check_case<T>(c);  // broadcast is in place only
+      if (!c.in_place) check_broadcast_case<T>(c);  // broadcast is in place only
     });
   });
 }
@@ -40,7 +40,7 @@ TEST_CASE("broadcast: large counts on a covering sample") {
   int k = 0;
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for (int i = 0; i < 3; ++i, ++k)
-      if (keep_large(k)) check_case<T>(large_case(k, bcast_algorithms, 5));
+      if (keep_large(k)) check_broadcast_case<T>(large_case(k, bcast_algorithms, 5));
   });
 }
 

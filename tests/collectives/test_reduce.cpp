@@ -16,7 +16,7 @@ namespace {
 const std::vector<Algorithm> reduce_algorithms = algorithms_of(CollectiveKind::reduce);
 
 template <class T, class Op>
-void check_case(const Case& c) {
+void check_reduce_case(const Case& c) {
   INFO(describe(c, name_of(data_type_of<T>), Op::name));
   auto inputs = random_inputs<T, Op>(c, [&](int) { return c.count; });
   const auto original = inputs;
@@ -47,7 +47,7 @@ void check_case(const Case& c) {
 TEST_CASE("reduce: every algorithm x ranks 1..8 x small counts x type x op x form x root") {
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
-      for_small_cases(6, reduce_algorithms, [&](const Case& c) { check_case<T, Op>(c); });
+      for_small_cases(6, reduce_algorithms, [&](const Case& c) { check_reduce_case<T, Op>(c); });
     });
   });
 }
@@ -56,7 +56,7 @@ TEST_CASE("reduce: large counts on a covering sample") {
   int k = 0;
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
-      if (keep_large(k)) check_case<T, Op>(large_case(k, reduce_algorithms, 6));
+      if (keep_large(k)) check_reduce_case<T, Op>(large_case(k, reduce_algorithms, 6));
       ++k;
     });
   });

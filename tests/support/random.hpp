@@ -3,6 +3,7 @@
 // COLT_TEST_SEED) so any failure can be replayed; data is never zeros or rank patterns.
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <cstdio>
@@ -75,6 +76,13 @@ std::vector<T> random_block(std::uint64_t seed, std::size_t offset, std::size_t 
 template <Element T, class Op = sum>
 std::vector<T> random_buffer(std::mt19937_64& rng, std::size_t count) {
   return random_block<T, Op>(rng(), 0, count);
+}
+
+// Random bytes, one draw each (file and store contents, damaged records).
+inline std::vector<std::byte> random_bytes(std::mt19937_64& rng, std::size_t length) {
+  std::vector<std::byte> bytes(length);
+  for (auto& b : bytes) b = static_cast<std::byte>(rng());
+  return bytes;
 }
 
 // Bit-for-bit equality: the test of "identical on every rank".

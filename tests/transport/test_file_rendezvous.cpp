@@ -63,12 +63,6 @@ std::vector<std::optional<Error>> run_ranks(const std::vector<int>& ranks, Fn fn
   return errors;
 }
 
-Blob random_blob(std::mt19937_64& rng, std::size_t length) {
-  Blob blob(length);
-  for (auto& b : blob) b = static_cast<std::byte>(rng());
-  return blob;
-}
-
 void write_file(const fs::path& path, std::span<const std::byte> bytes) {
   const fs::path temporary = path.string() + ".writing";
   {
@@ -124,7 +118,7 @@ TEST_CASE("file rendezvous: every rank gets every blob; finish empties the direc
         const std::size_t length = (r + run) % 3 == 1 ? 0
                                    : r == 4           ? std::size_t{1} << 20
                                                       : 1 + rng() % 3000;
-        blobs.push_back(random_blob(rng, length));
+        blobs.push_back(random_bytes(rng, length));
       }
       std::vector<std::vector<Blob>> got(static_cast<std::size_t>(world));
       std::vector<int> ranks;
@@ -217,7 +211,7 @@ TEST_CASE("file rendezvous: a file that does not parse is corrupt") {
     const Blob session = await_session(dir);
     Blob bad;
     switch (damage) {
-      case Damage::garbage: bad = random_blob(rng, 100); break;
+      case Damage::garbage: bad = random_bytes(rng, 100); break;
       case Damage::short_header: bad = Blob(session.begin(), session.end() - 1); break;
       case Damage::length_past_end: bad = record_header(session, 1, 100); break;
       case Damage::length_over_limit: bad = record_header(session, 1, (1u << 20) + 1); break;
@@ -233,7 +227,7 @@ TEST_CASE("file rendezvous: a file that does not parse is corrupt") {
   {  // a session file that is not a colt session, seen by a rank but 0
     TempDir dir;
     fs::create_directories(dir.path);
-    write_file(dir.path / "session", random_blob(rng, 24));
+    write_file(dir.path / "session", random_bytes(rng, 24));
     CHECK(error_kind([&] {
             FileRendezvous(dir.str(), 1, 2).exchange(blob, Deadline::after(5s));
           }) == ErrorKind::corrupt);

@@ -20,6 +20,7 @@
 #include "colt/transport/key_value_store.hpp"
 #include "colt/transport/tcp_store.hpp"
 #include "errors.hpp"
+#include "random.hpp"
 
 using namespace colt;
 using namespace std::chrono_literals;
@@ -50,12 +51,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-Blob random_blob(std::mt19937_64& rng, std::size_t length) {
-  Blob blob(length);
-  for (auto& b : blob) b = static_cast<std::byte>(rng());
-  return blob;
-}
-
 // Runs fn(rank) for ranks 0..world-1 in threads; rank 0 starts `late` after the others.
 template <class Fn>
 std::vector<std::optional<Error>> run_ranks(int world, std::chrono::milliseconds late, Fn fn) {
@@ -79,7 +74,7 @@ TEST_CASE("tcp store: every rank gets every blob, whichever rank starts first") 
     const std::string address = free_address();
     std::vector<Blob> blobs;
     for (int r = 0; r < world; ++r)
-      blobs.push_back(random_blob(rng, r == 1 ? 0 : r == 2 ? 200 * 1024 : 13 + 7 * r));
+      blobs.push_back(random_bytes(rng, r == 1 ? 0 : r == 2 ? 200 * 1024 : 13 + 7 * r));
     std::vector<std::vector<Blob>> got(static_cast<std::size_t>(world));
     const auto errors = run_ranks(world, 100ms, [&](int rank) {
       const Deadline deadline = Deadline::after(10s);
