@@ -6,11 +6,11 @@
 //   simulate [--ranks=8,16,...] [--per-node=8] [--bytes=8,1024,...] [--collective=all_reduce]
 //            [--across=ALPHA,BETA] [--within=ALPHA,BETA] [--payload] [--rows=all|plan]
 //
-// Payload-free by default (--payload moves the bytes and checks every result): messages carry their sizes only, and every rank works on one shared
-// buffer (the ranks run one at a time), so 1,024 ranks of 64 MiB need 64 MiB, not 64 GiB. Time
-// is the model's alone: the reductions between messages cost nothing in it. busbw uses
-// nccl-tests' factors (PERFORMANCE.md): all_reduce 2(p-1)/p, reduce_scatter and all_gather
-// (p-1)/p, broadcast 1.
+// Payload-free by default (--payload moves the bytes and checks every result): messages carry their
+// sizes only, and every rank works on one shared buffer (the ranks run one at a time), so 1,024
+// ranks of 64 MiB need 64 MiB, not 64 GiB. Time is the model's alone: the reductions between
+// messages cost nothing in it. busbw uses nccl-tests' factors (PERFORMANCE.md): all_reduce
+// 2(p-1)/p, reduce_scatter and all_gather (p-1)/p, broadcast 1.
 
 #include <algorithm>
 #include <cmath>
@@ -97,7 +97,8 @@ std::map<Algorithm, Row> simulate(const sim::Cluster& cluster, CollectiveKind ki
       }
       const double end = sim::start_together(comm);
       if (cluster.payload) {  // ones in: every result element is p (reductions) or 1
-        const bool reduces = kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter;
+        const bool reduces =
+            kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter;
         const float expected = reduces ? static_cast<float>(p) : 1.0f;
         const std::size_t checked = kind == CollectiveKind::reduce_scatter ? block
                                     : kind == CollectiveKind::all_gather   ? block * p
@@ -129,7 +130,8 @@ int usage(const char* problem) {
       "                [--across=ALPHA,BETA (2e-5,8e-10)] [--within=ALPHA,BETA (1e-6,1e-10)]\n"
       "                [--payload] [--rows=all|plan]\n"
       "  --rows=plan prints one line per (ranks, bytes): the fastest algorithm, the automatic\n"
-      "  choice, and the ratio; both end with the share of cells where the choice is within 10%%\n");
+      "  choice, and the ratio; both end with the share of cells where the choice is within "
+      "10%%\n");
   return problem ? 2 : 0;
 }
 
@@ -159,11 +161,16 @@ int main(int argc, char** argv) {
       per_node = std::atoi(std::string(value("--per-node=")).c_str());
     } else if (!value("--collective=").empty()) {
       const std::string_view name = value("--collective=");
-      if (name == "all_reduce") kind = CollectiveKind::all_reduce;
-      else if (name == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
-      else if (name == "all_gather") kind = CollectiveKind::all_gather;
-      else if (name == "broadcast") kind = CollectiveKind::broadcast;
-      else return usage("unknown --collective");
+      if (name == "all_reduce")
+        kind = CollectiveKind::all_reduce;
+      else if (name == "reduce_scatter")
+        kind = CollectiveKind::reduce_scatter;
+      else if (name == "all_gather")
+        kind = CollectiveKind::all_gather;
+      else if (name == "broadcast")
+        kind = CollectiveKind::broadcast;
+      else
+        return usage("unknown --collective");
     } else if (!value("--across=").empty() || !value("--within=").empty()) {
       const bool across = a.starts_with("--across=");
       const std::vector<double> ab = numbers(across ? value("--across=") : value("--within="));
@@ -176,16 +183,17 @@ int main(int argc, char** argv) {
     }
   }
   if (ranks.empty() || sizes.empty() || per_node < 1) return usage("empty --ranks or --bytes");
-  std::printf("# simulated: nodes of %d ranks; within a node alpha %.3g s, beta %.3g s/B; across "
-              "alpha %.3g s, beta %.3g s/B; %s\n",
-              per_node, model.within.alpha, model.within.beta, model.across.alpha,
-              model.across.beta, model.payload ? "with payload" : "payload-free");
+  std::printf(
+      "# simulated: nodes of %d ranks; within a node alpha %.3g s, beta %.3g s/B; across "
+      "alpha %.3g s, beta %.3g s/B; %s\n",
+      per_node, model.within.alpha, model.within.beta, model.across.alpha, model.across.beta,
+      model.payload ? "with payload" : "payload-free");
   if (plan_rows)
     std::printf("%6s %12s %-14s %12s %-14s %12s %8s\n", "ranks", "size", "fastest", "time(us)",
                 "automatic ran", "time(us)", "ratio");
   else
-    std::printf("%6s %12s %-14s %12s %10s %10s %14s\n", "ranks", "size", "algorithm",
-                "time(us)", "algbw", "busbw", "node out/call");
+    std::printf("%6s %12s %-14s %12s %10s %10s %14s\n", "ranks", "size", "algorithm", "time(us)",
+                "algbw", "busbw", "node out/call");
   int cells = 0, close = 0;
   for (double r : ranks)
     for (double s : sizes) {

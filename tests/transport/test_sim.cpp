@@ -81,7 +81,8 @@ void run_case(sim::Communicator& comm, const Case& c, Results<T, Op>& out) {
 template <class T, class Op>
 Results<T, Op> prepared(const Case& c) {
   Results<T, Op> out;
-  out.inputs = random_inputs<T, Op>(c, [&](int) { return c.count * static_cast<std::size_t>(c.ranks); });
+  out.inputs =
+      random_inputs<T, Op>(c, [&](int) { return c.count * static_cast<std::size_t>(c.ranks); });
   for (auto* v : {&out.reduced, &out.scattered, &out.gathered, &out.broadcast})
     v->resize(static_cast<std::size_t>(c.ranks));
   return out;
@@ -98,10 +99,13 @@ void check_results(const Case& c, const Results<T, Op>& out) {
       CHECK_MESSAGE(same_bits<T>(out.reduced[r], out.reduced[0]), "all_reduce rank " << r);
   }
   std::vector<T> concatenated;
-  for (const auto& in : out.inputs) concatenated.insert(concatenated.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(c.count));
+  for (const auto& in : out.inputs)
+    concatenated.insert(concatenated.end(), in.begin(),
+                        in.begin() + static_cast<std::ptrdiff_t>(c.count));
   for (std::size_t r = 0; r < p; ++r) {
     if (runs(CollectiveKind::reduce_scatter, c.algorithm)) {
-      const std::string wrong = Reference<T, Op>(out.inputs, r * c.count, c.count).check(out.scattered[r]);
+      const std::string wrong =
+          Reference<T, Op>(out.inputs, r * c.count, c.count).check(out.scattered[r]);
       CHECK_MESSAGE(wrong.empty(), "reduce_scatter rank " << r << ": " << wrong);
     }
     if (runs(CollectiveKind::all_gather, c.algorithm))
@@ -137,15 +141,17 @@ TEST_CASE("sim network: alpha per message, beta per byte, a node's link shared b
   // (sent at alpha + wire, after alpha within the node) goes through after it.
   CHECK(near(across[2], cluster.across.alpha + wire));
   CHECK(near(across[3], cluster.across.alpha + 2 * wire));
-  CHECK(near(within[3], cluster.across.alpha + 2 * wire + static_cast<double>(n) * cluster.within.beta));
+  CHECK(near(within[3],
+             cluster.across.alpha + 2 * wire + static_cast<double>(n) * cluster.within.beta));
   CHECK(near(within[2], within[3]));  // the send completes as the receive does
   CHECK(report.bytes_out_of[0] == 2 * n);
   CHECK(report.bytes_out_of[1] == 0);
   CHECK(report.messages == 3);
 }
 
-TEST_CASE("sim network: ring all_reduce on one node takes 2(p-1)(alpha + n/p beta); the "
-          "two-level one sends 2(N-1)/N of the buffer out of each node") {
+TEST_CASE(
+    "sim network: ring all_reduce on one node takes 2(p-1)(alpha + n/p beta); the "
+    "two-level one sends 2(N-1)/N of the buffer out of each node") {
   const std::size_t count = 1 << 16;  // floats, a multiple of every p here
   for (int p : {2, 4, 8}) {
     INFO("p=" << p);
@@ -181,8 +187,9 @@ TEST_CASE("sim network: ring all_reduce on one node takes 2(p-1)(alpha + n/p bet
   }
 }
 
-TEST_CASE("sim: a deadlocked job fails on every waiting rank, at once; a message too large for "
-          "its buffer is a mismatch") {
+TEST_CASE(
+    "sim: a deadlocked job fails on every waiting rank, at once; a message too large for "
+    "its buffer is a mismatch") {
   std::vector<std::optional<ErrorKind>> kinds(3);
   std::vector<std::string> texts(3);
   sim::run(sim::Cluster{.ranks = 3}, [&](sim::Communicator& comm) {
@@ -227,8 +234,9 @@ TEST_CASE("sim: every collective and algorithm, one type per size x op, ranks 1.
 // At scale: float sums (the small matrix has the other types and ops), each shape's cases in one
 // job: 31 and 97 ranks (primes; their last nodes have 3 and 1 ranks, where hierarchical runs as
 // node_leaders) and 1,024 on nodes of 8, with counts a rank below and above one element.
-TEST_CASE("sim at scale: all_reduce, reduce_scatter, all_gather, broadcast, every algorithm, to "
-          "1,024 ranks") {
+TEST_CASE(
+    "sim at scale: all_reduce, reduce_scatter, all_gather, broadcast, every algorithm, to "
+    "1,024 ranks") {
   struct Shape {
     int ranks, per_node;
   };

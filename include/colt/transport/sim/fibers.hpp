@@ -64,7 +64,8 @@ namespace colt::sim::detail {
 class Fibers {
  public:
   // body(f) runs as fiber f, for f = 0..count-1, each on a stack of its own.
-  Fibers(int count, std::function<void(int)> body, std::size_t stack_bytes = std::size_t{512} * 1024)
+  Fibers(int count, std::function<void(int)> body,
+         std::size_t stack_bytes = std::size_t{512} * 1024)
       : body_(std::move(body)),
         stack_bytes_(stack_bytes),
         fibers_(static_cast<std::size_t>(count)) {}

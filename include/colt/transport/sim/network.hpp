@@ -77,8 +77,8 @@ class Timeline {
   void reserve(double begin, double end) {
     if (end <= begin) return;
     auto at = first_ending_after(begin);  // the first interval after the new one
-    const bool joins_before = at != busy_.begin() + static_cast<std::ptrdiff_t>(head_) &&
-                              std::prev(at)->end == begin;
+    const bool joins_before =
+        at != busy_.begin() + static_cast<std::ptrdiff_t>(head_) && std::prev(at)->end == begin;
     const bool joins_after = at != busy_.end() && at->begin == end;
     if (joins_before && joins_after) {
       std::prev(at)->end = at->end;
@@ -182,7 +182,8 @@ class Network {
 
   // Waits (in virtual time) for receive `ticket` of the channel and delivers it into `buffer`;
   // returns its bytes.
-  std::size_t receive(int from, int to, Tag tag, std::uint64_t ticket, std::span<std::byte> buffer) {
+  std::size_t receive(int from, int to, Tag tag, std::uint64_t ticket,
+                      std::span<std::byte> buffer) {
     const std::uint64_t k = key(from, to, tag);
     Channel* channel = channels_.find(k);  // posted, so there; found again after every wait:
     while (ticket >= channel->first_ticket + channel->pending()) {  // a send may grow the table
@@ -200,9 +201,8 @@ class Network {
     if (m.bytes > buffer.size())
       throw Error(ErrorKind::mismatch, Operation::unnamed, Error::Rank{to}, Error::Peer{from},
                   "message of " + std::to_string(m.bytes) +
-                      " bytes does not fit the receive buffer of " +
-                      std::to_string(buffer.size()) + " bytes while " +
-                      colt::detail::describe_message(false, from, tag));
+                      " bytes does not fit the receive buffer of " + std::to_string(buffer.size()) +
+                      " bytes while " + colt::detail::describe_message(false, from, tag));
     if (carries(m.bytes) && m.bytes > 0) std::memcpy(buffer.data(), m.payload(), m.bytes);
     const std::size_t bytes = m.bytes;
     const double finish = m.finish;
