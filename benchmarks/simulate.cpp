@@ -23,6 +23,7 @@
 
 #include "colt/colt.hpp"
 #include "colt/transport/sim.hpp"
+#include "support/cases.hpp"
 
 namespace {
 
@@ -40,23 +41,6 @@ std::vector<double> numbers(std::string_view text) {
   return out;
 }
 
-double bus_factor(CollectiveKind kind, int p) {
-  switch (kind) {
-    case CollectiveKind::all_reduce: return 2.0 * (p - 1) / p;
-    case CollectiveKind::reduce_scatter:
-    case CollectiveKind::all_gather: return static_cast<double>(p - 1) / p;
-    default: return 1;
-  }
-}
-
-std::vector<Algorithm> algorithms_for(CollectiveKind kind) {
-  std::vector<Algorithm> out;
-  for (const Capability& c : record_of(kind).algorithms)
-    if (c.needs != Needs::host_slots) out.push_back(c.algorithm);
-  out.push_back(Algorithm::automatic);
-  return out;
-}
-
 struct Row {
   double seconds = 0;
   double bytes_out = 0;  // of the busiest node, per call
@@ -65,7 +49,7 @@ struct Row {
 // One job per (p, size): every algorithm in turn, each timed from a common start.
 std::map<Algorithm, Row> simulate(const sim::Cluster& cluster, CollectiveKind kind,
                                   std::size_t bytes) {
-  const std::vector<Algorithm> algorithms = algorithms_for(kind);
+  const std::vector<Algorithm> algorithms = bench::algorithms_for(kind, false, true);
   std::map<Algorithm, Row> rows;
   const auto p = static_cast<std::size_t>(cluster.ranks);
   const std::size_t count = bytes / sizeof(float);
@@ -210,7 +194,7 @@ int main(int argc, char** argv) {
         const double algbw = bytes / row.seconds / 1e9;
         std::printf("%6d %12zu %-14s %12.2f %10.3f %10.3f %14.0f\n", cluster.ranks, bytes,
                     std::string(name_of(a)).c_str(), row.seconds * 1e6, algbw,
-                    algbw * bus_factor(kind, cluster.ranks), row.bytes_out);
+                    algbw * bench::bus_factor(kind, cluster.ranks), row.bytes_out);
       }
       const double automatic = rows.at(Algorithm::automatic).seconds;
       // What the automatic call ran: the first forced row it matches (the model is

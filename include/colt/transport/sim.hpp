@@ -19,6 +19,7 @@
 // Deadlines do not apply; a job whose ranks all wait for messages no one sends fails at once with
 // colt::Error (timeout) on every waiting rank.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
