@@ -200,7 +200,7 @@ TEST_CASE("records: every schedule a record lists is what plan() runs when a cal
     FAIL("accepted ring for broadcast");
   } catch (const Error& e) {
     CHECK(std::string(e.cause()).find("'ring' is not one of broadcast's algorithms (tree, direct, "
-                                      "slots)") != std::string::npos);
+                                      "slots, hierarchical)") != std::string::npos);
   }
   CHECK(algorithm_named("dissemination") == algo::dissemination);
   CHECK_FALSE(algorithm_named("fastest"));
@@ -327,14 +327,30 @@ TEST_CASE("two-level model: link costs of flat and two-level all_reduce, and wha
   // Its tree: 2 log2(4) levels across nodes, each a whole buffer through a link.
   CHECK(tuning::flat_network_seconds(algo::tree, n, 8, t, link) ==
         doctest::Approx(4 * (1e-5 + n * 1e-9)));
-  // Direct: each rank's 6 off-node peers get 1/8 each way, 2 ranks to a link.
+  // Direct: each rank's 6 off-node peers get a message and 1/8 of the buffer each way, 2 ranks to
+  // a link.
   CHECK(tuning::flat_network_seconds(algo::direct, n, 8, t, link) ==
-        doctest::Approx(6 * 1e-5 + 2 * 2 * 6.0 / 8 * n * 1e-9));
+        doctest::Approx(12 * 1e-5 + 2 * 2 * 6.0 / 8 * n * 1e-9));
   CHECK(tuning::flat_network_seconds(algo::slots, n, 8, t, link) == 0);
   // Two rails of n/2 across 4 nodes: 6 steps, 2 x 3/4 of the buffer through each link.
   CHECK(tuning::cross_nodes_seconds(algo::ring, n / 2, 4, 2, link) ==
         doctest::Approx(6 * 1e-5 + 2 * 3.0 / 4 * n * 1e-9));
   CHECK(tuning::flat_network_seconds(algo::ring, n, 8, tuning::Topology{}, link) == 0);
+  // broadcast and reduce: a flat tree crosses nodes at log2(4) = 2 levels; direct sends the
+  // buffer to the 6 ranks off the root's node through the root's link; the two-level form's
+  // heads (one rank per node) by tree or direct.
+  CHECK(tuning::flat_rooted_network_seconds(algo::tree, n, 8, t, link) ==
+        doctest::Approx(2 * (1e-5 + n * 1e-9)));
+  CHECK(tuning::flat_rooted_network_seconds(algo::direct, n, 8, t, link) ==
+        doctest::Approx(6 * (1e-5 + n * 1e-9)));
+  CHECK(tuning::heads_seconds(algo::direct, n, 4, link) == doctest::Approx(3 * (1e-5 + n * 1e-9)));
+  CHECK(tuning::heads_seconds(algo::tree, n, 4, link) == doctest::Approx(2 * (1e-5 + n * 1e-9)));
+  for (CollectiveKind kind : {CollectiveKind::broadcast, CollectiveKind::reduce}) {
+    const Plan rooted = plan(kind, 1 << 20, 8, true, algo::hierarchical, {.topology = t});
+    CHECK(rooted.levels.intra != algo::automatic);
+    CHECK(rooted.levels.inter != algo::automatic);
+    CHECK(rooted.predicted_seconds > 0);
+  }
 
   // plan(): shared slots never cross nodes, a two-level plan carries its levels, and the
   // explanation names the nodes.

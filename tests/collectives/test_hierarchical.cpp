@@ -1,16 +1,21 @@
-// The two-level all_reduce algorithms (algorithms/hierarchical.hpp) on in-process ranks grouped
-// into emulated nodes (CommunicatorOptions::ranks_per_node, as COLT_RANKS_PER_NODE): every rank
-// count 1..8 with 1 to 4 ranks per node (so nodes of equal and of different sizes, where
-// `hierarchical` runs as node_leaders), against the plain reference, bitwise identical on every
-// rank. collectives/all_reduce runs both on ranks that know no nodes (one node: the node level
-// alone).
+// The two-level algorithms (algorithms/hierarchical.hpp: all_reduce, reduce_scatter, all_gather,
+// broadcast, reduce) on in-process ranks grouped into emulated nodes
+// (CommunicatorOptions::ranks_per_node, as COLT_RANKS_PER_NODE): every rank count 1..8 with 1 to 4
+// ranks per node (so nodes of equal and of different sizes, where `hierarchical` runs as
+// node_leaders), against the plain reference, bitwise identical on every rank.
+// collectives/all_reduce runs both on ranks that know no nodes (one node: the node level alone).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
 
+#include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/all_reduce.hpp"
+#include "colt/collectives/broadcast.hpp"
+#include "colt/collectives/reduce.hpp"
+#include "colt/collectives/reduce_scatter.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "matrix.hpp"
 #include "random.hpp"
@@ -25,9 +30,11 @@ const std::vector<Algorithm> two_level = {algo::hierarchical, algo::node_leaders
 
 struct NodeCase {
   Algorithm algorithm;
-  std::size_t count;
+  std::size_t count;  // reduce_scatter, all_gather: per rank's block
   bool in_place;
   std::uint64_t seed;
+  CollectiveKind kind = CollectiveKind::all_reduce;
+  int root = 0;  // broadcast, reduce
 };
 
 // Every case of one type and op on `ranks` ranks, `per_node` to a node, in one launch; each
@@ -40,8 +47,9 @@ void check_on_nodes(int ranks, int per_node, const std::vector<NodeCase>& cases)
   std::vector<std::vector<std::vector<T>>> inputs(cases.size()), outputs(cases.size());
   for (std::size_t k = 0; k < cases.size(); ++k) {
     std::mt19937_64 rng(cases[k].seed);
-    for (std::size_t r = 0; r < p; ++r)
-      inputs[k].push_back(random_buffer<T, Op>(rng, cases[k].count));
+    const std::size_t input =
+        cases[k].count * (cases[k].kind == CollectiveKind::reduce_scatter ? p : 1);
+    for (std::size_t r = 0; r < p; ++r) inputs[k].push_back(random_buffer<T, Op>(rng, input));
     outputs[k].resize(p);
   }
   CommunicatorOptions options;
@@ -54,11 +62,39 @@ void check_on_nodes(int ranks, int per_node, const std::vector<NodeCase>& cases)
         for (std::size_t k = 0; k < cases.size(); ++k) {
           const NodeCase& c = cases[k];
           std::vector<T>& out = outputs[k][r];
-          if (c.in_place) {
+          const bool root = comm.rank() == c.root;
+          std::mt19937_64 poison(c.seed + r);
+          if (c.kind == CollectiveKind::broadcast) {
+            out = root ? inputs[k][r] : random_buffer<T>(poison, c.count);
+            broadcast(comm, out, c.root, c.algorithm);
+          } else if (c.kind == CollectiveKind::reduce_scatter) {
+            if (c.in_place) {
+              std::vector<T> data = inputs[k][r];
+              const std::span<T> mine = reduce_scatter(comm, data, Op{}, c.algorithm);
+              out.assign(mine.begin(), mine.end());
+            } else {
+              out = random_buffer<T>(poison, c.count);
+              reduce_scatter(comm, inputs[k][r], out, Op{}, c.algorithm);
+            }
+          } else if (c.kind == CollectiveKind::all_gather) {
+            out = random_buffer<T>(poison, c.count * p);
+            if (c.in_place) {
+              std::copy(inputs[k][r].begin(), inputs[k][r].end(),
+                        out.begin() + static_cast<std::ptrdiff_t>(r * c.count));
+              all_gather(comm, out, c.algorithm);
+            } else {
+              all_gather(comm, inputs[k][r], out, c.algorithm);
+            }
+          } else if (c.kind == CollectiveKind::reduce) {
+            out = c.in_place ? inputs[k][r] : random_buffer<T>(poison, c.count);
+            if (c.in_place)
+              reduce(comm, out, c.root, Op{}, c.algorithm);
+            else
+              reduce(comm, inputs[k][r], out, c.root, Op{}, c.algorithm);
+          } else if (c.in_place) {
             out = inputs[k][r];
             all_reduce(comm, out, Op{}, c.algorithm);
           } else {
-            std::mt19937_64 poison(c.seed + r);
             out = random_buffer<T>(poison, c.count);  // unwritten elements show up
             all_reduce(comm, inputs[k][r], out, Op{}, c.algorithm);
           }
@@ -66,10 +102,43 @@ void check_on_nodes(int ranks, int per_node, const std::vector<NodeCase>& cases)
       },
       options);
   for (std::size_t k = 0; k < cases.size(); ++k) {
-    INFO("algorithm=" << name_of(cases[k].algorithm) << " count=" << cases[k].count
-                      << " in_place=" << cases[k].in_place);
-    const std::string wrong = Reference<T, Op>(inputs[k], 0, cases[k].count).check(outputs[k][0]);
+    const NodeCase& c = cases[k];
+    INFO(name_of(c.kind) << " algorithm=" << name_of(c.algorithm) << " count=" << c.count
+                         << " in_place=" << c.in_place << " root=" << c.root);
+    const auto root = static_cast<std::size_t>(c.root);
+    if (c.kind == CollectiveKind::reduce_scatter) {  // rank r: block r of the reduction
+      for (std::size_t r = 0; r < p; ++r) {
+        const std::string wrong =
+            Reference<T, Op>(inputs[k], r * c.count, c.count).check(outputs[k][r]);
+        CHECK_MESSAGE(wrong.empty(), "rank " << r << ": " << wrong);
+      }
+      continue;
+    }
+    if (c.kind == CollectiveKind::all_gather) {
+      std::vector<T> all;
+      for (const auto& block : inputs[k]) all.insert(all.end(), block.begin(), block.end());
+      for (std::size_t r = 0; r < p; ++r)
+        CHECK_MESSAGE(same_bits<T>(outputs[k][r], all), "rank " << r);
+      continue;
+    }
+    if (c.kind == CollectiveKind::broadcast) {
+      for (std::size_t r = 0; r < p; ++r)
+        CHECK_MESSAGE(same_bits<T>(outputs[k][r], inputs[k][root]), "rank " << r);
+      continue;
+    }
+    const std::size_t checked = c.kind == CollectiveKind::reduce ? root : 0;
+    const std::string wrong = Reference<T, Op>(inputs[k], 0, c.count).check(outputs[k][checked]);
     CHECK_MESSAGE(wrong.empty(), wrong);
+    if (c.kind == CollectiveKind::reduce) {
+      for (std::size_t r = 0; r < p; ++r) {  // the others' buffers are left alone
+        std::mt19937_64 poison(c.seed + r);
+        if (r != root)
+          CHECK_MESSAGE(same_bits<T>(outputs[k][r],
+                                     c.in_place ? inputs[k][r] : random_buffer<T>(poison, c.count)),
+                        "rank " << r);
+      }
+      continue;
+    }
     for (std::size_t r = 1; r < p; ++r)
       CHECK_MESSAGE(same_bits<T>(outputs[k][r], outputs[k][0]), "rank " << r << " differs");
   }
@@ -77,7 +146,7 @@ void check_on_nodes(int ranks, int per_node, const std::vector<NodeCase>& cases)
 
 }  // namespace
 
-TEST_CASE("hierarchical and node_leaders all_reduce: ranks 1..8 x 1-4 per node x small counts") {
+TEST_CASE("two-level collectives: ranks 1..8 x 1-4 per node x small counts") {
   std::mt19937_64 rng(base_seed() ^ 0x2e7e1);
   int k = 0;
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
@@ -98,6 +167,19 @@ TEST_CASE("hierarchical and node_leaders all_reduce: ranks 1..8 x 1-4 per node x
                 cases.push_back({algorithm, counts[i], in_place, rng()});
           ++turn;
         }
+        // broadcast and reduce: every root in turn (one root at reduced scale), both forms, a
+        // random count.
+        for (CollectiveKind kind : {CollectiveKind::broadcast, CollectiveKind::reduce})
+          for (int root = 0; root < ranks; ++root)
+            if (!thin || root == k % ranks)
+              for (Algorithm algorithm : {algo::hierarchical, algo::automatic})
+                cases.push_back({algorithm, 1 + rng() % 300, root % 2 == 1, rng(), kind, root});
+        // reduce_scatter and all_gather: blocks of 0, 1 and a random count, both forms.
+        for (CollectiveKind kind : {CollectiveKind::reduce_scatter, CollectiveKind::all_gather})
+          for (std::size_t block : {std::size_t{0}, std::size_t{1}, 2 + rng() % 200})
+            for (bool in_place : {false, true})
+              if (!thin || in_place == (block % 2 == 1))
+                cases.push_back({algo::hierarchical, block, in_place, rng(), kind});
         // Each type and op takes the rank counts with a different node size, so that together
         // they cover every pair.
         check_on_nodes<T, Op>(ranks, 1 + (ranks + k) % 4, cases);
@@ -107,7 +189,7 @@ TEST_CASE("hierarchical and node_leaders all_reduce: ranks 1..8 x 1-4 per node x
   });
 }
 
-TEST_CASE("hierarchical all_reduce: large counts, several chunks per level") {
+TEST_CASE("two-level collectives: large counts, several chunks per level") {
   // 2^20 + 3 floats: the node level's shards and the rails' chunks all cut unevenly.
   const std::size_t count = (std::size_t{1} << 20) + 3;
   for (int per_node : {2, 4, 3}) {
@@ -116,6 +198,16 @@ TEST_CASE("hierarchical all_reduce: large counts, several chunks per level") {
     check_on_nodes<float, avg>(8, per_node, {{algo::node_leaders, count, true, base_seed() + 2}});
     check_on_nodes<std::int64_t, sum>(6, per_node,
                                       {{algo::automatic, count, per_node == 2, base_seed() + 3}});
+    check_on_nodes<float, avg>(
+        7, per_node,
+        {{algo::hierarchical, count, false, base_seed() + 4, CollectiveKind::reduce, 5},
+         {algo::hierarchical, count, true, base_seed() + 5, CollectiveKind::broadcast, 3}});
+    // reduce_scatter and all_gather: blocks of count / 8 + 1, each rail's several chunks.
+    check_on_nodes<float, sum>(8, per_node,
+                               {{algo::hierarchical, count / 8 + 1, per_node == 4, base_seed() + 6,
+                                 CollectiveKind::reduce_scatter},
+                                {algo::hierarchical, count / 8 + 1, per_node != 4, base_seed() + 7,
+                                 CollectiveKind::all_gather}});
   }
 }
 
@@ -138,6 +230,13 @@ TEST_CASE("plan() weighs the two-level algorithms once the communicator knows it
         CHECK(tiny.reason == PlanReason::model);
         CHECK(big.algorithm == algo::hierarchical);
         CHECK(big.levels.inter != algo::automatic);
+        // reduce_scatter and all_gather the same: (N-1)/N of the buffer through each link over
+        // the rails, where the flat ring moves (p-1)/p, in N-1 steps instead of p-1.
+        for (CollectiveKind kind : {CollectiveKind::reduce_scatter, CollectiveKind::all_gather}) {
+          const Plan scattered = plan(kind, large, comm);
+          CHECK(scattered.algorithm == algo::hierarchical);
+          CHECK(scattered.levels.inter != algo::automatic);
+        }
         // A dup knows the same nodes (DataParallel's communicator plans as its parent's does).
         auto twin = comm.dup();
         CHECK(twin.known_nodes() != nullptr);

@@ -409,9 +409,9 @@ struct OnCommunicator {
   bool reduced() { return world.reduced(); }
 };
 
-// The two-level all_reduce algorithms (algorithms/hierarchical.hpp) on a dup of the world that
-// has learnt its nodes: the job's launcher sets COLT_RANKS_PER_NODE=2, so the ranks form emulated
-// nodes (of equal sizes, or not: 3 ranks). Ranks on one node (1 or 2 of them) are left to
+// The two-level algorithms (algorithms/hierarchical.hpp) on a dup of the world that has learnt
+// its nodes: the job's launcher sets COLT_RANKS_PER_NODE=2, so the ranks form emulated nodes (of
+// equal sizes, or not: 3 ranks). Ranks on one node (1 or 2 of them) are left to
 // collectives/hierarchical, which runs that case in-process.
 template <class W>
 void two_level_part(W& w) {
@@ -422,9 +422,20 @@ void two_level_part(W& w) {
   if (nodes < 2) return;
   OnCommunicator<W, std::remove_reference_t<decltype(twin)>> on_twin{w, twin, w.rotation};
   const std::vector<Algorithm> two_level = {algo::hierarchical, algo::node_leaders};
+  const std::vector<Algorithm> rooted = {algo::hierarchical};
   int k = 0;
   for_each(all_types{}, [&]<class T>(std::type_identity<T>) {
+    for_world_cases(on_twin, 12, rooted, [&](const Case& c) {
+      check_broadcast<T>(on_twin, c);
+      check_all_gather<T>(on_twin, c, false);
+      check_all_gather<T>(on_twin, c, true);
+    });
     for_each(all_ops{}, [&]<class Op>(std::type_identity<Op>) {
+      for_world_cases(on_twin, 13, rooted, [&](const Case& c) {
+        check_reduce<T, Op>(on_twin, c);
+        check_reduce_scatter<T, Op>(on_twin, c, false);
+        if (!c.in_place) check_reduce_scatter<T, Op>(on_twin, c, true);
+      });
       for_world_cases(on_twin, 11, two_level,
                       [&](const Case& c) { check_all_reduce<T, Op>(on_twin, c); });
       Case large;

@@ -16,6 +16,10 @@
 //   1. reduce to local rank 0 (the node's leader) within the node;
 //   2. all-reduce among the leaders across nodes;
 //   3. broadcast from the leader within the node.
+// broadcast and reduce, `hierarchical`: across nodes among one rank per node (the root on its
+// node, the first rank elsewhere), and within each node from or to that rank.
+// all_gather and reduce_scatter, `hierarchical`: across nodes over the rails, and within each
+// node once per node (below).
 // Every rank ends with the bits the cross-node all-reduce gave its rail (or the leaders), which
 // are the same on every member of it, and the last level copies them: bitwise identical on all
 // ranks. Sums are grouped by node, so they are not in rank order: `ordered` never plans these.
@@ -162,6 +166,174 @@ void all_reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span
   if (per_node == 1) return;
   InGroup node(call, groups.node, unfinished);
   direct::all_gather(call, out, segments);
+}
+
+// The ranks that carry a rooted collective across nodes: the root on its node, the first rank on
+// every other node, in node order (any node sizes). Where the map is not known: the root alone.
+inline std::vector<int> heads_of(const NodeMap* map, int root) {
+  if (!map) return {root};
+  std::vector<int> heads = map->rail(0);
+  heads[static_cast<std::size_t>(map->node_of[static_cast<std::size_t>(root)])] = root;
+  return heads;
+}
+
+// The head of this rank's node among `heads`, and this rank's node's ranks.
+struct RootedGroups {
+  std::vector<int> node;   // this rank's node, ascending (every rank where the map is not known)
+  std::vector<int> heads;  // heads_of
+  int node_root = 0;       // the place of this node's head among `node`
+  int heads_root = 0;      // the place of the root among `heads`
+  bool head = false;       // this rank is its node's head
+};
+
+inline RootedGroups rooted_groups_of(const NodeMap* map, int rank, int size, int root) {
+  RootedGroups g;
+  g.heads = heads_of(map, root);
+  if (map) {
+    g.node = map->ranks_on(map->node_of[static_cast<std::size_t>(rank)]);
+    g.heads_root = map->node_of[static_cast<std::size_t>(root)];
+  } else {
+    for (int r = 0; r < size; ++r) g.node.push_back(r);
+  }
+  for (std::size_t i = 0; i < g.node.size(); ++i)
+    for (const int h : g.heads)
+      if (g.node[i] == h) g.node_root = static_cast<int>(i);
+  g.head = g.node[static_cast<std::size_t>(g.node_root)] == rank;
+  return g;
+}
+
+// broadcast, `hierarchical`: the root to the other nodes' heads (levels.inter), then each head to
+// its node (levels.intra): the buffer crosses into each node once.
+template <class Call, class T>
+void broadcast(Call& call, const NodeMap* map, std::span<T> data, int root, std::size_t chunk_bytes,
+               Levels levels) {
+  const RootedGroups g = rooted_groups_of(map, call.rank(), call.size(), root);
+  auto run = [&](Algorithm algorithm, int group_root) {
+    if (call.size() == 1) return;
+    if (algorithm == Algorithm::direct) return direct::broadcast(call, data, group_root);
+    tree::broadcast(call, data, group_root, chunk_bytes);
+  };
+  if (g.head) {
+    InGroup across(call, g.heads, call.size());
+    run(levels.inter, g.heads_root);
+  }
+  InGroup node(call, g.node, call.size());
+  run(levels.intra, g.node_root);
+}
+
+// reduce, `hierarchical`: each node to its head, unfinished (levels.intra), then the heads to the
+// root, finished by every rank (levels.inter). `out` is read on the root only; a head that is
+// not the root keeps its node's partial sum in a buffer of its own.
+template <class Call, class T, class Op>
+void reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span<T> out, int root,
+            Op op, std::size_t chunk_bytes, Levels levels) {
+  const RootedGroups g = rooted_groups_of(map, call.rank(), call.size(), root);
+  const int p = call.size();
+  const bool across_nodes = g.heads.size() > 1;
+  auto run = [&](Algorithm algorithm, std::span<const T> from, std::span<T> into, int group_root,
+                 bool is_root) {
+    if (algorithm == Algorithm::direct) return direct::reduce(call, from, into, group_root, op);
+    tree::reduce(call, from, is_root ? into : std::span<T>{}, group_root, op, chunk_bytes);
+  };
+  const int me = call.rank();  // the call's rank: inside a group, rank() is the group's
+  std::vector<T> partial;      // a head's node sum, where the head is not the root
+  std::span<const T> node_sum = in;
+  if (g.node.size() > 1) {
+    std::span<T> into = out;
+    if (g.head && me != root) {
+      partial.resize(in.size());
+      into = partial;
+    }
+    InGroup node(call, g.node, across_nodes ? unfinished : p);
+    run(levels.intra, in, into, g.node_root, g.head);
+    if (g.head) node_sum = into;
+  } else if (!across_nodes) {  // one rank in all: the root's own input, finished
+    if (in.data() != out.data()) call.memory().copy(out.data(), in.data(), in.size());
+    return finish_in_place(call, out, op, p);
+  }
+  if (!across_nodes || !g.head) return;
+  InGroup across(call, g.heads, p);
+  run(levels.inter, node_sum, out, g.heads_root, me == root);
+}
+
+// The segments a group of ranks (in group order) holds in a buffer cut by `segments`.
+inline schedule::Segments segments_of(const schedule::Segments& segments,
+                                      const std::vector<int>& ranks) {
+  return schedule::Segments::picked(segments, ranks);
+}
+
+// all_gather, `hierarchical`: out holds every rank's segment, this rank's in place.
+//   1. across nodes over the rail (levels.inter: ring or direct): the rail's segments;
+//   2. within the node, once for each node i: local rank k gives the segment of node i's local
+//      rank k, which step 1 brought it (direct).
+// Each segment enters each other node once: (N-1)/N of the buffer through each node's link, where
+// a flat ring moves (p-1)/p through every link its ranks' neighbours cross. On nodes of different
+// sizes rails do not cover every node: it runs flat, by levels.inter.
+template <class Call, class T>
+void all_gather(Call& call, const NodeMap* map, std::span<T> out,
+                const schedule::Segments& segments, std::size_t chunk_bytes, Levels levels) {
+  auto run = [&](const schedule::Segments& s) {
+    if (levels.inter == Algorithm::direct) return direct::all_gather(call, out, s);
+    ring::all_gather(call, out, s, chunk_bytes);
+  };
+  if (map && map->uniform_per_node() == 0) return run(segments);
+  const Groups g = groups_of(map, call.rank(), call.size());
+  if (g.rail.size() > 1) {
+    InGroup across(call, g.rail, call.size());
+    run(segments_of(segments, g.rail));
+  }
+  if (g.node.size() == 1) return;
+  const int nodes = map ? map->nodes : 1;
+  InGroup node(call, g.node, call.size());
+  for (int i = 0; i < nodes; ++i) {
+    const std::vector<int> node_i = map ? map->ranks_on(i) : g.node;
+    direct::all_gather(call, out, segments_of(segments, node_i));
+  }
+}
+
+// reduce_scatter, `hierarchical`: out = this rank's segment of the reduction.
+//   1. within the node, once for each node i (direct): local rank k gets its node's sum,
+//      unfinished, of the segment of node i's local rank k, packed by node into `partial`;
+//   2. across nodes over the rail (levels.inter: ring or direct): a reduce-scatter of `partial`,
+//      where the rank on node i keeps part i, its own segment, finished by every rank.
+// The reverse of all_gather's path, with the same bytes through each link. On nodes of different
+// sizes it runs flat, by levels.inter.
+template <class Call, class T, class Op>
+void reduce_scatter(Call& call, const NodeMap* map, std::span<const T> in, std::span<T> out,
+                    const schedule::Segments& segments, Op op, std::size_t chunk_bytes,
+                    Levels levels) {
+  auto run = [&](std::span<const T> from, const schedule::Segments& s, std::span<T> writable) {
+    if (levels.inter == Algorithm::direct) return direct::reduce_scatter(call, from, out, s, op);
+    ring::reduce_scatter(call, from, out, s, op, chunk_bytes, writable);
+  };
+  if (map && map->uniform_per_node() == 0) return run(in, segments, {});
+  const Groups g = groups_of(map, call.rank(), call.size());
+  const int nodes = map ? map->nodes : 1, p = call.size();
+  if (nodes == 1) {  // the node level alone, finished there
+    InGroup node(call, g.node, p);
+    return direct::reduce_scatter(call, in, out, segments, op);
+  }
+  std::vector<std::size_t> counts;  // the rail's segments, back to back in `partial`
+  for (const int r : g.rail) counts.push_back(segments[r].size());
+  const auto packed = schedule::Segments::from_counts(counts);
+  std::vector<T> partial(packed[nodes - 1].end);
+  if (g.node.size() == 1) {  // this rank is its node: the rail's segments of its own input
+    for (int i = 0; i < nodes; ++i) {
+      const partition::Range own = segments[g.rail[static_cast<std::size_t>(i)]];
+      call.memory().copy(partial.data() + packed[i].begin, in.data() + own.begin, own.size());
+    }
+    call.memory().wait();
+  } else {
+    InGroup node(call, g.node, unfinished);
+    for (int i = 0; i < nodes; ++i) {
+      const std::vector<int> node_i = map->ranks_on(i);
+      direct::reduce_scatter(call, in,
+                             std::span<T>(partial).subspan(packed[i].begin, packed[i].size()),
+                             segments_of(segments, node_i), op);
+    }
+  }
+  InGroup across(call, g.rail, p);
+  run(partial, packed, partial);
 }
 
 }  // namespace colt::algorithms::hierarchical

@@ -115,8 +115,10 @@ struct AllReduce {
 };
 
 struct ReduceScatter {
-  static constexpr Capability algorithms[] = {
-      {Algorithm::ring}, {Algorithm::direct}, {Algorithm::slots, Needs::host_slots}};
+  static constexpr Capability algorithms[] = {{Algorithm::ring},
+                                              {Algorithm::direct},
+                                              {Algorithm::slots, Needs::host_slots},
+                                              {Algorithm::hierarchical, Needs::nodes}};
   static constexpr bool reduces = true;
   static constexpr Algorithm fallback_messages = Algorithm::ring,
                              fallback_views = Algorithm::direct;
@@ -125,7 +127,7 @@ struct ReduceScatter {
   template <class Call, class T, class Op>
   static void run(Algorithm a, Call& call, std::span<const T> in, std::span<T> out,
                   const schedule::Segments& segments, Op op, std::size_t chunk_bytes,
-                  std::span<T> in_place) {
+                  std::span<T> in_place, hierarchical::Levels levels = {}) {
     switch (a) {
       case Algorithm::ring:
         return ring::reduce_scatter(call, in, out, segments, op, chunk_bytes, in_place);
@@ -134,6 +136,11 @@ struct ReduceScatter {
         if constexpr (meets<Call>(Needs::host_slots))
           return slots::reduce_scatter(call, in, out, segments, op);
         break;
+      case Algorithm::hierarchical:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::reduce_scatter(call, call.comm().known_nodes(), in, out, segments,
+                                              op, chunk_bytes, levels);
+        break;
       default: break;
     }
     unplanned(call, a);
@@ -141,20 +148,27 @@ struct ReduceScatter {
 };
 
 struct AllGather {
-  static constexpr Capability algorithms[] = {
-      {Algorithm::ring}, {Algorithm::direct}, {Algorithm::slots, Needs::host_slots}};
+  static constexpr Capability algorithms[] = {{Algorithm::ring},
+                                              {Algorithm::direct},
+                                              {Algorithm::slots, Needs::host_slots},
+                                              {Algorithm::hierarchical, Needs::nodes}};
   static constexpr bool reduces = false;
   static constexpr Algorithm fallback_messages = Algorithm::ring,
                              fallback_views = Algorithm::direct;
 
   template <class Call, class T>
   static void run(Algorithm a, Call& call, std::span<T> out, const schedule::Segments& segments,
-                  std::size_t chunk_bytes) {
+                  std::size_t chunk_bytes, hierarchical::Levels levels = {}) {
     switch (a) {
       case Algorithm::ring: return ring::all_gather(call, out, segments, chunk_bytes);
       case Algorithm::direct: return direct::all_gather(call, out, segments);
       case Algorithm::slots:
         if constexpr (meets<Call>(Needs::host_slots)) return slots::all_gather(call, out, segments);
+        break;
+      case Algorithm::hierarchical:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::all_gather(call, call.comm().known_nodes(), out, segments,
+                                          chunk_bytes, levels);
         break;
       default: break;
     }
@@ -163,18 +177,26 @@ struct AllGather {
 };
 
 struct Broadcast {
-  static constexpr Capability algorithms[] = {
-      {Algorithm::tree}, {Algorithm::direct}, {Algorithm::slots, Needs::host_slots}};
+  static constexpr Capability algorithms[] = {{Algorithm::tree},
+                                              {Algorithm::direct},
+                                              {Algorithm::slots, Needs::host_slots},
+                                              {Algorithm::hierarchical, Needs::nodes}};
   static constexpr bool reduces = false;
   static constexpr Algorithm fallback_messages = Algorithm::tree, fallback_views = Algorithm::tree;
 
   template <class Call, class T>
-  static void run(Algorithm a, Call& call, std::span<T> data, int root, std::size_t chunk_bytes) {
+  static void run(Algorithm a, Call& call, std::span<T> data, int root, std::size_t chunk_bytes,
+                  hierarchical::Levels levels = {}) {
     switch (a) {
       case Algorithm::tree: return tree::broadcast(call, data, root, chunk_bytes);
       case Algorithm::direct: return direct::broadcast(call, data, root);
       case Algorithm::slots:
         if constexpr (meets<Call>(Needs::host_slots)) return slots::broadcast(call, data, root);
+        break;
+      case Algorithm::hierarchical:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::broadcast(call, call.comm().known_nodes(), data, root, chunk_bytes,
+                                         levels);
         break;
       default: break;
     }
@@ -183,8 +205,10 @@ struct Broadcast {
 };
 
 struct Reduce {
-  static constexpr Capability algorithms[] = {
-      {Algorithm::tree}, {Algorithm::direct}, {Algorithm::slots, Needs::host_slots}};
+  static constexpr Capability algorithms[] = {{Algorithm::tree},
+                                              {Algorithm::direct},
+                                              {Algorithm::slots, Needs::host_slots},
+                                              {Algorithm::hierarchical, Needs::nodes}};
   static constexpr bool reduces = true;
   static constexpr Algorithm fallback_messages = Algorithm::tree,
                              fallback_views = Algorithm::direct;
@@ -192,7 +216,7 @@ struct Reduce {
   // `out` is read on the root only.
   template <class Call, class T, class Op>
   static void run(Algorithm a, Call& call, std::span<const T> in, std::span<T> out, int root, Op op,
-                  std::size_t chunk_bytes) {
+                  std::size_t chunk_bytes, hierarchical::Levels levels = {}) {
     switch (a) {
       case Algorithm::tree:
         return tree::reduce(call, in, call.rank() == root ? out : std::span<T>{}, root, op,
@@ -200,6 +224,11 @@ struct Reduce {
       case Algorithm::direct: return direct::reduce(call, in, out, root, op);
       case Algorithm::slots:
         if constexpr (meets<Call>(Needs::host_slots)) return slots::reduce(call, in, out, root, op);
+        break;
+      case Algorithm::hierarchical:
+        if constexpr (meets<Call>(Needs::nodes))
+          return hierarchical::reduce(call, call.comm().known_nodes(), in, out, root, op,
+                                      chunk_bytes, levels);
         break;
       default: break;
     }

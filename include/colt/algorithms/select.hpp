@@ -18,15 +18,17 @@
 //    constants were measured on the development machine (tuning.hpp, docs/performance.md), or
 //    on the machine in use where the communicator's tuning setting (COLT_TUNING) names a file
 //    benchmarks/tune wrote (tuning_file.hpp); where it has no entry, the record's fallback.
-//    On a communicator that knows its ranks span nodes (Communicator::nodes()), an all_reduce
-//    is priced in two levels (two_level.hpp): the table for what runs on a node, the link
-//    between nodes for what crosses them, which weighs the two-level algorithms
-//    (hierarchical.hpp) against the flat ones; slots, shared memory, stay on one node.
+//    On a communicator that knows its ranks span nodes (Communicator::nodes()), an all_reduce,
+//    reduce_scatter, all_gather, broadcast or reduce is priced in two levels (two_level.hpp): the
+//    table for what runs on a node, the link between nodes for what crosses them, which weighs
+//    the two-level algorithms (hierarchical.hpp) against the flat ones; slots, shared memory,
+//    stay on one node.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <cstdlib>
 #include <span>
 #include <string>
@@ -140,6 +142,22 @@ inline double predict(CollectiveKind kind, Algorithm algorithm, std::size_t byte
   return best->alpha + best->beta * n + best->beta_memory * std::max(0.0, n - cache);
 }
 
+// The fastest of `candidates` by `seconds(a)` (0 where the table has no entry for `a`), which
+// `chosen` receives; 0 where none has an entry. One level of a two-level algorithm.
+template <class Seconds>
+double fastest_level(std::initializer_list<Algorithm> candidates, Seconds&& seconds,
+                     Algorithm& chosen) {
+  double best = 0;
+  for (const Algorithm a : candidates) {
+    const double x = seconds(a);
+    if (x > 0 && (best == 0 || x < best)) {
+      best = x;
+      chosen = a;
+    }
+  }
+  return best;
+}
+
 // The model's time for an all_reduce run by `algorithm` where the ranks span nodes as `t` says:
 // a flat algorithm's time on a node plus its traffic across nodes; a two-level algorithm's
 // levels, each with its fastest algorithm, which `levels` receives. 0 where the table has no
@@ -172,18 +190,98 @@ inline double predict_on_nodes(Algorithm algorithm, std::size_t bytes, int ranks
   if (nodes > 1) {  // the level across nodes: M rails of n/M bytes, or the leaders' n bytes
     const int rail_count = rails ? per_node : 1;
     const std::size_t share = rails ? bytes / static_cast<std::size_t>(per_node) : bytes;
-    double best = 0;
-    for (Algorithm a : {Algorithm::ring, Algorithm::tree, Algorithm::direct}) {
-      double x = predict(all_reduce, a, share, nodes, views, table);
-      if (x <= 0) continue;
-      x += tuning::cross_nodes_seconds(a, double(share), nodes, rail_count, link);
-      if (best == 0 || x < best) {
-        best = x;
-        chosen.inter = a;
-      }
-    }
+    const double best = fastest_level(
+        {Algorithm::ring, Algorithm::tree, Algorithm::direct},
+        [&](Algorithm a) {
+          const double x = predict(all_reduce, a, share, nodes, views, table);
+          if (x <= 0) return 0.0;
+          return x + tuning::cross_nodes_seconds(a, double(share), nodes, rail_count, link);
+        },
+        chosen.inter);
     if (best == 0) return 0;
     total += best;
+  }
+  if (levels) *levels = chosen;
+  return total;
+}
+
+// The same for a broadcast or reduce: a flat algorithm's time on a node plus its traffic across
+// nodes, or the two-level form's levels (hierarchical.hpp: within nodes, and among one rank per
+// node), each with its fastest of tree and direct.
+inline double predict_rooted_on_nodes(CollectiveKind kind, Algorithm algorithm, std::size_t bytes,
+                                      int ranks, bool views, std::span<const tuning::Entry> table,
+                                      const tuning::Topology& t, const tuning::Link& link,
+                                      algorithms::hierarchical::Levels* levels = nullptr) {
+  const double n = double(bytes);
+  if (algorithm != Algorithm::hierarchical) {
+    const double on_node = predict(kind, algorithm, bytes, ranks, views, table);
+    if (on_node <= 0) return 0;
+    return on_node + tuning::flat_rooted_network_seconds(algorithm, n, ranks, t, link);
+  }
+  const int nodes = t.spans_nodes() ? t.nodes : 1;
+  const int per_node = t.spans_nodes() ? t.most_per_node : ranks;
+  algorithms::hierarchical::Levels chosen;
+  double total = 0;
+  for (const bool across : {false, true}) {
+    const int group = across ? nodes : per_node;
+    if (group < 2) continue;
+    const double best = fastest_level(
+        {Algorithm::tree, Algorithm::direct},
+        [&](Algorithm a) {
+          const double x = predict(kind, a, bytes, group, views, table);
+          if (x <= 0 || !across) return x;
+          return x + tuning::heads_seconds(a, n, nodes, link);
+        },
+        across ? chosen.inter : chosen.intra);
+    if (best == 0) return 0;
+    total += best;
+  }
+  if (levels) *levels = chosen;
+  return total;
+}
+
+// The same for a reduce_scatter or all_gather (`bytes`: the whole buffer): half an all_reduce's
+// traffic run flat, or the two-level form's levels (hierarchical.hpp: the rails across nodes,
+// ring or direct, and one direct call within the node for each node's M segments).
+inline double predict_scattered_on_nodes(CollectiveKind kind, Algorithm algorithm,
+                                         std::size_t bytes, int ranks, bool views,
+                                         std::span<const tuning::Entry> table,
+                                         const tuning::Topology& t, const tuning::Link& link,
+                                         algorithms::hierarchical::Levels* levels = nullptr) {
+  const double n = double(bytes);
+  auto flat = [&](Algorithm a) {
+    const double on_node = predict(kind, a, bytes, ranks, views, table);
+    if (on_node <= 0) return 0.0;
+    return on_node + tuning::flat_network_seconds(a, n, ranks, t, link) / 2;
+  };
+  if (algorithm != Algorithm::hierarchical) return flat(algorithm);
+  algorithms::hierarchical::Levels chosen;
+  double total = 0;
+  if (t.spans_nodes() && t.per_node == 0) {  // nodes of different sizes: flat (hierarchical.hpp)
+    total = fastest_level({Algorithm::ring, Algorithm::direct}, flat, chosen.inter);
+  } else {
+    const int nodes = t.spans_nodes() ? t.nodes : 1;
+    const int per_node = t.spans_nodes() ? t.per_node : ranks;
+    if (per_node > 1) {  // N calls, each of the node's M segments
+      chosen.intra = Algorithm::direct;
+      const double x =
+          predict(kind, Algorithm::direct, bytes / std::size_t(nodes), per_node, views, table);
+      if (x <= 0) return 0;
+      total += nodes * x;
+    }
+    if (nodes > 1) {  // M rails of N segments each, sharing every node's link
+      const std::size_t share = bytes / std::size_t(per_node);
+      const double best = fastest_level(
+          {Algorithm::ring, Algorithm::direct},
+          [&](Algorithm a) {
+            const double x = predict(kind, a, share, nodes, views, table);
+            if (x <= 0) return 0.0;
+            return x + tuning::cross_nodes_seconds(a, double(share), nodes, per_node, link) / 2;
+          },
+          chosen.inter);
+      if (best == 0) return 0;
+      total += best;
+    }
   }
   if (levels) *levels = chosen;
   return total;
@@ -217,14 +315,20 @@ inline Plan plan(CollectiveKind kind, std::size_t bytes, int ranks, bool views,
   const tuning::Model model = tuning::model(constraints.tuning_id, constraints.tuning_file);
   const std::span<const tuning::Entry> table = model.entries;
   const tuning::Topology& topology = constraints.topology;
-  // The model's time, in two levels for an all_reduce on ranks that span nodes (and for the
-  // two-level algorithms, whose levels it picks).
+  // The model's time, in two levels on ranks that span nodes (and for the two-level algorithms,
+  // whose levels it picks).
   auto predict = [&](Algorithm algorithm, algorithms::hierarchical::Levels* levels = nullptr) {
-    if (kind == CollectiveKind::all_reduce &&
-        (topology.spans_nodes() || algorithm == Algorithm::hierarchical ||
-         algorithm == Algorithm::node_leaders))
+    const bool two_level = topology.spans_nodes() || algorithm == Algorithm::hierarchical ||
+                           algorithm == Algorithm::node_leaders;
+    if (kind == CollectiveKind::all_reduce && two_level)
       return detail::predict_on_nodes(algorithm, bytes, ranks, views, table, topology,
                                       model.network, levels);
+    if ((kind == CollectiveKind::broadcast || kind == CollectiveKind::reduce) && two_level)
+      return detail::predict_rooted_on_nodes(kind, algorithm, bytes, ranks, views, table, topology,
+                                             model.network, levels);
+    if ((kind == CollectiveKind::reduce_scatter || kind == CollectiveKind::all_gather) && two_level)
+      return detail::predict_scattered_on_nodes(kind, algorithm, bytes, ranks, views, table,
+                                                topology, model.network, levels);
     return detail::predict(kind, algorithm, bytes, ranks, views, table);
   };
   const CollectiveRecord record = record_of(kind);

@@ -1,18 +1,21 @@
 #pragma once
 // The second level of plan()'s cost model (select.hpp): what crossing nodes adds to an
 // all_reduce. The first level, the tuning table's alpha-beta entries, prices what runs on a node;
-// here each node's link to the others costs alpha per message on the critical path and beta per
-// byte through it, and a node's ranks share their link. A flat algorithm pays the link at every
-// step that crosses nodes; a two-level one (algorithms/hierarchical.hpp) pays it only in its
+// here each node's link to the others costs alpha per message on the critical path (a rank that
+// sends k messages across pays k alpha, as the simulator, transport/sim, charges its sender) and
+// beta per byte through it, and a node's ranks share their link. A flat algorithm pays the link at
+// every step that crosses nodes; a two-level one (algorithms/hierarchical.hpp) pays it only in its
 // cross-node level, and there over N nodes instead of p ranks.
 //
 // For p ranks on N nodes (M each), n bytes, link (alpha, beta):
 //   flat ring       2(p-1) alpha + c 2(p-1)/p n beta   c: ring edges leaving the busiest node
 //   flat tree       2 ceil(log2 N) (alpha + n beta)     the levels that cross nodes
-//   flat direct     2(N-1) alpha + 2 M (p-M)/p n beta   every rank to every off-node rank
+//   flat direct     2(p-M) alpha + 2 M (p-M)/p n beta   every rank to every off-node rank
 //   rails (ring)    2(N-1) alpha + 2(N-1)/N n beta      M rails of n/M bytes share each link
 //   leaders (ring)  2(N-1) alpha + 2(N-1)/N n beta      one rail of n bytes
-// (rails and leaders by tree or direct as the flat forms over N ranks). The hierarchical
+// (rails and leaders by tree or direct as the flat forms over N ranks). broadcast and reduce:
+//   flat tree       ceil(log2 N) (alpha + n beta)       flat direct   (p-M) (alpha + n beta)
+//   hierarchical    the heads' tree or direct over N nodes, one rank each. The hierarchical
 // all-reduce moves 2(N-1)/N n through each link where the flat ring moves 2(p-1)/p n, and takes
 // 2(N-1) network steps where it takes 2(p-1).
 
@@ -52,13 +55,13 @@ inline double log2_steps(int ranks) { return std::ceil(std::log2(std::max(ranks,
 inline double flat_network_seconds(Algorithm algorithm, double bytes, int ranks, const Topology& t,
                                    const Link& link) {
   if (!t.spans_nodes()) return 0;
-  const double p = ranks, n = t.nodes, m = t.most_per_node;
+  const double p = ranks, m = t.most_per_node;
   switch (algorithm) {
     case Algorithm::ring:
       return 2 * (p - 1) * link.alpha + t.ring_crossings * 2 * (p - 1) / p * bytes * link.beta;
     case Algorithm::tree: return 2 * detail::log2_steps(t.nodes) * (link.alpha + bytes * link.beta);
     case Algorithm::direct:
-      return 2 * (n - 1) * link.alpha + 2 * m * (p - m) / p * bytes * link.beta;
+      return 2 * (p - m) * link.alpha + 2 * m * (p - m) / p * bytes * link.beta;
     default: return 0;
   }
 }
@@ -75,6 +78,27 @@ inline double cross_nodes_seconds(Algorithm algorithm, double bytes, int nodes, 
     case Algorithm::direct: return 2 * (n - 1) * (link.alpha + through / n * link.beta);
     default: return 0;
   }
+}
+
+// The same for a broadcast or reduce run flat: a tree crosses nodes at ceil(log2 N) of its
+// levels, a whole buffer each; direct moves the buffer once per rank off the root's node,
+// through the root's link.
+inline double flat_rooted_network_seconds(Algorithm algorithm, double bytes, int ranks,
+                                          const Topology& t, const Link& link) {
+  if (!t.spans_nodes()) return 0;
+  switch (algorithm) {
+    case Algorithm::tree: return detail::log2_steps(t.nodes) * (link.alpha + bytes * link.beta);
+    case Algorithm::direct:
+      return double(ranks - t.most_per_node) * (link.alpha + bytes * link.beta);
+    default: return 0;
+  }
+}
+
+// The level across nodes of a two-level broadcast or reduce: one rank per node, `bytes` each.
+inline double heads_seconds(Algorithm algorithm, double bytes, int nodes, const Link& link) {
+  if (nodes < 2) return 0;
+  if (algorithm == Algorithm::direct) return double(nodes - 1) * (link.alpha + bytes * link.beta);
+  return detail::log2_steps(nodes) * (link.alpha + bytes * link.beta);
 }
 
 }  // namespace colt::tuning

@@ -29,7 +29,8 @@ void all_gather(Comm& comm, std::span<const T> in, std::span<T> out,
     call.memory().wait();
     if (call.size() == 1 || segments.largest() == 0) return;
     const Plan plan = plan_call(call, out.size_bytes(), algorithm);
-    algorithms::records::AllGather::run(plan.algorithm, call, out, segments, plan.chunk_bytes);
+    algorithms::records::AllGather::run(plan.algorithm, call, out, segments, plan.chunk_bytes,
+                                        plan.levels);
   });
 }
 

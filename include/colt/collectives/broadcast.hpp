@@ -23,7 +23,8 @@ void broadcast(Comm& comm, std::span<T> d, int root, Algorithm algorithm, Memory
   run_call(comm, CollectiveKind::broadcast, std::move(memory), [&](auto& call) {
     if (d.empty() || call.size() == 1) return;
     const Plan plan = plan_call(call, d.size_bytes(), algorithm);
-    algorithms::records::Broadcast::run(plan.algorithm, call, d, root, plan.chunk_bytes);
+    algorithms::records::Broadcast::run(plan.algorithm, call, d, root, plan.chunk_bytes,
+                                        plan.levels);
   });
 }
 }  // namespace detail

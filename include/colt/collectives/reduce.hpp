@@ -36,7 +36,8 @@ void reduce(Comm& comm, std::span<const T> in, std::span<T> out, int root, Op op
       return call.memory().wait();
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
-    algorithms::records::Reduce::run(plan.algorithm, call, in, out, root, op, plan.chunk_bytes);
+    algorithms::records::Reduce::run(plan.algorithm, call, in, out, root, op, plan.chunk_bytes,
+                                     plan.levels);
   });
 }
 }  // namespace detail

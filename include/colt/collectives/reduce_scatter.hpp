@@ -36,7 +36,7 @@ void reduce_scatter(Comm& comm, std::span<const T> in, std::span<T> out, std::sp
     }
     const Plan plan = plan_call(call, in.size_bytes(), algorithm);
     algorithms::records::ReduceScatter::run(plan.algorithm, call, in, out.first(mine), segments, op,
-                                            plan.chunk_bytes, in_place);
+                                            plan.chunk_bytes, in_place, plan.levels);
   });
 }
 

@@ -89,8 +89,14 @@ inline std::string to_string(const NodeMap& map) {
     for (std::size_t i = 0; i < ranks.size();) {
       std::size_t j = i;
       while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-      text += (i ? "," : "") + std::to_string(ranks[i]) +
-              (j > i ? "-" + std::to_string(ranks[j]) : std::string());
+      // Appended piece by piece: g++ 12 at -O3 warns (-Wrestrict, a false positive) on
+      // "-" + std::to_string(...).
+      if (i) text += ',';
+      text += std::to_string(ranks[i]);
+      if (j > i) {
+        text += '-';
+        text += std::to_string(ranks[j]);
+      }
       i = j + 1;
     }
   }

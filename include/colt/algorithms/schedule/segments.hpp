@@ -3,6 +3,7 @@
 // pipeline chunks. Pure arithmetic on partition::Range, shared by every algorithm, tested
 // without any transport.
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 
@@ -10,23 +11,35 @@
 
 namespace colt::schedule {
 
-// Per-rank segments of a buffer: either an even split of `total`, or explicit counts laid out
-// back to back (the `v` collectives).
+// Per-rank segments of a buffer: an even split of `total`, explicit counts laid out back to back
+// (the `v` collectives), or some parts of other segments, in a given order (a group of a call's
+// ranks, each with its own segment where it lies in the whole buffer: the two-level algorithms).
+// The algorithms reach segments through operator[] alone, so they run on any of the three.
 class Segments {
  public:
   static constexpr Segments even(std::size_t total, int parts) { return Segments(total, parts); }
   static constexpr Segments from_counts(std::span<const std::size_t> counts) {
     return Segments(counts);
   }
+  // Part i is whole[parts[i]]; `whole` and `parts` must outlive the result.
+  static constexpr Segments picked(const Segments& whole, std::span<const int> parts) {
+    return Segments(whole, parts);
+  }
 
   constexpr int parts() const { return parts_; }
   constexpr partition::Range operator[](int part) const {
+    if (whole_) return (*whole_)[picked_[static_cast<std::size_t>(part)]];
     if (counts_.empty()) return partition::even_part(total_, parts_, part);
     std::size_t begin = 0;
     for (int i = 0; i < part; ++i) begin += counts_[static_cast<std::size_t>(i)];
     return {begin, begin + counts_[static_cast<std::size_t>(part)]};
   }
   constexpr std::size_t largest() const {
+    if (whole_) {
+      std::size_t largest = 0;
+      for (int i = 0; i < parts_; ++i) largest = std::max(largest, (*this)[i].size());
+      return largest;
+    }
     if (counts_.empty()) return partition::even_part(total_, parts_, 0).size();
     std::size_t largest = 0;
     for (std::size_t c : counts_) largest = c > largest ? c : largest;
@@ -39,7 +52,11 @@ class Segments {
       : counts_(counts), parts_(static_cast<int>(counts.size())) {
     for (std::size_t c : counts) total_ += c;
   }
+  constexpr Segments(const Segments& whole, std::span<const int> parts)
+      : picked_(parts), whole_(&whole), parts_(static_cast<int>(parts.size())) {}
   std::span<const std::size_t> counts_;
+  std::span<const int> picked_;
+  const Segments* whole_ = nullptr;
   std::size_t total_ = 0;
   int parts_ = 1;
 };
