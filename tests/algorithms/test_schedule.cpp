@@ -316,6 +316,14 @@ TEST_CASE("tree (binomial): parent/children consistent, a tree rooted at root, s
           previous_mask = mask;
           children[static_cast<std::size_t>(r)].push_back(child);
         });
+        // A broadcast's order: the same children, largest subtree first.
+        std::vector<int> largest_first;
+        tree::for_each_child_largest_first(r, root, p, [&](int child, int mask) {
+          REQUIRE(child == tree::absolute(v + mask, root, p));
+          largest_first.push_back(child);
+        });
+        const auto& list = children[static_cast<std::size_t>(r)];
+        REQUIRE(std::vector<int>(list.rbegin(), list.rend()) == largest_first);
       }
       int edges = 0;
       for (int r = 0; r < p; ++r) {

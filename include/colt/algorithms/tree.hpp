@@ -57,7 +57,7 @@ void broadcast(Call& call, std::span<T> data, int root, std::size_t chunk_bytes)
     const partition::Range range = schedule::chunk_of({0, data.size()}, chunks, c);
     std::span<T> piece = data.subspan(range.begin, range.size());
     if (parent >= 0) call.recv(parent, piece);
-    tr::for_each_child(r, root, p, [&](int child, int) { call.send(child, piece); });
+    tr::for_each_child_largest_first(r, root, p, [&](int child, int) { call.send(child, piece); });
   }
   call.window().wait_all();
 }

@@ -27,6 +27,19 @@ constexpr void for_each_child(int rank, int root, int p, Fn&& fn) {
     fn(absolute(v + mask, root, p), mask);
 }
 
+// The same children, largest subtree first: a broadcast's order. The child with the most ranks
+// below it starts forwarding first, so the last rank hears after ceil(log2 p) sends on the
+// critical path; smallest first (a reduction's order) makes a sender's later children wait for
+// its earlier sends, which costs most where each send costs its sender (across nodes).
+template <class Fn>
+constexpr void for_each_child_largest_first(int rank, int root, int p, Fn&& fn) {
+  const int v = relative(rank, root, p);
+  const int limit = v == 0 ? p : lowest_bit(v);
+  int largest = 0;
+  for (int mask = 1; mask < limit && v + mask < p; mask <<= 1) largest = mask;
+  for (int mask = largest; mask > 0; mask >>= 1) fn(absolute(v + mask, root, p), mask);
+}
+
 // Number of ranks in the subtree of `rank` (itself included): relative ranks [v, v + size).
 constexpr int subtree_size(int rank, int root, int p) {
   const int v = relative(rank, root, p);
