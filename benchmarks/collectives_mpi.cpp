@@ -5,11 +5,19 @@
 //
 //   mpiexec.mpich -n 2 build/benchmarks/collectives_mpi --collectives=all_reduce
 //   --format=nccl-tests
+//
+// With --threads=M (built with UCX) every process runs M thread ranks of one hybrid
+// communicator (transport/hybrid.hpp), and the MPI rows are what a hybrid MPI + threads program
+// does for an all_reduce: the threads' sum to the process's first thread, MPI_Allreduce among
+// the processes, a broadcast to the threads.
 
 #include <unistd.h>
 
 #include "colt/colt.hpp"
 #include "colt/transport/mpi.hpp"
+#ifdef COLT_BENCH_WITH_UCX
+#include "colt/transport/hybrid.hpp"
+#endif
 #include "support/suite.hpp"
 
 namespace {
@@ -77,6 +85,56 @@ void sleepy_barrier(MPI_Comm comm) {
   }
 }
 
+template <class Comm, class Row>
+void run_all(Comm& comm, const Options& options, Suite& suite, bool with_mpi, Row mpi_row) {
+  std::vector<Case> cases = make_cases(options, comm.size(), with_mpi, false);
+  lead_or_follow(comm, options, cases, suite,
+                 [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
+                   return with_type(c.type, [&]<class T>(T) {
+                     return run_row<T>(cm, c, state, batches, options.timing,
+                                       [&](auto& x, const Case& cs, auto& b) {
+                                         if (cs.who.mpi)
+                                           mpi_row(x, cs, b);
+                                         else
+                                           colt_call(x, cs, b);
+                                       });
+                   });
+                 });
+}
+
+#ifdef COLT_BENCH_WITH_UCX
+// The hybrid communicator of `processes` x options.threads ranks; its MPI rows (all_reduce
+// only) sum over the process's threads, all-reduce among the processes with MPI on each
+// process's first thread (its main thread: MPI_THREAD_FUNNELED is enough) and broadcast back.
+void run_hybrid(colt::mpi::Communicator& processes, const Options& options, Suite& suite) {
+  MPI_Comm native = processes.transport().native();
+  colt::hybrid::launch(processes, options.threads, [&](colt::hybrid::Communicator& comm) {
+    if (options.nodes) comm.nodes();
+    auto threads = comm.split(comm.rank() / options.threads, comm.rank());
+    auto mpi_row = [&](auto&, const Case& c, auto& b) {
+      using T = typename std::decay_t<decltype(b.in)>::value_type;
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, std::int32_t>) {
+        if (c.kind != Kind::all_reduce)
+          throw colt::Error(colt::ErrorKind::invalid_argument, colt::operation_of(c.kind),
+                            colt::Error::Rank{comm.rank()}, "hybrid MPI rows are all_reduce");
+        colt::reduce(threads, b.in, b.out, 0, colt::sum{});
+        if (threads.rank() == 0)
+          colt::mpi::check(MPI_Allreduce(MPI_IN_PLACE, b.out.data(), static_cast<int>(b.out.size()),
+                                         mpi_type<T>(), MPI_SUM, native),
+                           comm.rank(), colt::no_peer, "MPI_Allreduce");
+        colt::broadcast(threads, b.out, 0);
+      } else {
+        throw colt::Error(colt::ErrorKind::invalid_argument, colt::operation_of(c.kind),
+                          colt::Error::Rank{comm.rank()}, "MPI has no 16-bit floats");
+      }
+    };
+    const bool all_reduce_only =
+        options.kinds.size() == 1 && options.kinds.front() == Kind::all_reduce;
+    run_all(comm, options, suite, all_reduce_only, mpi_row);
+  });
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,24 +142,22 @@ int main(int argc, char** argv) {
   auto comm = colt::mpi::world();
   MPI_Comm native = comm.transport().native();
   const Options options = parse_options(argc, argv);
-  if (options.nodes) comm.nodes();  // before any row: plan() weighs what it learns
-  const std::vector<Case> cases = make_cases(options, comm.size(), true, false);
+  if (options.nodes && options.threads == 1) comm.nodes();  // before any row: plan() uses it
   if (comm.rank() == 0 && !initialize(argc, argv)) MPI_Abort(native, 2);
   MemoryBandwidth bandwidth;
   if (comm.rank() == 0) bandwidth = measure_memory_bandwidth();
   sleepy_barrier(native);
   Suite suite(bandwidth);
-  lead_or_follow(comm, options, cases, suite,
-                 [&](auto& cm, const Case& c, benchmark::State* state, int batches) {
-                   return with_type(c.type, [&]<class T>(T) {
-                     return run_row<T>(cm, c, state, batches, options.timing,
-                                       [](auto& x, const Case& cs, auto& b) {
-                                         if (cs.who.mpi)
-                                           mpi_call(x, cs, b);
-                                         else
-                                           colt_call(x, cs, b);
-                                       });
-                   });
-                 });
+  if (options.threads > 1) {
+#ifdef COLT_BENCH_WITH_UCX
+    run_hybrid(comm, options, suite);
+#else
+    if (comm.rank() == 0) std::fprintf(stderr, "--threads needs colt built with UCX\n");
+    MPI_Abort(native, 2);
+#endif
+  } else {
+    run_all(comm, options, suite, true,
+            [](auto& x, const Case& cs, auto& b) { mpi_call(x, cs, b); });
+  }
   return comm.rank() == 0 ? finish(suite) : 0;
 }

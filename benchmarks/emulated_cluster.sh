@@ -7,6 +7,10 @@
 # only over the shaped links (UCX_TLS=tcp,self: UCX's own shared memory would reach across the
 # namespaces).
 #
+# With --threads=M each node runs one process of M thread ranks instead (a hybrid communicator,
+# transport/hybrid.hpp: threads within the node, UCX across), and the MPI row is a hybrid
+# program's all_reduce (the threads' sum, MPI_Allreduce among the processes, a broadcast).
+#
 # For each all_reduce row of collectives_mpi --nodes (colt's algorithms, the two-level ones
 # included, and MPICH's own MPI_Allreduce) it prints the median time, the algorithm bandwidth,
 # and the bytes that left the busiest node per call, counted on the node's veth, also as a
@@ -17,7 +21,7 @@
 #
 #   benchmarks/emulated_cluster.sh COLLECTIVES_MPI [--nodes=2] [--per-node=2] [--rate=1gbit]
 #       [--bytes=16777216] [--batches=5] [--rows=ring,tree,direct,hierarchical,node_leaders,auto,mpi]
-#       [--check]
+#       [--threads=M] [--check]
 # COLLECTIVES_MPI is the benchmark program (build-bench/benchmarks/collectives_mpi). Needs root,
 # iproute2, MPICH; exits 77 (skipped) with the reason where namespaces cannot be made.
 # docs/scale-out.md has a run.
@@ -25,7 +29,7 @@ set -uo pipefail
 program=${1:?usage: emulated_cluster.sh COLLECTIVES_MPI [options]}
 shift
 nodes=2 per_node=2 rate=1gbit bytes=16777216 batches=5 rows=ring,tree,direct,hierarchical,node_leaders,auto,mpi
-check=0
+check=0 threads=1
 for arg in "$@"; do
   case $arg in
     --nodes=*) nodes=${arg#*=} ;;
@@ -34,6 +38,7 @@ for arg in "$@"; do
     --bytes=*) bytes=${arg#*=} ;;
     --batches=*) batches=${arg#*=} ;;
     --rows=*) rows=${arg#*=} ;;
+    --threads=*) threads=${arg#*=} ;;
     --check) check=1 ;;
     *) echo "emulated_cluster.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -92,12 +97,20 @@ done
   echo 'exec ip netns exec "$ns" unshare --uts sh -c "hostname $name; $*"'
 } > "$work/enter_host"
 chmod +x "$work/enter_host"
+# Processes per node: M, or one of M thread ranks.
+processes=$per_node thread_flag=""
+if [ "$threads" -gt 1 ]; then
+  processes=1 per_node=$threads thread_flag="--threads=$threads"
+fi
 hosts=""
-for ((k = 0; k < nodes; k++)); do hosts+="${hosts:+,}$(address $k):$per_node"; done
+for ((k = 0; k < nodes; k++)); do hosts+="${hosts:+,}$(address $k):$processes"; done
 
 sent() { ip netns exec "$(ns "$1")" cat /sys/class/net/colt0/statistics/tx_bytes; }
-ranks=$((nodes * per_node))
-echo "# emulated cluster: $nodes nodes x $per_node MPI processes, links shaped to $rate (tbf),"
+if [ "$threads" -gt 1 ]; then
+  echo "# emulated cluster: $nodes nodes x 1 process of $threads thread ranks (hybrid), links shaped to $rate (tbf),"
+else
+  echo "# emulated cluster: $nodes nodes x $per_node MPI processes, links shaped to $rate (tbf),"
+fi
 echo "# all_reduce float32 of $bytes bytes, median of $batches calls (collectives_mpi --nodes)"
 printf '%-14s %12s %10s %16s %10s\n' row time_us algbw_GBps bytes_out/call of_buffer
 # The fraction of the buffer two_level.hpp's model sends out of the busiest node, per row.
@@ -117,8 +130,8 @@ for row in ${rows//,/ }; do
   : >"$log"  # emptied before the job starts, so that the wait below never reads the last row's
   timeout 600 "$work/enter_host" -x "$(address 0)" \
     "mpiexec.mpich -launcher ssh -launcher-exec $work/enter_host -localhost $(address 0) \
-      -hosts $hosts -n $ranks -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES colt0 \
-      $program --nodes --collectives=all_reduce --types=float32 \
+      -hosts $hosts -n $((nodes * processes)) -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES colt0 \
+      $program --nodes $thread_flag --collectives=all_reduce --types=float32 \
       --min-bytes=$bytes --max-bytes=$bytes --batches=$batches --batch-ms=0 \
       --benchmark_filter='^all_reduce/float32/$row/' --format=nccl-tests" >"$log" 2>&1 &
   job=$!

@@ -15,7 +15,10 @@
 //   --batch-ms=X           calls per batch: enough to fill X ms (default 2)
 //   --smoke                a quick check that every row runs and computes the right result
 //   --nodes                learn which ranks share a node (Communicator::nodes(): COLT_NODE,
-//                          COLT_RANKS_PER_NODE) and add the two-level all_reduce rows
+//                          COLT_RANKS_PER_NODE) and add the two-level rows
+//   --threads=M            collectives_mpi: M thread ranks in each process, one hybrid
+//                          communicator (transport/hybrid.hpp); its MPI rows are a hybrid
+//                          program's all_reduce (a thread sum, MPI_Allreduce, a broadcast)
 //   --format=nccl-tests    print rows as nccl-tests does: size count type redop root time algbw
 //   busbw #wrong
 //                          (then vs_floor, and who ran the row)
@@ -47,6 +50,7 @@ struct Options {
   Timing timing;
   bool nccl_format = false;
   bool nodes = false;  // --nodes
+  int threads = 1;     // --threads (collectives_mpi)
 };
 
 namespace detail {
@@ -71,7 +75,9 @@ inline constexpr const char* flags_help =
     "  --batch-ms=X           calls per batch: enough to fill X ms (default 2)\n"
     "  --smoke                every row at three sizes, once: results checked, not timed\n"
     "  --nodes                learn the ranks' nodes (COLT_NODE, COLT_RANKS_PER_NODE); add\n"
-    "                         the two-level all_reduce rows (hierarchical, node_leaders)\n"
+    "                         the two-level rows (hierarchical, node_leaders)\n"
+    "  --threads=M            (collectives_mpi, built with UCX) M thread ranks per process,\n"
+    "                         one hybrid communicator; MPI rows: thread sum + MPI_Allreduce\n"
     "  --format=nccl-tests    rows as nccl-tests prints them\n"
     "  --help                 this text\n"
     "Google Benchmark's --benchmark_* flags work as usual (--benchmark_filter=regex, ...).\n";
@@ -141,6 +147,8 @@ inline Options parse_options(int& argc, char** argv) {
       smoke = true;
     } else if (arg == "--nodes") {
       o.nodes = true;
+    } else if (auto v = value("--threads"); !v.empty()) {
+      o.threads = static_cast<int>(number(v));
     } else if (auto v = value("--format"); !v.empty()) {
       if (v != "nccl-tests") detail::usage(arg);
       o.nccl_format = true;
@@ -151,7 +159,8 @@ inline Options parse_options(int& argc, char** argv) {
     }
   }
   argc = kept;
-  if (o.batches < 1 || min_bytes < 1 || max_bytes < min_bytes) detail::usage("sizes or batches");
+  if (o.batches < 1 || min_bytes < 1 || max_bytes < min_bytes || o.threads < 1)
+    detail::usage("sizes, batches or threads");
   if (smoke) {  // a few sizes (one element, an odd count, beyond the chunk size), one call per
                 // batch
     o.sizes = {8, 4100, (std::size_t{1} << 20) + 12};

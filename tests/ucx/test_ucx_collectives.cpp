@@ -38,6 +38,29 @@ TEST_CASE("ucx two_level all_reduce: hierarchical and node_leaders on emulated n
   ::unsetenv("COLT_RANKS_PER_NODE");
 }
 
+// The hybrid communicator (transport/hybrid.hpp): thread ranks on the in-process path within a
+// "process", UCX across, with the nodes known, so that automatic calls plan the two-level
+// algorithms too; nodes of 2 also run the two-level part, and every shape runs split and dup.
+TEST_CASE("ucx hybrid: threads within a process, UCX across, every collective") {
+  for (const auto& [processes, threads] : {std::pair{2, 2}, std::pair{3, 2}}) {
+    INFO("processes=" << processes << " threads=" << threads);
+    run_hybrid_world(processes, threads, [&](HybridWorld& w) {
+      // The in-process path reaches exactly this process's ranks.
+      for (int r = 0; r < w.comm().size(); ++r)
+        CHECK(w.comm().transport().same_process(r) == (r / threads == w.comm().rank() / threads));
+      w.comm().nodes();
+      suite::all_reduce_part(w);
+      suite::reduce_scatter_part(w);
+      suite::all_gather_part(w);
+      suite::broadcast_reduce_part(w);
+      suite::send_recv_part(w);
+      suite::split_dup_part(w);
+      suite::started_part(w);
+      if (threads == 2) suite::two_level_part(w);
+    });
+  }
+}
+
 TEST_CASE("ucx reduce_scatter and reduce_scatter_v") {
   on_every_rank_count([](UcxThreadWorld& w) { suite::reduce_scatter_part(w); });
 }

@@ -11,6 +11,7 @@
 
 #include "colt/collectives/all_gather.hpp"
 #include "colt/collectives/barrier.hpp"
+#include "colt/transport/hybrid.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx.hpp"
 #include "fingerprint.hpp"
@@ -18,14 +19,17 @@
 
 namespace colt::test {
 
-struct UcxThreadWorld {
+// One job's thread ranks over the communicator under test (UCX, hybrid), with an in-process
+// communicator of the same ranks that compares their results.
+template <class Comm>
+struct ThreadWorld {
   inprocess::Communicator& bootstrap;
-  ucx::Communicator& ucx;
+  Comm& ucx;
   std::filesystem::path directory;
   bool reduced_ = false;
   int rotation = 0;
 
-  ucx::Communicator& comm() { return ucx; }
+  Comm& comm() { return ucx; }
   bool reduced() const { return reduced_ || reduced_scale(); }
   std::string shared_directory() const { return directory.string(); }
   bool identical(std::span<const std::byte> bytes) {
@@ -40,6 +44,8 @@ struct UcxThreadWorld {
     return true;
   }
 };
+using UcxThreadWorld = ThreadWorld<ucx::Communicator>;
+using HybridWorld = ThreadWorld<hybrid::Communicator>;
 
 // fn(UcxThreadWorld&) on `ranks` threads, each with a UCX communicator of its own. Rank counts
 // from `reduced_from` up run the reduced matrix (up to 8 ranks share 2 cores), and with peer
@@ -66,6 +72,34 @@ void run_ucx_world(int ranks, Fn&& fn, int reduced_from = 3) {
     }
   });
   std::filesystem::remove_all(directory);
+}
+
+// fn(HybridWorld&) on a hybrid communicator of `processes` x `threads` ranks
+// (transport/hybrid.hpp), in-process threads standing in for the processes (each bootstraps
+// through an in-process communicator of the processes), on nodes of `threads` ranks; results
+// compared through an in-process communicator of all the ranks. Peer error handling off: UCX
+// moves data over shared memory, as between the processes of one node.
+template <class Fn>
+void run_hybrid_world(int processes, int threads, Fn&& fn) {
+  const int p = processes * threads;
+  auto oracle = std::make_shared<inprocess::detail::Group>(p);
+  CommunicatorOptions options;
+  options.ranks_per_node = threads;
+  inprocess::launch(processes, [&](inprocess::Communicator& process) {
+    hybrid::launch(
+        process, threads,
+        [&](hybrid::Communicator& comm) {
+          inprocess::Communicator check(inprocess::Transport(oracle, comm.rank()));
+          HybridWorld world{check, comm, {}, true};
+          try {
+            fn(world);
+          } catch (const std::exception& e) {
+            oracle->abort(e.what(), comm.rank());  // the others' comparisons end at once
+            throw;
+          }
+        },
+        options, ucx::Options{.peer_error_handling = false});
+  });
 }
 
 }  // namespace colt::test

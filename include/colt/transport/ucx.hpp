@@ -40,6 +40,7 @@
 #include "colt/transport/file_rendezvous.hpp"
 #include "colt/transport/key_value_store.hpp"
 #include "colt/transport/tcp_store.hpp"
+#include "colt/transport/detail/abort_on_throw.hpp"
 #include "colt/transport/inprocess.hpp"
 #include "colt/transport/ucx/check.hpp"
 #include "colt/transport/ucx/request.hpp"
@@ -340,15 +341,7 @@ void launch(int ranks, Fn&& fn, CommunicatorOptions options = {}) {
       ranks,
       [&](inprocess::Communicator& bootstrap) {
         Communicator comm = communicator(bootstrap, options);
-        try {
-          fn(comm);
-        } catch (const std::exception& e) {
-          comm.transport().abort(e.what());
-          throw;
-        } catch (...) {
-          comm.transport().abort("unknown exception");
-          throw;
-        }
+        colt::detail::run_aborting_on_throw(comm, fn);
       },
       options);
 }
