@@ -102,7 +102,8 @@ class Transport {
   Transport(inprocess::Transport local, ucx::Transport network, int first)
       : local_(std::move(local)), network_(std::move(network)) {
     local_of_.assign(static_cast<std::size_t>(network_.size()), -1);
-    for (int k = 0; k < local_.size(); ++k) local_of_[static_cast<std::size_t>(first + k)] = k;
+    const auto start = static_cast<std::size_t>(first);
+    for (int k = 0; k < local_.size(); ++k) local_of_[start + static_cast<std::size_t>(k)] = k;
   }
 
   int rank() const { return network_.rank(); }
