@@ -21,7 +21,9 @@
 #
 #   benchmarks/emulated_cluster.sh COLLECTIVES_MPI [--nodes=2] [--per-node=2] [--rate=1gbit]
 #       [--bytes=16777216] [--batches=5] [--rows=ring,tree,direct,hierarchical,node_leaders,auto,mpi]
-#       [--threads=M] [--check]
+#       [--threads=M] [--link=ALPHA,BETA] [--check]
+# --link tells plan() the link (a tuning file of its network line alone, COLT_TUNING): alpha
+# seconds per message, beta seconds per byte; without it plan() assumes 10 Gbit/s.
 # COLLECTIVES_MPI is the benchmark program (build-bench/benchmarks/collectives_mpi). Needs root,
 # iproute2, MPICH; exits 77 (skipped) with the reason where namespaces cannot be made.
 # docs/scale-out.md has a run.
@@ -29,7 +31,7 @@ set -uo pipefail
 program=${1:?usage: emulated_cluster.sh COLLECTIVES_MPI [options]}
 shift
 nodes=2 per_node=2 rate=1gbit bytes=16777216 batches=5 rows=ring,tree,direct,hierarchical,node_leaders,auto,mpi
-check=0 threads=1
+check=0 threads=1 link=""
 for arg in "$@"; do
   case $arg in
     --nodes=*) nodes=${arg#*=} ;;
@@ -39,6 +41,7 @@ for arg in "$@"; do
     --batches=*) batches=${arg#*=} ;;
     --rows=*) rows=${arg#*=} ;;
     --threads=*) threads=${arg#*=} ;;
+    --link=*) link=${arg#*=} ;;
     --check) check=1 ;;
     *) echo "emulated_cluster.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -105,6 +108,11 @@ fi
 hosts=""
 for ((k = 0; k < nodes; k++)); do hosts+="${hosts:+,}$(address $k):$processes"; done
 
+tuning_env=""
+if [ -n "$link" ]; then
+  printf 'colt-tuning 1\nnetwork %s\n' "${link/,/ }" >"$work/link.tuning"
+  tuning_env="-genv COLT_TUNING $work/link.tuning"
+fi
 sent() { ip netns exec "$(ns "$1")" cat /sys/class/net/colt0/statistics/tx_bytes; }
 if [ "$threads" -gt 1 ]; then
   echo "# emulated cluster: $nodes nodes x 1 process of $threads thread ranks (hybrid), links shaped to $rate (tbf),"
@@ -130,7 +138,7 @@ for row in ${rows//,/ }; do
   : >"$log"  # emptied before the job starts, so that the wait below never reads the last row's
   timeout 600 "$work/enter_host" -x "$(address 0)" \
     "mpiexec.mpich -launcher ssh -launcher-exec $work/enter_host -localhost $(address 0) \
-      -hosts $hosts -n $((nodes * processes)) -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES colt0 \
+      -hosts $hosts -n $((nodes * processes)) -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES colt0 $tuning_env \
       $program --nodes $thread_flag --collectives=all_reduce --types=float32 \
       --min-bytes=$bytes --max-bytes=$bytes --batches=$batches --batch-ms=0 \
       --benchmark_filter='^all_reduce/float32/$row/' --format=nccl-tests" >"$log" 2>&1 &

@@ -1,7 +1,9 @@
 // colt's collectives on a simulated cluster (transport/sim.hpp): the time each algorithm takes
 // for p ranks on nodes of M, as the simulator's cost model prices its messages, in nccl-tests'
 // terms, and the bytes that leave the busiest node per call. Then, for all_reduce, how often
-// plan()'s automatic choice is within 10% of the simulator's fastest algorithm.
+// plan()'s automatic choice is within 10% of the simulator's fastest algorithm. plan() is told
+// the simulated link (--across) through a tuning file of its network line alone; what runs on a
+// node it prices by its compiled table, measured on this machine's in-process ranks.
 //
 //   simulate [--ranks=8,16,...] [--per-node=8] [--bytes=8,1024,...] [--collective=all_reduce]
 //            [--across=ALPHA,BETA] [--within=ALPHA,BETA] [--payload] [--rows=all|plan]
@@ -16,10 +18,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include "colt/colt.hpp"
 #include "colt/transport/sim.hpp"
@@ -48,7 +54,7 @@ struct Row {
 
 // One job per (p, size): every algorithm in turn, each timed from a common start.
 std::map<Algorithm, Row> simulate(const sim::Cluster& cluster, CollectiveKind kind,
-                                  std::size_t bytes) {
+                                  std::size_t bytes, const CommunicatorOptions& options) {
   const std::vector<Algorithm> algorithms = bench::algorithms_for(kind, false, true);
   std::map<Algorithm, Row> rows;
   const auto p = static_cast<std::size_t>(cluster.ranks);
@@ -57,51 +63,54 @@ std::map<Algorithm, Row> simulate(const sim::Cluster& cluster, CollectiveKind ki
   // count / p to one, all_gather gathers them (nccl-tests' sizes: the larger buffer).
   const std::size_t block = std::max<std::size_t>(count / p, 1);
   std::vector<float> shared(cluster.payload ? 0 : std::max(count, block * p));
-  sim::run(cluster, [&](sim::Communicator& comm) {
-    comm.nodes();
-    std::vector<float> own(cluster.payload ? std::max(count, block * p) : 0, 1.0f);
-    std::vector<float>& data = cluster.payload ? own : shared;
-    std::span<float> all(data.data(), count), blocks(data.data(), block * p);
-    for (Algorithm a : algorithms) {
-      if (cluster.payload) std::fill(own.begin(), own.end(), 1.0f);
-      const double start = sim::start_together(comm);
-      std::uint64_t before = 0;
-      if (comm.rank() == 0)
-        for (std::uint64_t b : comm.transport().network().bytes_out_of_nodes())
-          before = std::max(before, b);
-      switch (kind) {
-        case CollectiveKind::all_reduce: all_reduce(comm, all, sum{}, a); break;
-        case CollectiveKind::reduce_scatter:
-          reduce_scatter(comm, std::span<const float>(blocks), blocks.first(block), sum{}, a);
-          break;
-        case CollectiveKind::all_gather:
-          all_gather(comm, std::span<const float>(blocks.first(block)), blocks, a);
-          break;
-        default: broadcast(comm, all, 0, a); break;
-      }
-      const double end = sim::start_together(comm);
-      if (cluster.payload) {  // ones in: every result element is p (reductions) or 1
-        const bool reduces =
-            kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter;
-        const float expected = reduces ? static_cast<float>(p) : 1.0f;
-        const std::size_t checked = kind == CollectiveKind::reduce_scatter ? block
-                                    : kind == CollectiveKind::all_gather   ? block * p
-                                                                           : count;
-        for (std::size_t i = 0; i < checked; ++i)
-          if (own[i] != expected) {
-            std::fprintf(stderr, "simulate: wrong result at rank %d, element %zu (%s)\n",
-                         comm.rank(), i, std::string(name_of(a)).c_str());
-            std::exit(1);
+  sim::run(
+      cluster,
+      [&](sim::Communicator& comm) {
+        comm.nodes();
+        std::vector<float> own(cluster.payload ? std::max(count, block * p) : 0, 1.0f);
+        std::vector<float>& data = cluster.payload ? own : shared;
+        std::span<float> all(data.data(), count), blocks(data.data(), block * p);
+        for (Algorithm a : algorithms) {
+          if (cluster.payload) std::fill(own.begin(), own.end(), 1.0f);
+          const double start = sim::start_together(comm);
+          std::uint64_t before = 0;
+          if (comm.rank() == 0)
+            for (std::uint64_t b : comm.transport().network().bytes_out_of_nodes())
+              before = std::max(before, b);
+          switch (kind) {
+            case CollectiveKind::all_reduce: all_reduce(comm, all, sum{}, a); break;
+            case CollectiveKind::reduce_scatter:
+              reduce_scatter(comm, std::span<const float>(blocks), blocks.first(block), sum{}, a);
+              break;
+            case CollectiveKind::all_gather:
+              all_gather(comm, std::span<const float>(blocks.first(block)), blocks, a);
+              break;
+            default: broadcast(comm, all, 0, a); break;
           }
-      }
-      if (comm.rank() == 0) {
-        std::uint64_t after = 0;
-        for (std::uint64_t b : comm.transport().network().bytes_out_of_nodes())
-          after = std::max(after, b);
-        rows[a] = {end - start, static_cast<double>(after - before)};
-      }
-    }
-  });
+          const double end = sim::start_together(comm);
+          if (cluster.payload) {  // ones in: every result element is p (reductions) or 1
+            const bool reduces =
+                kind == CollectiveKind::all_reduce || kind == CollectiveKind::reduce_scatter;
+            const float expected = reduces ? static_cast<float>(p) : 1.0f;
+            const std::size_t checked = kind == CollectiveKind::reduce_scatter ? block
+                                        : kind == CollectiveKind::all_gather   ? block * p
+                                                                               : count;
+            for (std::size_t i = 0; i < checked; ++i)
+              if (own[i] != expected) {
+                std::fprintf(stderr, "simulate: wrong result at rank %d, element %zu (%s)\n",
+                             comm.rank(), i, std::string(name_of(a)).c_str());
+                std::exit(1);
+              }
+          }
+          if (comm.rank() == 0) {
+            std::uint64_t after = 0;
+            for (std::uint64_t b : comm.transport().network().bytes_out_of_nodes())
+              after = std::max(after, b);
+            rows[a] = {end - start, static_cast<double>(after - before)};
+          }
+        }
+      },
+      options);
   return rows;
 }
 
@@ -178,6 +187,17 @@ int main(int argc, char** argv) {
   else
     std::printf("%6s %12s %-14s %12s %10s %10s %14s\n", "ranks", "size", "algorithm", "time(us)",
                 "algbw", "busbw", "node out/call");
+  // plan() told the link the simulator prices.
+  const std::filesystem::path link_file =
+      std::filesystem::temp_directory_path() /
+      ("colt_simulate_" + std::to_string(::getpid()) + ".tuning");
+  {
+    std::ofstream out(link_file);
+    out.precision(17);
+    out << "colt-tuning 1\nnetwork " << model.across.alpha << " " << model.across.beta << "\n";
+  }
+  CommunicatorOptions options;
+  options.tuning_file = link_file.string();
   int cells = 0, close = 0;
   for (double r : ranks)
     for (double s : sizes) {
@@ -185,7 +205,7 @@ int main(int argc, char** argv) {
       cluster.ranks = static_cast<int>(r);
       cluster.per_node = std::min(per_node, cluster.ranks);
       const auto bytes = static_cast<std::size_t>(s);
-      const std::map<Algorithm, Row> rows = simulate(cluster, kind, bytes);
+      const std::map<Algorithm, Row> rows = simulate(cluster, kind, bytes, options);
       Algorithm fastest = Algorithm::automatic;
       double best = 1e300;
       for (const auto& [a, row] : rows) {
@@ -213,5 +233,6 @@ int main(int argc, char** argv) {
     }
   std::printf("# automatic within 10%% of the fastest algorithm in %d of %d cells (%.0f%%)\n",
               close, cells, 100.0 * close / cells);
+  std::filesystem::remove(link_file);
   return 0;
 }

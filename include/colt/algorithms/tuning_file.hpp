@@ -9,6 +9,8 @@
 //   <collective> <algorithm> <in-process|messages> <ranks> <alpha s> <beta s/B>
 //       <beta_memory s/B> <cache bytes>
 //   network <alpha s> <beta s/B>      (at most once: the link between nodes, tuning::Link)
+// A file may hold the network line alone: plan() then prices what runs on a node by the compiled
+// table, and what crosses nodes by that link (benchmarks/emulated_cluster.sh --link).
 // The first line is the format and its version: a file of another version is refused rather
 // than guessed at. Any line that does not parse is an error naming the file and the line, and a
 // collective call that would plan with it fails with that error (as a bad COLT_ALGO does).
@@ -192,7 +194,10 @@ inline Model model(int tuning_id, const std::string* path) {
   auto found = files.find(tuning_id);
   if (found == files.end())
     found = files.emplace(tuning_id, parse_file(read_file(*path), *path)).first;
-  return {found->second.entries, found->second.network.value_or(network)};
+  // A file of a network line alone keeps the compiled table for what runs on a node.
+  const std::span<const Entry> entries =
+      found->second.entries.empty() ? std::span<const Entry>(table) : found->second.entries;
+  return {entries, found->second.network.value_or(network)};
 }
 inline std::span<const Entry> entries(int tuning_id, const std::string* path) {
   return model(tuning_id, path).entries;
