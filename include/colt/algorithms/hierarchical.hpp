@@ -26,7 +26,9 @@
 // avg divides once, by every rank, in the cross-node level; the node level leaves sums
 // unfinished (Call::finish_ranks).
 
+#include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -195,10 +197,11 @@ inline RootedGroups rooted_groups_of(const NodeMap* map, int rank, int size, int
   } else {
     for (int r = 0; r < size; ++r) g.node.push_back(r);
   }
-  for (std::size_t i = 0; i < g.node.size(); ++i)
-    for (const int h : g.heads)
-      if (g.node[i] == h) g.node_root = static_cast<int>(i);
-  g.head = g.node[static_cast<std::size_t>(g.node_root)] == rank;
+  // This node's head: heads holds one rank per node, in node order.
+  const int head =
+      map ? g.heads[static_cast<std::size_t>(map->node_of[static_cast<std::size_t>(rank)])] : root;
+  g.node_root = static_cast<int>(std::find(g.node.begin(), g.node.end(), head) - g.node.begin());
+  g.head = head == rank;
   return g;
 }
 
@@ -236,13 +239,15 @@ void reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span<T> 
     tree::reduce(call, from, is_root ? into : std::span<T>{}, group_root, op, chunk_bytes);
   };
   const int me = call.rank();  // the call's rank: inside a group, rank() is the group's
-  std::vector<T> partial;      // a head's node sum, where the head is not the root
+  // A head's node sum, where the head is not the root: written before it is read, so left
+  // uninitialised (a vector would zero it, one more pass over the buffer).
+  std::unique_ptr<T[]> partial;
   std::span<const T> node_sum = in;
   if (g.node.size() > 1) {
     std::span<T> into = out;
     if (g.head && me != root) {
-      partial.resize(in.size());
-      into = partial;
+      partial = std::make_unique_for_overwrite<T[]>(in.size());
+      into = std::span<T>(partial.get(), in.size());
     }
     InGroup node(call, g.node, across_nodes ? unfinished : p);
     run(levels.intra, in, into, g.node_root, g.head);
@@ -254,12 +259,6 @@ void reduce(Call& call, const NodeMap* map, std::span<const T> in, std::span<T> 
   if (!across_nodes || !g.head) return;
   InGroup across(call, g.heads, p);
   run(levels.inter, node_sum, out, g.heads_root, me == root);
-}
-
-// The segments a group of ranks (in group order) holds in a buffer cut by `segments`.
-inline schedule::Segments segments_of(const schedule::Segments& segments,
-                                      const std::vector<int>& ranks) {
-  return schedule::Segments::picked(segments, ranks);
 }
 
 // all_gather, `hierarchical`: out holds every rank's segment, this rank's in place.
@@ -280,14 +279,14 @@ void all_gather(Call& call, const NodeMap* map, std::span<T> out,
   const Groups g = groups_of(map, call.rank(), call.size());
   if (g.rail.size() > 1) {
     InGroup across(call, g.rail, call.size());
-    run(segments_of(segments, g.rail));
+    run(schedule::Segments::picked(segments, g.rail));
   }
   if (g.node.size() == 1) return;
   const int nodes = map ? map->nodes : 1;
   InGroup node(call, g.node, call.size());
   for (int i = 0; i < nodes; ++i) {
     const std::vector<int> node_i = map ? map->ranks_on(i) : g.node;
-    direct::all_gather(call, out, segments_of(segments, node_i));
+    direct::all_gather(call, out, schedule::Segments::picked(segments, node_i));
   }
 }
 
@@ -316,7 +315,9 @@ void reduce_scatter(Call& call, const NodeMap* map, std::span<const T> in, std::
   std::vector<std::size_t> counts;  // the rail's segments, back to back in `partial`
   for (const int r : g.rail) counts.push_back(segments[r].size());
   const auto packed = schedule::Segments::from_counts(counts);
-  std::vector<T> partial(packed[nodes - 1].end);
+  // Written before it is read, so left uninitialised (no zeroing pass).
+  const auto storage = std::make_unique_for_overwrite<T[]>(packed[nodes - 1].end);
+  const std::span<T> partial(storage.get(), packed[nodes - 1].end);
   if (g.node.size() == 1) {  // this rank is its node: the rail's segments of its own input
     for (int i = 0; i < nodes; ++i) {
       const partition::Range own = segments[g.rail[static_cast<std::size_t>(i)]];
@@ -327,9 +328,8 @@ void reduce_scatter(Call& call, const NodeMap* map, std::span<const T> in, std::
     InGroup node(call, g.node, unfinished);
     for (int i = 0; i < nodes; ++i) {
       const std::vector<int> node_i = map->ranks_on(i);
-      direct::reduce_scatter(call, in,
-                             std::span<T>(partial).subspan(packed[i].begin, packed[i].size()),
-                             segments_of(segments, node_i), op);
+      direct::reduce_scatter(call, in, partial.subspan(packed[i].begin, packed[i].size()),
+                             schedule::Segments::picked(segments, node_i), op);
     }
   }
   InGroup across(call, g.rail, p);
